@@ -1,0 +1,47 @@
+# Two commands do everything on a fresh machine: `make demo` and `make test` (see README.md).
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+XY := $(VENV)/bin/xinyong
+DEMO_DIR ?= var/demo
+DEMO_PERSONS ?= 50000
+DEMO_ORGS ?= 10000
+DEMO_SEED ?= 20261129
+
+.PHONY: venv test check lint demo demo-clean bench clean
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $@
+
+venv: $(VENV)/.installed
+
+test: venv
+	$(PY) -m pytest
+
+lint: venv
+	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/ruff format --check src tests bench
+	$(VENV)/bin/mypy
+
+check: lint test
+
+# The demo city lives in its own data directory; generating is skipped when it exists,
+# and ingesting again adds nothing (ingestion is idempotent).
+demo: venv
+	XINYONG_DATA_DIR=$(DEMO_DIR) $(XY) init
+	test -d $(DEMO_DIR)/city || XINYONG_DATA_DIR=$(DEMO_DIR) $(XY) demo generate \
+		--persons $(DEMO_PERSONS) --orgs $(DEMO_ORGS) --seed $(DEMO_SEED) --out $(DEMO_DIR)/city
+	XINYONG_DATA_DIR=$(DEMO_DIR) $(XY) ingest $(DEMO_DIR)/city/departments
+	XINYONG_DATA_DIR=$(DEMO_DIR) $(XY) status
+
+demo-clean:
+	rm -rf $(DEMO_DIR)
+
+bench: venv
+	$(PY) bench/ingest.py
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

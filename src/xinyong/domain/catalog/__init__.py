@@ -1,0 +1,5 @@
+"""The policy catalog: every source, record type, list, measure, context and ruleset, as data."""
+
+from xinyong.domain.catalog.loader import Catalog, CatalogError, CatalogProblem, default_catalog_dir, load_catalog
+
+__all__ = ["Catalog", "CatalogError", "CatalogProblem", "default_catalog_dir", "load_catalog"]

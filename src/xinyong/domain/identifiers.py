@@ -1,0 +1,116 @@
+"""Identifier schemes: validation by python-stdnum, keyed hashing and masking.
+
+Personal identifiers are never stored raw (principle 8). What the store keeps is an HMAC-SHA256
+of the compact form under a key only the platform holds, plus a mask that lets a person recognise
+their own number without revealing it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import importlib
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from types import ModuleType
+from typing import Literal
+
+from stdnum.exceptions import (
+    InvalidChecksum,
+    InvalidComponent,
+    InvalidFormat,
+    InvalidLength,
+    ValidationError,
+)
+
+SubjectKind = Literal["person", "organisation"]
+
+_SCHEME_RE = re.compile(r"^[a-z]{2,10}(\.[a-z]{2,10})?$")
+
+
+def load_scheme_module(scheme: str) -> ModuleType:
+    """Return the python-stdnum module that implements `scheme` (e.g. ``cn.ric``, ``lei``).
+
+    Raises:
+        ValueError: the name is not a python-stdnum number module.
+    """
+    if not _SCHEME_RE.match(scheme):
+        raise ValueError(f"'{scheme}' is not a python-stdnum scheme name (expected e.g. 'cn.ric' or 'lei')")
+    try:
+        module = importlib.import_module(f"stdnum.{scheme}")
+    except ImportError:
+        raise ValueError(f"python-stdnum has no scheme '{scheme}'") from None
+    if not callable(getattr(module, "validate", None)) or not callable(getattr(module, "compact", None)):
+        raise ValueError(f"'stdnum.{scheme}' is not a number module with validate() and compact()")
+    return module
+
+
+@dataclass(frozen=True, slots=True)
+class Checked:
+    """Outcome of checking one identifier: its compact form, and why it is invalid if it is."""
+
+    compact: str
+    problem: str | None
+
+    @property
+    def valid(self) -> bool:
+        return self.problem is None
+
+
+def _explain(exc: ValidationError) -> str:
+    if isinstance(exc, InvalidChecksum):
+        return "check digit does not match (mistyped number?)"
+    if isinstance(exc, InvalidLength):
+        return "wrong length"
+    if isinstance(exc, InvalidFormat):
+        return "wrong format"
+    if isinstance(exc, InvalidComponent):
+        return "a component is not valid (e.g. region code or birth date)"
+    return "not a valid number"
+
+
+class Scheme:
+    """One identifier scheme: how to validate, normalise, hash and mask its numbers."""
+
+    def __init__(self, scheme_id: str, kind: SubjectKind, personal: bool) -> None:
+        self.id = scheme_id
+        self.kind: SubjectKind = kind
+        self.personal = personal
+        self._module = load_scheme_module(scheme_id)
+        # Department files repeat the same subjects many times; validation is pure, so cache it.
+        self.check = lru_cache(maxsize=1 << 16)(self._check)
+
+    def _check(self, raw: str) -> Checked:
+        try:
+            compact = str(self._module.compact(raw))
+        except Exception:  # noqa: BLE001 - stdnum raises various errors on garbage; all mean "invalid"
+            compact = re.sub(r"\s", "", raw).upper()
+        try:
+            return Checked(str(self._module.validate(raw)), None)
+        except ValidationError as exc:
+            return Checked(compact, f"{self.id} {_explain(exc)}")
+
+    def mask(self, compact: str) -> str:
+        """A form that lets the holder recognise the number without disclosing it."""
+        if not self.personal:
+            return compact
+        n = len(compact)
+        if self.id == "cn.ric" and n == 18:
+            return compact[:6] + "*" * 8 + compact[-4:]
+        if n <= 4:
+            return "*" * n
+        keep = 2 if n > 8 else 1
+        return compact[:keep] + "*" * (n - 2 * keep) + compact[-keep:]
+
+
+class IdentifierVault:
+    """Keyed hashing of identifiers: equal numbers give equal hashes only under the same key."""
+
+    def __init__(self, key: bytes) -> None:
+        if len(key) < 32:
+            raise ValueError("the identifier hashing key must be at least 32 bytes")
+        self._key = key
+
+    def digest(self, scheme: str, compact: str) -> str:
+        return hmac.new(self._key, f"{scheme}:{compact}".encode(), hashlib.sha256).hexdigest()

@@ -1,0 +1,404 @@
+"""Validation of submitted rows against the catalog: one row in, a normalised record or reasons out.
+
+Pure logic: the caller reads files and writes the store. Every problem names its line and field
+and says what to fix. Personal identifiers leave this module only as keyed hashes and masks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from xinyong.domain.catalog import Catalog
+from xinyong.domain.catalog.models import CORE_FIELDS, AttributeSpec, RecordType
+from xinyong.domain.identifiers import IdentifierVault, Scheme
+
+REQUIRED_COLUMNS = ("source_ref", "record_type", "id_number", "decided_on")
+MAX_LEN = {"source_ref": 64, "subject_name": 200, "id_scheme": 32, "id_number": 64, "document_no": 64}
+MAX_REVISION = 1_000_000
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_CN_DATE = re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日$")
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """Why a row (or part of it) cannot be accepted as given."""
+
+    line: int
+    field: str | None
+    code: str
+    message: str
+    source_ref: str | None = None
+
+    def __str__(self) -> str:
+        where = f"line {self.line}" + (f", field '{self.field}'" if self.field else "")
+        return f"{where}: {self.message}"
+
+
+@dataclass(slots=True)
+class ValidRow:
+    """A row that passed validation, normalised, with its identifier reduced to hash and mask."""
+
+    line: int
+    source_ref: str
+    revision: int
+    record_type: str
+    subject_kind: str
+    subject_name: str | None
+    scheme: str
+    id_hash: str | None
+    id_masked: str | None
+    id_public: str | None  # the plain number, only for non-personal schemes and valid numbers
+    unresolved: str | None  # why the row cannot be linked deterministically, or None
+    decided_on: date
+    valid_from: date
+    valid_until: date | None
+    document_no: str | None
+    attributes: dict[str, Any]
+    content_hash: str
+
+
+class _Bad(ValueError):
+    """A value that does not fit its field; the message says what is expected."""
+
+
+def parse_date(value: Any) -> date:
+    """Accept ISO dates and the forms departments commonly send; return a date."""
+    if isinstance(value, datetime):
+        if (value.hour, value.minute, value.second, value.microsecond) != (0, 0, 0, 0):
+            raise _Bad(f"{value.isoformat()} has a time of day; send a date")
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if not isinstance(value, str):
+        raise _Bad(f"{value!r} is not a date; use YYYY-MM-DD")
+    s = value.strip()
+    try:
+        if len(s) == 10 and s[4] in "-/." and s[7] == s[4]:
+            return date(int(s[0:4]), int(s[5:7]), int(s[8:10]))
+        if len(s) == 8 and s.isdigit():
+            return date(int(s[0:4]), int(s[4:6]), int(s[6:8]))
+        m = _CN_DATE.match(s)
+        if m:
+            return date(int(m[1]), int(m[2]), int(m[3]))
+    except ValueError as exc:
+        raise _Bad(f"'{s}' is not a real date ({exc})") from None
+    raise _Bad(f"'{s}' is not a date; use YYYY-MM-DD")
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, (int, Decimal)) and not isinstance(value, bool):
+        return str(value)
+    raise _Bad(f"{value!r} is not text")
+
+
+def _converter(spec: AttributeSpec) -> Callable[[Any], Any]:
+    """Build a function that checks and normalises one attribute value."""
+    if spec.type == "string":
+        enum = frozenset(spec.enum) if spec.enum else None
+        limit = spec.max_length
+        pattern = re.compile(spec.pattern) if spec.pattern else None
+
+        def conv_str(v: Any) -> str:
+            s = _text(v)
+            if enum is not None and s not in enum:
+                raise _Bad(f"'{s[:40]}' is not one of: {', '.join(sorted(enum))}")
+            if limit is not None and len(s) > limit:
+                raise _Bad(f"is {len(s)} characters long; at most {limit} allowed")
+            if _CONTROL.search(s):
+                raise _Bad("contains control characters")
+            if pattern is not None and not pattern.fullmatch(s):
+                raise _Bad(f"'{s}' does not match the pattern {pattern.pattern}")
+            return s
+
+        return conv_str
+    lo, hi = spec.minimum, spec.maximum
+
+    def bounds(x: float) -> None:
+        if lo is not None and x < lo:
+            raise _Bad(f"{x} is below the minimum {lo}")
+        if hi is not None and x > hi:
+            raise _Bad(f"{x} is above the maximum {hi}")
+
+    if spec.type == "integer":
+
+        def conv_int(v: Any) -> int:
+            if isinstance(v, bool):
+                raise _Bad(f"{v!r} is not a whole number")
+            if isinstance(v, float) and v.is_integer():
+                v = int(v)
+            if isinstance(v, str):
+                s = v.strip()
+                if not re.fullmatch(r"[+-]?\d{1,18}", s):
+                    raise _Bad(f"'{s[:40]}' is not a whole number")
+                v = int(s)
+            if not isinstance(v, int):
+                raise _Bad(f"{v!r} is not a whole number")
+            bounds(v)
+            return v
+
+        return conv_int
+    if spec.type == "decimal":
+
+        def conv_dec(v: Any) -> float:
+            if isinstance(v, bool):
+                raise _Bad(f"{v!r} is not a number")
+            try:
+                d = Decimal(v.strip().replace(",", "") if isinstance(v, str) else str(v))
+            except (InvalidOperation, TypeError):
+                raise _Bad(f"'{str(v)[:40]}' is not a number") from None
+            if not d.is_finite() or abs(d) >= Decimal("1e15"):
+                raise _Bad(f"'{str(v)[:40]}' is not a finite amount below 10^15")
+            x = float(round(d, 2))
+            bounds(x)
+            return x
+
+        return conv_dec
+    if spec.type == "boolean":
+        truth = {"true": True, "1": True, "yes": True, "是": True, "false": False, "0": False, "no": False, "否": False}
+
+        def conv_bool(v: Any) -> bool:
+            if isinstance(v, bool):
+                return v
+            key = str(v).strip().lower()
+            if key not in truth:
+                raise _Bad(f"'{key[:20]}' is not true or false")
+            return truth[key]
+
+        return conv_bool
+
+    def conv_date(v: Any) -> str:
+        return parse_date(v).isoformat()
+
+    return conv_date
+
+
+def _kinds(rt: RecordType) -> str:
+    return " and ".join(f"{k}s" for k in rt.subject_kinds)
+
+
+def _missing(v: Any) -> bool:
+    return v is None or (isinstance(v, str) and not v.strip())
+
+
+@dataclass(frozen=True, slots=True)
+class _TypePlan:
+    rt: RecordType
+    attributes: tuple[tuple[str, Callable[[Any], Any], bool], ...]
+    default_scheme: str | None
+
+
+class RowValidator:
+    """Validates rows of one source against the catalog, as of `today`."""
+
+    def __init__(self, catalog: Catalog, source_id: str, vault: IdentifierVault, today: date) -> None:
+        self.catalog = catalog
+        self.source = catalog.sources[source_id]
+        self.vault = vault
+        self.today = today
+        self.schemes = {s.id: Scheme(s.id, s.subject_kind, s.personal) for s in catalog.schemes.values()}
+        default_by_kind: dict[str, str] = {}
+        for s in catalog.schemes.values():
+            default_by_kind.setdefault(s.subject_kind, s.id)
+        self.plans: dict[str, _TypePlan] = {}
+        for type_id in self.source.submits:
+            rt = catalog.record_types[type_id]
+            attrs = tuple((name, _converter(spec), spec.required) for name, spec in rt.attributes.items())
+            default = default_by_kind.get(rt.subject_kinds[0]) if len(rt.subject_kinds) == 1 else None
+            self.plans[type_id] = _TypePlan(rt, attrs, default)
+        self.attribute_columns = catalog.attribute_names(source_id)
+        self.allowed_columns = set(CORE_FIELDS) | self.attribute_columns
+
+    def header_problems(self, columns: list[str]) -> list[str]:
+        """File-level problems with the column set; empty when the header is acceptable."""
+        problems = []
+        missing = [c for c in REQUIRED_COLUMNS if c not in columns]
+        if missing:
+            problems.append(f"missing required column(s): {', '.join(missing)}")
+        unknown = [c for c in columns if c not in self.allowed_columns]
+        if unknown:
+            problems.append(
+                f"unknown column(s): {', '.join(unknown)}; a file from '{self.source.id}' may have: "
+                f"{', '.join(CORE_FIELDS)}"
+                + (f", and the attributes {', '.join(sorted(self.attribute_columns))}" if self.attribute_columns else "")
+            )
+        dupes = sorted({c for c in columns if columns.count(c) > 1})
+        if dupes:
+            problems.append(f"column(s) appear twice: {', '.join(dupes)}")
+        return problems
+
+    def validate(self, line: int, row: Mapping[str, Any]) -> ValidRow | list[Problem]:
+        problems: list[Problem] = []
+        ref_raw = row.get("source_ref")
+        source_ref: str | None = None
+
+        def bad(field: str | None, code: str, message: str) -> None:
+            problems.append(Problem(line, field, code, message, source_ref))
+
+        def bounded_text(field: str) -> str | None:
+            v = row.get(field)
+            if _missing(v):
+                return None
+            try:
+                s = _text(v)
+            except _Bad as exc:
+                bad(field, "invalid", str(exc))
+                return None
+            if len(s) > MAX_LEN[field]:
+                bad(field, "too_long", f"is {len(s)} characters long; at most {MAX_LEN[field]} allowed")
+                return None
+            if _CONTROL.search(s):
+                bad(field, "invalid", "contains control characters")
+                return None
+            return s
+
+        source_ref = bounded_text("source_ref")
+        if source_ref is None and _missing(ref_raw):
+            bad("source_ref", "missing", "is empty; every record needs the department's own reference")
+
+        revision = 1
+        rev_raw = row.get("revision")
+        if not _missing(rev_raw):
+            try:
+                revision = int(str(rev_raw).strip()) if not isinstance(rev_raw, int) else rev_raw
+                if isinstance(rev_raw, bool) or not 1 <= revision <= MAX_REVISION:
+                    raise ValueError
+            except ValueError:
+                bad("revision", "invalid", f"'{str(rev_raw)[:20]}' is not a revision number (1, 2, 3, ...)")
+
+        plan: _TypePlan | None = None
+        type_raw = row.get("record_type")
+        if _missing(type_raw):
+            bad("record_type", "missing", "is empty")
+        else:
+            type_id = str(type_raw).strip()
+            plan = self.plans.get(type_id)
+            if plan is None:
+                known = type_id in self.catalog.record_types
+                bad(
+                    "record_type",
+                    "not_authorised" if known else "unknown_type",
+                    (f"source '{self.source.id}' may not submit '{type_id[:64]}'" if known else f"unknown record type '{type_id[:64]}'")
+                    + f"; it may submit: {', '.join(self.source.submits) or 'nothing'}",
+                )
+
+        dates: dict[str, date | None] = {}
+        for field in ("decided_on", "valid_from", "valid_until"):
+            v = row.get(field)
+            if _missing(v):
+                dates[field] = None
+                if field == "decided_on":
+                    bad(field, "missing", "is empty; every record needs the date of its decision")
+                continue
+            try:
+                dates[field] = parse_date(v)
+            except _Bad as exc:
+                bad(field, "invalid_date", str(exc))
+                dates[field] = None
+        decided_on = dates["decided_on"]
+        valid_from = dates["valid_from"] or decided_on
+        valid_until = dates["valid_until"]
+        for field, d in (("decided_on", decided_on), ("valid_from", dates["valid_from"])):
+            if d is not None and d > self.today:
+                bad(field, "future_date", f"{d.isoformat()} is in the future; submit a decision once it is made and in effect")
+        if valid_from is not None and valid_until is not None and valid_until <= valid_from:
+            bad(
+                "valid_until",
+                "invalid_period",
+                f"{valid_until.isoformat()} is not after valid_from {valid_from.isoformat()}",
+            )
+
+        subject_name = bounded_text("subject_name")
+        document_no = bounded_text("document_no")
+        scheme_raw = bounded_text("id_scheme")
+        number = bounded_text("id_number")
+
+        attributes: dict[str, Any] = {}
+        scheme: Scheme | None = None
+        if plan is not None:
+            rt = plan.rt
+            if rt.requires_document and document_no is None and "document_no" not in {p.field for p in problems}:
+                bad("document_no", "missing", f"record type '{rt.id}' needs the decision document number")
+            scheme_id = scheme_raw or plan.default_scheme
+            if scheme_id is None:
+                bad("id_scheme", "missing", f"record type '{rt.id}' concerns {_kinds(rt)}: say which scheme the identifier uses ({', '.join(self.schemes)})")
+            elif scheme_id not in self.schemes:
+                bad("id_scheme", "unknown_scheme", f"unknown identifier scheme '{scheme_id}' (known: {', '.join(self.schemes)})")
+            else:
+                scheme = self.schemes[scheme_id]
+                if scheme.kind not in rt.subject_kinds:
+                    bad("id_scheme", "wrong_kind", f"'{scheme_id}' identifies {scheme.kind}s; record type '{rt.id}' concerns {_kinds(rt)}")
+                    scheme = None
+            for name, conv, required in plan.attributes:
+                v = row.get(name)
+                if _missing(v):
+                    if required:
+                        bad(name, "missing", f"is required for record type '{rt.id}'")
+                    continue
+                try:
+                    attributes[name] = conv(v)
+                except _Bad as exc:
+                    bad(name, "invalid", str(exc))
+            for col in self.attribute_columns:
+                if col not in rt.attributes and not _missing(row.get(col)):
+                    bad(col, "foreign_field", f"is not an attribute of record type '{rt.id}'; leave it empty")
+            if number is None and subject_name is None:
+                bad("id_number", "missing", "a record needs an identifier, or at least a name, to be linked to its subject")
+
+        if problems or plan is None or scheme is None or source_ref is None or decided_on is None or valid_from is None:
+            return problems or [Problem(line, None, "invalid", "row could not be read", source_ref)]
+
+        id_hash = id_masked = id_public = unresolved = None
+        if number is None:
+            unresolved = "missing identifier"
+        else:
+            checked = scheme.check(number)
+            id_hash = self.vault.digest(scheme.id, checked.compact)
+            id_masked = scheme.mask(checked.compact)
+            if checked.valid:
+                id_public = None if scheme.personal else checked.compact
+            else:
+                unresolved = f"{checked.problem}: {id_masked}"
+        content = json.dumps(
+            [
+                plan.rt.id,
+                scheme.id,
+                id_hash,
+                subject_name,
+                decided_on.isoformat(),
+                valid_from.isoformat(),
+                valid_until.isoformat() if valid_until else None,
+                document_no,
+                attributes,
+            ],
+            sort_keys=True,
+            ensure_ascii=False,
+            separators=(",", ":"),
+        )
+        return ValidRow(
+            line=line,
+            source_ref=source_ref,
+            revision=revision,
+            record_type=plan.rt.id,
+            subject_kind=scheme.kind,
+            subject_name=subject_name,
+            scheme=scheme.id,
+            id_hash=id_hash,
+            id_masked=id_masked,
+            id_public=id_public,
+            unresolved=unresolved,
+            decided_on=decided_on,
+            valid_from=valid_from,
+            valid_until=valid_until,
+            document_no=document_no,
+            attributes=attributes,
+            content_hash=hashlib.sha256(content.encode()).hexdigest(),
+        )

@@ -1,0 +1,324 @@
+"""Ingest one department file, or a directory of them, into the store.
+
+A file is one batch and one transaction: if the process dies midway, the store holds none of the
+batch, and running the same command again completes it. Rows are validated and written in
+chunks, so memory stays bounded whatever the file size. Ingesting the same file twice adds
+nothing: every row is recognised by (source, source_ref, revision) and its content hash.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import os
+from collections.abc import Callable, Generator, Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime
+from itertools import islice
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from xinyong.domain.catalog import Catalog
+from xinyong.domain.errors import FileRefused
+from xinyong.domain.identifiers import IdentifierVault
+from xinyong.domain.records import Problem, RowValidator, ValidRow
+from xinyong.ingest.readers import FORMATS, Row, file_format, read_rows, sha256_of
+from xinyong.store import ingest_repo as repo
+from xinyong.store.db import write_lock
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int], None]
+
+
+@dataclass
+class BatchResult:
+    """What one file did to the store."""
+
+    batch_id: int
+    source: str
+    file: str
+    rows_read: int = 0
+    accepted: int = 0
+    new_versions: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    unresolved: int = 0
+    subjects_created: int = 0
+    report: str | None = None
+    problems_sample: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def source_of(path: Path, catalog: Catalog, source: str | None) -> str:
+    """The department a file comes from: given explicitly, or the first part of its name."""
+    sid = source or path.name.split(".", 1)[0]
+    if sid not in catalog.sources:
+        known = ", ".join(sorted(s for s, v in catalog.sources.items() if v.submits))
+        how = "--source" if source else f"the file name '{path.name}'"
+        raise FileRefused(f"unknown source '{sid}' (from {how}); known sources: {known}")
+    if not catalog.sources[sid].submits:
+        raise FileRefused(f"source '{sid}' submits no record types")
+    return sid
+
+
+def _chunks(it: Iterator[tuple[int, Row]], size: int) -> Iterator[list[tuple[int, Row]]]:
+    while chunk := list(islice(it, size)):
+        yield chunk
+
+
+class _Report:
+    """Reject report: one CSV line per rejected row or unresolved record, written beside the store."""
+
+    def __init__(self, directory: Path, name: str) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        self.final = directory / name
+        self.partial = directory / (name + ".partial")
+        self._f = self.partial.open("w", encoding="utf-8", newline="")
+        self._w = csv.writer(self._f)
+        self._w.writerow(["line", "source_ref", "field", "outcome", "code", "message"])
+        self.rows = 0
+
+    def add(self, p: Problem, outcome: str) -> None:
+        self._w.writerow([p.line, p.source_ref or "", p.field or "", outcome, p.code, p.message])
+        self.rows += 1
+
+    def finish(self, keep: bool) -> str | None:
+        self._f.close()
+        if keep and self.rows:
+            os.replace(self.partial, self.final)
+            return str(self.final)
+        self.partial.unlink(missing_ok=True)
+        return None
+
+
+def ingest_file(
+    engine: Engine,
+    catalog: Catalog,
+    vault: IdentifierVault,
+    path: Path,
+    *,
+    source: str | None = None,
+    report_dir: Path,
+    chunk_rows: int = 5000,
+    now: datetime | None = None,
+    progress: Progress | None = None,
+) -> BatchResult:
+    """Ingest one file as one atomic batch.
+
+    Raises:
+        FileRefused: the file as a whole cannot be accepted; nothing of it is stored.
+    """
+    now = now or datetime.now(UTC)
+    today: date = now.date()
+    if not path.is_file():
+        raise FileRefused(f"{path}: no such file")
+    source_id = source_of(path, catalog, source)
+    fmt = file_format(path)
+    validator = RowValidator(catalog, source_id, vault, today)
+    rows = read_rows(path, fmt, validator.header_problems, chunk_rows)
+    try:
+        return _ingest_rows(engine, catalog, validator, path, fmt, source_id, rows, report_dir, chunk_rows, now, progress)
+    finally:
+        rows.close()
+
+
+def _ingest_rows(
+    engine: Engine,
+    catalog: Catalog,
+    validator: RowValidator,
+    path: Path,
+    fmt: str,
+    source_id: str,
+    rows: Generator[tuple[int, Row], None, None],
+    report_dir: Path,
+    chunk_rows: int,
+    now: datetime,
+    progress: Progress | None,
+) -> BatchResult:
+    digest = sha256_of(path)
+    first = next(rows, None)  # header and schema problems surface here, before any write
+    if first is None:
+        raise FileRefused(f"{path.name}: the file holds no records")
+
+    def all_rows() -> Iterator[tuple[int, Row]]:
+        assert first is not None
+        yield first
+        yield from rows
+
+    stamp = now.strftime("%Y%m%dT%H%M%S")
+    report = _Report(report_dir, f"{stamp}-{source_id}-{path.name}.rejects.csv")
+    committed = False
+    try:
+        with engine.connect().execution_options(xinyong_write=True) as conn, conn.begin():
+            write_lock(conn, "ingest")
+            repo.sync_sources(conn, catalog, now)
+            batch_id = repo.open_batch(
+                conn,
+                {
+                    "source_id": source_id,
+                    "file_name": str(path.resolve())[-500:],
+                    "file_format": fmt,
+                    "file_sha256": digest,
+                    "catalog_version": catalog.version,
+                    "started_at": now,
+                    "finished_at": now,
+                },
+            )
+            result = BatchResult(batch_id=batch_id, source=source_id, file=str(path))
+            for chunk in _chunks(all_rows(), chunk_rows):
+                _ingest_chunk(conn, validator, source_id, batch_id, chunk, now, result, report)
+                if progress:
+                    progress(len(chunk))
+                log.info("batch %s (%s): %d rows read", batch_id, path.name, result.rows_read)
+            result.report = str(report.final) if report.rows else None
+            repo.close_batch(
+                conn,
+                batch_id,
+                {
+                    "finished_at": datetime.now(UTC) if now.tzinfo else now,
+                    "rows_read": result.rows_read,
+                    "accepted": result.accepted,
+                    "new_versions": result.new_versions,
+                    "unchanged": result.unchanged,
+                    "rejected": result.rejected,
+                    "unresolved": result.unresolved,
+                    "subjects_created": result.subjects_created,
+                    "report_path": result.report,
+                },
+            )
+        committed = True
+    finally:
+        report.finish(keep=committed)
+    return result
+
+
+def _ingest_chunk(
+    conn: object,
+    validator: RowValidator,
+    source_id: str,
+    batch_id: int,
+    chunk: list[tuple[int, Row]],
+    now: datetime,
+    result: BatchResult,
+    report: _Report,
+) -> None:
+    from sqlalchemy import Connection
+
+    assert isinstance(conn, Connection)
+    problems: list[Problem] = []
+    valid: list[ValidRow] = []
+    for line, row in chunk:
+        result.rows_read += 1
+        if isinstance(row, Problem):
+            problems.append(row)
+            continue
+        out = validator.validate(line, row)
+        if isinstance(out, ValidRow):
+            valid.append(out)
+        else:
+            problems.extend(out)
+
+    stored = repo.versions_of(conn, source_id, list({r.source_ref for r in valid}))
+    to_insert: list[ValidRow] = []
+    to_supersede: list[int] = []
+    first_line: dict[str, int] = {}
+    for r in valid:
+        ref = r.source_ref
+        if ref in first_line:
+            problems.append(_dup(r, first_line[ref]))
+            continue
+        first_line[ref] = r.line
+        versions = stored.get(ref, [])
+        earlier = next((v for v in versions if v.batch_id == batch_id), None)
+        if earlier is not None:
+            problems.append(_dup(r, earlier.batch_line))
+            continue
+        same = next((v for v in versions if v.revision == r.revision), None)
+        if same is not None:
+            if same.content_hash == r.content_hash:
+                result.unchanged += 1
+            else:
+                problems.append(
+                    Problem(
+                        r.line,
+                        "revision",
+                        "conflict",
+                        f"revision {r.revision} of '{ref}' is already stored with different content "
+                        f"(batch {same.batch_id}, line {same.batch_line}); send a correction as revision "
+                        f"{max(v.revision for v in versions) + 1}",
+                        ref,
+                    )
+                )
+            continue
+        current = next((v for v in versions if v.current), None)
+        if current is not None and r.revision < current.revision:
+            problems.append(
+                Problem(
+                    r.line,
+                    "revision",
+                    "stale",
+                    f"revision {r.revision} of '{ref}' is older than the stored revision {current.revision}",
+                    ref,
+                )
+            )
+            continue
+        if current is not None:
+            to_supersede.append(current.id)
+            result.new_versions += 1
+        else:
+            result.accepted += 1
+        to_insert.append(r)
+
+    links, created = repo.resolve_subjects(conn, to_insert, batch_id, now)
+    result.subjects_created += created
+    repo.supersede(conn, to_supersede, now)
+    repo.insert_records(conn, source_id, to_insert, links, batch_id, now)
+    repo.insert_rejects(conn, batch_id, problems)
+    result.rejected += len({p.line for p in problems})
+    for p in problems:
+        report.add(p, "rejected")
+        if len(result.problems_sample) < 5:
+            result.problems_sample.append(str(p))
+    for r in to_insert:
+        if r.unresolved is not None:
+            result.unresolved += 1
+            report.add(Problem(r.line, "id_number", "unresolved", f"stored, not linked: {r.unresolved}", r.source_ref), "stored_unresolved")
+
+
+def _dup(r: ValidRow, first: int) -> Problem:
+    return Problem(
+        r.line,
+        "source_ref",
+        "duplicate",
+        f"'{r.source_ref}' already appears at line {first} of this file; a file holds each record once",
+        r.source_ref,
+    )
+
+
+def plan_directory(directory: Path, catalog: Catalog) -> list[tuple[Path, str]]:
+    """The files of a directory to ingest, with their sources; refuses unknown names up front."""
+    files = sorted(p for p in directory.iterdir() if p.is_file() and not p.name.startswith("."))
+    if not files:
+        raise FileRefused(f"{directory}: the directory holds no files")
+    planned: list[tuple[Path, str]] = []
+    bad: list[str] = []
+    for p in files:
+        if p.suffix.lower() not in FORMATS:
+            bad.append(f"{p.name} (unsupported type; use .csv, .jsonl or .parquet)")
+            continue
+        sid = p.name.split(".", 1)[0]
+        if sid not in catalog.sources or not catalog.sources[sid].submits:
+            bad.append(f"{p.name} (unknown source '{sid}')")
+            continue
+        planned.append((p, sid))
+    if bad:
+        known = ", ".join(sorted(s for s, v in catalog.sources.items() if v.submits))
+        raise FileRefused(
+            f"{directory}: nothing ingested; name each file <source>.<ext> with a known source "
+            f"({known}). Not accepted: {'; '.join(bad)}"
+        )
+    return planned

@@ -1,0 +1,92 @@
+"""Every setting of xinyong, read from `XINYONG_`-prefixed environment variables.
+
+Each field carries its help text; `xinyong settings` prints them and a test checks that every
+setting is documented in the README.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from xinyong.domain.errors import ConfigurationError
+from xinyong.domain.identifiers import IdentifierVault
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="XINYONG_", extra="ignore", frozen=True)
+
+    data_dir: Path = Field(
+        Path("var"),
+        description="Directory for the embedded database, the identifier key file and reject reports.",
+    )
+    database_url: str | None = Field(
+        None,
+        description="SQLAlchemy URL of the store, e.g. postgresql+psycopg://user@host/db. "
+        "Default: the SQLite file xinyong.db in the data directory.",
+    )
+    catalog_dir: Path | None = Field(
+        None, description="Policy catalog directory. Default: the catalog shipped with xinyong."
+    )
+    identifier_key: SecretStr | None = Field(
+        None,
+        description="Key (hex, at least 64 hex digits) for hashing personal identifiers. "
+        "Default: read from the key file.",
+    )
+    identifier_key_file: Path | None = Field(
+        None,
+        description="File holding the identifier hashing key. Default: identifier.key in the data "
+        "directory; `xinyong init` creates it.",
+    )
+    reject_dir: Path | None = Field(
+        None, description="Where ingestion writes reject reports. Default: rejects/ in the data directory."
+    )
+    ingest_chunk_rows: int = Field(
+        5000, ge=100, le=100_000, description="Rows validated and written together during ingestion."
+    )
+
+    @property
+    def url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'xinyong.db').resolve()}"
+
+    @property
+    def key_file(self) -> Path:
+        return self.identifier_key_file or self.data_dir / "identifier.key"
+
+    @property
+    def rejects(self) -> Path:
+        return self.reject_dir or self.data_dir / "rejects"
+
+    def vault(self) -> IdentifierVault:
+        """The keyed hasher for identifiers; refuses to run without a key rather than invent one."""
+        if self.identifier_key is not None:
+            raw = self.identifier_key.get_secret_value()
+        elif self.key_file.exists():
+            raw = self.key_file.read_text().strip()
+        else:
+            raise ConfigurationError(
+                f"no identifier hashing key: run `xinyong init` to create {self.key_file}, "
+                "or set XINYONG_IDENTIFIER_KEY"
+            )
+        try:
+            key = bytes.fromhex(raw)
+        except ValueError:
+            raise ConfigurationError("the identifier key must be hexadecimal") from None
+        if len(key) < 32:
+            raise ConfigurationError("the identifier key must be at least 32 bytes (64 hex digits)")
+        return IdentifierVault(key)
+
+    def create_key_file(self) -> bool:
+        """Create the key file if it is missing; return whether a new key was written."""
+        path = self.key_file
+        if path.exists() or self.identifier_key is not None:
+            return False
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(secrets.token_hex(32) + "\n")
+        return True

@@ -1,0 +1,96 @@
+"""Helpers that write department files for tests."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterable, Mapping
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from stdnum.cn import ric, uscc
+
+from xinyong.domain.catalog.models import CORE_FIELDS
+
+
+def make_ric(n: int, birth: str = "19900101", region: str = "330106") -> str:
+    """A valid resident identity number, distinct for each n (0 <= n < 1000)."""
+    body = f"{region}{birth}{n % 1000:03d}"
+    return body + ric.calc_check_digit(body + "0")
+
+
+def make_uscc(n: int) -> str:
+    body = f"91330106{n:09d}"[:17]
+    return body + uscc.calc_check_digit(body)
+
+
+def mistype(number: str) -> str:
+    """Change one digit so that the check character no longer matches."""
+    d = str((int(number[5]) + 1) % 10)
+    return number[:5] + d + number[6:]
+
+
+def court_row(ref: str, number: str | None, **over: Any) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "source_ref": ref,
+        "revision": 1,
+        "record_type": "court.defaulter",
+        "subject_name": "张伟",
+        "id_scheme": "cn.ric",
+        "id_number": number or "",
+        "decided_on": "2024-03-01",
+        "valid_from": "2024-03-05",
+        "valid_until": "2026-03-05",
+        "document_no": "(2024)浙01执123号",
+        "case_no": "(2024)浙01执123号",
+        "amount_cny": "12000.50",
+        "circumstance": "has_ability_refuses",
+        "performance": "none",
+    }
+    row.update(over)
+    return row
+
+
+def columns_for(rows: Iterable[Mapping[str, Any]]) -> list[str]:
+    cols: list[str] = list(CORE_FIELDS)
+    for r in rows:
+        for k in r:
+            if k not in cols:
+                cols.append(k)
+    return cols
+
+
+def write_csv(path: Path, rows: list[dict[str, Any]], columns: list[str] | None = None, encoding: str = "utf-8") -> Path:
+    cols = columns or columns_for(rows)
+    with path.open("w", encoding=encoding, newline="") as f:
+        w = csv.DictWriter(f, fieldnames=cols, extrasaction="ignore")
+        w.writeheader()
+        for r in rows:
+            w.writerow({k: ("" if v is None else v) for k, v in r.items() if k in cols})
+    return path
+
+
+def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> Path:
+    with path.open("w", encoding="utf-8") as f:
+        for r in rows:
+            f.write(json.dumps(r, ensure_ascii=False) + "\n")
+    return path
+
+
+def write_parquet(path: Path, rows: list[dict[str, Any]], schema: pa.Schema | None = None) -> Path:
+    def conv(k: str, v: Any) -> Any:
+        if k in ("decided_on", "valid_from", "valid_until") and isinstance(v, str) and v:
+            return date.fromisoformat(v)
+        if k == "revision":
+            return int(v)
+        if k == "amount_cny" and isinstance(v, str):
+            return float(v)
+        return v if v != "" else None
+
+    data = [{k: conv(k, v) for k, v in r.items()} for r in rows]
+    table = pa.Table.from_pylist(data, schema=schema)
+    pq.write_table(table, path)
+    return path
