@@ -11,6 +11,7 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -61,6 +62,7 @@ class ValidRow:
     valid_until: date | None
     document_no: str | None
     attributes: dict[str, Any]
+    attributes_json: str  # canonical JSON of `attributes`, as stored and as hashed
     content_hash: str
 
 
@@ -215,7 +217,19 @@ class RowValidator:
             default = default_by_kind.get(rt.subject_kinds[0]) if len(rt.subject_kinds) == 1 else None
             self.plans[type_id] = _TypePlan(rt, attrs, default)
         self.attribute_columns = catalog.attribute_names(source_id)
+        # Department files name the same subjects again and again: check, hash and mask once.
+        self._identify = lru_cache(maxsize=1 << 16)(self._identify_uncached)
         self.allowed_columns = set(CORE_FIELDS) | self.attribute_columns
+
+    def _identify_uncached(self, scheme_id: str, number: str) -> tuple[str, str, str | None, str | None]:
+        """(hash, mask, plain number if not personal, why unresolved) of one submitted number."""
+        scheme = self.schemes[scheme_id]
+        checked = scheme.check(number)
+        id_hash = self.vault.digest(scheme.id, checked.compact)
+        id_masked = scheme.mask(checked.compact)
+        if checked.valid:
+            return id_hash, id_masked, None if scheme.personal else checked.compact, None
+        return id_hash, id_masked, None, f"{checked.problem}: {id_masked}"
 
     def header_problems(self, columns: list[str]) -> list[str]:
         """File-level problems with the column set; empty when the header is acceptable."""
@@ -356,32 +370,24 @@ class RowValidator:
         if problems or plan is None or scheme is None or source_ref is None or decided_on is None or valid_from is None:
             return problems or [Problem(line, None, "invalid", "row could not be read", source_ref)]
 
-        id_hash = id_masked = id_public = unresolved = None
         if number is None:
-            unresolved = "missing identifier"
+            id_hash = id_masked = id_public = None
+            unresolved: str | None = "missing identifier"
         else:
-            checked = scheme.check(number)
-            id_hash = self.vault.digest(scheme.id, checked.compact)
-            id_masked = scheme.mask(checked.compact)
-            if checked.valid:
-                id_public = None if scheme.personal else checked.compact
-            else:
-                unresolved = f"{checked.problem}: {id_masked}"
-        content = json.dumps(
-            [
+            id_hash, id_masked, id_public, unresolved = self._identify(scheme.id, number)
+        attributes_json = json.dumps(attributes, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+        content = "\x1f".join(
+            (
                 plan.rt.id,
                 scheme.id,
-                id_hash,
-                subject_name,
+                id_hash or "",
+                subject_name or "",
                 decided_on.isoformat(),
                 valid_from.isoformat(),
-                valid_until.isoformat() if valid_until else None,
-                document_no,
-                attributes,
-            ],
-            sort_keys=True,
-            ensure_ascii=False,
-            separators=(",", ":"),
+                valid_until.isoformat() if valid_until else "",
+                document_no or "",
+                attributes_json,
+            )
         )
         return ValidRow(
             line=line,
@@ -400,5 +406,6 @@ class RowValidator:
             valid_until=valid_until,
             document_no=document_no,
             attributes=attributes,
+            attributes_json=attributes_json,
             content_hash=hashlib.sha256(content.encode()).hexdigest(),
         )

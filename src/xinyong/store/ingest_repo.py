@@ -14,6 +14,7 @@ from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from xinyong.domain.catalog import Catalog
 from xinyong.domain.records import Problem, ValidRow
+from xinyong.store.bulk import allocate_ids, insert_rows, timestamp
 from xinyong.store.tables import batches, identifiers, records, rejects, sources, subjects, unresolved
 
 
@@ -89,33 +90,27 @@ def resolve_subjects(
             found[(scheme, value_hash)] = int(subject_id)
     missing = [key for key in wanted if key not in found]
     if missing:
-        new_ids = conn.execute(
-            insert(subjects).returning(subjects.c.id, sort_by_parameter_order=True),
+        new_ids = allocate_ids(conn, subjects, len(missing))
+        created_at = timestamp(conn, now)
+        insert_rows(
+            conn,
+            subjects,
+            ("id", "kind", "display_name", "created_at", "created_by_batch"),
             [
-                {
-                    "kind": wanted[k].subject_kind,
-                    "display_name": wanted[k].subject_name,
-                    "created_at": now,
-                    "created_by_batch": batch_id,
-                }
-                for k in missing
-            ],
-        ).scalars().all()
-        conn.execute(
-            insert(identifiers),
-            [
-                {
-                    "subject_id": sid,
-                    "scheme": k[0],
-                    "value_hash": k[1],
-                    "masked": wanted[k].id_masked,
-                    "value": wanted[k].id_public,
-                    "created_at": now,
-                }
+                (sid, wanted[k].subject_kind, wanted[k].subject_name, created_at, batch_id)
                 for k, sid in zip(missing, new_ids, strict=True)
             ],
         )
-        found.update(zip(missing, (int(i) for i in new_ids), strict=True))
+        insert_rows(
+            conn,
+            identifiers,
+            ("subject_id", "scheme", "value_hash", "masked", "value", "created_at"),
+            [
+                (sid, k[0], k[1], wanted[k].id_masked, wanted[k].id_public, created_at)
+                for k, sid in zip(missing, new_ids, strict=True)
+            ],
+        )
+        found.update(zip(missing, new_ids, strict=True))
     return found, len(missing)
 
 
@@ -134,6 +129,13 @@ def supersede(conn: Connection, record_ids: list[int], now: datetime) -> None:
     )
 
 
+RECORD_COLUMNS = (
+    "source_id", "source_ref", "revision", "record_type", "subject_kind", "subject_id", "link_method",
+    "subject_name", "id_scheme", "id_hash", "id_masked", "decided_on", "valid_from", "valid_until",
+    "document_no", "attributes", "status", "content_hash", "batch_id", "batch_line", "recorded_at", "superseded_at",
+)  # fmt: skip
+
+
 def insert_records(
     conn: Connection,
     source_id: str,
@@ -144,36 +146,20 @@ def insert_records(
 ) -> None:
     if not rows:
         return
-    params = []
+    recorded_at = timestamp(conn, now)
+    rows_out = []
     for r in rows:
         subject_id = links.get((r.scheme, r.id_hash)) if r.unresolved is None and r.id_hash else None
-        params.append(
-            {
-                "source_id": source_id,
-                "source_ref": r.source_ref,
-                "revision": r.revision,
-                "record_type": r.record_type,
-                "subject_kind": r.subject_kind,
-                "subject_id": subject_id,
-                "link_method": "identifier" if subject_id is not None else None,
-                "subject_name": r.subject_name,
-                "id_scheme": r.scheme,
-                "id_hash": r.id_hash,
-                "id_masked": r.id_masked,
-                "decided_on": r.decided_on,
-                "valid_from": r.valid_from,
-                "valid_until": r.valid_until,
-                "document_no": r.document_no,
-                "attributes": r.attributes,
-                "status": "active",
-                "content_hash": r.content_hash,
-                "batch_id": batch_id,
-                "batch_line": r.line,
-                "recorded_at": now,
-                "superseded_at": None,
-            }
-        )
-    conn.execute(insert(records), params)
+        rows_out.append(
+            (
+                source_id, r.source_ref, r.revision, r.record_type, r.subject_kind, subject_id,
+                "identifier" if subject_id is not None else None, r.subject_name, r.scheme, r.id_hash,
+                r.id_masked, r.decided_on.isoformat(), r.valid_from.isoformat(),
+                r.valid_until.isoformat() if r.valid_until else None, r.document_no, r.attributes_json, "active",
+                r.content_hash, batch_id, r.line, recorded_at, None,
+            )
+        )  # fmt: skip
+    insert_rows(conn, records, RECORD_COLUMNS, rows_out)
     pending = {r.source_ref: r.unresolved for r in rows if r.unresolved is not None}
     if pending:
         q = select(records.c.id, records.c.source_ref).where(

@@ -1,0 +1,52 @@
+"""Fast bulk inserts for the ingestion hot path.
+
+SQLAlchemy's Core insert processes every parameter of every row through its type system. For
+millions of rows that costs more than the database itself, so here rows are tuples already in
+the form both drivers accept (dates as ISO text, JSON as text, timestamps from `timestamp`), and
+the driver's own `executemany` does the rest. The stored values are exactly those SQLAlchemy
+would write, so the rest of the code reads them back through the ordinary Core types.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Table, func, select, text
+
+
+def timestamp(conn: Connection, value: datetime) -> Any:
+    """A timezone-aware timestamp as the dialect's driver stores it for a UTCDateTime column."""
+    if conn.dialect.name == "sqlite":
+        # SQLAlchemy's SQLite DATETIME storage format, in UTC (see store.types.UTCDateTime).
+        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return value.astimezone(UTC)
+
+
+def insert_rows(conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> None:
+    """Insert `rows` (tuples in the order of `columns`) with the driver's executemany."""
+    if not rows:
+        return
+    unknown = [c for c in columns if c not in table.c]
+    if unknown:
+        raise ValueError(f"table {table.name} has no column(s) {', '.join(unknown)}")
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))})"
+    conn.exec_driver_sql(sql, list(rows))  # type: ignore[arg-type]
+
+
+def allocate_ids(conn: Connection, table: Table, n: int) -> list[int]:
+    """Reserve `n` new primary keys of `table` for rows the caller inserts with explicit ids.
+
+    PostgreSQL draws them from the column's sequence, so concurrent writers never collide.
+    SQLite has a single writer: the caller holds the write lock (see db.write_lock), so the
+    next ids after the current maximum are free until it commits.
+    """
+    if n <= 0:
+        return []
+    if conn.dialect.name == "postgresql":
+        q = text(f"SELECT nextval(pg_get_serial_sequence('{table.name}', 'id')) FROM generate_series(1, :n)")
+        return [int(i) for i in conn.execute(q, {"n": n}).scalars()]
+    start = int(conn.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one()) + 1
+    return list(range(start, start + n))
