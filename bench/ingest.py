@@ -39,7 +39,8 @@ CIRCUMSTANCES = ("has_ability_refuses", "obstructs_enforcement", "violates_decla
 
 
 def _ric(rng: random.Random) -> str:
-    body = f"{rng.choice(REGIONS)}{rng.randint(1984, 2005)}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}{rng.randint(0, 999):03d}"
+    birth = f"{rng.randint(1984, 2005)}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}"
+    body = f"{rng.choice(REGIONS)}{birth}{rng.randint(0, 999):03d}"
     return body + ric.calc_check_digit(body + "0")
 
 
@@ -69,7 +70,8 @@ def generate(path: Path, rows: int, seed: int) -> None:
                 (
                     f"COURT-{i:08d}", 1, "court.defaulter", "张伟" if person else "杭州某某科技有限公司",
                     "cn.ric" if person else "cn.uscc", number, decided, decided, f"{year + 2}-{month:02d}-{day:02d}",
-                    f"({year})浙01执{i % 99999}号", f"({year})浙01执{i % 99999}号", f"{rng.randint(1000, 2_000_000)}.00",
+                    f"({year})浙01执{i % 99999}号", f"({year})浙01执{i % 99999}号",
+                    f"{rng.randint(1000, 2_000_000)}.00",
                     rng.choice(CIRCUMSTANCES), rng.choice(("none", "partial")),
                 )
             )  # fmt: skip
@@ -124,7 +126,9 @@ def main() -> None:
         our_s, result = ours(path, work / "data")
         peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
         rate = args.rows / our_s
-        print(f"xinyong   ingest (validate+resolve): {our_s:7.2f} s  {rate:10,.0f} records/s  peak RSS {peak_mb:.0f} MB")
+        print(
+            f"xinyong   ingest (validate+resolve): {our_s:7.2f} s  {rate:10,.0f} records/s  peak RSS {peak_mb:.0f} MB"
+        )
         print(
             f"          accepted {result['accepted']:,}, unresolved {result['unresolved']:,}, "
             f"rejected {result['rejected']:,}, subjects {result['subjects_created']:,}"

@@ -63,7 +63,9 @@ def columns_for(rows: Iterable[Mapping[str, Any]]) -> list[str]:
     return cols
 
 
-def write_csv(path: Path, rows: list[dict[str, Any]], columns: list[str] | None = None, encoding: str = "utf-8") -> Path:
+def write_csv(
+    path: Path, rows: list[dict[str, Any]], columns: list[str] | None = None, encoding: str = "utf-8"
+) -> Path:
     cols = columns or columns_for(rows)
     with path.open("w", encoding=encoding, newline="") as f:
         w = csv.DictWriter(f, fieldnames=cols, extrasaction="ignore")

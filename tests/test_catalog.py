@@ -47,7 +47,9 @@ def test_version_is_stable_and_ignores_formatting(tmp_path):
     path = copy / "contexts.yaml"
     path.write_text("# a new comment\n\n" + path.read_text())
     assert load_catalog(copy).version == a.version
-    path.write_text(path.read_text().replace("Participation in a government procurement tender", "Tender participation"))
+    path.write_text(
+        path.read_text().replace("Participation in a government procurement tender", "Tender participation")
+    )
     assert load_catalog(copy).version != a.version
 
 
@@ -131,12 +133,16 @@ def test_measure_without_legal_basis(cat_dir):
 
 @pytest.mark.parametrize("effect", ["deny", "review"])
 def test_sanction_triggered_by_grade(cat_dir, effect):
-    [p] = refuse(cat_dir, measure(effect=effect, trigger="{grade: {subject_kind: organisation, grades: [D]}}"), "scores-inform")
+    [p] = refuse(
+        cat_dir, measure(effect=effect, trigger="{grade: {subject_kind: organisation, grades: [D]}}"), "scores-inform"
+    )
     assert "principle 2" in p.message and p.line == 7
 
 
 def test_supervision_by_person_grade(cat_dir):
-    text = measure(effect="inspect_more", context="inspection.planning", trigger="{grade: {subject_kind: person, grades: [C]}}")
+    text = measure(
+        effect="inspect_more", context="inspection.planning", trigger="{grade: {subject_kind: person, grades: [C]}}"
+    )
     refuse(cat_dir, text.replace("subject_kinds: [organisation]", "subject_kinds: [person]"), "scores-inform")
 
 
@@ -151,7 +157,9 @@ PROTECTED = {
 
 
 @pytest.mark.parametrize("sector", sorted(PROTECTED))
-@pytest.mark.parametrize("effect,trigger", [("deny", "{list: black.serious_dishonesty}"), ("fast_track", "{list: red.trustworthy}")])
+@pytest.mark.parametrize(
+    "effect,trigger", [("deny", "{list: black.serious_dishonesty}"), ("fast_track", "{list: red.trustworthy}")]
+)
 def test_any_measure_in_protected_context(cat_dir, sector, effect, trigger):
     assert {s.value for s in PROTECTED_SECTORS} == set(PROTECTED)
     [p] = refuse(cat_dir, measure(effect=effect, context=PROTECTED[sector], trigger=trigger), "protected-context")
@@ -174,12 +182,18 @@ def test_free_text_attribute(cat_dir):
 
 
 def test_unknown_record_type_reference(cat_dir):
-    [p] = refuse(cat_dir, measure(effect="deny", context="finance.subsidy", trigger="{record_type: court.nonexistent}"), "unknown-reference")
+    [p] = refuse(
+        cat_dir,
+        measure(effect="deny", context="finance.subsidy", trigger="{record_type: court.nonexistent}"),
+        "unknown-reference",
+    )
     assert "court.nonexistent" in p.message
 
 
 def test_unknown_record_type_submitted_by_source(cat_dir):
-    [p] = refuse(cat_dir, "sources:\n  - id: port\n    name: Port authority\n    submits: [port.delay]\n", "unknown-reference")
+    [p] = refuse(
+        cat_dir, "sources:\n  - id: port\n    name: Port authority\n    submits: [port.delay]\n", "unknown-reference"
+    )
     assert "port.delay" in p.message and p.line == 4
 
 
@@ -189,7 +203,11 @@ def test_unknown_context(cat_dir):
 
 
 def test_unknown_implementing_department(cat_dir):
-    [p] = refuse(cat_dir, measure().replace("implementing_department: finance", "implementing_department: nobody"), "unknown-reference")
+    [p] = refuse(
+        cat_dir,
+        measure().replace("implementing_department: finance", "implementing_department: nobody"),
+        "unknown-reference",
+    )
     assert "nobody" in p.message
 
 
@@ -254,17 +272,27 @@ def test_watch_list_cannot_trigger_sanction(cat_dir):
 
 
 def test_publication_period_outside_severity_range(cat_dir):
-    [p] = refuse(cat_dir, RT.format(extra=LB).replace("publication_months: 6", "publication_months: 30"), "publication-period")
+    [p] = refuse(
+        cat_dir, RT.format(extra=LB).replace("publication_months: 6", "publication_months: 30"), "publication-period"
+    )
     assert "3-12" in p.message
 
 
 def test_condition_of_wrong_type(cat_dir):
-    text = measure(effect="deny", context="finance.subsidy", trigger="{record_type: court.defaulter, conditions: [{attribute: amount_cny, op: ge, value: lots}]}")
+    text = measure(
+        effect="deny",
+        context="finance.subsidy",
+        trigger="{record_type: court.defaulter, conditions: [{attribute: amount_cny, op: ge, value: lots}]}",
+    )
     refuse(cat_dir, text, "condition-type")
 
 
 def test_condition_on_unknown_attribute(cat_dir):
-    text = measure(effect="deny", context="finance.subsidy", trigger="{record_type: court.defaulter, conditions: [{attribute: colour, op: eq, value: red}]}")
+    text = measure(
+        effect="deny",
+        context="finance.subsidy",
+        trigger="{record_type: court.defaulter, conditions: [{attribute: colour, op: eq, value: red}]}",
+    )
     refuse(cat_dir, text, "unknown-reference")
 
 
@@ -301,11 +329,19 @@ def test_grade_bands_with_gap(cat_dir):
 
 
 def test_person_scheme_must_be_personal(cat_dir):
-    refuse(cat_dir, "schemes:\n  - {id: cn.ric, name: Resident id again, subject_kind: person, personal: false}\n", "least-data")
+    refuse(
+        cat_dir,
+        "schemes:\n  - {id: cn.ric, name: Resident id again, subject_kind: person, personal: false}\n",
+        "least-data",
+    )
 
 
 def test_unknown_stdnum_scheme(cat_dir):
-    refuse(cat_dir, "schemes:\n  - {id: xx.nothing, name: Nothing at all, subject_kind: organisation, personal: false}\n", "unknown-scheme")
+    refuse(
+        cat_dir,
+        "schemes:\n  - {id: xx.nothing, name: Nothing at all, subject_kind: organisation, personal: false}\n",
+        "unknown-scheme",
+    )
 
 
 def test_invalid_yaml_and_encoding(cat_dir):
@@ -318,13 +354,27 @@ def test_invalid_yaml_and_encoding(cat_dir):
 
 
 def test_every_problem_is_reported_at_once(cat_dir):
-    text = measure(effect="deny", context="healthcare.services", trigger="{grade: {subject_kind: organisation, grades: [D]}}", extra="    binds: relatives")
+    text = measure(
+        effect="deny",
+        context="healthcare.services",
+        trigger="{grade: {subject_kind: organisation, grades: [D]}}",
+        extra="    binds: relatives",
+    )
     (cat_dir / "extra.yaml").write_text(textwrap.dedent(text))
     with pytest.raises(CatalogError) as info:
         load_catalog(cat_dir)
     rules = {p.rule for p in info.value.problems}
     assert {"legal-basis"} <= rules  # entry-level failure stops further checks of that entry
-    (cat_dir / "extra.yaml").write_text(textwrap.dedent(measure(effect="deny", context="healthcare.services", trigger="{grade: {subject_kind: organisation, grades: [D]}}", extra=f"    binds: relatives\n{LB}")))
+    (cat_dir / "extra.yaml").write_text(
+        textwrap.dedent(
+            measure(
+                effect="deny",
+                context="healthcare.services",
+                trigger="{grade: {subject_kind: organisation, grades: [D]}}",
+                extra=f"    binds: relatives\n{LB}",
+            )
+        )
+    )
     with pytest.raises(CatalogError) as info:
         load_catalog(cat_dir)
     assert {"protected-context", "scores-inform", "binds-subject-only"} <= {p.rule for p in info.value.problems}
@@ -335,7 +385,9 @@ def test_cli_catalog_check(cat_dir):
     assert ok.returncode == 0, ok.stderr
     assert "catalog OK" in ok.stdout
     (cat_dir / "extra.yaml").write_text(textwrap.dedent(measure(context="education.enrolment")).lstrip())
-    bad = subprocess.run([sys.executable, "-m", "xinyong", "catalog", "check", str(cat_dir)], capture_output=True, text=True)
+    bad = subprocess.run(
+        [sys.executable, "-m", "xinyong", "catalog", "check", str(cat_dir)], capture_output=True, text=True
+    )
     assert bad.returncode == 1
     assert "extra.yaml:6: measure 'test.measure':" in bad.stderr
     assert "[protected-context]" in bad.stderr

@@ -129,9 +129,7 @@ def test_invalid_checksum_is_stored_unresolved(ingest, tmp_path, engine, baselin
     result = ingest(write_csv(tmp_path / "court.csv", rows))
     assert (result.accepted, result.unresolved, result.subjects_created) == (2, 2, 0)
     with engine.connect() as c:
-        queue = dict(
-            c.execute(select(records.c.source_ref, unresolved.c.reason).join(unresolved)).all()
-        )
+        queue = dict(c.execute(select(records.c.source_ref, unresolved.c.reason).join(unresolved)).all())
         unlinked = c.scalar(select(func.count()).select_from(records).where(records.c.subject_id.is_(None)))
     assert "check digit" in queue["BAD-1"] and "330107********" in queue["BAD-1"]
     assert queue["BAD-2"] == "missing identifier"
@@ -153,7 +151,9 @@ def test_correction_closes_unresolved_entry(ingest, tmp_path, engine):
 
 
 def test_wrong_encoding(ingest, tmp_path, engine, baseline):
-    path = write_csv(tmp_path / "court.csv", [court_row(f"G-{i}", make_ric(i + 10)) for i in range(3)], encoding="gb18030")
+    path = write_csv(
+        tmp_path / "court.csv", [court_row(f"G-{i}", make_ric(i + 10)) for i in range(3)], encoding="gb18030"
+    )
     with pytest.raises(FileRefused, match=r"court.csv: line \d+: not valid UTF-8.*GB18030"):
         ingest(path)
     assert_untouched(engine, baseline)
@@ -256,7 +256,12 @@ def rejected(result: BatchResult, engine) -> dict[int, list[tuple[str | None, st
     [
         ({"decided_on": "2024-02-30"}, "decided_on", "invalid_date", "not a real date"),
         ({"decided_on": "March 2024"}, "decided_on", "invalid_date", "use YYYY-MM-DD"),
-        ({"decided_on": "2027-01-01", "valid_from": "", "valid_until": ""}, "decided_on", "future_date", "in the future"),
+        (
+            {"decided_on": "2027-01-01", "valid_from": "", "valid_until": ""},
+            "decided_on",
+            "future_date",
+            "in the future",
+        ),
         ({"valid_from": "2026-12-24"}, "valid_from", "future_date", "in the future"),
         ({"valid_until": "2024-03-01"}, "valid_until", "invalid_period", "not after valid_from 2024-03-05"),
         ({"record_type": "tax.arrears"}, "record_type", "not_authorised", "may not submit 'tax.arrears'"),
@@ -282,7 +287,7 @@ def test_bad_row_is_rejected_with_line_and_field(ingest, tmp_path, engine, basel
     assert (result.accepted, result.rejected) == (2, 1)
     problems = rejected(result, engine)
     assert list(problems) == [3]  # header is line 1, N-2 is line 3
-    [(f, c, message)] = [p for p in problems[3] if p[0] == field]
+    [(_, c, message)] = [p for p in problems[3] if p[0] == field]
     assert c == code and text in message
     report = Path(result.report or "").read_text()
     assert f"3,N-2,{field}," in report if field != "source_ref" else ",source_ref," in report
@@ -312,7 +317,9 @@ def test_malformed_lines(ingest, tmp_path, engine, baseline):
     assert (result.accepted, result.rejected) == (1, 1)
     assert "has 3 fields; the header has 14" in result.problems_sample[0]
     jl = tmp_path / "court.jsonl"
-    jl.write_text('{"source_ref": "M-3"\n[1, 2]\n' + __import__("json").dumps(court_row("M-4", make_ric(41), colour="red")) + "\n")
+    jl.write_text(
+        '{"source_ref": "M-3"\n[1, 2]\n' + __import__("json").dumps(court_row("M-4", make_ric(41), colour="red")) + "\n"
+    )
     result = ingest(jl)
     assert result.rejected == 3
     assert [p.split(":")[0] for p in result.problems_sample] == ["line 1", "line 2", "line 3"]

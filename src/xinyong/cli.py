@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from functools import partial
 from pathlib import Path
 from typing import Annotated
 
@@ -42,7 +43,9 @@ def _fail(message: str, code: int = 1) -> typer.Exit:
 
 @app.callback()
 def _main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress to stderr.")] = False) -> None:
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
 
 
 @catalog_app.command("check")
@@ -71,7 +74,9 @@ def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")]
 
     ctx = _ctx()
     upgrade(ctx.engine, revision)
-    out.print(f"store at revision {current_revision(ctx.engine)} ({ctx.engine.url.render_as_string()})", highlight=False)
+    out.print(
+        f"store at revision {current_revision(ctx.engine)} ({ctx.engine.url.render_as_string()})", highlight=False
+    )
 
 
 @app.command("init")
@@ -101,7 +106,9 @@ def _progress() -> Progress:
 
 @app.command("ingest")
 def ingest(
-    path: Annotated[Path, typer.Argument(help="A .csv, .jsonl or .parquet file, or a directory of <source>.<ext> files.")],
+    path: Annotated[
+        Path, typer.Argument(help="A .csv, .jsonl or .parquet file, or a directory of <source>.<ext> files.")
+    ],
     source: Annotated[str | None, typer.Option(help="Source department (default: from the file name).")] = None,
     report_dir: Annotated[Path | None, typer.Option(help="Where to write reject reports.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
@@ -134,7 +141,7 @@ def ingest(
                     source=sid,
                     report_dir=report_dir or ctx.settings.rejects,
                     chunk_rows=ctx.settings.ingest_chunk_rows,
-                    progress=lambda n, t=task: bar.advance(t, n),
+                    progress=partial(bar.advance, task),
                 )
                 results.append(result)
     except XinyongError as exc:
@@ -143,18 +150,42 @@ def ingest(
         out.print_json(json.dumps([r.as_dict() for r in results]))
         return
     table = Table(title="Ingestion")
-    for col in ("file", "batch", "read", "accepted", "new versions", "unchanged", "rejected", "unresolved", "new subjects"):
+    for col in (
+        "file",
+        "batch",
+        "read",
+        "accepted",
+        "new versions",
+        "unchanged",
+        "rejected",
+        "unresolved",
+        "new subjects",
+    ):
         table.add_column(col, justify="left" if col == "file" else "right")
     for r in results:
         table.add_row(
             Path(r.file).name,
             str(r.batch_id),
-            *(str(x) for x in (r.rows_read, r.accepted, r.new_versions, r.unchanged, r.rejected, r.unresolved, r.subjects_created)),
+            *(
+                str(x)
+                for x in (
+                    r.rows_read,
+                    r.accepted,
+                    r.new_versions,
+                    r.unchanged,
+                    r.rejected,
+                    r.unresolved,
+                    r.subjects_created,
+                )
+            ),
         )
     out.print(table)
     for r in results:
         if r.report:
-            out.print(f"{Path(r.file).name}: {r.rejected} rejected, {r.unresolved} unresolved; report: {r.report}", highlight=False)
+            out.print(
+                f"{Path(r.file).name}: {r.rejected} rejected, {r.unresolved} unresolved; report: {r.report}",
+                highlight=False,
+            )
             for line in r.problems_sample:
                 out.print(f"  {line}", markup=False, highlight=False, soft_wrap=True)
 
@@ -194,7 +225,11 @@ def status(as_json: Annotated[bool, typer.Option("--json", help="Print as JSON."
     for col in ("source", "records", "versions", "unresolved", "rejected", "batches", "last batch"):
         table.add_column(col)
     for sid, s in sorted(data["sources"].items()):
-        table.add_row(sid, *(str(s[k]) for k in ("records", "versions", "unresolved", "rejected", "batches")), s["last_batch_at"] or "")
+        table.add_row(
+            sid,
+            *(str(s[k]) for k in ("records", "versions", "unresolved", "rejected", "batches")),
+            s["last_batch_at"] or "",
+        )
     out.print(table)
 
 

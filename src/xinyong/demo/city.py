@@ -305,7 +305,11 @@ def generate_city(
                     if pos % 1000 == 999:
                         tick(1000)
                 tick(n_source % 1000)
-            files += [FileCount(main.path, main.rows), FileCount(update.path, update.rows)]
+            files.append(FileCount(main.path, main.rows))
+            if update.rows:
+                files.append(FileCount(update.path, update.rows))
+            else:  # an empty file would be refused by ingestion, rightly: write none
+                update.path.unlink()
             records, corrections = records + main.rows, corrections + update.rows
             bad, noisy = bad + dep.bad, noisy + dep.noisy
         truth_rows = truth.rows

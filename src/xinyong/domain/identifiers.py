@@ -37,13 +37,15 @@ def load_scheme_module(scheme: str) -> ModuleType:
         ValueError: the name is not a python-stdnum number module.
     """
     if not _SCHEME_RE.match(scheme):
-        raise ValueError(f"'{scheme}' is not a python-stdnum scheme name (expected e.g. 'cn.ric' or 'lei')")
+        message = f"'{scheme}' is not a python-stdnum scheme name (expected e.g. 'cn.ric' or 'lei')"
+        raise ValueError(message)
     try:
         module = importlib.import_module(f"stdnum.{scheme}")
     except ImportError:
         raise ValueError(f"python-stdnum has no scheme '{scheme}'") from None
     if not callable(getattr(module, "validate", None)) or not callable(getattr(module, "compact", None)):
-        raise ValueError(f"'stdnum.{scheme}' is not a number module with validate() and compact()")
+        message = f"'stdnum.{scheme}' is not a number module with validate() and compact()"
+        raise ValueError(message)  # noqa: TRY004 - a module that is not a number module is a bad value
     return module
 
 

@@ -11,10 +11,10 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from functools import lru_cache
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from functools import lru_cache
+from typing import Any, NamedTuple
 
 from xinyong.domain.catalog import Catalog
 from xinyong.domain.catalog.models import CORE_FIELDS, AttributeSpec, RecordType
@@ -24,6 +24,7 @@ REQUIRED_COLUMNS = ("source_ref", "record_type", "id_number", "decided_on")
 MAX_LEN = {"source_ref": 64, "subject_name": 200, "id_scheme": 32, "id_number": 64, "document_no": 64}
 MAX_REVISION = 1_000_000
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_REVISION = re.compile(r"\+?[0-9]{1,7}")
 _CN_DATE = re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日$")
 
 
@@ -42,9 +43,11 @@ class Problem:
         return f"{where}: {self.message}"
 
 
-@dataclass(slots=True)
-class ValidRow:
-    """A row that passed validation, normalised, with its identifier reduced to hash and mask."""
+class ValidRow(NamedTuple):
+    """A row that passed validation, normalised, with its identifier reduced to hash and mask.
+
+    A named tuple, not a dataclass: millions of them cross a process boundary during ingestion.
+    """
 
     line: int
     source_ref: str
@@ -57,12 +60,11 @@ class ValidRow:
     id_masked: str | None
     id_public: str | None  # the plain number, only for non-personal schemes and valid numbers
     unresolved: str | None  # why the row cannot be linked deterministically, or None
-    decided_on: date
-    valid_from: date
-    valid_until: date | None
+    decided_on: str  # ISO 8601 dates, normalised from whatever form the department sent
+    valid_from: str
+    valid_until: str | None
     document_no: str | None
-    attributes: dict[str, Any]
-    attributes_json: str  # canonical JSON of `attributes`, as stored and as hashed
+    attributes_json: str  # canonical JSON of the attributes (sorted keys), as stored and as hashed
     content_hash: str
 
 
@@ -183,6 +185,63 @@ def _converter(spec: AttributeSpec) -> Callable[[Any], Any]:
     return conv_date
 
 
+def _clean_text(v: object, limit: int) -> bool:
+    """A text value the general path would accept unchanged: trimmed, printable, within limit."""
+    return type(v) is str and 0 < len(v) <= limit and v.isprintable() and not v[0].isspace() and not v[-1].isspace()
+
+
+def _iso_date(v: object) -> date | None:
+    if type(v) is not str or len(v) != 10 or v[4] != "-" or v[7] != "-":
+        return None
+    y, m, d = v[0:4], v[5:7], v[8:10]
+    if not (y.isdigit() and m.isdigit() and d.isdigit()):
+        return None
+    try:
+        return date(int(y), int(m), int(d))
+    except ValueError:
+        return None
+
+
+def _fast_value(a: _FastAttr, v: str) -> str | None:
+    """The canonical JSON of one attribute value in the common form, or None if unsure."""
+    if a.type == "string":
+        if not v.isprintable() or v[0].isspace() or v[-1].isspace() or '"' in v or "\\" in v:
+            return None
+        if a.enum is not None and v not in a.enum:
+            return None
+        if a.max_length is not None and len(v) > a.max_length:
+            return None
+        if a.pattern is not None and not a.pattern.fullmatch(v):
+            return None
+        return f'"{v}"'
+    if a.type == "integer":
+        if not (v.isdigit() and v.isascii() and len(v) <= 15):
+            return None
+        n = int(v)
+        if (a.minimum is not None and n < a.minimum) or (a.maximum is not None and n > a.maximum):
+            return None
+        return str(n)
+    if a.type == "decimal":
+        whole, _, frac = v.partition(".")
+        if not (whole.isdigit() and whole.isascii() and len(whole) <= 14):
+            return None
+        if frac and not (frac.isdigit() and frac.isascii() and len(frac) <= 2):
+            return None
+        x = float(v)
+        if (a.minimum is not None and x < a.minimum) or (a.maximum is not None and x > a.maximum):
+            return None
+        return repr(x)
+    if a.type == "date":
+        d = _iso_date(v)
+        return None if d is None else f'"{d.isoformat()}"'
+    return None
+
+
+def canonical_json(attributes: Mapping[str, Any]) -> str:
+    """The one JSON form of a record's attributes: sorted keys, no spaces, UTF-8 text as is."""
+    return json.dumps(attributes, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
 def _kinds(rt: RecordType) -> str:
     return " and ".join(f"{k}s" for k in rt.subject_kinds)
 
@@ -192,10 +251,26 @@ def _missing(v: Any) -> bool:
 
 
 @dataclass(frozen=True, slots=True)
+class _FastAttr:
+    """What the fast path needs to know of one attribute."""
+
+    name: str
+    type: str
+    required: bool
+    enum: frozenset[str] | None
+    max_length: int | None
+    pattern: re.Pattern[str] | None
+    minimum: float | None
+    maximum: float | None
+
+
+@dataclass(frozen=True, slots=True)
 class _TypePlan:
     rt: RecordType
     attributes: tuple[tuple[str, Callable[[Any], Any], bool], ...]
     default_scheme: str | None
+    fast_attributes: tuple[_FastAttr, ...]  # sorted by name, the order of the canonical JSON
+    foreign: tuple[str, ...]  # attribute columns of the source that this type does not have
 
 
 class RowValidator:
@@ -215,10 +290,24 @@ class RowValidator:
             rt = catalog.record_types[type_id]
             attrs = tuple((name, _converter(spec), spec.required) for name, spec in rt.attributes.items())
             default = default_by_kind.get(rt.subject_kinds[0]) if len(rt.subject_kinds) == 1 else None
-            self.plans[type_id] = _TypePlan(rt, attrs, default)
+            fast = tuple(
+                _FastAttr(
+                    name,
+                    spec.type,
+                    spec.required,
+                    frozenset(spec.enum) if spec.enum else None,
+                    spec.max_length,
+                    re.compile(spec.pattern) if spec.pattern else None,
+                    spec.minimum,
+                    spec.maximum,
+                )
+                for name, spec in sorted(rt.attributes.items())
+            )
+            foreign = tuple(sorted(catalog.attribute_names(source_id) - set(rt.attributes)))
+            self.plans[type_id] = _TypePlan(rt, attrs, default, fast, foreign)
         self.attribute_columns = catalog.attribute_names(source_id)
         # Department files name the same subjects again and again: check, hash and mask once.
-        self._identify = lru_cache(maxsize=1 << 16)(self._identify_uncached)
+        self._identify = lru_cache(maxsize=1 << 17)(self._identify_uncached)
         self.allowed_columns = set(CORE_FIELDS) | self.attribute_columns
 
     def _identify_uncached(self, scheme_id: str, number: str) -> tuple[str, str, str | None, str | None]:
@@ -242,7 +331,11 @@ class RowValidator:
             problems.append(
                 f"unknown column(s): {', '.join(unknown)}; a file from '{self.source.id}' may have: "
                 f"{', '.join(CORE_FIELDS)}"
-                + (f", and the attributes {', '.join(sorted(self.attribute_columns))}" if self.attribute_columns else "")
+                + (
+                    f", and the attributes {', '.join(sorted(self.attribute_columns))}"
+                    if self.attribute_columns
+                    else ""
+                )
             )
         dupes = sorted({c for c in columns if columns.count(c) > 1})
         if dupes:
@@ -250,6 +343,108 @@ class RowValidator:
         return problems
 
     def validate(self, line: int, row: Mapping[str, Any]) -> ValidRow | list[Problem]:
+        """Validate one row: a normalised record, or every problem found in the row.
+
+        Rows in the common form (text values, ISO dates, plain numbers) take a fast path; any
+        row it is not sure about takes the general path, which also names each problem. The
+        two must agree on every row the fast path accepts (a property test holds them to it).
+        """
+        fast = self.fast(line, row)
+        if fast is not None:
+            return fast
+        return self.general(line, row)
+
+    def fast(self, line: int, row: Mapping[str, Any]) -> ValidRow | None:
+        """The fast path: a ValidRow for a row in the common form, or None to take the general path.
+
+        It accepts only text values that need no normalising (already trimmed, printable, ISO
+        dates, plain decimal numbers), so whatever it accepts the general path accepts the same
+        way. It never explains: anything doubtful goes to `general`.
+        """
+        get = row.get
+        source_ref = get("source_ref")
+        if not _clean_text(source_ref, 64):
+            return None
+        rev = get("revision")
+        if rev is None or rev == "":
+            revision = 1
+        elif type(rev) is str and rev.isdigit() and len(rev) <= 7 and rev[0] != "0":
+            revision = int(rev)
+            if revision > MAX_REVISION:
+                return None
+        else:
+            return None
+        plan = self.plans.get(get("record_type"))  # type: ignore[arg-type]
+        if plan is None:
+            return None
+        decided_on = _iso_date(get("decided_on"))
+        if decided_on is None or decided_on > self.today:
+            return None
+        raw = get("valid_from")
+        if raw is None or raw == "":
+            valid_from = decided_on
+        else:
+            valid_from = _iso_date(raw)  # type: ignore[assignment]
+            if valid_from is None or valid_from > self.today:
+                return None
+        raw = get("valid_until")
+        if raw is None or raw == "":
+            valid_until = None
+        else:
+            valid_until = _iso_date(raw)
+            if valid_until is None or valid_until <= valid_from:
+                return None
+        texts: list[str | None] = []
+        for field in ("subject_name", "document_no", "id_scheme", "id_number"):
+            v = get(field)
+            if v is None or v == "":
+                texts.append(None)
+            elif _clean_text(v, MAX_LEN[field]):
+                texts.append(v)
+            else:
+                return None
+        subject_name, document_no, scheme_raw, number = texts
+        if number is None and subject_name is None:
+            return None
+        if document_no is None and plan.rt.requires_document:
+            return None
+        scheme = self.schemes.get(scheme_raw or plan.default_scheme or "")
+        if scheme is None or scheme.kind not in plan.rt.subject_kinds:
+            return None
+        for col in plan.foreign:
+            v = get(col)
+            if v is not None and v != "":
+                return None
+        parts = []
+        for a in plan.fast_attributes:
+            v = get(a.name)
+            if v is None or v == "":
+                if a.required:
+                    return None
+                continue
+            if type(v) is not str:
+                return None
+            encoded = _fast_value(a, v)
+            if encoded is None:
+                return None
+            parts.append(f'"{a.name}":{encoded}')
+        return self._finish(
+            line,
+            source_ref,  # type: ignore[arg-type]
+            revision,
+            plan.rt.id,
+            scheme,
+            subject_name,
+            number,
+            decided_on.isoformat(),
+            valid_from.isoformat(),
+            valid_until.isoformat() if valid_until else None,
+            document_no,
+            "{" + ",".join(parts) + "}",
+        )
+
+    def general(self, line: int, row: Mapping[str, Any]) -> ValidRow | list[Problem]:
+        """The general path: accepts every form the platform accepts, and explains refusals."""
         problems: list[Problem] = []
         ref_raw = row.get("source_ref")
         source_ref: str | None = None
@@ -281,11 +476,14 @@ class RowValidator:
         revision = 1
         rev_raw = row.get("revision")
         if not _missing(rev_raw):
-            try:
-                revision = int(str(rev_raw).strip()) if not isinstance(rev_raw, int) else rev_raw
-                if isinstance(rev_raw, bool) or not 1 <= revision <= MAX_REVISION:
-                    raise ValueError
-            except ValueError:
+            if isinstance(rev_raw, int) and not isinstance(rev_raw, bool):
+                revision = rev_raw
+            elif isinstance(rev_raw, str) and _REVISION.fullmatch(rev_raw.strip()):
+                revision = int(rev_raw.strip())
+            else:
+                revision = 0
+            if not 1 <= revision <= MAX_REVISION:
+                revision = 1
                 bad("revision", "invalid", f"'{str(rev_raw)[:20]}' is not a revision number (1, 2, 3, ...)")
 
         plan: _TypePlan | None = None
@@ -300,7 +498,11 @@ class RowValidator:
                 bad(
                     "record_type",
                     "not_authorised" if known else "unknown_type",
-                    (f"source '{self.source.id}' may not submit '{type_id[:64]}'" if known else f"unknown record type '{type_id[:64]}'")
+                    (
+                        f"source '{self.source.id}' may not submit '{type_id[:64]}'"
+                        if known
+                        else f"unknown record type '{type_id[:64]}'"
+                    )
                     + f"; it may submit: {', '.join(self.source.submits) or 'nothing'}",
                 )
 
@@ -322,7 +524,11 @@ class RowValidator:
         valid_until = dates["valid_until"]
         for field, d in (("decided_on", decided_on), ("valid_from", dates["valid_from"])):
             if d is not None and d > self.today:
-                bad(field, "future_date", f"{d.isoformat()} is in the future; submit a decision once it is made and in effect")
+                bad(
+                    field,
+                    "future_date",
+                    f"{d.isoformat()} is in the future; submit a decision once it is made and in effect",
+                )
         if valid_from is not None and valid_until is not None and valid_until <= valid_from:
             bad(
                 "valid_until",
@@ -343,13 +549,26 @@ class RowValidator:
                 bad("document_no", "missing", f"record type '{rt.id}' needs the decision document number")
             scheme_id = scheme_raw or plan.default_scheme
             if scheme_id is None:
-                bad("id_scheme", "missing", f"record type '{rt.id}' concerns {_kinds(rt)}: say which scheme the identifier uses ({', '.join(self.schemes)})")
+                bad(
+                    "id_scheme",
+                    "missing",
+                    f"record type '{rt.id}' concerns {_kinds(rt)}: say which scheme the identifier uses "
+                    f"({', '.join(self.schemes)})",
+                )
             elif scheme_id not in self.schemes:
-                bad("id_scheme", "unknown_scheme", f"unknown identifier scheme '{scheme_id}' (known: {', '.join(self.schemes)})")
+                bad(
+                    "id_scheme",
+                    "unknown_scheme",
+                    f"unknown identifier scheme '{scheme_id}' (known: {', '.join(self.schemes)})",
+                )
             else:
                 scheme = self.schemes[scheme_id]
                 if scheme.kind not in rt.subject_kinds:
-                    bad("id_scheme", "wrong_kind", f"'{scheme_id}' identifies {scheme.kind}s; record type '{rt.id}' concerns {_kinds(rt)}")
+                    bad(
+                        "id_scheme",
+                        "wrong_kind",
+                        f"'{scheme_id}' identifies {scheme.kind}s; record type '{rt.id}' concerns {_kinds(rt)}",
+                    )
                     scheme = None
             for name, conv, required in plan.attributes:
                 v = row.get(name)
@@ -365,47 +584,79 @@ class RowValidator:
                 if col not in rt.attributes and not _missing(row.get(col)):
                     bad(col, "foreign_field", f"is not an attribute of record type '{rt.id}'; leave it empty")
             if number is None and subject_name is None:
-                bad("id_number", "missing", "a record needs an identifier, or at least a name, to be linked to its subject")
+                bad(
+                    "id_number",
+                    "missing",
+                    "a record needs an identifier, or at least a name, to be linked to its subject",
+                )
 
         if problems or plan is None or scheme is None or source_ref is None or decided_on is None or valid_from is None:
             return problems or [Problem(line, None, "invalid", "row could not be read", source_ref)]
 
+        return self._finish(
+            line,
+            source_ref,
+            revision,
+            plan.rt.id,
+            scheme,
+            subject_name,
+            number,
+            decided_on.isoformat(),
+            valid_from.isoformat(),
+            valid_until.isoformat() if valid_until else None,
+            document_no,
+            canonical_json(attributes),
+        )
+
+    def _finish(
+        self,
+        line: int,
+        source_ref: str,
+        revision: int,
+        type_id: str,
+        scheme: Scheme,
+        subject_name: str | None,
+        number: str | None,
+        decided_on: str,
+        valid_from: str,
+        valid_until: str | None,
+        document_no: str | None,
+        attributes_json: str,
+    ) -> ValidRow:
         if number is None:
             id_hash = id_masked = id_public = None
             unresolved: str | None = "missing identifier"
         else:
             id_hash, id_masked, id_public, unresolved = self._identify(scheme.id, number)
-        attributes_json = json.dumps(attributes, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
         content = "\x1f".join(
             (
-                plan.rt.id,
+                type_id,
                 scheme.id,
                 id_hash or "",
                 subject_name or "",
-                decided_on.isoformat(),
-                valid_from.isoformat(),
-                valid_until.isoformat() if valid_until else "",
+                decided_on,
+                valid_from,
+                valid_until or "",
                 document_no or "",
                 attributes_json,
             )
         )
         return ValidRow(
-            line=line,
-            source_ref=source_ref,
-            revision=revision,
-            record_type=plan.rt.id,
-            subject_kind=scheme.kind,
-            subject_name=subject_name,
-            scheme=scheme.id,
-            id_hash=id_hash,
-            id_masked=id_masked,
-            id_public=id_public,
-            unresolved=unresolved,
-            decided_on=decided_on,
-            valid_from=valid_from,
-            valid_until=valid_until,
-            document_no=document_no,
-            attributes=attributes,
-            attributes_json=attributes_json,
-            content_hash=hashlib.sha256(content.encode()).hexdigest(),
+            line,
+            source_ref,
+            revision,
+            type_id,
+            scheme.kind,
+            subject_name,
+            scheme.id,
+            id_hash,
+            id_masked,
+            id_public,
+            unresolved,
+            decided_on,
+            valid_from,
+            valid_until,
+            document_no,
+            attributes_json,
+            hashlib.sha256(content.encode()).hexdigest(),
         )

@@ -10,26 +10,28 @@ from __future__ import annotations
 
 import csv
 import logging
-import os
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, date, datetime
-from itertools import islice
+from datetime import UTC, datetime
+from itertools import chain
 from pathlib import Path
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from xinyong.domain.catalog import Catalog
 from xinyong.domain.errors import FileRefused
 from xinyong.domain.identifiers import IdentifierVault
 from xinyong.domain.records import Problem, RowValidator, ValidRow
-from xinyong.ingest.readers import FORMATS, Row, file_format, read_rows, sha256_of
+from xinyong.ingest.readers import FORMATS, file_format, sha256_of
+from xinyong.ingest.validation import Chunk, helper_chunks, local_chunks
 from xinyong.store import ingest_repo as repo
 from xinyong.store.db import write_lock
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int], None]
+# Below this size a helper process costs more to start than it saves.
+HELPER_MIN_BYTES = 8 << 20
 
 
 @dataclass
@@ -65,11 +67,6 @@ def source_of(path: Path, catalog: Catalog, source: str | None) -> str:
     return sid
 
 
-def _chunks(it: Iterator[tuple[int, Row]], size: int) -> Iterator[list[tuple[int, Row]]]:
-    while chunk := list(islice(it, size)):
-        yield chunk
-
-
 class _Report:
     """Reject report: one CSV line per rejected row or unresolved record, written beside the store."""
 
@@ -89,7 +86,7 @@ class _Report:
     def finish(self, keep: bool) -> str | None:
         self._f.close()
         if keep and self.rows:
-            os.replace(self.partial, self.final)
+            self.partial.replace(self.final)
             return str(self.final)
         self.partial.unlink(missing_ok=True)
         return None
@@ -104,56 +101,55 @@ def ingest_file(
     source: str | None = None,
     report_dir: Path,
     chunk_rows: int = 5000,
+    helper_min_bytes: int | None = HELPER_MIN_BYTES,
     now: datetime | None = None,
     progress: Progress | None = None,
 ) -> BatchResult:
     """Ingest one file as one atomic batch.
 
+    Files of at least `helper_min_bytes` are read and validated by a helper process while this
+    one writes (None: never).
+
     Raises:
         FileRefused: the file as a whole cannot be accepted; nothing of it is stored.
     """
     now = now or datetime.now(UTC)
-    today: date = now.date()
     if not path.is_file():
         raise FileRefused(f"{path}: no such file")
     source_id = source_of(path, catalog, source)
     fmt = file_format(path)
-    validator = RowValidator(catalog, source_id, vault, today)
-    rows = read_rows(path, fmt, validator.header_problems, chunk_rows)
+    if helper_min_bytes is not None and path.stat().st_size >= helper_min_bytes:
+        chunks = helper_chunks(path, fmt, catalog, source_id, vault, now.date(), chunk_rows)
+    else:
+        chunks = local_chunks(path, fmt, RowValidator(catalog, source_id, vault, now.date()), chunk_rows)
     try:
-        return _ingest_rows(engine, catalog, validator, path, fmt, source_id, rows, report_dir, chunk_rows, now, progress)
+        return _store_chunks(engine, catalog, path, fmt, source_id, chunks, report_dir, now, progress)
     finally:
-        rows.close()
+        chunks.close()
 
 
-def _ingest_rows(
+def _store_chunks(
     engine: Engine,
     catalog: Catalog,
-    validator: RowValidator,
     path: Path,
     fmt: str,
     source_id: str,
-    rows: Generator[tuple[int, Row], None, None],
+    chunks: Generator[Chunk, None, None],
     report_dir: Path,
-    chunk_rows: int,
     now: datetime,
     progress: Progress | None,
 ) -> BatchResult:
     digest = sha256_of(path)
-    first = next(rows, None)  # header and schema problems surface here, before any write
+    first = next(chunks, None)  # header and schema problems surface here, before any write
     if first is None:
         raise FileRefused(f"{path.name}: the file holds no records")
-
-    def all_rows() -> Iterator[tuple[int, Row]]:
-        assert first is not None
-        yield first
-        yield from rows
 
     stamp = now.strftime("%Y%m%dT%H%M%S")
     report = _Report(report_dir, f"{stamp}-{source_id}-{path.name}.rejects.csv")
     committed = False
     try:
-        with engine.connect().execution_options(xinyong_write=True) as conn, conn.begin():
+        options = {"xinyong_write": True, "xinyong_bulk": True}
+        with engine.connect().execution_options(**options) as conn, conn.begin():
             write_lock(conn, "ingest")
             repo.sync_sources(conn, catalog, now)
             batch_id = repo.open_batch(
@@ -169,17 +165,17 @@ def _ingest_rows(
                 },
             )
             result = BatchResult(batch_id=batch_id, source=source_id, file=str(path))
-            for chunk in _chunks(all_rows(), chunk_rows):
-                _ingest_chunk(conn, validator, source_id, batch_id, chunk, now, result, report)
+            for chunk in chain([first], chunks):
+                _store_chunk(conn, source_id, batch_id, chunk, now, result, report)
                 if progress:
-                    progress(len(chunk))
+                    progress(chunk.rows_read)
                 log.info("batch %s (%s): %d rows read", batch_id, path.name, result.rows_read)
             result.report = str(report.final) if report.rows else None
             repo.close_batch(
                 conn,
                 batch_id,
                 {
-                    "finished_at": datetime.now(UTC) if now.tzinfo else now,
+                    "finished_at": datetime.now(UTC),
                     "rows_read": result.rows_read,
                     "accepted": result.accepted,
                     "new_versions": result.new_versions,
@@ -196,32 +192,18 @@ def _ingest_rows(
     return result
 
 
-def _ingest_chunk(
-    conn: object,
-    validator: RowValidator,
+def _store_chunk(
+    conn: Connection,
     source_id: str,
     batch_id: int,
-    chunk: list[tuple[int, Row]],
+    chunk: Chunk,
     now: datetime,
     result: BatchResult,
     report: _Report,
 ) -> None:
-    from sqlalchemy import Connection
-
-    assert isinstance(conn, Connection)
-    problems: list[Problem] = []
-    valid: list[ValidRow] = []
-    for line, row in chunk:
-        result.rows_read += 1
-        if isinstance(row, Problem):
-            problems.append(row)
-            continue
-        out = validator.validate(line, row)
-        if isinstance(out, ValidRow):
-            valid.append(out)
-        else:
-            problems.extend(out)
-
+    result.rows_read += chunk.rows_read
+    problems = list(chunk.problems)
+    valid = chunk.valid
     stored = repo.versions_of(conn, source_id, list({r.source_ref for r in valid}))
     to_insert: list[ValidRow] = []
     to_supersede: list[int] = []
@@ -232,7 +214,11 @@ def _ingest_chunk(
             problems.append(_dup(r, first_line[ref]))
             continue
         first_line[ref] = r.line
-        versions = stored.get(ref, [])
+        versions = stored.get(ref)
+        if versions is None:  # the common case: a record the store has never seen
+            result.accepted += 1
+            to_insert.append(r)
+            continue
         earlier = next((v for v in versions if v.batch_id == batch_id), None)
         if earlier is not None:
             problems.append(_dup(r, earlier.batch_line))
@@ -279,14 +265,17 @@ def _ingest_chunk(
     repo.insert_records(conn, source_id, to_insert, links, batch_id, now)
     repo.insert_rejects(conn, batch_id, problems)
     result.rejected += len({p.line for p in problems})
-    for p in problems:
+    for p in sorted(problems, key=lambda p: p.line):
         report.add(p, "rejected")
         if len(result.problems_sample) < 5:
             result.problems_sample.append(str(p))
     for r in to_insert:
         if r.unresolved is not None:
             result.unresolved += 1
-            report.add(Problem(r.line, "id_number", "unresolved", f"stored, not linked: {r.unresolved}", r.source_ref), "stored_unresolved")
+            report.add(
+                Problem(r.line, "id_number", "unresolved", f"stored, not linked: {r.unresolved}", r.source_ref),
+                "stored_unresolved",
+            )
 
 
 def _dup(r: ValidRow, first: int) -> Problem:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator
 from pathlib import Path
 from typing import IO, Any
 
@@ -126,13 +126,18 @@ def read_jsonl(path: Path, check_header: HeaderCheck) -> Generator[tuple[int, Ro
                 if not isinstance(obj, dict):
                     yield line, Problem(line, None, "malformed", "each line must be one JSON object")
                     continue
-                problems = check_header([str(k) for k in obj if str(k) not in REQUIRED_COLUMNS] + list(REQUIRED_COLUMNS))
+                problems = check_header(
+                    [str(k) for k in obj if str(k) not in REQUIRED_COLUMNS] + list(REQUIRED_COLUMNS)
+                )
                 if problems:
                     yield line, Problem(line, None, "unknown_field", "; ".join(problems), None)
                     continue
                 for v in obj.values():
                     if isinstance(v, (dict, list)):
-                        yield line, Problem(line, None, "malformed", "values must be plain (text, number, boolean or null)")
+                        yield (
+                            line,
+                            Problem(line, None, "malformed", "values must be plain (text, number, boolean or null)"),
+                        )
                         break
                 else:
                     yield line, obj

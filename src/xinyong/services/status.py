@@ -19,9 +19,19 @@ def store_status(engine: Engine) -> dict[str, Any]:
             .select_from(unresolved.join(records, records.c.id == unresolved.c.record_id))
             .where(unresolved.c.resolved_at.is_(None), current)
         )
-        by_kind = dict(conn.execute(select(subjects.c.kind, func.count()).group_by(subjects.c.kind)).all())
+        by_kind: dict[str, int] = dict(
+            conn.execute(select(subjects.c.kind, func.count()).group_by(subjects.c.kind)).all()
+        )
         per_source: dict[str, dict[str, Any]] = {
-            sid: {"name": name, "records": 0, "versions": 0, "unresolved": 0, "batches": 0, "rejected": 0, "last_batch_at": None}
+            sid: {
+                "name": name,
+                "records": 0,
+                "versions": 0,
+                "unresolved": 0,
+                "batches": 0,
+                "rejected": 0,
+                "last_batch_at": None,
+            }
             for sid, name in conn.execute(select(sources.c.id, sources.c.name))
         }
         for sid, n_current, n_all, n_unlinked in conn.execute(
@@ -34,9 +44,9 @@ def store_status(engine: Engine) -> dict[str, Any]:
         ):
             per_source[sid].update(records=n_current, versions=n_all, unresolved=n_unlinked)
         for sid, n, rej, last in conn.execute(
-            select(batches.c.source_id, func.count(), func.sum(batches.c.rejected), func.max(batches.c.finished_at)).group_by(
-                batches.c.source_id
-            )
+            select(
+                batches.c.source_id, func.count(), func.sum(batches.c.rejected), func.max(batches.c.finished_at)
+            ).group_by(batches.c.source_id)
         ):
             per_source[sid].update(batches=n, rejected=int(rej or 0), last_batch_at=last.isoformat() if last else None)
         return {

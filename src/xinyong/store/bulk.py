@@ -33,7 +33,7 @@ def insert_rows(conn: Connection, table: Table, columns: Sequence[str], rows: Se
         raise ValueError(f"table {table.name} has no column(s) {', '.join(unknown)}")
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))})"
-    conn.exec_driver_sql(sql, list(rows))  # type: ignore[arg-type]
+    conn.exec_driver_sql(sql, list(rows))
 
 
 def allocate_ids(conn: Connection, table: Table, n: int) -> list[int]:

@@ -154,8 +154,8 @@ def insert_records(
             (
                 source_id, r.source_ref, r.revision, r.record_type, r.subject_kind, subject_id,
                 "identifier" if subject_id is not None else None, r.subject_name, r.scheme, r.id_hash,
-                r.id_masked, r.decided_on.isoformat(), r.valid_from.isoformat(),
-                r.valid_until.isoformat() if r.valid_until else None, r.document_no, r.attributes_json, "active",
+                r.id_masked, r.decided_on, r.valid_from,
+                r.valid_until, r.document_no, r.attributes_json, "active",
                 r.content_hash, batch_id, r.line, recorded_at, None,
             )
         )  # fmt: skip
@@ -173,7 +173,9 @@ def insert_records(
             [
                 {
                     "record_id": rid,
-                    "reason_code": "missing_identifier" if pending[ref] == "missing identifier" else "invalid_identifier",
+                    "reason_code": "missing_identifier"
+                    if pending[ref] == "missing identifier"
+                    else "invalid_identifier",
                     "reason": pending[ref][:300],
                     "queued_at": now,
                 }

@@ -83,8 +83,12 @@ class Located:
     lines: dict[yamlsource.Path, int] = field(repr=False)
 
     @property
+    def entry_id(self) -> str:
+        return str(getattr(self.entry, "id", "?"))
+
+    @property
     def label(self) -> str:
-        return f"{_NOUN[self.section]} '{getattr(self.entry, 'id', '?')}'"
+        return f"{_NOUN[self.section]} '{self.entry_id}'"
 
     def line(self, *sub: str | int) -> int | None:
         """Line of a field inside this entry, or of its nearest written ancestor."""
@@ -140,7 +144,7 @@ def _pydantic_problems(exc: ValidationError, loc: Located) -> list[CatalogProble
     for err in exc.errors():
         sub = tuple(p for p in err["loc"] if isinstance(p, (str, int)))
         # Union members add their type name to the location; keep only real field names.
-        sub = tuple(p for p in sub if not (isinstance(p, str) and p[:1].isupper() or p in ("str", "int", "float")))
+        sub = tuple(p for p in sub if not ((isinstance(p, str) and p[:1].isupper()) or p in ("str", "int", "float")))
         field_name = ".".join(str(p) for p in sub) or "(entry)"
         kind = err["type"]
         if kind == "missing":
@@ -232,7 +236,7 @@ def load_catalog(directory: FsPath | str | None = None) -> Catalog:
         raise CatalogError(problems)
 
     def by_id(section: str) -> dict[str, Any]:
-        return {getattr(loc.entry, "id"): loc.entry for loc in located[section]}
+        return {loc.entry_id: loc.entry for loc in located[section]}
 
     sections = {s: by_id(s) for s in SECTIONS}
     return Catalog(**sections, version=_version(sections), directory=str(root))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date
+from itertools import pairwise
 from typing import cast
 
 from xinyong.domain.catalog.loader import CatalogProblem, Located
@@ -36,10 +37,10 @@ Problems = list[CatalogProblem]
 
 def check_catalog(located: dict[str, list[Located]]) -> Problems:
     problems: Problems = []
-    for section, entries in located.items():
+    for entries in located.values():
         seen: dict[str, Located] = {}
         for loc in entries:
-            key = str(getattr(loc.entry, "id"))
+            key = loc.entry_id
             if key in seen:
                 first = seen[key]
                 problems.append(
@@ -49,7 +50,7 @@ def check_catalog(located: dict[str, list[Located]]) -> Problems:
                 seen[key] = loc
 
     def index(section: str) -> dict[str, Located]:
-        return {str(getattr(loc.entry, "id")): loc for loc in located[section]}
+        return {loc.entry_id: loc for loc in located[section]}
 
     types = index("record_types")
     contexts = index("contexts")
@@ -110,7 +111,9 @@ def _check_attribute(loc: Located, name: str, spec: AttributeSpec, problems: Pro
                 )
             )
         if spec.enum and spec.max_length and any(len(v) > spec.max_length for v in spec.enum):
-            problems.append(loc.problem("invalid-value", f"attribute '{name}': an enum value exceeds max_length", *where))
+            problems.append(
+                loc.problem("invalid-value", f"attribute '{name}': an enum value exceeds max_length", *where)
+            )
     else:
         for key in ("enum", "max_length", "pattern"):
             if getattr(spec, key) is not None:
@@ -136,7 +139,9 @@ def _check_record_type(loc: Located, problems: Problems) -> None:
     if rt.polarity is Polarity.ADVERSE:
         if rt.severity is None:
             problems.append(
-                loc.problem("severity", "an adverse record type needs a severity: minor, general or serious", "polarity")
+                loc.problem(
+                    "severity", "an adverse record type needs a severity: minor, general or serious", "polarity"
+                )
             )
         else:
             low, high = PUBLICATION_MONTHS[rt.severity]
@@ -246,7 +251,9 @@ def _check_list(loc: Located, types: dict[str, Located], problems: Problems) -> 
             )
         if lst.kind == "watch" and rt.polarity is not Polarity.ADVERSE:
             problems.append(
-                loc.problem("watch-list-entry", f"a watch list takes only adverse records; '{rt.id}' is not", "entry", i)
+                loc.problem(
+                    "watch-list-entry", f"a watch list takes only adverse records; '{rt.id}' is not", "entry", i
+                )
             )
     if lst.extension and lst.extension.min_months > lst.extension.max_months:
         problems.append(loc.problem("invalid-value", "extension min_months exceeds max_months", "extension"))
@@ -261,7 +268,9 @@ def _check_rulesets(rulesets: list[Located], types: dict[str, Located], problems
         by_kind[rs.subject_kind].append(loc)
         grades[rs.subject_kind].update(b.grade for b in rs.bands)
         if rs.effective_until is not None and rs.effective_until <= rs.effective_from:
-            problems.append(loc.problem("invalid-value", "effective_until must be after effective_from", "effective_until"))
+            problems.append(
+                loc.problem("invalid-value", "effective_until must be after effective_from", "effective_until")
+            )
         if rs.subject_kind == "person":
             consent = types.get(rs.requires_consent or "")
             if consent is None or cast(RecordType, consent.entry).category != "consent":
@@ -279,9 +288,7 @@ def _check_rulesets(rulesets: list[Located], types: dict[str, Located], problems
                 continue
             if rs.subject_kind not in rt.subject_kinds:
                 problems.append(
-                    loc.problem(
-                        "subject-kind", f"record type '{rt.id}' never concerns a {rs.subject_kind}", "rules", i
-                    )
+                    loc.problem("subject-kind", f"record type '{rt.id}' never concerns a {rs.subject_kind}", "rules", i)
                 )
             _check_conditions(loc, rule.conditions, rt, problems, "rules", i)
             if isinstance(rule.points, ProportionalPoints):
@@ -300,7 +307,7 @@ def _check_rulesets(rulesets: list[Located], types: dict[str, Located], problems
         _check_bands(loc, rs, problems)
     for kind, locs in by_kind.items():
         ordered = sorted(locs, key=lambda x: cast(Ruleset, x.entry).effective_from)
-        for prev, nxt in zip(ordered, ordered[1:], strict=False):
+        for prev, nxt in pairwise(ordered):
             p, n = cast(Ruleset, prev.entry), cast(Ruleset, nxt.entry)
             if p.effective_until is None or p.effective_until > n.effective_from:
                 problems.append(
@@ -327,7 +334,7 @@ def _check_bands(loc: Located, rs: Ruleset, problems: Problems) -> None:
                 "bands",
             )
         )
-    for a, b in zip(lows, lows[1:], strict=False):
+    for a, b in pairwise(lows):
         if a.max is None or b.min is None or a.max != b.min:
             problems.append(
                 loc.problem(
@@ -453,11 +460,11 @@ def _check_measure(
                 )
             if kind is MeasureKind.REWARD and rt.polarity is not Polarity.FAVOURABLE:
                 problems.append(
-                    loc.problem(
-                        "reward-basis", f"a reward needs a favourable record type; '{rt.id}' is not", "trigger"
-                    )
+                    loc.problem("reward-basis", f"a reward needs a favourable record type; '{rt.id}' is not", "trigger")
                 )
             if not set(rt.subject_kinds) & set(m.subject_kinds):
                 problems.append(
-                    loc.problem("subject-kind", f"record type '{rt.id}' concerns no subject kind of this measure", "trigger")
+                    loc.problem(
+                        "subject-kind", f"record type '{rt.id}' concerns no subject kind of this measure", "trigger"
+                    )
                 )

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import postgresql
 
 import xinyong.store.types
-from sqlalchemy.dialects import postgresql
 
 revision = "0001"
 down_revision = None
@@ -45,9 +45,7 @@ def upgrade() -> None:
         sa.Column("file_format", sa.String(length=16), nullable=False),
         sa.Column("file_sha256", sa.String(length=64), nullable=False),
         sa.Column("catalog_version", sa.String(length=64), nullable=False),
-        sa.Column(
-            "started_at", xinyong.store.types.UTCDateTime(timezone=True), nullable=False
-        ),
+        sa.Column("started_at", xinyong.store.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column(
             "finished_at",
             xinyong.store.types.UTCDateTime(timezone=True),
@@ -61,15 +59,11 @@ def upgrade() -> None:
         sa.Column("unresolved", sa.Integer(), nullable=False),
         sa.Column("subjects_created", sa.Integer(), nullable=False),
         sa.Column("report_path", sa.String(length=500), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["source_id"], ["sources.id"], name=op.f("fk_batches_source_id_sources")
-        ),
+        sa.ForeignKeyConstraint(["source_id"], ["sources.id"], name=op.f("fk_batches_source_id_sources")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_batches")),
     )
     with op.batch_alter_table("batches", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_batches_source_id"), ["source_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_batches_source_id"), ["source_id"], unique=False)
 
     op.create_table(
         "rejects",
@@ -89,15 +83,11 @@ def upgrade() -> None:
         sa.Column("field", sa.String(length=64), nullable=True),
         sa.Column("code", sa.String(length=32), nullable=False),
         sa.Column("message", sa.String(length=500), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["batch_id"], ["batches.id"], name=op.f("fk_rejects_batch_id_batches")
-        ),
+        sa.ForeignKeyConstraint(["batch_id"], ["batches.id"], name=op.f("fk_rejects_batch_id_batches")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_rejects")),
     )
     with op.batch_alter_table("rejects", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_rejects_batch_id"), ["batch_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_rejects_batch_id"), ["batch_id"], unique=False)
 
     op.create_table(
         "subjects",
@@ -109,9 +99,7 @@ def upgrade() -> None:
         ),
         sa.Column("kind", sa.String(length=16), nullable=False),
         sa.Column("display_name", sa.String(length=200), nullable=True),
-        sa.Column(
-            "created_at", xinyong.store.types.UTCDateTime(timezone=True), nullable=False
-        ),
+        sa.Column("created_at", xinyong.store.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column(
             "created_by_batch",
             sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
@@ -141,23 +129,17 @@ def upgrade() -> None:
         sa.Column("value_hash", sa.String(length=64), nullable=False),
         sa.Column("masked", sa.String(length=64), nullable=False),
         sa.Column("value", sa.String(length=64), nullable=True),
-        sa.Column(
-            "created_at", xinyong.store.types.UTCDateTime(timezone=True), nullable=False
-        ),
+        sa.Column("created_at", xinyong.store.types.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["subject_id"],
             ["subjects.id"],
             name=op.f("fk_identifiers_subject_id_subjects"),
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_identifiers")),
-        sa.UniqueConstraint(
-            "value_hash", "scheme", name=op.f("uq_identifiers_value_hash_scheme")
-        ),
+        sa.UniqueConstraint("value_hash", "scheme", name=op.f("uq_identifiers_value_hash_scheme")),
     )
     with op.batch_alter_table("identifiers", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_identifiers_subject_id"), ["subject_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_identifiers_subject_id"), ["subject_id"], unique=False)
 
     op.create_table(
         "records",
@@ -188,9 +170,7 @@ def upgrade() -> None:
         sa.Column("document_no", sa.String(length=64), nullable=True),
         sa.Column(
             "attributes",
-            sa.JSON().with_variant(
-                postgresql.JSONB(astext_type=sa.Text()), "postgresql"
-            ),
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
             nullable=False,
         ),
         sa.Column("status", sa.String(length=16), nullable=False),
@@ -211,15 +191,9 @@ def upgrade() -> None:
             xinyong.store.types.UTCDateTime(timezone=True),
             nullable=True,
         ),
-        sa.ForeignKeyConstraint(
-            ["batch_id"], ["batches.id"], name=op.f("fk_records_batch_id_batches")
-        ),
-        sa.ForeignKeyConstraint(
-            ["source_id"], ["sources.id"], name=op.f("fk_records_source_id_sources")
-        ),
-        sa.ForeignKeyConstraint(
-            ["subject_id"], ["subjects.id"], name=op.f("fk_records_subject_id_subjects")
-        ),
+        sa.ForeignKeyConstraint(["batch_id"], ["batches.id"], name=op.f("fk_records_batch_id_batches")),
+        sa.ForeignKeyConstraint(["source_id"], ["sources.id"], name=op.f("fk_records_source_id_sources")),
+        sa.ForeignKeyConstraint(["subject_id"], ["subjects.id"], name=op.f("fk_records_subject_id_subjects")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_records")),
         sa.UniqueConstraint(
             "source_id",
@@ -246,16 +220,10 @@ def upgrade() -> None:
         ),
         sa.Column("reason_code", sa.String(length=32), nullable=False),
         sa.Column("reason", sa.String(length=300), nullable=False),
-        sa.Column(
-            "queued_at", xinyong.store.types.UTCDateTime(timezone=True), nullable=False
-        ),
-        sa.Column(
-            "resolved_at", xinyong.store.types.UTCDateTime(timezone=True), nullable=True
-        ),
+        sa.Column("queued_at", xinyong.store.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("resolved_at", xinyong.store.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("resolution", sa.String(length=32), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["record_id"], ["records.id"], name=op.f("fk_unresolved_record_id_records")
-        ),
+        sa.ForeignKeyConstraint(["record_id"], ["records.id"], name=op.f("fk_unresolved_record_id_records")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_unresolved")),
         sa.UniqueConstraint("record_id", name=op.f("uq_unresolved_record_id")),
     )
