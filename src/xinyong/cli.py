@@ -141,6 +141,9 @@ def ingest(
                     source=sid,
                     report_dir=report_dir or ctx.settings.rejects,
                     chunk_rows=ctx.settings.ingest_chunk_rows,
+                    helper_min_bytes=ctx.settings.ingest_helper_min_bytes
+                    if ctx.settings.ingest_helper_min_bytes >= 0
+                    else None,
                     progress=partial(bar.advance, task),
                 )
                 results.append(result)

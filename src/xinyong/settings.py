@@ -47,6 +47,11 @@ class Settings(BaseSettings):
     ingest_chunk_rows: int = Field(
         5000, ge=100, le=100_000, description="Rows validated and written together during ingestion."
     )
+    ingest_helper_min_bytes: int = Field(
+        8 << 20,
+        description="Files at least this large are read and validated by a helper process while the main "
+        "process writes (two cores at work). 0: always; a negative number: never.",
+    )
 
     @property
     def url(self) -> str:
