@@ -28,8 +28,9 @@ app.add_typer(catalog_app, name="catalog")
 app.add_typer(db_app, name="db")
 app.add_typer(demo_app, name="demo")
 
-out = Console()
-err = Console(stderr=True)
+# Wide tables when the output goes to a file or a pipe; the terminal's own width otherwise.
+out = Console(width=None if sys.stdout.isatty() else 160)
+err = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
 
 
 def _ctx() -> AppContext:
