@@ -353,3 +353,28 @@ def test_rejected_report_and_table_hold_no_raw_identifier(ingest, tmp_path, engi
         reasons = " ".join(c.scalars(select(unresolved.c.reason)))
     for blob in (text, messages, reasons):
         assert raw not in blob and mistype(raw) not in blob
+
+
+def test_resident_number_labelled_as_organisation_code_is_not_stored_plain(ingest, tmp_path, engine):
+    raw = make_ric(80)
+    rows = [court_row("L-1", raw, id_scheme="cn.uscc"), court_row("L-2", mistype(make_uscc(3)), id_scheme="cn.uscc")]
+    result = ingest(write_csv(tmp_path / "court.csv", rows))
+    assert (result.accepted, result.unresolved, result.subjects_created) == (2, 2, 0)
+    with engine.connect() as c:
+        stored = " ".join(str(v) for row in c.execute(select(records)).all() for v in row)
+        reasons = dict(c.execute(select(records.c.source_ref, unresolved.c.reason).join(unresolved)).all())
+    assert raw not in stored and raw not in " ".join(reasons.values())
+    assert reasons["L-1"].startswith("looks like a cn.ric number, not cn.uscc")
+    assert "check digit" in reasons["L-2"] and mistype(make_uscc(3)) not in reasons["L-2"]
+
+
+def test_lone_surrogate_in_jsonl_is_a_rejected_row(ingest, tmp_path, engine):
+    path = tmp_path / "court.jsonl"
+    good = court_row("S-1", make_ric(81))
+    bad = court_row("S-2", make_ric(82), subject_name="\ud800")
+    path.write_text(
+        "\n".join(__import__("json").dumps(r) for r in (good, bad)) + "\n", encoding="utf-8"
+    )  # json.dumps escapes the surrogate as \\ud800, which json.loads turns back into one
+    result = ingest(path)
+    assert (result.accepted, result.rejected) == (1, 1)
+    assert "not valid Unicode" in result.problems_sample[0]

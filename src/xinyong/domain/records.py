@@ -98,10 +98,15 @@ def parse_date(value: Any) -> date:
 
 def _text(value: Any) -> str:
     if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise _Bad("contains characters that are not valid Unicode text (lone surrogates)") from None
         return value.strip()
     if isinstance(value, (int, Decimal)) and not isinstance(value, bool):
         return str(value)
-    raise _Bad(f"{value!r} is not text")
+    # Never echo the value: it may be a personal identifier in the wrong shape.
+    raise _Bad(f"a {type(value).__name__} is not text")
 
 
 def _converter(spec: AttributeSpec) -> Callable[[Any], Any]:
@@ -282,6 +287,7 @@ class RowValidator:
         self.vault = vault
         self.today = today
         self.schemes = {s.id: Scheme(s.id, s.subject_kind, s.personal) for s in catalog.schemes.values()}
+        self.personal_schemes = [s for s in self.schemes.values() if s.personal]
         default_by_kind: dict[str, str] = {}
         for s in catalog.schemes.values():
             default_by_kind.setdefault(s.subject_kind, s.id)
@@ -311,10 +317,23 @@ class RowValidator:
         self.allowed_columns = set(CORE_FIELDS) | self.attribute_columns
 
     def _identify_uncached(self, scheme_id: str, number: str) -> tuple[str, str, str | None, str | None]:
-        """(hash, mask, plain number if not personal, why unresolved) of one submitted number."""
+        """(hash, mask, plain number if not personal, why unresolved) of one submitted number.
+
+        A number under a non-personal scheme is kept in plain only when it is valid for that
+        scheme and is not also a valid personal number (a resident's number mislabelled as an
+        organisation code must not end up in the store).
+        """
         scheme = self.schemes[scheme_id]
         checked = scheme.check(number)
         id_hash = self.vault.digest(scheme.id, checked.compact)
+        if not scheme.personal:
+            for other in self.personal_schemes:
+                if other.check(number).valid:
+                    masked = other.mask(checked.compact)
+                    return id_hash, masked, None, f"looks like a {other.id} number, not {scheme.id}: {masked}"
+            if not checked.valid:
+                masked = self.personal_schemes[0].mask(checked.compact) if self.personal_schemes else "*" * 8
+                return id_hash, masked, None, f"{checked.problem}: {masked}"
         id_masked = scheme.mask(checked.compact)
         if checked.valid:
             return id_hash, id_masked, None if scheme.personal else checked.compact, None
@@ -368,13 +387,14 @@ class RowValidator:
         rev = get("revision")
         if rev is None or rev == "":
             revision = 1
-        elif type(rev) is str and rev.isdigit() and len(rev) <= 7 and rev[0] != "0":
+        elif type(rev) is str and rev.isascii() and rev.isdigit() and len(rev) <= 7 and rev[0] != "0":
             revision = int(rev)
             if revision > MAX_REVISION:
                 return None
         else:
             return None
-        plan = self.plans.get(get("record_type"))  # type: ignore[arg-type]
+        type_id = get("record_type")
+        plan = self.plans.get(type_id) if type(type_id) is str else None
         if plan is None:
             return None
         decided_on = _iso_date(get("decided_on"))

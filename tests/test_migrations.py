@@ -1,0 +1,108 @@
+"""Migrations and table definitions agree, the store refuses a stale schema, timestamps stay UTC.
+
+Every test that takes `engine` runs on SQLite and on PostgreSQL, after the fixture's migration.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import func, insert, inspect, select
+from sqlalchemy.exc import StatementError
+
+from xinyong.domain.errors import ConfigurationError
+from xinyong.store.db import current_revision, head_revision, make_engine, require_current, upgrade
+from xinyong.store.tables import metadata, sources
+
+BEIJING = timezone(timedelta(hours=8))
+
+
+def test_migrations_match_the_table_definitions(engine):
+    with engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        diff = compare_metadata(context, metadata)
+    assert diff == []
+
+
+def test_migrated_store_is_at_head(engine):
+    head = head_revision()
+    assert head is not None
+    assert current_revision(engine) == head
+    require_current(engine)
+
+
+def test_every_table_exists_after_migration(engine):
+    names = set(inspect(engine).get_table_names())
+    assert {t.name for t in metadata.sorted_tables} <= names
+
+
+def test_empty_store_is_refused_until_upgraded(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'fresh.db'}")
+    try:
+        assert current_revision(engine) is None
+        with pytest.raises(ConfigurationError, match="xinyong db upgrade") as info:
+            require_current(engine)
+        assert "empty" in str(info.value)
+        upgrade(engine)
+        require_current(engine)
+        assert current_revision(engine) == head_revision()
+    finally:
+        engine.dispose()
+
+
+def test_upgrade_twice_is_harmless(engine):
+    when = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
+    with engine.begin() as conn:
+        conn.execute(insert(sources).values(id="court", name="Court", registered_at=when))
+    upgrade(engine)
+    upgrade(engine)
+    assert current_revision(engine) == head_revision()
+    require_current(engine)
+    with engine.connect() as conn:
+        assert conn.execute(select(sources.c.id, sources.c.registered_at)).all() == [("court", when)]
+
+
+def test_timestamps_come_back_as_aware_utc(engine):
+    sent = datetime(2026, 11, 29, 17, 30, 15, 123456, tzinfo=BEIJING)
+    with engine.begin() as conn:
+        conn.execute(insert(sources).values(id="tax", name="Tax bureau", registered_at=sent))
+    with engine.connect() as conn:
+        got = conn.execute(select(sources.c.registered_at).where(sources.c.id == "tax")).scalar_one()
+    assert got.tzinfo is not None
+    assert got.utcoffset() == timedelta(0)
+    assert got == sent
+    assert got.replace(tzinfo=None) == datetime(2026, 11, 29, 9, 30, 15, 123456)  # noqa: DTZ001 - comparing wall time
+
+
+def test_timestamps_compare_as_instants_in_queries(engine):
+    early = datetime(2026, 1, 1, 7, 0, tzinfo=BEIJING)  # 2025-12-31 23:00 UTC
+    late = datetime(2026, 1, 1, 0, 30, tzinfo=UTC)
+    with engine.begin() as conn:
+        conn.execute(
+            insert(sources),
+            [
+                {"id": "early", "name": "Early", "registered_at": early},
+                {"id": "late", "name": "Late", "registered_at": late},
+            ],
+        )
+    with engine.connect() as conn:
+        order = conn.execute(select(sources.c.id).order_by(sources.c.registered_at)).scalars().all()
+        after = (
+            conn.execute(select(sources.c.id).where(sources.c.registered_at > datetime(2026, 1, 1, 0, 0, tzinfo=UTC)))
+            .scalars()
+            .all()
+        )
+    assert order == ["early", "late"]
+    assert after == ["late"]
+
+
+def test_naive_timestamp_is_refused(engine):
+    naive = datetime(2026, 11, 29, 9, 0)  # noqa: DTZ001 - the point of the test
+    with pytest.raises(StatementError, match="naive datetime") as info, engine.begin() as conn:
+        conn.execute(insert(sources).values(id="env", name="Env bureau", registered_at=naive))
+    assert "timezone-aware UTC" in str(info.value)
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(sources)).scalar_one() == 0
