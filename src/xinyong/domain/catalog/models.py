@@ -12,7 +12,7 @@ from datetime import date
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 Id = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$", max_length=64)]
 Name = Annotated[str, StringConstraints(min_length=2, max_length=200, strip_whitespace=True)]
@@ -280,35 +280,48 @@ class Measure(Entry):
         return EFFECT_KIND[self.effect]
 
 
+def _two_decimals(x: float) -> float:
+    if abs(x * 100 - round(x * 100)) > 1e-6 or abs(x) >= 1e9:
+        raise ValueError(f"{x} must have at most two decimals and be below 10^9 (scores are kept in hundredths)")
+    return x
+
+
+# Score arithmetic is done in integer hundredths of a point, identically in every engine.
+Points = Annotated[float, AfterValidator(_two_decimals)]
+PositivePoints = Annotated[float, Field(gt=0), AfterValidator(_two_decimals)]
+
+
 class ProportionalPoints(Entry):
-    """Points proportional to a numeric attribute, capped."""
+    """`points` for every `per` units of a numeric attribute, at most `cap` in magnitude."""
 
     attribute: AttrName
-    per: Annotated[float, Field(gt=0)]
-    points: float
-    cap: Annotated[float, Field(gt=0)]
+    per: PositivePoints
+    points: Points
+    cap: PositivePoints
 
 
 class Decay(Entry):
-    """Linear decay of a rule's points to zero over `months` after the record's valid_from."""
+    """Linear decay of a rule's points to zero over `days` after the record's valid_from."""
 
-    months: Annotated[int, Field(ge=1, le=120)]
+    days: Annotated[int, Field(ge=1, le=3650)]
 
 
 class Rule(Entry):
     id: Id
     record_type: Id
     conditions: list[Condition] = Field(default_factory=list)
-    points: float | ProportionalPoints
-    cap: Annotated[float, Field(gt=0)] | None = None
+    points: Points | ProportionalPoints
+    cap: PositivePoints | None = None
     decay: Decay | None = None
     reason: Annotated[str, StringConstraints(min_length=5, max_length=300)]
 
 
 class Band(Entry):
+    """A grade for scores with min <= points < max (an absent bound is open)."""
+
     grade: Annotated[str, StringConstraints(min_length=1, max_length=8)]
-    min: float | None = None
-    max: float | None = None
+    min: Points | None = None
+    max: Points | None = None
     meaning: Annotated[str, StringConstraints(max_length=300)] = ""
 
 
@@ -318,9 +331,9 @@ class Ruleset(Entry):
     subject_kind: SubjectKind
     effective_from: date
     effective_until: date | None = None
-    base: float
-    floor: float | None = None
-    ceiling: float | None = None
+    base: Points
+    floor: Points | None = None
+    ceiling: Points | None = None
     requires_consent: Id | None = None
     rules: list[Rule] = Field(default_factory=list)
     bands: Annotated[list[Band], Field(min_length=1)]

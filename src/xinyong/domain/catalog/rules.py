@@ -293,6 +293,21 @@ def _check_rulesets(rulesets: list[Located], types: dict[str, Located], problems
             _check_conditions(loc, rule.conditions, rt, problems, "rules", i)
             if isinstance(rule.points, ProportionalPoints):
                 spec = rt.attributes.get(rule.points.attribute)
+                if (
+                    spec is not None
+                    and spec.type in ("integer", "decimal")
+                    and (spec.minimum is None or spec.minimum < 0)
+                ):
+                    problems.append(
+                        loc.problem(
+                            "condition-type",
+                            f"proportional points need a non-negative attribute: give '{rule.points.attribute}' "
+                            f"of '{rt.id}' a minimum of 0 or more",
+                            "rules",
+                            i,
+                            "points",
+                        )
+                    )
                 if spec is None or spec.type not in ("integer", "decimal"):
                     problems.append(
                         loc.problem(
@@ -305,6 +320,8 @@ def _check_rulesets(rulesets: list[Located], types: dict[str, Located], problems
                         )
                     )
         _check_bands(loc, rs, problems)
+        if (rs.floor is not None and rs.base < rs.floor) or (rs.ceiling is not None and rs.base > rs.ceiling):
+            problems.append(loc.problem("invalid-value", "base must lie between floor and ceiling", "base"))
     for kind, locs in by_kind.items():
         ordered = sorted(locs, key=lambda x: cast(Ruleset, x.entry).effective_from)
         for prev, nxt in pairwise(ordered):

@@ -1,0 +1,1 @@
+"""Batch engines: the scoring pipeline executed set-based, embedded (DuckDB) or distributed (Spark)."""
