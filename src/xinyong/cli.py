@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from datetime import UTC, date, datetime
 from functools import partial
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -113,8 +114,11 @@ def ingest(
     source: Annotated[str | None, typer.Option(help="Source department (default: from the file name).")] = None,
     report_dir: Annotated[Path | None, typer.Option(help="Where to write reject reports.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    rescore_after: Annotated[
+        bool, typer.Option("--rescore/--no-rescore", help="Rescore the subjects whose records changed.")
+    ] = True,
 ) -> None:
-    """Ingest department files: validate, resolve identifiers, store, and report rejects."""
+    """Ingest department files: validate, resolve identifiers, store, report rejects, rescore."""
     from xinyong.ingest.pipeline import ingest_file, plan_directory, source_of
 
     ctx = _ctx()
@@ -148,10 +152,21 @@ def ingest(
                     progress=partial(bar.advance, task),
                 )
                 results.append(result)
+        rescored = None
+        if rescore_after and any(r.accepted or r.new_versions for r in results):
+            from xinyong.services.scoring import changed_subjects, rescore
+
+            today = datetime.now(UTC).date()
+            ids, _ = changed_subjects(engine, catalog, today, datetime.now(UTC))
+            rescored = rescore(
+                engine, catalog, as_of=today, subject_ids=ids, mode="changed",
+                engine_name="online" if len(ids) < 200 else "embedded",
+            )  # fmt: skip
     except XinyongError as exc:
         raise _fail(str(exc)) from None
     if as_json:
-        out.print_json(json.dumps([r.as_dict() for r in results]))
+        payload: Any = [r.as_dict() for r in results]
+        sys.stdout.write(json.dumps(payload, ensure_ascii=False) + "\n")
         return
     table = Table(title="Ingestion")
     for col in (
@@ -192,6 +207,11 @@ def ingest(
             )
             for line in r.problems_sample:
                 out.print(f"  {line}", markup=False, highlight=False, soft_wrap=True)
+    if rescored is not None:
+        out.print(
+            f"rescored {rescored.subjects} subject(s) whose records changed (run {rescored.run_id})", highlight=False
+        )
+        _print_grades(rescored.grades)
 
 
 def _count_rows(path: Path) -> int | None:
@@ -205,6 +225,123 @@ def _count_rows(path: Path) -> int | None:
             return None
     with path.open("rb") as f:
         return max(sum(block.count(b"\n") for block in iter(lambda: f.read(1 << 20), b"")) - (path.suffix == ".csv"), 0)
+
+
+def _day(value: str | None, what: str) -> date:
+    if value is None:
+        return datetime.now(UTC).date()
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise _fail(f"{what} '{value}' is not a date; use YYYY-MM-DD") from None
+
+
+def _moment(value: str | None) -> datetime:
+    if value is None:
+        return datetime.now(UTC)
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise _fail(f"--known-at '{value}' is not a timestamp; use e.g. 2026-11-29T08:00:00+00:00") from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+@app.command("score")
+def score(
+    subject: Annotated[str, typer.Argument(help="Internal subject id (or id:N), or an identifier such as a USCC.")],
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Day to score (YYYY-MM-DD); default today.")] = None,
+    known_at: Annotated[
+        str | None, typer.Option("--known-at", help="Use what the platform knew at this moment; default now.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+) -> None:
+    """A subject's score and grade with every contribution, its record, rule and legal basis."""
+    from xinyong.domain.explain import explain_score
+    from xinyong.services.scoring import facts_of, score_online
+    from xinyong.services.subjects import resolve_subject
+
+    ctx = _ctx()
+    day, moment = _day(as_of, "--as-of"), _moment(known_at)
+    try:
+        engine = ctx.migrated_engine()
+        sid, how = resolve_subject(engine, ctx.catalog, ctx.vault, subject)
+        result = score_online(engine, ctx.catalog, sid, day, moment)
+        with engine.connect() as conn:
+            facts = {f.record_id: f for f in facts_of(conn, sid, moment)}
+    except XinyongError as exc:
+        raise _fail(str(exc)) from None
+    report = {"subject_id": sid, "found_by": how, **explain_score(result, facts, ctx.catalog, moment.isoformat())}
+    if as_json:
+        sys.stdout.write(json.dumps(report, indent=2, ensure_ascii=False, default=str) + "\n")
+        return
+    out.print(f"Subject {sid} ({report['subject_kind']}, found by {how})", highlight=False)
+    out.print(
+        f"as of {report['as_of']}, as known at {report['known_at']}; catalog {ctx.catalog.short_version}",
+        highlight=False,
+    )
+    out.print(report["summary"], highlight=False, markup=False)
+    for c in report["contributions"]:
+        out.print(f"  {c['reason']}", highlight=False, markup=False, soft_wrap=True)
+    if "no_contributions_because" in report:
+        out.print(f"  No contributions: {report['no_contributions_because']}.", highlight=False, markup=False)
+
+
+@app.command("rescore")
+def rescore_cmd(
+    all_subjects: Annotated[bool, typer.Option("--all", help="Rescore every subject.")] = False,
+    changed: Annotated[bool, typer.Option("--changed", help="Rescore subjects whose records changed.")] = False,
+    engine_name: Annotated[str, typer.Option("--engine", help="embedded (DuckDB), spark, or online.")] = "embedded",
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Day to score; default today.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+) -> None:
+    """Recompute scores set-based and append them to the score history."""
+    from xinyong.services.scoring import changed_subjects, rescore
+
+    if all_subjects == changed:
+        raise _fail("say --all or --changed")
+    if engine_name not in ("embedded", "spark", "online"):
+        raise _fail(f"unknown engine '{engine_name}': use embedded, spark or online")
+    ctx = _ctx()
+    day = _day(as_of, "--as-of")
+    try:
+        engine = ctx.migrated_engine()
+        ids = None
+        why = "every subject"
+        if changed:
+            ids, why = changed_subjects(engine, ctx.catalog, day, datetime.now(UTC))
+        result = rescore(
+            engine, ctx.catalog, as_of=day, subject_ids=ids, mode="changed" if changed else "all",
+            engine_name=engine_name,  # type: ignore[arg-type]
+        )  # fmt: skip
+    except XinyongError as exc:
+        raise _fail(str(exc)) from None
+    data = {
+        "run_id": result.run_id,
+        "engine": result.engine,
+        "subjects": result.subjects,
+        "selected": why,
+        "as_of": result.as_of.isoformat(),
+        "grades": result.grades,
+    }
+    if as_json:
+        sys.stdout.write(json.dumps(data, indent=2) + "\n")
+        return
+    out.print(
+        f"run {result.run_id}: {result.subjects} subjects scored ({why}) by the {result.engine} engine, as of {day}",
+        highlight=False,
+    )
+    _print_grades(result.grades)
+
+
+def _print_grades(grades: dict[str, dict[str, int]]) -> None:
+    table = Table(title="Grades")
+    table.add_column("kind")
+    table.add_column("grade")
+    table.add_column("subjects", justify="right")
+    for kind, counts in sorted(grades.items()):
+        for grade, n in sorted(counts.items()):
+            table.add_row(kind, grade, str(n))
+    out.print(table)
 
 
 @app.command("status")

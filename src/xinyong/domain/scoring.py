@@ -12,7 +12,7 @@ each step is written so that integer SQL computes it the same way:
    attributes meet all its conditions (a missing attribute meets no condition). Its raw points:
    - constant: `points`;
    - proportional: floor(value_cents * |points| / per_cents), at most `cap`, with the sign of
-     `points` (value_cents = the attribute rounded to hundredths);
+     `points` (value_cents = the attribute, never negative, rounded to hundredths half up);
    - with decay over D days: floor(|raw| * max(D - age, 0) / D), same sign, where age is
      as_of - valid_from in days.
 3. A rule's total over its records is limited to `cap` in magnitude; the difference is a
@@ -23,6 +23,7 @@ each step is written so that integer SQL computes it the same way:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -109,11 +110,26 @@ def _value(v: Any) -> Any:
     return v
 
 
+def _kind(v: Any) -> str | None:
+    if isinstance(v, bool):
+        return "boolean"
+    if isinstance(v, (int, float)):
+        return "number"
+    if isinstance(v, str):
+        return "text"
+    return None
+
+
 def condition_holds(cond: Condition, attributes: Mapping[str, Any]) -> bool:
+    """Whether a record's attribute meets a condition. A missing value, or a value of another
+    kind than the condition's (text for a number, a boolean for a number), meets none."""
     if cond.attribute not in attributes or attributes[cond.attribute] is None:
         return False
     v = _value(attributes[cond.attribute])
     want = [_value(x) for x in cond.value] if isinstance(cond.value, list) else _value(cond.value)
+    kind = _kind(v)
+    if kind is None or any(_kind(w) != kind for w in (want if isinstance(want, list) else [want])):
+        return False
     try:
         match cond.op:
             case "eq":
@@ -151,7 +167,8 @@ def rule_points(rule: Rule, fact: RecordFact, as_of: date) -> int | None:
         value = fact.attributes.get(p.attribute)
         if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
             return None
-        magnitude = min(round(value * 100) * abs(cp(p.points)) // cp(p.per), cp(p.cap))
+        cents = math.floor(value * 100 + 0.5)  # half away from zero, as SQL ROUND for values >= 0
+        magnitude = min(cents * abs(cp(p.points)) // cp(p.per), cp(p.cap))
         sign = -1 if p.points < 0 else 1
     else:
         magnitude = abs(cp(rule.points))

@@ -27,10 +27,8 @@ def run_duckdb(
         if threads:
             con.execute(f"SET threads = {int(threads)}")
         for name, source in (("records_in", records), ("subjects_in", subjects)):
-            if isinstance(source, str):
-                con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet(?)", [source])
-            else:
-                con.register(name, source)
+            relation = con.read_parquet(source) if isinstance(source, str) else con.from_arrow(source)
+            relation.create_view(name)
         for st in pipeline.statements():
             kind = "TABLE" if st.view in _MATERIALISE else "VIEW"
             con.execute(f"CREATE TEMP {kind} {st.view} AS {st.select}")

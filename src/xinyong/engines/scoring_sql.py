@@ -223,7 +223,7 @@ class ScoringPipeline:
                 "rule_total",
                 "SELECT t.subject_id, t.rule_id, t.total, CASE WHEN m.cap_cp IS NOT NULL AND ABS(t.total) > m.cap_cp "
                 "THEN (CASE WHEN t.total > 0 THEN m.cap_cp ELSE -m.cap_cp END) ELSE t.total END AS capped "
-                "FROM (SELECT r.subject_id, r.rule_id, SUM(r.points_cp) AS total FROM rule_raw AS r "
+                "FROM (SELECT r.subject_id, r.rule_id, CAST(SUM(r.points_cp) AS BIGINT) AS total FROM rule_raw AS r "
                 "GROUP BY r.subject_id, r.rule_id) AS t "
                 "JOIN subject_status AS s ON s.subject_id = t.subject_id "
                 "JOIN rule_meta AS m ON m.subject_kind = s.subject_kind AND m.rule_id = t.rule_id",
@@ -241,7 +241,8 @@ class ScoringPipeline:
                 f"SELECT s.subject_id, s.subject_kind, {total} AS total, "
                 f"CASE s.subject_kind {lo or 'WHEN NULL THEN NULL'} END AS floor_cp, "
                 f"CASE s.subject_kind {hi or 'WHEN NULL THEN NULL'} END AS ceiling_cp "
-                "FROM subject_status AS s LEFT JOIN (SELECT subject_id, SUM(capped) AS sum_capped FROM rule_total "
+                "FROM subject_status AS s LEFT JOIN "
+                "(SELECT subject_id, CAST(SUM(capped) AS BIGINT) AS sum_capped FROM rule_total "
                 "GROUP BY subject_id) AS t ON t.subject_id = s.subject_id WHERE s.status = 'scored'",
             )
         )
@@ -276,9 +277,10 @@ class ScoringPipeline:
             Statement(
                 "contribution_out",
                 "SELECT subject_id, rule_id, points_cp, record_id, 'record' AS kind FROM rule_raw "
-                "UNION ALL SELECT subject_id, rule_id, capped - total AS points_cp, CAST(NULL AS BIGINT) AS record_id, "
+                "UNION ALL SELECT subject_id, rule_id, CAST(capped - total AS BIGINT) AS points_cp, "
+                "CAST(NULL AS BIGINT) AS record_id, "
                 "'rule_cap' AS kind FROM rule_total WHERE capped <> total "
-                "UNION ALL SELECT subject_id, 'limit' AS rule_id, points_cp - total AS points_cp, "
+                "UNION ALL SELECT subject_id, 'limit' AS rule_id, CAST(points_cp - total AS BIGINT) AS points_cp, "
                 "CAST(NULL AS BIGINT) AS record_id, 'score_limit' AS kind "
                 "FROM subject_limited WHERE points_cp <> total",
             )

@@ -139,3 +139,38 @@ unresolved = Table(
     Column("resolved_at", UTCDateTime()),
     Column("resolution", String(32)),
 )
+
+score_runs = Table(
+    "score_runs",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("mode", String(16), nullable=False),  # all | changed | subject
+    Column("engine", String(16), nullable=False),  # online | embedded | spark
+    Column("as_of", Date, nullable=False),
+    Column("known_at", UTCDateTime(), nullable=False),
+    Column("catalog_version", String(64), nullable=False),
+    Column("started_at", UTCDateTime(), nullable=False),
+    Column("finished_at", UTCDateTime(), nullable=False),
+    Column("subjects", Integer, nullable=False),
+)
+
+# Score history: every computed score is kept; a subject's current score is its latest row.
+scores = Table(
+    "scores",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("run_id", BigId, ForeignKey("score_runs.id"), nullable=False, index=True),
+    Column("subject_id", BigId, ForeignKey("subjects.id"), nullable=False),
+    Column("subject_kind", String(16), nullable=False),
+    Column("as_of", Date, nullable=False),
+    Column("known_at", UTCDateTime(), nullable=False),
+    Column("status", String(16), nullable=False),  # scored | not_opted_in | no_ruleset
+    Column("ruleset_id", String(64)),
+    Column("ruleset_version", String(16)),
+    Column("catalog_version", String(64), nullable=False),
+    Column("points_cp", BigId),
+    Column("grade", String(8)),
+    # [[rule_id, points_cp, record_id or null, kind], ...]: the whole explanation, by reference.
+    Column("contributions", Json, nullable=False),
+    Index("ix_scores_subject_id_id", "subject_id", "id"),
+)

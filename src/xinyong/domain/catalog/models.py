@@ -34,12 +34,13 @@ class LegalBasis(Entry):
     url: Annotated[str, StringConstraints(pattern=r"^https?://", max_length=500)] | None = None
 
     def cite(self) -> str:
-        parts = [self.instrument]
+        """E.g. "Work Safety Law of the People's Republic of China, Art. 78 (Order No. 88)"."""
+        text = self.instrument
         if self.article:
-            parts.append(self.article)
+            text += f", {self.article}"
         if self.document:
-            parts.append(f"({self.document})")
-        return ", ".join(parts[:2]) + (f" {parts[2]}" if len(parts) > 2 else "")
+            text += f" ({self.document})"
+        return text
 
 
 class Sector(StrEnum):

@@ -1,0 +1,293 @@
+"""Scoring services: score one subject online, rescore many set-based, keep the history.
+
+A score is always "as of a day, as known at a moment": the records are the versions the
+platform knew at `known_at` (recorded_at <= known_at < superseded_at), valid on `as_of`.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from sqlalchemy import Connection, Engine, Text, and_, cast, or_, select
+
+from xinyong.domain.catalog import Catalog
+from xinyong.domain.scoring import RecordFact, Score, score_subject
+from xinyong.engines.scoring_sql import ScoringPipeline
+from xinyong.store.bulk import allocate_ids, insert_rows, timestamp
+from xinyong.store.tables import records, score_runs, scores, subjects
+
+EngineName = Literal["online", "embedded", "spark"]
+EXPORT_BATCH = 50_000
+IN_LIST_MAX = 5_000
+RECORD_SCHEMA = pa.schema(
+    [
+        ("record_id", pa.int64()),
+        ("subject_id", pa.int64()),
+        ("subject_kind", pa.string()),
+        ("record_type", pa.string()),
+        ("decided_on", pa.date32()),
+        ("valid_from", pa.date32()),
+        ("valid_until", pa.date32()),
+        ("status", pa.string()),
+        ("attributes", pa.string()),
+    ]
+)
+
+
+def known_versions(known_at: datetime) -> Any:
+    """The condition selecting, of every record, the version known at `known_at`."""
+    return and_(
+        records.c.recorded_at <= known_at,
+        or_(records.c.superseded_at.is_(None), records.c.superseded_at > known_at),
+        records.c.subject_id.isnot(None),
+    )
+
+
+def facts_of(conn: Connection, subject_id: int, known_at: datetime) -> list[RecordFact]:
+    q = select(
+        records.c.id,
+        records.c.record_type,
+        records.c.decided_on,
+        records.c.valid_from,
+        records.c.valid_until,
+        records.c.attributes,
+        records.c.status,
+        records.c.source_id,
+        records.c.source_ref,
+    ).where(records.c.subject_id == subject_id, known_versions(known_at))
+    return [RecordFact(*row) for row in conn.execute(q)]
+
+
+def score_online(engine: Engine, catalog: Catalog, subject_id: int, as_of: date, known_at: datetime) -> Score:
+    with engine.connect() as conn:
+        kind = conn.scalar(select(subjects.c.kind).where(subjects.c.id == subject_id))
+        if kind is None:
+            raise LookupError(f"no subject {subject_id}")
+        return score_subject(catalog, kind, facts_of(conn, subject_id, known_at), as_of)
+
+
+# -- set-based rescoring -------------------------------------------------------------------------
+
+
+def _export(conn: Connection, known_at: datetime, subject_ids: Sequence[int] | None, work: Path) -> tuple[str, str]:
+    """Write the records known at `known_at` and the subjects to score as Parquet; bounded memory."""
+    text = [cast(c, Text) for c in (records.c.decided_on, records.c.valid_from, records.c.valid_until)]
+    q = select(
+        records.c.id,
+        records.c.subject_id,
+        records.c.subject_kind,
+        records.c.record_type,
+        *text,
+        records.c.status,
+        cast(records.c.attributes, Text),
+    ).where(known_versions(known_at))
+    sq = select(subjects.c.id, subjects.c.kind)
+    if subject_ids is not None and len(subject_ids) <= IN_LIST_MAX:
+        q = q.where(records.c.subject_id.in_(subject_ids))
+        sq = sq.where(subjects.c.id.in_(subject_ids))
+    rec_path, sub_path = str(work / "records.parquet"), str(work / "subjects.parquet")
+    with pq.ParquetWriter(rec_path, RECORD_SCHEMA) as writer:
+        result = conn.execution_options(stream_results=True, yield_per=EXPORT_BATCH).execute(q)
+        for part in result.partitions(EXPORT_BATCH):
+            cols = list(zip(*part, strict=True))
+            arrays = [
+                pa.array(cols[0], pa.int64()),
+                pa.array(cols[1], pa.int64()),
+                pa.array(cols[2], pa.string()),
+                pa.array(cols[3], pa.string()),
+                *(pa.array(cols[i], pa.string()).cast(pa.date32()) for i in (4, 5, 6)),
+                pa.array(cols[7], pa.string()),
+                pa.array(cols[8], pa.string()),
+            ]
+            writer.write_batch(pa.record_batch(arrays, schema=RECORD_SCHEMA))
+    subject_rows = conn.execute(sq).all()
+    if subject_ids is not None and len(subject_ids) > IN_LIST_MAX:
+        # Too many for an IN list: every record is exported, only the chosen subjects are scored.
+        chosen = set(subject_ids)
+        subject_rows = [r for r in subject_rows if r[0] in chosen]
+    pq.write_table(
+        pa.table(
+            {
+                "subject_id": pa.array([r[0] for r in subject_rows], pa.int64()),
+                "subject_kind": pa.array([r[1] for r in subject_rows], pa.string()),
+            }
+        ),
+        sub_path,
+    )
+    return rec_path, sub_path
+
+
+@dataclass
+class RunResult:
+    run_id: int
+    engine: str
+    subjects: int
+    as_of: date
+    known_at: datetime
+    grades: dict[str, dict[str, int]]
+
+
+def _store_scores(
+    conn: Connection,
+    run_id: int,
+    score_rows: Iterable[dict[str, Any]],
+    contribution_rows: Iterable[dict[str, Any]],
+    as_of: date,
+    known_at: datetime,
+    catalog_version: str,
+) -> dict[str, dict[str, int]]:
+    by_subject: dict[int, list[list[Any]]] = defaultdict(list)
+    for c in contribution_rows:
+        by_subject[c["subject_id"]].append([c["rule_id"], c["points_cp"], c["record_id"], c["kind"]])
+    known = timestamp(conn, known_at)
+    day = as_of.isoformat()
+    grades: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    batch: list[tuple[Any, ...]] = []
+
+    def flush() -> None:
+        insert_rows(
+            conn,
+            scores,
+            (
+                "run_id", "subject_id", "subject_kind", "as_of", "known_at", "status", "ruleset_id",
+                "ruleset_version", "catalog_version", "points_cp", "grade", "contributions",
+            ),
+            batch,
+        )  # fmt: skip
+        batch.clear()
+
+    for s in score_rows:
+        contribs = sorted(by_subject.get(s["subject_id"], []), key=lambda c: (c[0], c[3], c[2] or 0))
+        grades[s["subject_kind"]][s["grade"] or s["status"]] += 1
+        batch.append(
+            (
+                run_id, s["subject_id"], s["subject_kind"], day, known, s["status"], s["ruleset_id"],
+                s["ruleset_version"], catalog_version, s["points_cp"], s["grade"], json.dumps(contribs),
+            )
+        )  # fmt: skip
+        if len(batch) >= EXPORT_BATCH:
+            flush()
+    flush()
+    return {k: dict(v) for k, v in grades.items()}
+
+
+def _online_rows(
+    conn: Connection, catalog: Catalog, subject_ids: Sequence[int] | None, as_of: date, known_at: datetime
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    sq = select(subjects.c.id, subjects.c.kind)
+    if subject_ids is not None:
+        sq = sq.where(subjects.c.id.in_(subject_ids))
+    score_rows, contribution_rows = [], []
+    for sid, kind in conn.execute(sq).all():
+        s = score_subject(catalog, kind, facts_of(conn, sid, known_at), as_of)
+        score_rows.append(
+            {
+                "subject_id": sid,
+                "subject_kind": kind,
+                "status": s.status,
+                "ruleset_id": s.ruleset_id,
+                "ruleset_version": s.ruleset_version,
+                "points_cp": s.points_cp,
+                "grade": s.grade,
+            }
+        )
+        contribution_rows += [{"subject_id": sid, **c.as_dict(), "rule_id": c.rule_id} for c in s.contributions]
+    return score_rows, contribution_rows
+
+
+def rescore(
+    engine: Engine,
+    catalog: Catalog,
+    *,
+    as_of: date,
+    known_at: datetime | None = None,
+    subject_ids: Sequence[int] | None = None,
+    mode: str = "all",
+    engine_name: EngineName = "embedded",
+) -> RunResult:
+    """Score the given subjects (all when None) and append the scores to the history."""
+    known_at = known_at or datetime.now(UTC)
+    started = datetime.now(UTC)
+    with engine.connect() as conn:
+        if engine_name == "online":
+            score_rows, contribution_rows = _online_rows(conn, catalog, subject_ids, as_of, known_at)
+        else:
+            with tempfile.TemporaryDirectory(prefix="xinyong-rescore-") as tmp:
+                rec_path, sub_path = _export(conn, known_at, subject_ids, Path(tmp))
+                pipeline = ScoringPipeline(catalog, as_of)
+                if engine_name == "embedded":
+                    from xinyong.engines.embedded import run_duckdb
+
+                    s_tbl, c_tbl = run_duckdb(pipeline, rec_path, sub_path)
+                else:
+                    from xinyong.engines.spark import local_session, run_spark
+
+                    with local_session() as spark:
+                        s_path, c_path = run_spark(spark, pipeline, rec_path, sub_path, str(Path(tmp) / "out"))
+                        s_tbl, c_tbl = pq.read_table(s_path), pq.read_table(c_path)
+                score_rows, contribution_rows = s_tbl.to_pylist(), c_tbl.to_pylist()
+    with engine.begin() as conn:
+        [run_id] = allocate_ids(conn, score_runs, 1)
+        conn.execute(
+            score_runs.insert().values(
+                id=run_id,
+                mode=mode,
+                engine=engine_name,
+                as_of=as_of,
+                known_at=known_at,
+                catalog_version=catalog.version,
+                started_at=started,
+                finished_at=started,
+                subjects=len(score_rows),
+            )
+        )
+        grades = _store_scores(conn, run_id, score_rows, contribution_rows, as_of, known_at, catalog.version)
+        conn.execute(score_runs.update().where(score_runs.c.id == run_id).values(finished_at=datetime.now(UTC)))
+    return RunResult(run_id, engine_name, len(score_rows), as_of, known_at, grades)
+
+
+def changed_subjects(engine: Engine, catalog: Catalog, as_of: date, now: datetime) -> tuple[list[int], str]:
+    """Subjects whose score may differ from their last stored one.
+
+    Those with a record version recorded or superseded after the last run's known_at, with a
+    record whose validity starts or ends between the last run's as_of and `as_of`, or with a
+    record of a decaying rule still decaying. Without any earlier run: every subject.
+    """
+    with engine.connect() as conn:
+        last = conn.execute(
+            select(score_runs.c.known_at, score_runs.c.as_of)
+            .where(score_runs.c.mode.in_(("all", "changed")))
+            .order_by(score_runs.c.id.desc())
+            .limit(1)
+        ).first()
+        if last is None:
+            return [int(i) for i in conn.scalars(select(subjects.c.id))], "no earlier run: every subject"
+        k, day = last
+        lo, hi = min(day, as_of), max(day, as_of)
+        decaying = {r.record_type for rs in catalog.rulesets.values() for r in rs.rules if r.decay is not None}
+        window = max((r.decay.days for rs in catalog.rulesets.values() for r in rs.rules if r.decay), default=0)
+        conditions = [
+            and_(records.c.recorded_at > k, records.c.recorded_at <= now),
+            and_(records.c.superseded_at > k, records.c.superseded_at <= now),
+            and_(records.c.valid_from > lo, records.c.valid_from <= hi),
+            and_(records.c.valid_until > lo, records.c.valid_until <= hi),
+        ]
+        if decaying:
+            conditions.append(
+                and_(
+                    records.c.record_type.in_(sorted(decaying)),
+                    records.c.valid_from > as_of - timedelta(days=window),
+                )
+            )
+        q = select(records.c.subject_id).where(records.c.subject_id.isnot(None), or_(*conditions)).distinct()
+        ids = sorted(int(i) for i in conn.scalars(q))
+        return ids, f"changed since the run known at {k.isoformat()} (as of {day.isoformat()})"

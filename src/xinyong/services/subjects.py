@@ -1,0 +1,53 @@
+"""Finding a subject from what a person types: an internal id or an identifier."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import Engine, select
+
+from xinyong.domain.catalog import Catalog
+from xinyong.domain.errors import Conflict, NotFound
+from xinyong.domain.identifiers import IdentifierVault, Scheme
+from xinyong.store.tables import identifiers, subjects
+
+_INTERNAL = re.compile(r"^(?:id:)?(\d{1,12})$")
+
+
+def resolve_subject(engine: Engine, catalog: Catalog, vault: IdentifierVault, ref: str) -> tuple[int, str]:
+    """(subject id, how it was found). An identifier is matched by its keyed hash, never in plain.
+
+    Raises:
+        NotFound: nothing matches.
+        Conflict: more than one subject matches.
+    """
+    ref = ref.strip()
+    found: dict[int, str] = {}
+    with engine.connect() as conn:
+        m = _INTERNAL.match(ref)
+        if m and conn.scalar(select(subjects.c.id).where(subjects.c.id == int(m[1]))) is not None:
+            found[int(m[1])] = f"internal id {int(m[1])}"
+        for spec in catalog.schemes.values():
+            scheme = Scheme(spec.id, spec.subject_kind, spec.personal)
+            checked = scheme.check(ref)
+            if not checked.valid:
+                continue
+            digest = vault.digest(scheme.id, checked.compact)
+            q = select(identifiers.c.subject_id).where(
+                identifiers.c.value_hash == digest, identifiers.c.scheme == scheme.id
+            )
+            for sid in conn.scalars(q):
+                found.setdefault(int(sid), f"{scheme.id} {scheme.mask(checked.compact)}")
+    if not found:
+        raise NotFound(
+            "no subject matches: give an internal subject id, or a checksum-valid identifier "
+            f"({', '.join(catalog.schemes)}) that the platform has received"
+        )
+    if len(found) > 1:
+        raise Conflict(
+            "more than one subject matches ("
+            + "; ".join(f"subject {sid} by {how}" for sid, how in sorted(found.items()))
+            + "): give the internal id as id:N"
+        )
+    [(sid, how)] = found.items()
+    return sid, how
