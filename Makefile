@@ -34,14 +34,16 @@ demo: venv
 	XINYONG_DATA_DIR=$(DEMO_DIR) $(XY) init
 	test -d $(DEMO_DIR)/city || XINYONG_DATA_DIR=$(DEMO_DIR) $(XY) demo generate \
 		--persons $(DEMO_PERSONS) --orgs $(DEMO_ORGS) --seed $(DEMO_SEED) --out $(DEMO_DIR)/city
-	XINYONG_DATA_DIR=$(DEMO_DIR) $(XY) ingest $(DEMO_DIR)/city/departments
+	XINYONG_DATA_DIR=$(DEMO_DIR) $(XY) ingest --no-rescore $(DEMO_DIR)/city/departments
 	XINYONG_DATA_DIR=$(DEMO_DIR) $(XY) status
+	XINYONG_DATA_DIR=$(DEMO_DIR) $(XY) rescore --all
 
 demo-clean:
 	rm -rf $(DEMO_DIR)
 
 bench: venv
 	$(PY) bench/ingest.py
+	$(PY) bench/score.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

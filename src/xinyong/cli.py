@@ -28,6 +28,10 @@ demo_app = typer.Typer(help="The synthetic demo city.", no_args_is_help=True)
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(db_app, name="db")
 app.add_typer(demo_app, name="demo")
+scores_app = typer.Typer(help="Stored scores.", no_args_is_help=True)
+ruleset_app = typer.Typer(help="Rulesets: compare before a new one takes effect.", no_args_is_help=True)
+app.add_typer(scores_app, name="scores")
+app.add_typer(ruleset_app, name="ruleset")
 
 # Wide tables when the output goes to a file or a pipe; the terminal's own width otherwise.
 out = Console(width=None if sys.stdout.isatty() else 160)
@@ -342,6 +346,71 @@ def _print_grades(grades: dict[str, dict[str, int]]) -> None:
         for grade, n in sorted(counts.items()):
             table.add_row(kind, grade, str(n))
     out.print(table)
+
+
+@scores_app.command("export")
+def scores_export(file: Annotated[Path, typer.Argument(help="Output .parquet or .csv file.")]) -> None:
+    """Write every subject's current score (kind, points, grade, ruleset and catalog version, as_of)."""
+    from xinyong.services.scoring import export_current_scores
+
+    try:
+        n = export_current_scores(_ctx().migrated_engine(), file)
+    except XinyongError as exc:
+        raise _fail(str(exc)) from None
+    out.print(f"{n} current scores written to {file}", highlight=False)
+
+
+@ruleset_app.command("diff")
+def ruleset_diff_cmd(
+    old: Annotated[str, typer.Argument(help="Ruleset in force, as ID or ID@VERSION.")],
+    new: Annotated[str, typer.Argument(help="Ruleset to compare, as ID or ID@VERSION.")],
+    new_catalog: Annotated[
+        Path | None, typer.Option("--new-catalog", help="Catalog directory holding NEW (default: the same catalog).")
+    ] = None,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Day to compare on; default today.")] = None,
+    examples: Annotated[int, typer.Option(min=0, max=20, help="Explained examples per grade change.")] = 3,
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+) -> None:
+    """What-if: how many subjects would change grade, from which to which, with explained examples."""
+    from dataclasses import asdict
+
+    from xinyong.services.whatif import ruleset_diff
+
+    ctx = _ctx()
+    try:
+        engine = ctx.migrated_engine()
+        other = load_catalog(new_catalog) if new_catalog else ctx.catalog
+        diff = ruleset_diff(
+            engine, ctx.catalog, other, old, new, as_of=_day(as_of, "--as-of"), known_at=datetime.now(UTC),
+            examples=examples,
+        )  # fmt: skip
+    except CatalogError as exc:
+        raise _fail(f"--new-catalog is refused:\n{exc}") from None
+    except XinyongError as exc:
+        raise _fail(str(exc)) from None
+    if as_json:
+        sys.stdout.write(json.dumps(asdict(diff), indent=2, ensure_ascii=False, default=str) + "\n")
+        return
+    changed = diff.subjects - diff.unchanged
+    out.print(
+        f"{diff.old} -> {diff.new} for {diff.kind}s as of {diff.as_of}: "
+        f"{changed} of {diff.subjects} would change grade",
+        highlight=False,
+    )
+    table = Table(title="Grade changes")
+    table.add_column("from -> to")
+    table.add_column("subjects", justify="right")
+    for move, n in diff.transitions.items():
+        table.add_row(move, str(n))
+    out.print(table)
+    for move, cases in diff.examples.items():
+        out.print(f"[bold]{move}[/]")
+        for case in cases:
+            out.print(f"  subject {case['subject_id']}", highlight=False)
+            for side in ("old", "new"):
+                out.print(f"    {side}: {case[side]['summary']}", highlight=False, markup=False, soft_wrap=True)
+                for c in case[side]["contributions"]:
+                    out.print(f"      {c['reason']}", highlight=False, markup=False, soft_wrap=True)
 
 
 @app.command("status")

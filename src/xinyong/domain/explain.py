@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from xinyong.domain.catalog import Catalog
-from xinyong.domain.scoring import RecordFact, Score, ruleset_in_force
+from xinyong.domain.scoring import RecordFact, Score
 
 
 def points(cp: int, signed: bool = True) -> str:
@@ -31,7 +31,7 @@ def explain_score(score: Score, facts: Mapping[int, RecordFact], catalog: Catalo
         "status": score.status,
         "subject_kind": score.subject_kind,
     }
-    rs = ruleset_in_force(catalog, score.subject_kind, score.as_of)
+    rs = catalog.rulesets.get(score.ruleset_id or "")
     if score.status == "no_ruleset" or rs is None:
         head["summary"] = f"Not scored: no ruleset for {score.subject_kind}s is in force on {score.as_of.isoformat()}."
         head["contributions"] = []

@@ -191,9 +191,14 @@ def consents(ruleset: Ruleset, facts: Sequence[RecordFact], as_of: date) -> bool
     return latest.attributes.get("consent") == "granted"
 
 
-def score_subject(catalog: Catalog, kind: str, facts: Iterable[RecordFact], as_of: date) -> Score:
-    """Score one subject from the record versions known at the time asked."""
-    ruleset = ruleset_in_force(catalog, kind, as_of)
+def score_subject(
+    catalog: Catalog, kind: str, facts: Iterable[RecordFact], as_of: date, ruleset: Ruleset | None = None
+) -> Score:
+    """Score one subject from the record versions known at the time asked.
+
+    `ruleset` overrides the one in force (for what-if comparisons of a ruleset not yet in force).
+    """
+    ruleset = ruleset or ruleset_in_force(catalog, kind, as_of)
     if ruleset is None:
         return Score(kind, as_of, "no_ruleset")
     facts = sorted(facts, key=lambda f: f.record_id)

@@ -61,12 +61,13 @@ class Statement:
 class ScoringPipeline:
     """The statements that score every subject of `subjects_in` on `as_of`."""
 
-    def __init__(self, catalog: Catalog, as_of: date) -> None:
+    def __init__(self, catalog: Catalog, as_of: date, rulesets: dict[str, Ruleset] | None = None) -> None:
+        """`rulesets` (by subject kind) replaces the rulesets in force, for what-if comparisons."""
         self.catalog = catalog
         self.as_of = as_of
         self.rulesets: dict[str, Ruleset] = {}
         for kind in KINDS:
-            rs = ruleset_in_force(catalog, kind, as_of)
+            rs = (rulesets or {}).get(kind) or ruleset_in_force(catalog, kind, as_of)
             if rs is not None:
                 self.rulesets[kind] = rs
         self.attributes = self._attributes_used()

@@ -17,9 +17,10 @@ from typing import Any, Literal
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from sqlalchemy import Connection, Engine, Text, and_, cast, or_, select
+from sqlalchemy import Connection, Engine, Text, and_, cast, func, or_, select
 
 from xinyong.domain.catalog import Catalog
+from xinyong.domain.errors import InvalidInput
 from xinyong.domain.scoring import RecordFact, Score, score_subject
 from xinyong.engines.scoring_sql import ScoringPipeline
 from xinyong.store.bulk import allocate_ids, insert_rows, timestamp
@@ -78,7 +79,9 @@ def score_online(engine: Engine, catalog: Catalog, subject_id: int, as_of: date,
 # -- set-based rescoring -------------------------------------------------------------------------
 
 
-def _export(conn: Connection, known_at: datetime, subject_ids: Sequence[int] | None, work: Path) -> tuple[str, str]:
+def export_inputs(
+    conn: Connection, known_at: datetime, subject_ids: Sequence[int] | None, work: Path
+) -> tuple[str, str]:
     """Write the records known at `known_at` and the subjects to score as Parquet; bounded memory."""
     text = [cast(c, Text) for c in (records.c.decided_on, records.c.valid_from, records.c.valid_until)]
     q = select(
@@ -222,7 +225,7 @@ def rescore(
             score_rows, contribution_rows = _online_rows(conn, catalog, subject_ids, as_of, known_at)
         else:
             with tempfile.TemporaryDirectory(prefix="xinyong-rescore-") as tmp:
-                rec_path, sub_path = _export(conn, known_at, subject_ids, Path(tmp))
+                rec_path, sub_path = export_inputs(conn, known_at, subject_ids, Path(tmp))
                 pipeline = ScoringPipeline(catalog, as_of)
                 if engine_name == "embedded":
                     from xinyong.engines.embedded import run_duckdb
@@ -291,3 +294,68 @@ def changed_subjects(engine: Engine, catalog: Catalog, as_of: date, now: datetim
         q = select(records.c.subject_id).where(records.c.subject_id.isnot(None), or_(*conditions)).distinct()
         ids = sorted(int(i) for i in conn.scalars(q))
         return ids, f"changed since the run known at {k.isoformat()} (as of {day.isoformat()})"
+
+
+def export_current_scores(engine: Engine, path: Path) -> int:
+    """Write each subject's latest score to Parquet or CSV (by the file's extension)."""
+    import pyarrow.csv as pacsv
+
+    latest = select(func.max(scores.c.id)).group_by(scores.c.subject_id)
+    q = (
+        select(
+            scores.c.subject_id,
+            scores.c.subject_kind,
+            scores.c.status,
+            scores.c.points_cp,
+            scores.c.grade,
+            scores.c.ruleset_id,
+            scores.c.ruleset_version,
+            scores.c.catalog_version,
+            cast(scores.c.as_of, Text),
+            scores.c.known_at,
+        )
+        .where(scores.c.id.in_(latest))
+        .order_by(scores.c.subject_id)
+    )
+    schema = pa.schema(
+        [
+            ("subject_id", pa.int64()),
+            ("kind", pa.string()),
+            ("status", pa.string()),
+            ("points", pa.float64()),
+            ("grade", pa.string()),
+            ("ruleset_id", pa.string()),
+            ("ruleset_version", pa.string()),
+            ("catalog_version", pa.string()),
+            ("as_of", pa.date32()),
+            ("known_at", pa.timestamp("us", tz="UTC")),
+        ]
+    )
+    suffix = path.suffix.lower()
+    if suffix not in (".parquet", ".csv"):
+        raise InvalidInput(f"{path.name}: write scores to a .parquet or .csv file")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    writer: Any = pq.ParquetWriter(str(path), schema) if suffix == ".parquet" else pacsv.CSVWriter(str(path), schema)
+    n = 0
+    with engine.connect() as conn, writer:
+        result = conn.execution_options(stream_results=True, yield_per=EXPORT_BATCH).execute(q)
+        for part in result.partitions(EXPORT_BATCH):
+            cols = list(zip(*part, strict=True))
+            batch = pa.record_batch(
+                [
+                    pa.array(cols[0], pa.int64()),
+                    pa.array(cols[1], pa.string()),
+                    pa.array(cols[2], pa.string()),
+                    pa.array([None if p is None else p / 100 for p in cols[3]], pa.float64()),
+                    pa.array(cols[4], pa.string()),
+                    pa.array(cols[5], pa.string()),
+                    pa.array(cols[6], pa.string()),
+                    pa.array(cols[7], pa.string()),
+                    pa.array(cols[8], pa.string()).cast(pa.date32()),
+                    pa.array(cols[9], pa.timestamp("us", tz="UTC")),
+                ],
+                schema=schema,
+            )
+            writer.write_batch(batch)
+            n += batch.num_rows
+    return n

@@ -1,0 +1,109 @@
+"""What-if: how grades would change if another ruleset were in force, before it takes effect."""
+
+from __future__ import annotations
+
+import tempfile
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine
+
+from xinyong.domain.catalog import Catalog
+from xinyong.domain.catalog.models import Ruleset
+from xinyong.domain.errors import InvalidInput
+from xinyong.domain.explain import explain_score
+from xinyong.domain.scoring import score_subject
+from xinyong.engines.embedded import run_duckdb
+from xinyong.engines.scoring_sql import ScoringPipeline
+from xinyong.services.scoring import export_inputs, facts_of
+
+
+@dataclass
+class RulesetDiff:
+    kind: str
+    old: str
+    new: str
+    as_of: date
+    subjects: int
+    unchanged: int
+    transitions: dict[str, int]
+    examples: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+
+def _find(catalog: Catalog, ref: str) -> Ruleset:
+    rid, _, version = ref.partition("@")
+    rs = catalog.rulesets.get(rid)
+    if rs is None or (version and rs.version != version):
+        known = ", ".join(f"{r.id}@{r.version}" for r in catalog.rulesets.values())
+        raise InvalidInput(f"unknown ruleset '{ref}' in {catalog.directory} (known: {known})")
+    return rs
+
+
+def ruleset_diff(
+    engine: Engine,
+    old_catalog: Catalog,
+    new_catalog: Catalog,
+    old_ref: str,
+    new_ref: str,
+    *,
+    as_of: date,
+    known_at: datetime,
+    examples: int = 3,
+) -> RulesetDiff:
+    """Score every subject of the rulesets' kind under both, and compare grades."""
+    old, new = _find(old_catalog, old_ref), _find(new_catalog, new_ref)
+    if old.subject_kind != new.subject_kind:
+        raise InvalidInput(
+            f"'{old_ref}' scores {old.subject_kind}s and '{new_ref}' {new.subject_kind}s: compare like with like"
+        )
+    kind = old.subject_kind
+    with engine.connect() as conn, tempfile.TemporaryDirectory(prefix="xinyong-whatif-") as tmp:
+        rec_path, sub_path = export_inputs(conn, known_at, None, Path(tmp))
+        before, _ = run_duckdb(ScoringPipeline(old_catalog, as_of, {kind: old}), rec_path, sub_path)
+        after, _ = run_duckdb(ScoringPipeline(new_catalog, as_of, {kind: new}), rec_path, sub_path)
+        grade_before = {
+            r["subject_id"]: r["grade"] or r["status"] for r in before.to_pylist() if r["subject_kind"] == kind
+        }
+        grade_after = {
+            r["subject_id"]: r["grade"] or r["status"] for r in after.to_pylist() if r["subject_kind"] == kind
+        }
+        moves: Counter[str] = Counter()
+        chosen: dict[str, list[int]] = defaultdict(list)
+        for sid in sorted(grade_before):
+            a, b = grade_before[sid], grade_after[sid]
+            if a != b:
+                key = f"{a} -> {b}"
+                moves[key] += 1
+                if len(chosen[key]) < examples:
+                    chosen[key].append(sid)
+        explained: dict[str, list[dict[str, Any]]] = {}
+        for key, ids in chosen.items():
+            explained[key] = []
+            for sid in ids:
+                facts = facts_of(conn, sid, known_at)
+                by_id = {f.record_id: f for f in facts}
+                explained[key].append(
+                    {
+                        "subject_id": sid,
+                        "old": explain_score(
+                            score_subject(old_catalog, kind, facts, as_of, old),
+                            by_id,
+                            old_catalog,
+                            known_at.isoformat(),
+                        ),
+                        "new": explain_score(
+                            score_subject(new_catalog, kind, facts, as_of, new),
+                            by_id,
+                            new_catalog,
+                            known_at.isoformat(),
+                        ),
+                    }
+                )
+    total = len(grade_before)
+    return RulesetDiff(
+        kind, f"{old.id}@{old.version}", f"{new.id}@{new.version}", as_of, total, total - sum(moves.values()),
+        dict(moves.most_common()), explained,
+    )  # fmt: skip
