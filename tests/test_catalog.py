@@ -391,3 +391,20 @@ def test_cli_catalog_check(cat_dir):
     assert bad.returncode == 1
     assert "extra.yaml:6: measure 'test.measure':" in bad.stderr
     assert "[protected-context]" in bad.stderr
+
+
+def test_ruleset_rule_on_unknown_record_type(cat_dir):
+    path = cat_dir / "rulesets.yaml"
+    path.write_text(path.read_text().replace("record_type: court.defaulter, points: -40", "record_type: court.gossip, points: -40"))
+    with pytest.raises(CatalogError) as info:
+        load_catalog(cat_dir)
+    [p] = [p for p in info.value.problems if p.rule == "unknown-reference"]
+    assert p.entry == "ruleset 'org.supervision'" and "court.gossip" in p.message and p.file == "rulesets.yaml"
+
+
+def test_grade_bands_that_overlap(cat_dir):
+    path = cat_dir / "rulesets.yaml"
+    path.write_text(path.read_text().replace("{grade: C, min: 40, max: 70", "{grade: C, min: 40, max: 75"))
+    with pytest.raises(CatalogError) as info:
+        load_catalog(cat_dir)
+    assert any(p.rule == "grade-bands" and "'C'" in p.message and "'B'" in p.message for p in info.value.problems)
