@@ -456,9 +456,9 @@ class RowValidator:
             scheme,
             subject_name,
             number,
-            decided_on.isoformat(),
-            valid_from.isoformat(),
-            valid_until.isoformat() if valid_until else None,
+            decided_on,
+            valid_from,
+            valid_until,
             document_no,
             "{" + ",".join(parts) + "}",
         )
@@ -621,9 +621,9 @@ class RowValidator:
             scheme,
             subject_name,
             number,
-            decided_on.isoformat(),
-            valid_from.isoformat(),
-            valid_until.isoformat() if valid_until else None,
+            decided_on,
+            valid_from,
+            valid_until,
             document_no,
             canonical_json(attributes),
         )
@@ -637,12 +637,14 @@ class RowValidator:
         scheme: Scheme,
         subject_name: str | None,
         number: str | None,
-        decided_on: str,
-        valid_from: str,
-        valid_until: str | None,
+        decided: date,
+        start: date,
+        end: date | None,
         document_no: str | None,
         attributes_json: str,
     ) -> ValidRow:
+        decided_on, valid_from = decided.isoformat(), start.isoformat()
+        valid_until = end.isoformat() if end else None
         if number is None:
             id_hash = id_masked = id_public = None
             unresolved: str | None = "missing identifier"

@@ -70,7 +70,7 @@ class Contribution:
     kind: Literal["record", "rule_cap", "score_limit"] = "record"
 
     def as_dict(self) -> dict[str, Any]:
-        return {"rule": self.rule_id, "points_cp": self.points_cp, "record_id": self.record_id, "kind": self.kind}
+        return {"rule_id": self.rule_id, "points_cp": self.points_cp, "record_id": self.record_id, "kind": self.kind}
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from xinyong.domain.errors import FileRefused
 from xinyong.domain.identifiers import IdentifierVault
 from xinyong.domain.records import Problem, RowValidator, ValidRow
 from xinyong.ingest.readers import FORMATS, file_format, sha256_of
-from xinyong.ingest.validation import Chunk, helper_chunks, local_chunks
+from xinyong.ingest.validation import Chunk, Job, helper_chunks, local_chunks
 from xinyong.store import ingest_repo as repo
 from xinyong.store.db import write_lock
 
@@ -119,7 +119,7 @@ def ingest_file(
     source_id = source_of(path, catalog, source)
     fmt = file_format(path)
     if helper_min_bytes is not None and path.stat().st_size >= helper_min_bytes:
-        chunks = helper_chunks(path, fmt, catalog, source_id, vault, now.date(), chunk_rows)
+        chunks = helper_chunks(Job(path, fmt, catalog, source_id, vault, now.date(), chunk_rows))
     else:
         chunks = local_chunks(path, fmt, RowValidator(catalog, source_id, vault, now.date()), chunk_rows)
     try:

@@ -62,20 +62,24 @@ def local_chunks(path: Path, fmt: str, validator: RowValidator, chunk_rows: int)
         rows.close()
 
 
-def _work(
-    out: Connection,
-    path: Path,
-    fmt: str,
-    catalog: Catalog,
-    source_id: str,
-    vault: IdentifierVault,
-    today: date,
-    chunk_rows: int,
-) -> None:
+@dataclass(frozen=True)
+class Job:
+    """What a helper process needs to read and validate one file (it is pickled to the helper)."""
+
+    path: Path
+    fmt: str
+    catalog: Catalog
+    source_id: str
+    vault: IdentifierVault
+    today: date
+    chunk_rows: int
+
+
+def _work(out: Connection, job: Job) -> None:
     """Helper process: stream validated chunks to the parent; stop when the parent goes away."""
     try:
-        validator = RowValidator(catalog, source_id, vault, today)
-        for chunk in local_chunks(path, fmt, validator, chunk_rows):
+        validator = RowValidator(job.catalog, job.source_id, job.vault, job.today)
+        for chunk in local_chunks(job.path, job.fmt, validator, job.chunk_rows):
             out.send(("chunk", chunk))
         out.send(("done", None))
     except (BrokenPipeError, ConnectionResetError):
@@ -88,21 +92,14 @@ def _work(
         out.close()
 
 
-def helper_chunks(
-    path: Path,
-    fmt: str,
-    catalog: Catalog,
-    source_id: str,
-    vault: IdentifierVault,
-    today: date,
-    chunk_rows: int,
-) -> Generator[Chunk, None, None]:
+def helper_chunks(job: Job) -> Generator[Chunk, None, None]:
     """Read and validate in a helper process; yield its chunks in file order."""
+    path = job.path
     ctx = multiprocessing.get_context("spawn")
     receive, send = ctx.Pipe(duplex=False)
     proc = ctx.Process(
         target=_work,
-        args=(send, path, fmt, catalog, source_id, vault, today, chunk_rows),
+        args=(send, job),
         name=f"xinyong-validate-{path.name}",
         daemon=True,
     )

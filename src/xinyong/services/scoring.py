@@ -203,7 +203,7 @@ def _online_rows(
                 "grade": s.grade,
             }
         )
-        contribution_rows += [{"subject_id": sid, **c.as_dict(), "rule_id": c.rule_id} for c in s.contributions]
+        contribution_rows += [{"subject_id": sid, **c.as_dict()} for c in s.contributions]
     return score_rows, contribution_rows
 
 
