@@ -70,6 +70,10 @@ def record(draw: st.DrawFn, kind: str, record_id: int) -> RecordFact:
         attributes[name] = draw(attribute_value(spec))
     start_offset = draw(st.one_of(st.sampled_from(EDGES), st.integers(-30, 2000)))
     valid_from = AS_OF - timedelta(days=start_offset)
+    if draw(st.integers(0, 9)) == 0:  # month ends, where adding the publication period clamps
+        valid_from = draw(
+            st.sampled_from([date(2024, 1, 31), date(2024, 2, 29), date(2025, 8, 31), date(2023, 12, 31)])
+        )
     until = draw(st.one_of(st.none(), st.sampled_from([-1, 0, 1, 2]), st.integers(-400, 800)))
     valid_until = None if until is None else AS_OF + timedelta(days=until)
     if valid_until is not None and valid_until <= valid_from:

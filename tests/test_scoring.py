@@ -28,6 +28,7 @@ from xinyong.domain.scoring import (
     Contribution,
     RecordFact,
     Score,
+    add_months,
     condition_holds,
     consents,
     grade_for,
@@ -51,7 +52,7 @@ def fact(
     attributes: dict[str, Any] | None = None,
     *,
     valid_from: date = START,
-    valid_until: date | None = None,
+    valid_until: date | None = date(2099, 1, 1),  # most tests are about rules, not expiry
     decided_on: date | None = None,
     status: str = "active",
 ) -> RecordFact:
@@ -242,9 +243,15 @@ def test_a_record_counts_from_valid_from_until_the_day_before_valid_until(catalo
         assert score.contributions == ()
 
 
-def test_a_record_without_valid_until_counts_for_good(catalog):
-    score = score_subject(catalog, ORG, [fact(1, "court.defaulter")], date(2031, 12, 31))
-    assert score.points_cp == 6000
+def test_a_record_without_valid_until_ends_with_its_publication_period(catalog):
+    # court.defaulter is published for 24 months: from 2024-01-31 it counts until 2026-01-31 (exclusive).
+    defaulter = fact(1, "court.defaulter", valid_from=date(2024, 1, 31), valid_until=None)
+    assert score_subject(catalog, ORG, [defaulter], date(2026, 1, 30)).points_cp == 6000
+    assert score_subject(catalog, ORG, [defaulter], date(2026, 1, 31)).points_cp == 10000
+    # A month without the day clamps to its last day: 2024-02-29 + 12 months of tax.a_grade = 2025-02-28.
+    a_grade = fact(2, "tax.a_grade", {"rating_year": 2023}, valid_from=date(2024, 2, 29), valid_until=None)
+    assert score_subject(catalog, ORG, [defaulter, a_grade], date(2025, 2, 27)).contributions[-1].rule_id == "tax_a"
+    assert all(c.rule_id != "tax_a" for c in score_subject(catalog, ORG, [a_grade], date(2025, 2, 28)).contributions)
 
 
 @pytest.mark.parametrize("status", ["withdrawn", "superseded", "disputed", "revoked", "Active", "ACTIVE", ""])
@@ -1123,10 +1130,14 @@ def test_properties_of_organisation_scores(data):
     assert holding == [score.grade]
 
     # only counting records contribute, each at most once per rule, with the points the specification gives
+    def end(f: RecordFact) -> date | None:  # no valid_until: the type's publication period ends it
+        months = catalog.record_types[f.record_type].publication_months
+        return f.valid_until or (add_months(f.valid_from, months) if months else None)
+
     counting = {
         f.record_id: f
         for f in facts
-        if f.status == "active" and f.valid_from <= AS_OF and (f.valid_until is None or f.valid_until > AS_OF)
+        if f.status == "active" and f.valid_from <= AS_OF and (end(f) is None or end(f) > AS_OF)
     }
     rules = {r.id: r for r in ruleset.rules}
     seen: set[tuple[str, int | None]] = set()

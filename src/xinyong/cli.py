@@ -162,10 +162,11 @@ def ingest(
 
             today = datetime.now(UTC).date()
             ids, _ = changed_subjects(engine, catalog, today, datetime.now(UTC))
-            rescored = rescore(
-                engine, catalog, as_of=today, subject_ids=ids, mode="changed",
-                engine_name="online" if len(ids) < 200 else "embedded",
-            )  # fmt: skip
+            if ids:
+                rescored = rescore(
+                    engine, catalog, as_of=today, subject_ids=ids, mode="changed",
+                    engine_name="online" if len(ids) < 200 else "embedded",
+                )  # fmt: skip
     except XinyongError as exc:
         raise _fail(str(exc)) from None
     if as_json:

@@ -6,13 +6,16 @@ To make that possible every quantity is an integer number of hundredths of a poi
 each step is written so that integer SQL computes it the same way:
 
 1. A record counts when it is active, linked to the subject, and valid on `as_of`
-   (valid_from <= as_of < valid_until). Persons are scored only while their latest valid consent
-   record (by decided_on, then record id) grants it.
+   (valid_from <= as_of < valid_until). A record sent without valid_until ends with its type's
+   publication period (valid_from + publication_months, clamped to the month's last day), so no
+   record counts forever; types without a period (consent) count until replaced. Persons are
+   scored only while their latest valid consent record (by decided_on, then record id) grants it.
 2. Each rule of the ruleset in force applies to each counting record of its type whose
    attributes meet all its conditions (a missing attribute meets no condition). Its raw points:
    - constant: `points`;
-   - proportional: floor(value_cents * |points| / per_cents), at most `cap`, with the sign of
-     `points` (value_cents = the attribute, never negative, rounded to hundredths half up);
+   - proportional: floor(min(value_cents, c) * |points| / per_cents), at most `cap`, with the
+     sign of `points` (value_cents = the attribute, never negative, rounded to hundredths half
+     up; c = the smallest value that reaches the cap, so huge amounts cannot overflow);
    - with decay over D days: floor(|raw| * max(D - age, 0) / D), same sign, where age is
      as_of - valid_from in days.
 3. A rule's total over its records is limited to `cap` in magnitude; the difference is a
@@ -23,9 +26,10 @@ each step is written so that integer SQL computes it the same way:
 
 from __future__ import annotations
 
+import calendar
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any, Literal
 
@@ -156,6 +160,28 @@ def condition_holds(cond: Condition, attributes: Mapping[str, Any]) -> bool:
     return False
 
 
+def cents_reaching_cap(p: ProportionalPoints) -> int:
+    """A value (in hundredths) at which the proportional points already reach their cap."""
+    return -(-cp(p.cap) * cp(p.per) // abs(cp(p.points))) + 1 if p.points else 0
+
+
+def add_months(day: date, months: int) -> date:
+    """`day` plus whole months, clamped to the last day of the month (as SQL date arithmetic)."""
+    year, month = divmod(day.month - 1 + months, 12)
+    year, month = day.year + year, month + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def with_publication_end(catalog: Catalog, fact: RecordFact) -> RecordFact:
+    """The fact with valid_until set from its type's publication period when the source gave none."""
+    if fact.valid_until is not None:
+        return fact
+    rt = catalog.record_types.get(fact.record_type)
+    if rt is None or rt.publication_months == 0:
+        return fact
+    return replace(fact, valid_until=add_months(fact.valid_from, rt.publication_months))
+
+
 def rule_points(rule: Rule, fact: RecordFact, as_of: date) -> int | None:
     """Raw points of one rule for one record (None when the rule does not apply to it)."""
     if rule.record_type != fact.record_type:
@@ -167,7 +193,7 @@ def rule_points(rule: Rule, fact: RecordFact, as_of: date) -> int | None:
         value = fact.attributes.get(p.attribute)
         if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
             return None
-        cents = math.floor(value * 100 + 0.5)  # half away from zero, as SQL ROUND for values >= 0
+        cents = min(math.floor(value * 100 + 0.5), cents_reaching_cap(p))  # half up, as SQL ROUND
         magnitude = min(cents * abs(cp(p.points)) // cp(p.per), cp(p.cap))
         sign = -1 if p.points < 0 else 1
     else:
@@ -201,7 +227,7 @@ def score_subject(
     ruleset = ruleset or ruleset_in_force(catalog, kind, as_of)
     if ruleset is None:
         return Score(kind, as_of, "no_ruleset")
-    facts = sorted(facts, key=lambda f: f.record_id)
+    facts = sorted((with_publication_end(catalog, f) for f in facts), key=lambda f: f.record_id)
     if not consents(ruleset, facts, as_of):
         return Score(kind, as_of, "not_opted_in", ruleset.id, ruleset.version)
     counting = [f for f in facts if f.valid_on(as_of)]

@@ -25,7 +25,7 @@ import sqlglot
 
 from xinyong.domain.catalog import Catalog
 from xinyong.domain.catalog.models import AttributeSpec, Condition, ProportionalPoints, Rule, Ruleset
-from xinyong.domain.scoring import cp, ruleset_in_force
+from xinyong.domain.scoring import cents_reaching_cap, cp, ruleset_in_force
 
 KINDS = ("organisation", "person")
 _SQL_TYPES = {"string": "VARCHAR", "integer": "BIGINT", "decimal": "DOUBLE", "boolean": "BOOLEAN", "date": "DATE"}
@@ -126,7 +126,8 @@ class ScoringPipeline:
             p = rule.points
             col = _column(p.attribute)
             extra.append(f"{col} IS NOT NULL AND {col} >= 0")
-            magnitude = f"LEAST(CAST(ROUND({col} * 100) AS BIGINT) * {abs(cp(p.points))} // {cp(p.per)}, {cp(p.cap)})"
+            cents = f"LEAST(CAST(ROUND({col} * 100) AS BIGINT), {cents_reaching_cap(p)})"
+            magnitude = f"LEAST({cents} * {abs(cp(p.points))} // {cp(p.per)}, {cp(p.cap)})"
             sign = -1 if p.points < 0 else 1
         else:
             magnitude = str(abs(cp(rule.points)))
@@ -145,13 +146,20 @@ class ScoringPipeline:
             f"CAST(json_extract_string(attributes, '$.{name}') AS {_SQL_TYPES[spec.type]}) AS {_column(name)}"
             for name, spec in sorted(self.attributes.items())
         )
+        periods = " ".join(
+            f"WHEN {_lit(t.id)} THEN CAST(valid_from + INTERVAL '{t.publication_months}' MONTH AS DATE)"
+            for t in sorted(self.catalog.record_types.values(), key=lambda t: t.id)
+            if t.publication_months > 0
+        )
+        until = f"COALESCE(valid_until, CASE record_type {periods} END)" if periods else "valid_until"
         out = [
             Statement(
                 "rec_valid",
-                "SELECT record_id, subject_id, subject_kind, record_type, decided_on, valid_from, valid_until"
+                "SELECT record_id, subject_id, subject_kind, record_type, decided_on, valid_from, "
+                f"{until} AS valid_until"
                 + (f", {typed}" if typed else "")
                 + f" FROM records_in WHERE status = 'active' AND valid_from <= {d}"
-                f" AND (valid_until IS NULL OR valid_until > {d})",
+                f" AND ({until} IS NULL OR {until} > {d})",
             )
         ]
         person = self.rulesets.get("person")

@@ -21,7 +21,7 @@ from sqlalchemy import Connection, Engine, Text, and_, cast, func, or_, select
 
 from xinyong.domain.catalog import Catalog
 from xinyong.domain.errors import InvalidInput
-from xinyong.domain.scoring import RecordFact, Score, score_subject
+from xinyong.domain.scoring import RecordFact, Score, ruleset_in_force, score_subject
 from xinyong.engines.scoring_sql import ScoringPipeline
 from xinyong.store.bulk import allocate_ids, insert_rows, timestamp
 from xinyong.store.tables import records, score_runs, scores, subjects
@@ -267,14 +267,25 @@ def changed_subjects(engine: Engine, catalog: Catalog, as_of: date, now: datetim
     """
     with engine.connect() as conn:
         last = conn.execute(
-            select(score_runs.c.known_at, score_runs.c.as_of)
+            select(score_runs.c.known_at, score_runs.c.as_of, score_runs.c.catalog_version)
             .where(score_runs.c.mode.in_(("all", "changed")))
             .order_by(score_runs.c.id.desc())
             .limit(1)
         ).first()
+        everyone = select(subjects.c.id)
         if last is None:
-            return [int(i) for i in conn.scalars(select(subjects.c.id))], "no earlier run: every subject"
-        k, day = last
+            return [int(i) for i in conn.scalars(everyone)], "no earlier run: every subject"
+        k, day, version = last
+        if version != catalog.version:
+            return [int(i) for i in conn.scalars(everyone)], "the catalog changed since the last run: every subject"
+        new_rules = [
+            kind
+            for kind in ("organisation", "person")
+            if ruleset_in_force(catalog, kind, day) != ruleset_in_force(catalog, kind, as_of)
+        ]
+        if new_rules:
+            ids = sorted(int(i) for i in conn.scalars(everyone.where(subjects.c.kind.in_(new_rules))))
+            return ids, f"another ruleset is in force for {' and '.join(new_rules)}s: all of them"
         lo, hi = min(day, as_of), max(day, as_of)
         decaying = {r.record_type for rs in catalog.rulesets.values() for r in rs.rules if r.decay is not None}
         window = max((r.decay.days for rs in catalog.rulesets.values() for r in rs.rules if r.decay), default=0)
