@@ -395,7 +395,9 @@ def test_cli_catalog_check(cat_dir):
 
 def test_ruleset_rule_on_unknown_record_type(cat_dir):
     path = cat_dir / "rulesets.yaml"
-    path.write_text(path.read_text().replace("record_type: court.defaulter, points: -40", "record_type: court.gossip, points: -40"))
+    path.write_text(
+        path.read_text().replace("record_type: court.defaulter, points: -40", "record_type: court.gossip, points: -40")
+    )
     with pytest.raises(CatalogError) as info:
         load_catalog(cat_dir)
     [p] = [p for p in info.value.problems if p.rule == "unknown-reference"]
