@@ -9,7 +9,7 @@ import pyarrow as pa
 from xinyong.engines.scoring_sql import ScoringPipeline
 
 # Views read more than once are materialised, so each is computed once.
-_MATERIALISE = {"rec_valid", "subject_status", "rule_raw", "rule_total", "subject_limited"}
+_MATERIALISE = {"rec_valid", "subject_status", "rec_scored", "rule_raw", "rule_total", "subject_limited"}
 
 
 def run_duckdb(
@@ -32,10 +32,8 @@ def run_duckdb(
         for st in pipeline.statements():
             kind = "TABLE" if st.view in _MATERIALISE else "VIEW"
             con.execute(f"CREATE TEMP {kind} {st.view} AS {st.select}")
-        scores = con.sql("SELECT * FROM score_out ORDER BY subject_id").to_arrow_table()
-        contributions = con.sql(
-            "SELECT * FROM contribution_out ORDER BY subject_id, rule_id, kind, record_id"
-        ).to_arrow_table()
+        scores = con.sql("SELECT * FROM score_out").to_arrow_table()
+        contributions = con.sql("SELECT * FROM contribution_out").to_arrow_table()
         return scores, contributions
     finally:
         con.close()

@@ -200,6 +200,13 @@ class ScoringPipeline:
                 f"FROM subjects_in AS s {consent_join}",
             )
         )
+        out.append(
+            Statement(
+                "rec_scored",
+                "SELECT r.* FROM rec_valid AS r JOIN subject_status AS s ON s.subject_id = r.subject_id "
+                "WHERE s.status = 'scored'",
+            )
+        )
         parts = []
         meta = []
         for kind, rs in self.rulesets.items():
@@ -209,9 +216,8 @@ class ScoringPipeline:
                 where += [self._condition(c) for c in rule.conditions]
                 parts.append(
                     f"SELECT r.subject_id, {_lit(rule.id)} AS rule_id, {order} AS rule_order, "
-                    f"CAST({points} AS BIGINT) AS points_cp, r.record_id FROM rec_valid AS r "
-                    f"JOIN subject_status AS s ON s.subject_id = r.subject_id "
-                    f"WHERE s.status = 'scored' AND s.subject_kind = {_lit(kind)} AND " + " AND ".join(where)
+                    f"CAST({points} AS BIGINT) AS points_cp, r.record_id FROM rec_scored AS r "
+                    f"WHERE r.subject_kind = {_lit(kind)} AND " + " AND ".join(where)
                 )
                 cap = cp(rule.cap) if rule.cap is not None else "NULL"
                 meta.append(f"SELECT {_lit(kind)} AS subject_kind, {_lit(rule.id)} AS rule_id, {cap} AS cap_cp")

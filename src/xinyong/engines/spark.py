@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 from xinyong.domain.errors import ConfigurationError
 from xinyong.engines.scoring_sql import ScoringPipeline
 
-_CACHE = {"rec_valid", "subject_status", "rule_raw", "rule_total", "subject_limited"}
+_CACHE = {"rec_valid", "subject_status", "rec_scored", "rule_raw", "rule_total", "subject_limited"}
 
 
 @contextmanager

@@ -17,18 +17,17 @@ from typing import Any, Literal
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from sqlalchemy import Connection, Engine, Text, and_, cast, func, or_, select
+from sqlalchemy import BigInteger, Column, Connection, Engine, MetaData, Table, Text, and_, cast, func, or_, select
 
 from xinyong.domain.catalog import Catalog
 from xinyong.domain.errors import InvalidInput
-from xinyong.domain.scoring import RecordFact, Score, ruleset_in_force, score_subject
+from xinyong.domain.scoring import RecordFact, Score, add_months, ruleset_in_force, score_subject
 from xinyong.engines.scoring_sql import ScoringPipeline
 from xinyong.store.bulk import allocate_ids, insert_rows, timestamp
 from xinyong.store.tables import records, score_runs, scores, subjects
 
 EngineName = Literal["online", "embedded", "spark"]
 EXPORT_BATCH = 50_000
-IN_LIST_MAX = 5_000
 RECORD_SCHEMA = pa.schema(
     [
         ("record_id", pa.int64()),
@@ -79,44 +78,61 @@ def score_online(engine: Engine, catalog: Catalog, subject_id: int, as_of: date,
 # -- set-based rescoring -------------------------------------------------------------------------
 
 
+def _chosen_subjects(conn: Connection, subject_ids: Sequence[int]) -> Table:
+    """A temporary table of the subjects to score, so any number of them can be joined."""
+    chosen = Table("rescore_subjects", MetaData(), Column("id", BigInteger, primary_key=True), prefixes=["TEMPORARY"])
+    chosen.drop(conn, checkfirst=True)
+    chosen.create(conn)
+    ids = sorted(set(subject_ids))
+    for i in range(0, len(ids), EXPORT_BATCH):
+        insert_rows(conn, chosen, ("id",), [(x,) for x in ids[i : i + EXPORT_BATCH]])
+    return chosen
+
+
 def export_inputs(
     conn: Connection, known_at: datetime, subject_ids: Sequence[int] | None, work: Path
 ) -> tuple[str, str]:
-    """Write the records known at `known_at` and the subjects to score as Parquet; bounded memory."""
-    text = [cast(c, Text) for c in (records.c.decided_on, records.c.valid_from, records.c.valid_until)]
-    q = select(
-        records.c.id,
-        records.c.subject_id,
-        records.c.subject_kind,
-        records.c.record_type,
-        *text,
-        records.c.status,
-        cast(records.c.attributes, Text),
-    ).where(known_versions(known_at))
+    """Write the records known at `known_at` and the subjects to score as Parquet; bounded memory.
+
+    Rows are streamed from the driver's cursor in batches straight into Arrow: dates and
+    attributes come as text, so no per-value conversion happens in Python.
+    """
+    join = ""
     sq = select(subjects.c.id, subjects.c.kind)
-    if subject_ids is not None and len(subject_ids) <= IN_LIST_MAX:
-        q = q.where(records.c.subject_id.in_(subject_ids))
-        sq = sq.where(subjects.c.id.in_(subject_ids))
+    if subject_ids is not None:
+        chosen = _chosen_subjects(conn, subject_ids)
+        join = f"JOIN {chosen.name} AS c ON c.id = r.subject_id "
+        sq = sq.join_from(subjects, chosen, chosen.c.id == subjects.c.id)
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    sql = (
+        "SELECT r.id, r.subject_id, r.subject_kind, r.record_type, CAST(r.decided_on AS TEXT), "
+        "CAST(r.valid_from AS TEXT), CAST(r.valid_until AS TEXT), r.status, CAST(r.attributes AS TEXT) "
+        f"FROM records AS r {join}WHERE r.subject_id IS NOT NULL AND r.recorded_at <= {mark} "
+        f"AND (r.superseded_at IS NULL OR r.superseded_at > {mark})"
+    )  # the same selection as known_versions(), written once for the driver's own cursor
+    known = timestamp(conn, known_at)
     rec_path, sub_path = str(work / "records.parquet"), str(work / "subjects.parquet")
-    with pq.ParquetWriter(rec_path, RECORD_SCHEMA) as writer:
-        result = conn.execution_options(stream_results=True, yield_per=EXPORT_BATCH).execute(q)
-        for part in result.partitions(EXPORT_BATCH):
-            cols = list(zip(*part, strict=True))
-            arrays = [
-                pa.array(cols[0], pa.int64()),
-                pa.array(cols[1], pa.int64()),
-                pa.array(cols[2], pa.string()),
-                pa.array(cols[3], pa.string()),
-                *(pa.array(cols[i], pa.string()).cast(pa.date32()) for i in (4, 5, 6)),
-                pa.array(cols[7], pa.string()),
-                pa.array(cols[8], pa.string()),
-            ]
-            writer.write_batch(pa.record_batch(arrays, schema=RECORD_SCHEMA))
+    dbapi: Any = conn.connection.driver_connection
+    # A server-side cursor on PostgreSQL, so the rows stream; SQLite's cursor streams anyway.
+    cursor = dbapi.cursor(name="xinyong_export") if conn.dialect.name == "postgresql" else dbapi.cursor()
+    try:
+        cursor.execute(sql, (known, known))
+        with pq.ParquetWriter(rec_path, RECORD_SCHEMA) as writer:
+            while part := cursor.fetchmany(EXPORT_BATCH):
+                cols = list(zip(*part, strict=True))
+                arrays = [
+                    pa.array(cols[0], pa.int64()),
+                    pa.array(cols[1], pa.int64()),
+                    pa.array(cols[2], pa.string()),
+                    pa.array(cols[3], pa.string()),
+                    *(pa.array(cols[i], pa.string()).cast(pa.date32()) for i in (4, 5, 6)),
+                    pa.array(cols[7], pa.string()),
+                    pa.array(cols[8], pa.string()),
+                ]
+                writer.write_batch(pa.record_batch(arrays, schema=RECORD_SCHEMA))
+    finally:
+        cursor.close()
     subject_rows = conn.execute(sq).all()
-    if subject_ids is not None and len(subject_ids) > IN_LIST_MAX:
-        # Too many for an IN list: every record is exported, only the chosen subjects are scored.
-        chosen = set(subject_ids)
-        subject_rows = [r for r in subject_rows if r[0] in chosen]
     pq.write_table(
         pa.table(
             {
@@ -221,6 +237,7 @@ def rescore(
     known_at = known_at or datetime.now(UTC)
     started = datetime.now(UTC)
     with engine.connect() as conn:
+        newest = conn.scalar(select(func.max(records.c.id)).where(records.c.recorded_at <= known_at))
         if engine_name == "online":
             score_rows, contribution_rows = _online_rows(conn, catalog, subject_ids, as_of, known_at)
         else:
@@ -251,6 +268,7 @@ def rescore(
                 started_at=started,
                 finished_at=started,
                 subjects=len(score_rows),
+                max_record_id=newest,
             )
         )
         grades = _store_scores(conn, run_id, score_rows, contribution_rows, as_of, known_at, catalog.version)
@@ -259,15 +277,17 @@ def rescore(
 
 
 def changed_subjects(engine: Engine, catalog: Catalog, as_of: date, now: datetime) -> tuple[list[int], str]:
-    """Subjects whose score may differ from their last stored one.
+    """Subjects whose score may differ from their last stored one, and why they were chosen.
 
-    Those with a record version recorded or superseded after the last run's known_at, with a
-    record whose validity starts or ends between the last run's as_of and `as_of`, or with a
-    record of a decaying rule still decaying. Without any earlier run: every subject.
+    Every subject when there was no run yet, or the catalog changed since; every subject of a
+    kind whose ruleset in force changed. Otherwise the subjects of records stored after the last
+    run (found from the newest record id it saw, so the primary key answers) and of the versions
+    those records replaced; and, when the day moved, those with a record entering or leaving
+    force in between (including the end of its publication period) or a rule still decaying.
     """
     with engine.connect() as conn:
         last = conn.execute(
-            select(score_runs.c.known_at, score_runs.c.as_of, score_runs.c.catalog_version)
+            select(score_runs.c.known_at, score_runs.c.as_of, score_runs.c.catalog_version, score_runs.c.max_record_id)
             .where(score_runs.c.mode.in_(("all", "changed")))
             .order_by(score_runs.c.id.desc())
             .limit(1)
@@ -275,7 +295,7 @@ def changed_subjects(engine: Engine, catalog: Catalog, as_of: date, now: datetim
         everyone = select(subjects.c.id)
         if last is None:
             return [int(i) for i in conn.scalars(everyone)], "no earlier run: every subject"
-        k, day, version = last
+        k, day, version, newest = last
         if version != catalog.version:
             return [int(i) for i in conn.scalars(everyone)], "the catalog changed since the last run: every subject"
         new_rules = [
@@ -286,24 +306,42 @@ def changed_subjects(engine: Engine, catalog: Catalog, as_of: date, now: datetim
         if new_rules:
             ids = sorted(int(i) for i in conn.scalars(everyone.where(subjects.c.kind.in_(new_rules))))
             return ids, f"another ruleset is in force for {' and '.join(new_rules)}s: all of them"
-        lo, hi = min(day, as_of), max(day, as_of)
-        decaying = {r.record_type for rs in catalog.rulesets.values() for r in rs.rules if r.decay is not None}
-        window = max((r.decay.days for rs in catalog.rulesets.values() for r in rs.rules if r.decay), default=0)
-        conditions = [
-            and_(records.c.recorded_at > k, records.c.recorded_at <= now),
-            and_(records.c.superseded_at > k, records.c.superseded_at <= now),
-            and_(records.c.valid_from > lo, records.c.valid_from <= hi),
-            and_(records.c.valid_until > lo, records.c.valid_until <= hi),
-        ]
-        if decaying:
-            conditions.append(
-                and_(
-                    records.c.record_type.in_(sorted(decaying)),
-                    records.c.valid_from > as_of - timedelta(days=window),
-                )
-            )
-        q = select(records.c.subject_id).where(records.c.subject_id.isnot(None), or_(*conditions)).distinct()
-        ids = sorted(int(i) for i in conn.scalars(q))
+        found: set[int] = set()
+        fresh = records.c.id > (newest or 0) if newest is not None else records.c.recorded_at > k
+        found.update(conn.scalars(select(records.c.subject_id).where(fresh, records.c.recorded_at <= now)))
+        old, new = records.alias("old"), records.alias("new")
+        replaced = (
+            select(old.c.subject_id)
+            .join_from(new, old, and_(old.c.source_id == new.c.source_id, old.c.source_ref == new.c.source_ref))
+            .where(new.c.id > (newest or 0), new.c.recorded_at <= now, old.c.id != new.c.id)
+        )
+        if newest is not None:
+            found.update(conn.scalars(replaced))
+        if as_of != day:
+            lo, hi = min(day, as_of), max(day, as_of)
+            windows = [
+                and_(records.c.valid_from > lo, records.c.valid_from <= hi),
+                and_(records.c.valid_until > lo, records.c.valid_until <= hi),
+            ]
+            for rt in catalog.record_types.values():
+                if rt.publication_months:  # no valid_until: the publication period ends it
+                    windows.append(
+                        and_(
+                            records.c.record_type == rt.id,
+                            records.c.valid_until.is_(None),
+                            # add_months is monotonic and clamps at month ends: the lower bound is exact,
+                            # the upper one is widened by the few days clamping can move an end.
+                            records.c.valid_from > add_months(lo, -rt.publication_months),
+                            records.c.valid_from <= add_months(hi, -rt.publication_months) + timedelta(days=3),
+                        )
+                    )
+            decaying = {r.record_type: r.decay.days for rs in catalog.rulesets.values() for r in rs.rules if r.decay}
+            for type_id, days in decaying.items():
+                windows.append(and_(records.c.record_type == type_id, records.c.valid_from > lo - timedelta(days=days)))
+            q = select(records.c.subject_id).where(known_versions(now), or_(*windows))
+            found.update(conn.scalars(q))
+        found.discard(None)  # type: ignore[arg-type, unused-ignore]
+        ids = sorted(int(i) for i in found)
         return ids, f"changed since the run known at {k.isoformat()} (as of {day.isoformat()})"
 
 

@@ -152,6 +152,8 @@ score_runs = Table(
     Column("started_at", UTCDateTime(), nullable=False),
     Column("finished_at", UTCDateTime(), nullable=False),
     Column("subjects", Integer, nullable=False),
+    # The newest record row the run could see: later rows are what changed since (see --changed).
+    Column("max_record_id", BigId),
 )
 
 # Score history: every computed score is kept; a subject's current score is its latest row.
