@@ -1,9 +1,11 @@
-"""Helpers that write department files for tests."""
+"""Helpers for tests: department files, identifiers, and running the command line."""
 
 from __future__ import annotations
 
 import csv
 import json
+import subprocess
+import sys
 from collections.abc import Iterable, Mapping
 from datetime import date
 from pathlib import Path
@@ -96,3 +98,22 @@ def write_parquet(path: Path, rows: list[dict[str, Any]], schema: pa.Schema | No
     table = pa.Table.from_pylist(data, schema=schema)
     pq.write_table(table, path)
     return path
+
+
+def xy(env: dict[str, str], *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """Run the real `xinyong` command line in a subprocess."""
+    return subprocess.run(
+        [sys.executable, "-m", "xinyong", *args],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def ok(result: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str]:
+    """The result, after asserting the command succeeded (showing its output if not)."""
+    assert result.returncode == 0, f"exit {result.returncode}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}"
+    return result

@@ -12,8 +12,6 @@ import json
 import os
 import re
 import stat
-import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,29 +20,12 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, text
 
-from builders import court_row, make_ric, make_uscc, mistype, write_csv, write_jsonl
+from builders import court_row, make_ric, make_uscc, mistype, ok, write_csv, write_jsonl, xy
 from xinyong.settings import Settings
 from xinyong.store.db import current_revision, head_revision, make_engine
 from xinyong.store.tables import batches, records, subjects
 
 README = Path(__file__).resolve().parent.parent / "README.md"
-
-
-def xy(env: dict[str, str], *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "xinyong", *args],
-        env=env,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
-def ok(result: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str]:
-    assert result.returncode == 0, f"exit {result.returncode}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}"
-    return result
 
 
 def one_line(s: str) -> str:

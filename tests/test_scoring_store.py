@@ -13,7 +13,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
@@ -23,7 +22,7 @@ import pytest
 import yaml
 from sqlalchemy import Engine, func, select
 
-from builders import court_row, make_ric, make_uscc, mistype, write_csv
+from builders import court_row, make_ric, make_uscc, mistype, ok, write_csv, xy
 from xinyong.domain.catalog import Catalog, load_catalog
 from xinyong.domain.catalog.loader import default_catalog_dir
 from xinyong.domain.scoring import Score
@@ -621,23 +620,6 @@ def test_two_runs_append_history_and_the_latest_row_is_current(engine, catalog, 
 
 
 # --- the command line ---------------------------------------------------------------------------------
-
-
-def xy(env: dict[str, str], *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "xinyong", *args],
-        env=env,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
-def ok(result: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str]:
-    assert result.returncode == 0, f"exit {result.returncode}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}"
-    return result
 
 
 def failed(result: subprocess.CompletedProcess[str]) -> str:
