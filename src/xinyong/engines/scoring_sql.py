@@ -75,10 +75,12 @@ class ScoringPipeline:
     def _attributes_used(self) -> dict[str, AttributeSpec]:
         """Every attribute a rule or a consent check reads, with one type per name."""
         used: dict[str, AttributeSpec] = {}
+        self.readers: dict[str, set[str]] = {}  # attribute -> the record types whose value is read
 
         def need(type_id: str, name: str) -> None:
             spec = self.catalog.record_types[type_id].attributes[name]
             seen = used.setdefault(name, spec)
+            self.readers.setdefault(name, set()).add(type_id)
             if seen.type != spec.type:
                 raise ValueError(f"attribute '{name}' has types {seen.type} and {spec.type}; rename one of them")
 
@@ -142,8 +144,10 @@ class ScoringPipeline:
 
     def statements(self) -> list[Statement]:
         d = _lit(self.as_of)
+        # JSON is parsed only for the record types whose attribute some rule reads.
         typed = ", ".join(
-            f"CAST(json_extract_string(attributes, '$.{name}') AS {_SQL_TYPES[spec.type]}) AS {_column(name)}"
+            f"CASE WHEN record_type IN ({', '.join(_lit(t) for t in sorted(self.readers[name]))}) "
+            f"THEN CAST(json_extract_string(attributes, '$.{name}') AS {_SQL_TYPES[spec.type]}) END AS {_column(name)}"
             for name, spec in sorted(self.attributes.items())
         )
         periods = " ".join(

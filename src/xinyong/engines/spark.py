@@ -33,11 +33,14 @@ def local_session(cores: int = 2, app: str = "xinyong-scoring") -> Iterator[Any]
     except ImportError:
         raise ConfigurationError("the Spark engine needs PySpark: pip install 'xinyong[spark]'") from None
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     scratch = tempfile.mkdtemp(prefix="xinyong-spark-")
     spark = (
         SparkSession.builder.master(f"local[{cores}]")
         .appName(app)
         .config("spark.ui.enabled", "false")
+        .config("spark.driver.host", "127.0.0.1")  # local mode talks to itself on loopback only
+        .config("spark.driver.bindAddress", "127.0.0.1")
         .config("spark.sql.shuffle.partitions", str(max(cores * 2, 2)))
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.local.dir", scratch)

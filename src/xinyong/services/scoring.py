@@ -223,6 +223,16 @@ def _online_rows(
     return score_rows, contribution_rows
 
 
+def _newest_record_id(conn: Connection, known_at: datetime) -> int | None:
+    """The id of the newest record known at `known_at`: by the primary key when that is the last
+    row (the usual case, known_at = now), by a scan when replaying an earlier moment."""
+    last = conn.execute(select(records.c.id, records.c.recorded_at).order_by(records.c.id.desc()).limit(1)).first()
+    if last is None or last[1] <= known_at:
+        return None if last is None else int(last[0])
+    found = conn.scalar(select(func.max(records.c.id)).where(records.c.recorded_at <= known_at))
+    return None if found is None else int(found)
+
+
 def rescore(
     engine: Engine,
     catalog: Catalog,
@@ -237,7 +247,7 @@ def rescore(
     known_at = known_at or datetime.now(UTC)
     started = datetime.now(UTC)
     with engine.connect() as conn:
-        newest = conn.scalar(select(func.max(records.c.id)).where(records.c.recorded_at <= known_at))
+        newest = _newest_record_id(conn, known_at)
         if engine_name == "online":
             score_rows, contribution_rows = _online_rows(conn, catalog, subject_ids, as_of, known_at)
         else:
