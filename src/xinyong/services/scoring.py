@@ -97,17 +97,20 @@ def export_inputs(
     Rows are streamed from the driver's cursor in batches straight into Arrow: dates and
     attributes come as text, so no per-value conversion happens in Python.
     """
-    join = ""
+    source = "records AS r"
     sq = select(subjects.c.id, subjects.c.kind)
     if subject_ids is not None:
         chosen = _chosen_subjects(conn, subject_ids)
-        join = f"JOIN {chosen.name} AS c ON c.id = r.subject_id "
+        # The chosen subjects drive the join, each looking up its records by index; SQLite takes
+        # CROSS JOIN as the order to follow (its planner would otherwise scan every record).
+        how = "CROSS JOIN" if conn.dialect.name == "sqlite" else "JOIN"
+        source = f"{chosen.name} AS c {how} records AS r ON r.subject_id = c.id"
         sq = sq.join_from(subjects, chosen, chosen.c.id == subjects.c.id)
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     sql = (
         "SELECT r.id, r.subject_id, r.subject_kind, r.record_type, CAST(r.decided_on AS TEXT), "
         "CAST(r.valid_from AS TEXT), CAST(r.valid_until AS TEXT), r.status, CAST(r.attributes AS TEXT) "
-        f"FROM records AS r {join}WHERE r.subject_id IS NOT NULL AND r.recorded_at <= {mark} "
+        f"FROM {source} WHERE r.subject_id IS NOT NULL AND r.recorded_at <= {mark} "
         f"AND (r.superseded_at IS NULL OR r.superseded_at > {mark})"
     )  # the same selection as known_versions(), written once for the driver's own cursor
     known = timestamp(conn, known_at)
