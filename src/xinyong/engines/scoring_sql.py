@@ -159,11 +159,12 @@ class ScoringPipeline:
         out = [
             Statement(
                 "rec_valid",
-                "SELECT record_id, subject_id, subject_kind, record_type, decided_on, valid_from, "
-                f"{until} AS valid_until"
+                "SELECT record_id, subject_id, subject_kind, record_type, decided_on, valid_from, valid_until"
                 + (f", {typed}" if typed else "")
-                + f" FROM records_in WHERE status = 'active' AND valid_from <= {d}"
-                f" AND ({until} IS NULL OR {until} > {d})",
+                + " FROM (SELECT record_id, subject_id, subject_kind, record_type, decided_on, valid_from, "
+                f"{until} AS valid_until, attributes FROM records_in "
+                f"WHERE status = 'active' AND valid_from <= {d}) AS v "
+                f"WHERE valid_until IS NULL OR valid_until > {d}",
             )
         ]
         person = self.rulesets.get("person")
@@ -211,23 +212,37 @@ class ScoringPipeline:
                 "WHERE s.status = 'scored'",
             )
         )
-        parts = []
-        meta = []
+        # One pass over the records: each record meets the rules of its type through a join with
+        # a small table of rules, and each rule's conditions and points are a branch of a CASE.
+        defs, meta, tests, amounts = [], [], [], []
         for kind, rs in self.rulesets.items():
             for order, rule in enumerate(rs.rules):
+                key = _lit(f"{kind}:{rule.id}")
                 points, extra = self._points(rule)
-                where = [f"r.record_type = {_lit(rule.record_type)}", *extra]
-                where += [self._condition(c) for c in rule.conditions]
-                parts.append(
-                    f"SELECT r.subject_id, {_lit(rule.id)} AS rule_id, {order} AS rule_order, "
-                    f"CAST({points} AS BIGINT) AS points_cp, r.record_id FROM rec_scored AS r "
-                    f"WHERE r.subject_kind = {_lit(kind)} AND " + " AND ".join(where)
+                conditions = [*extra, *(self._condition(c) for c in rule.conditions)]
+                defs.append(
+                    f"SELECT {key} AS rule_key, {_lit(kind)} AS subject_kind, {_lit(rule.record_type)} AS record_type, "
+                    f"{_lit(rule.id)} AS rule_id, {order} AS rule_order"
                 )
+                tests.append(f"WHEN {key} THEN {' AND '.join(f'({c})' for c in conditions) or 'TRUE'}")
+                amounts.append(f"WHEN {key} THEN {points}")
                 cap = cp(rule.cap) if rule.cap is not None else "NULL"
                 meta.append(f"SELECT {_lit(kind)} AS subject_kind, {_lit(rule.id)} AS rule_id, {cap} AS cap_cp")
-        empty = "SELECT CAST(NULL AS BIGINT) AS subject_id, CAST(NULL AS VARCHAR) AS rule_id, 0 AS rule_order, "
-        empty += "CAST(NULL AS BIGINT) AS points_cp, CAST(NULL AS BIGINT) AS record_id WHERE FALSE"
-        out.append(Statement("rule_raw", " UNION ALL ".join(parts) if parts else empty))
+        if defs:
+            out.append(Statement("rule_defs", " UNION ALL ".join(defs)))
+            rule_raw = (
+                "SELECT r.subject_id, d.rule_id, d.rule_order, "
+                f"CAST(CASE d.rule_key {' '.join(amounts)} END AS BIGINT) AS points_cp, r.record_id "
+                "FROM rec_scored AS r JOIN rule_defs AS d "
+                "ON d.record_type = r.record_type AND d.subject_kind = r.subject_kind "
+                f"WHERE CASE d.rule_key {' '.join(tests)} ELSE FALSE END"
+            )
+        else:
+            rule_raw = (
+                "SELECT CAST(NULL AS BIGINT) AS subject_id, CAST(NULL AS VARCHAR) AS rule_id, 0 AS rule_order, "
+                "CAST(NULL AS BIGINT) AS points_cp, CAST(NULL AS BIGINT) AS record_id WHERE FALSE"
+            )
+        out.append(Statement("rule_raw", rule_raw))
         meta_sql = (
             " UNION ALL ".join(meta)
             if meta
