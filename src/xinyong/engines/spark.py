@@ -16,9 +16,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
-import pyarrow.parquet as pq
-
 from xinyong.domain.errors import ConfigurationError
 from xinyong.engines.scoring_sql import ScoringPipeline
 
@@ -71,7 +68,3 @@ def run_spark(spark: Any, pipeline: ScoringPipeline, records: str, subjects: str
     for view in _CACHE:
         spark.catalog.uncacheTable(view)
     return scores, contributions
-
-
-def read_output(path: str) -> pa.Table:
-    return pq.read_table(path)
