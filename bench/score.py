@@ -53,8 +53,8 @@ from stdnum.cn import ric, uscc
 from xinyong.domain.catalog import Catalog, load_catalog
 from xinyong.domain.catalog.models import AttributeSpec, ProportionalPoints
 from xinyong.domain.identifiers import IdentifierVault, Scheme
-from xinyong.domain.records import canonical_json
 from xinyong.domain.scoring import RecordFact, cp, ruleset_in_force, score_subject
+from xinyong.domain.values import canonical_json
 from xinyong.engines.embedded import run_duckdb
 from xinyong.engines.scoring_sql import ScoringPipeline
 from xinyong.services.scoring import RECORD_SCHEMA, changed_subjects, rescore

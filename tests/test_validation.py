@@ -21,7 +21,8 @@ from stdnum.cn import ric, uscc
 from builders import court_row, make_ric, make_uscc, mistype
 from xinyong.domain.catalog import Catalog, load_catalog
 from xinyong.domain.catalog.models import CORE_FIELDS, AttributeSpec
-from xinyong.domain.records import Problem, RowValidator, ValidRow, canonical_json
+from xinyong.domain.records import Problem, RowValidator, ValidRow
+from xinyong.domain.values import canonical_json
 
 TODAY = date(2026, 11, 29)
 SOURCES = ["court", "samr"]

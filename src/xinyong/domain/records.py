@@ -7,25 +7,35 @@ and says what to fix. Personal identifiers leave this module only as keyed hashe
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from datetime import date
 from functools import lru_cache
 from typing import Any, NamedTuple
 
 from xinyong.domain.catalog import Catalog
-from xinyong.domain.catalog.models import CORE_FIELDS, AttributeSpec, RecordType
+from xinyong.domain.catalog.models import CORE_FIELDS, RecordType
 from xinyong.domain.identifiers import IdentifierVault, Scheme
+from xinyong.domain.values import (
+    CONTROL,
+    BadValue,
+    FastAttr,
+    canonical_json,
+    clean_text,
+    converter,
+    fast_value,
+    iso_date,
+    kinds_text,
+    missing,
+    parse_date,
+    text_value,
+)
 
 REQUIRED_COLUMNS = ("source_ref", "record_type", "id_number", "decided_on")
 MAX_LEN = {"source_ref": 64, "subject_name": 200, "id_scheme": 32, "id_number": 64, "document_no": 64}
 MAX_REVISION = 1_000_000
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _REVISION = re.compile(r"\+?[0-9]{1,7}")
-_CN_DATE = re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,213 +78,12 @@ class ValidRow(NamedTuple):
     content_hash: str
 
 
-class _Bad(ValueError):
-    """A value that does not fit its field; the message says what is expected."""
-
-
-def parse_date(value: Any) -> date:
-    """Accept ISO dates and the forms departments commonly send; return a date."""
-    if isinstance(value, datetime):
-        if (value.hour, value.minute, value.second, value.microsecond) != (0, 0, 0, 0):
-            raise _Bad(f"{value.isoformat()} has a time of day; send a date")
-        return value.date()
-    if isinstance(value, date):
-        return value
-    if not isinstance(value, str):
-        raise _Bad(f"{value!r} is not a date; use YYYY-MM-DD")
-    s = value.strip()
-    try:
-        if len(s) == 10 and s[4] in "-/." and s[7] == s[4]:
-            return date(int(s[0:4]), int(s[5:7]), int(s[8:10]))
-        if len(s) == 8 and s.isdigit():
-            return date(int(s[0:4]), int(s[4:6]), int(s[6:8]))
-        m = _CN_DATE.match(s)
-        if m:
-            return date(int(m[1]), int(m[2]), int(m[3]))
-    except ValueError as exc:
-        raise _Bad(f"'{s}' is not a real date ({exc})") from None
-    raise _Bad(f"'{s}' is not a date; use YYYY-MM-DD")
-
-
-def _text(value: Any) -> str:
-    if isinstance(value, str):
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            raise _Bad("contains characters that are not valid Unicode text (lone surrogates)") from None
-        return value.strip()
-    if isinstance(value, (int, Decimal)) and not isinstance(value, bool):
-        return str(value)
-    # Never echo the value: it may be a personal identifier in the wrong shape.
-    raise _Bad(f"a {type(value).__name__} is not text")
-
-
-def _converter(spec: AttributeSpec) -> Callable[[Any], Any]:
-    """Build a function that checks and normalises one attribute value."""
-    if spec.type == "string":
-        enum = frozenset(spec.enum) if spec.enum else None
-        limit = spec.max_length
-        pattern = re.compile(spec.pattern) if spec.pattern else None
-
-        def conv_str(v: Any) -> str:
-            s = _text(v)
-            if enum is not None and s not in enum:
-                raise _Bad(f"'{s[:40]}' is not one of: {', '.join(sorted(enum))}")
-            if limit is not None and len(s) > limit:
-                raise _Bad(f"is {len(s)} characters long; at most {limit} allowed")
-            if _CONTROL.search(s):
-                raise _Bad("contains control characters")
-            if pattern is not None and not pattern.fullmatch(s):
-                raise _Bad(f"'{s}' does not match the pattern {pattern.pattern}")
-            return s
-
-        return conv_str
-    lo, hi = spec.minimum, spec.maximum
-
-    def bounds(x: float) -> None:
-        if lo is not None and x < lo:
-            raise _Bad(f"{x} is below the minimum {lo}")
-        if hi is not None and x > hi:
-            raise _Bad(f"{x} is above the maximum {hi}")
-
-    if spec.type == "integer":
-
-        def conv_int(v: Any) -> int:
-            if isinstance(v, bool):
-                raise _Bad(f"{v!r} is not a whole number")
-            if isinstance(v, float) and v.is_integer():
-                v = int(v)
-            if isinstance(v, str):
-                s = v.strip()
-                if not re.fullmatch(r"[+-]?\d{1,18}", s):
-                    raise _Bad(f"'{s[:40]}' is not a whole number")
-                v = int(s)
-            if not isinstance(v, int):
-                raise _Bad(f"{v!r} is not a whole number")
-            bounds(v)
-            return v
-
-        return conv_int
-    if spec.type == "decimal":
-
-        def conv_dec(v: Any) -> float:
-            if isinstance(v, bool):
-                raise _Bad(f"{v!r} is not a number")
-            try:
-                d = Decimal(v.strip().replace(",", "") if isinstance(v, str) else str(v))
-            except (InvalidOperation, TypeError):
-                raise _Bad(f"'{str(v)[:40]}' is not a number") from None
-            if not d.is_finite() or abs(d) >= Decimal("1e15"):
-                raise _Bad(f"'{str(v)[:40]}' is not a finite amount below 10^15")
-            x = float(round(d, 2))
-            bounds(x)
-            return x
-
-        return conv_dec
-    if spec.type == "boolean":
-        truth = {"true": True, "1": True, "yes": True, "是": True, "false": False, "0": False, "no": False, "否": False}
-
-        def conv_bool(v: Any) -> bool:
-            if isinstance(v, bool):
-                return v
-            key = str(v).strip().lower()
-            if key not in truth:
-                raise _Bad(f"'{key[:20]}' is not true or false")
-            return truth[key]
-
-        return conv_bool
-
-    def conv_date(v: Any) -> str:
-        return parse_date(v).isoformat()
-
-    return conv_date
-
-
-def _clean_text(v: object, limit: int) -> bool:
-    """A text value the general path would accept unchanged: trimmed, printable, within limit."""
-    return type(v) is str and 0 < len(v) <= limit and v.isprintable() and not v[0].isspace() and not v[-1].isspace()
-
-
-def _iso_date(v: object) -> date | None:
-    if type(v) is not str or len(v) != 10 or v[4] != "-" or v[7] != "-":
-        return None
-    y, m, d = v[0:4], v[5:7], v[8:10]
-    if not (y.isdigit() and m.isdigit() and d.isdigit()):
-        return None
-    try:
-        return date(int(y), int(m), int(d))
-    except ValueError:
-        return None
-
-
-def _fast_value(a: _FastAttr, v: str) -> str | None:
-    """The canonical JSON of one attribute value in the common form, or None if unsure."""
-    if a.type == "string":
-        if not v.isprintable() or v[0].isspace() or v[-1].isspace() or '"' in v or "\\" in v:
-            return None
-        if a.enum is not None and v not in a.enum:
-            return None
-        if a.max_length is not None and len(v) > a.max_length:
-            return None
-        if a.pattern is not None and not a.pattern.fullmatch(v):
-            return None
-        return f'"{v}"'
-    if a.type == "integer":
-        if not (v.isdigit() and v.isascii() and len(v) <= 15):
-            return None
-        n = int(v)
-        if (a.minimum is not None and n < a.minimum) or (a.maximum is not None and n > a.maximum):
-            return None
-        return str(n)
-    if a.type == "decimal":
-        whole, _, frac = v.partition(".")
-        if not (whole.isdigit() and whole.isascii() and len(whole) <= 14):
-            return None
-        if frac and not (frac.isdigit() and frac.isascii() and len(frac) <= 2):
-            return None
-        x = float(v)
-        if (a.minimum is not None and x < a.minimum) or (a.maximum is not None and x > a.maximum):
-            return None
-        return repr(x)
-    if a.type == "date":
-        d = _iso_date(v)
-        return None if d is None else f'"{d.isoformat()}"'
-    return None
-
-
-def canonical_json(attributes: Mapping[str, Any]) -> str:
-    """The one JSON form of a record's attributes: sorted keys, no spaces, UTF-8 text as is."""
-    return json.dumps(attributes, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-
-
-def _kinds(rt: RecordType) -> str:
-    return " and ".join(f"{k}s" for k in rt.subject_kinds)
-
-
-def _missing(v: Any) -> bool:
-    return v is None or (isinstance(v, str) and not v.strip())
-
-
-@dataclass(frozen=True, slots=True)
-class _FastAttr:
-    """What the fast path needs to know of one attribute."""
-
-    name: str
-    type: str
-    required: bool
-    enum: frozenset[str] | None
-    max_length: int | None
-    pattern: re.Pattern[str] | None
-    minimum: float | None
-    maximum: float | None
-
-
 @dataclass(frozen=True, slots=True)
 class _TypePlan:
     rt: RecordType
     attributes: tuple[tuple[str, Callable[[Any], Any], bool], ...]
     default_scheme: str | None
-    fast_attributes: tuple[_FastAttr, ...]  # sorted by name, the order of the canonical JSON
+    fast_attributes: tuple[FastAttr, ...]  # sorted by name, the order of the canonical JSON
     foreign: tuple[str, ...]  # attribute columns of the source that this type does not have
 
 
@@ -294,10 +103,10 @@ class RowValidator:
         self.plans: dict[str, _TypePlan] = {}
         for type_id in self.source.submits:
             rt = catalog.record_types[type_id]
-            attrs = tuple((name, _converter(spec), spec.required) for name, spec in rt.attributes.items())
+            attrs = tuple((name, converter(spec), spec.required) for name, spec in rt.attributes.items())
             default = default_by_kind.get(rt.subject_kinds[0]) if len(rt.subject_kinds) == 1 else None
             fast = tuple(
-                _FastAttr(
+                FastAttr(
                     name,
                     spec.type,
                     spec.required,
@@ -382,7 +191,7 @@ class RowValidator:
         """
         get = row.get
         source_ref = get("source_ref")
-        if not _clean_text(source_ref, 64):
+        if not clean_text(source_ref, 64):
             return None
         rev = get("revision")
         if rev is None or rev == "":
@@ -397,21 +206,21 @@ class RowValidator:
         plan = self.plans.get(type_id) if type(type_id) is str else None
         if plan is None:
             return None
-        decided_on = _iso_date(get("decided_on"))
+        decided_on = iso_date(get("decided_on"))
         if decided_on is None or decided_on > self.today:
             return None
         raw = get("valid_from")
         if raw is None or raw == "":
             valid_from = decided_on
         else:
-            valid_from = _iso_date(raw)  # type: ignore[assignment]
+            valid_from = iso_date(raw)  # type: ignore[assignment]
             if valid_from is None or valid_from > self.today:
                 return None
         raw = get("valid_until")
         if raw is None or raw == "":
             valid_until = None
         else:
-            valid_until = _iso_date(raw)
+            valid_until = iso_date(raw)
             if valid_until is None or valid_until <= valid_from:
                 return None
         texts: list[str | None] = []
@@ -419,7 +228,7 @@ class RowValidator:
             v = get(field)
             if v is None or v == "":
                 texts.append(None)
-            elif _clean_text(v, MAX_LEN[field]):
+            elif clean_text(v, MAX_LEN[field]):
                 texts.append(v)
             else:
                 return None
@@ -444,7 +253,7 @@ class RowValidator:
                 continue
             if type(v) is not str:
                 return None
-            encoded = _fast_value(a, v)
+            encoded = fast_value(a, v)
             if encoded is None:
                 return None
             parts.append(f'"{a.name}":{encoded}')
@@ -474,28 +283,28 @@ class RowValidator:
 
         def bounded_text(field: str) -> str | None:
             v = row.get(field)
-            if _missing(v):
+            if missing(v):
                 return None
             try:
-                s = _text(v)
-            except _Bad as exc:
+                s = text_value(v)
+            except BadValue as exc:
                 bad(field, "invalid", str(exc))
                 return None
             if len(s) > MAX_LEN[field]:
                 bad(field, "too_long", f"is {len(s)} characters long; at most {MAX_LEN[field]} allowed")
                 return None
-            if _CONTROL.search(s):
+            if CONTROL.search(s):
                 bad(field, "invalid", "contains control characters")
                 return None
             return s
 
         source_ref = bounded_text("source_ref")
-        if source_ref is None and _missing(ref_raw):
+        if source_ref is None and missing(ref_raw):
             bad("source_ref", "missing", "is empty; every record needs the department's own reference")
 
         revision = 1
         rev_raw = row.get("revision")
-        if not _missing(rev_raw):
+        if not missing(rev_raw):
             if isinstance(rev_raw, int) and not isinstance(rev_raw, bool):
                 revision = rev_raw
             elif isinstance(rev_raw, str) and _REVISION.fullmatch(rev_raw.strip()):
@@ -508,7 +317,7 @@ class RowValidator:
 
         plan: _TypePlan | None = None
         type_raw = row.get("record_type")
-        if _missing(type_raw):
+        if missing(type_raw):
             bad("record_type", "missing", "is empty")
         else:
             type_id = str(type_raw).strip()
@@ -529,14 +338,14 @@ class RowValidator:
         dates: dict[str, date | None] = {}
         for field in ("decided_on", "valid_from", "valid_until"):
             v = row.get(field)
-            if _missing(v):
+            if missing(v):
                 dates[field] = None
                 if field == "decided_on":
                     bad(field, "missing", "is empty; every record needs the date of its decision")
                 continue
             try:
                 dates[field] = parse_date(v)
-            except _Bad as exc:
+            except BadValue as exc:
                 bad(field, "invalid_date", str(exc))
                 dates[field] = None
         decided_on = dates["decided_on"]
@@ -572,7 +381,7 @@ class RowValidator:
                 bad(
                     "id_scheme",
                     "missing",
-                    f"record type '{rt.id}' concerns {_kinds(rt)}: say which scheme the identifier uses "
+                    f"record type '{rt.id}' concerns {kinds_text(rt)}: say which scheme the identifier uses "
                     f"({', '.join(self.schemes)})",
                 )
             elif scheme_id not in self.schemes:
@@ -587,21 +396,21 @@ class RowValidator:
                     bad(
                         "id_scheme",
                         "wrong_kind",
-                        f"'{scheme_id}' identifies {scheme.kind}s; record type '{rt.id}' concerns {_kinds(rt)}",
+                        f"'{scheme_id}' identifies {scheme.kind}s; record type '{rt.id}' concerns {kinds_text(rt)}",
                     )
                     scheme = None
             for name, conv, required in plan.attributes:
                 v = row.get(name)
-                if _missing(v):
+                if missing(v):
                     if required:
                         bad(name, "missing", f"is required for record type '{rt.id}'")
                     continue
                 try:
                     attributes[name] = conv(v)
-                except _Bad as exc:
+                except BadValue as exc:
                     bad(name, "invalid", str(exc))
             for col in self.attribute_columns:
-                if col not in rt.attributes and not _missing(row.get(col)):
+                if col not in rt.attributes and not missing(row.get(col)):
                     bad(col, "foreign_field", f"is not an attribute of record type '{rt.id}'; leave it empty")
             if number is None and subject_name is None:
                 bad(
