@@ -1,0 +1,90 @@
+"""What every command shares: the Typer apps, the consoles, settings and error output."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from datetime import UTC, date, datetime
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+from rich.text import Text
+
+from xinyong.services.context import AppContext
+from xinyong.settings import Settings
+
+app = typer.Typer(help="xinyong: public credit information platform.", no_args_is_help=True, add_completion=False)
+catalog_app = typer.Typer(help="Inspect and validate policy catalogs.", no_args_is_help=True)
+db_app = typer.Typer(help="Manage the store's schema.", no_args_is_help=True)
+demo_app = typer.Typer(help="The synthetic demo city.", no_args_is_help=True)
+app.add_typer(catalog_app, name="catalog")
+app.add_typer(db_app, name="db")
+app.add_typer(demo_app, name="demo")
+scores_app = typer.Typer(help="Stored scores.", no_args_is_help=True)
+ruleset_app = typer.Typer(help="Rulesets: compare before a new one takes effect.", no_args_is_help=True)
+app.add_typer(scores_app, name="scores")
+app.add_typer(ruleset_app, name="ruleset")
+
+# Wide tables when the output goes to a file or a pipe; the terminal's own width otherwise.
+out = Console(width=None if sys.stdout.isatty() else 160)
+err = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
+
+
+def context() -> AppContext:
+    return AppContext(Settings())
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    err.print(Text.assemble(("error: ", "bold red"), message), highlight=False, soft_wrap=True)
+    return typer.Exit(code)
+
+
+@app.callback()
+def _main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress to stderr.")] = False) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
+
+
+def progress_bar() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        disable=not err.is_terminal,
+    )
+
+
+def parse_day(value: str | None, what: str) -> date:
+    if value is None:
+        return datetime.now(UTC).date()
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise fail(f"{what} '{value}' is not a date; use YYYY-MM-DD") from None
+
+
+def parse_moment(value: str | None) -> datetime:
+    if value is None:
+        return datetime.now(UTC)
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise fail(f"--known-at '{value}' is not a timestamp; use e.g. 2026-11-29T08:00:00+00:00") from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def print_grades(grades: dict[str, dict[str, int]]) -> None:
+    table = Table(title="Grades")
+    table.add_column("kind")
+    table.add_column("grade")
+    table.add_column("subjects", justify="right")
+    for kind, counts in sorted(grades.items()):
+        for grade, n in sorted(counts.items()):
+            table.add_row(kind, grade, str(n))
+    out.print(table)
