@@ -57,7 +57,8 @@ from xinyong.domain.scoring import RecordFact, cp, ruleset_in_force, score_subje
 from xinyong.domain.values import canonical_json
 from xinyong.engines.embedded import run_duckdb
 from xinyong.engines.scoring_sql import ScoringPipeline
-from xinyong.services.scoring import RECORD_SCHEMA, changed_subjects, rescore
+from xinyong.services.exports import RECORD_SCHEMA
+from xinyong.services.scoring import changed_subjects, rescore
 from xinyong.store.bulk import insert_rows, timestamp
 from xinyong.store.db import make_engine, upgrade
 from xinyong.store.ingest_repo import RECORD_COLUMNS

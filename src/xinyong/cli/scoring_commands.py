@@ -106,7 +106,7 @@ def rescore_cmd(
 @scores_app.command("export")
 def scores_export(file: Annotated[Path, typer.Argument(help="Output .parquet or .csv file.")]) -> None:
     """Write every subject's current score (kind, points, grade, ruleset and catalog version, as_of)."""
-    from xinyong.services.scoring import export_current_scores
+    from xinyong.services.exports import export_current_scores
 
     try:
         n = export_current_scores(context().migrated_engine(), file)

@@ -15,32 +15,17 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
-import pyarrow as pa
 import pyarrow.parquet as pq
-from sqlalchemy import BigInteger, Column, Connection, Engine, MetaData, Table, Text, and_, cast, func, or_, select
+from sqlalchemy import Connection, Engine, and_, func, or_, select
 
 from xinyong.domain.catalog import Catalog
-from xinyong.domain.errors import InvalidInput
 from xinyong.domain.scoring import RecordFact, Score, add_months, ruleset_in_force, score_subject
 from xinyong.engines.scoring_sql import ScoringPipeline
+from xinyong.services.exports import EXPORT_BATCH, export_inputs
 from xinyong.store.bulk import allocate_ids, insert_rows, timestamp
 from xinyong.store.tables import records, score_runs, scores, subjects
 
 EngineName = Literal["online", "embedded", "spark"]
-EXPORT_BATCH = 50_000
-RECORD_SCHEMA = pa.schema(
-    [
-        ("record_id", pa.int64()),
-        ("subject_id", pa.int64()),
-        ("subject_kind", pa.string()),
-        ("record_type", pa.string()),
-        ("decided_on", pa.date32()),
-        ("valid_from", pa.date32()),
-        ("valid_until", pa.date32()),
-        ("status", pa.string()),
-        ("attributes", pa.string()),
-    ]
-)
 
 
 def known_versions(known_at: datetime) -> Any:
@@ -76,76 +61,6 @@ def score_online(engine: Engine, catalog: Catalog, subject_id: int, as_of: date,
 
 
 # -- set-based rescoring -------------------------------------------------------------------------
-
-
-def _chosen_subjects(conn: Connection, subject_ids: Sequence[int]) -> Table:
-    """A temporary table of the subjects to score, so any number of them can be joined."""
-    chosen = Table("rescore_subjects", MetaData(), Column("id", BigInteger, primary_key=True), prefixes=["TEMPORARY"])
-    chosen.drop(conn, checkfirst=True)
-    chosen.create(conn)
-    ids = sorted(set(subject_ids))
-    for i in range(0, len(ids), EXPORT_BATCH):
-        insert_rows(conn, chosen, ("id",), [(x,) for x in ids[i : i + EXPORT_BATCH]])
-    return chosen
-
-
-def export_inputs(
-    conn: Connection, known_at: datetime, subject_ids: Sequence[int] | None, work: Path
-) -> tuple[str, str]:
-    """Write the records known at `known_at` and the subjects to score as Parquet; bounded memory.
-
-    Rows are streamed from the driver's cursor in batches straight into Arrow: dates and
-    attributes come as text, so no per-value conversion happens in Python.
-    """
-    source = "records AS r"
-    sq = select(subjects.c.id, subjects.c.kind)
-    if subject_ids is not None:
-        chosen = _chosen_subjects(conn, subject_ids)
-        # The chosen subjects drive the join, each looking up its records by index; SQLite takes
-        # CROSS JOIN as the order to follow (its planner would otherwise scan every record).
-        how = "CROSS JOIN" if conn.dialect.name == "sqlite" else "JOIN"
-        source = f"{chosen.name} AS c {how} records AS r ON r.subject_id = c.id"
-        sq = sq.join_from(subjects, chosen, chosen.c.id == subjects.c.id)
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    sql = (
-        "SELECT r.id, r.subject_id, r.subject_kind, r.record_type, CAST(r.decided_on AS TEXT), "
-        "CAST(r.valid_from AS TEXT), CAST(r.valid_until AS TEXT), r.status, CAST(r.attributes AS TEXT) "
-        f"FROM {source} WHERE r.subject_id IS NOT NULL AND r.recorded_at <= {mark} "
-        f"AND (r.superseded_at IS NULL OR r.superseded_at > {mark})"
-    )  # the same selection as known_versions(), written once for the driver's own cursor
-    known = timestamp(conn, known_at)
-    rec_path, sub_path = str(work / "records.parquet"), str(work / "subjects.parquet")
-    dbapi: Any = conn.connection.driver_connection
-    # A server-side cursor on PostgreSQL, so the rows stream; SQLite's cursor streams anyway.
-    cursor = dbapi.cursor(name="xinyong_export") if conn.dialect.name == "postgresql" else dbapi.cursor()
-    try:
-        cursor.execute(sql, (known, known))
-        with pq.ParquetWriter(rec_path, RECORD_SCHEMA) as writer:
-            while part := cursor.fetchmany(EXPORT_BATCH):
-                cols = list(zip(*part, strict=True))
-                arrays = [
-                    pa.array(cols[0], pa.int64()),
-                    pa.array(cols[1], pa.int64()),
-                    pa.array(cols[2], pa.string()),
-                    pa.array(cols[3], pa.string()),
-                    *(pa.array(cols[i], pa.string()).cast(pa.date32()) for i in (4, 5, 6)),
-                    pa.array(cols[7], pa.string()),
-                    pa.array(cols[8], pa.string()),
-                ]
-                writer.write_batch(pa.record_batch(arrays, schema=RECORD_SCHEMA))
-    finally:
-        cursor.close()
-    subject_rows = conn.execute(sq).all()
-    pq.write_table(
-        pa.table(
-            {
-                "subject_id": pa.array([r[0] for r in subject_rows], pa.int64()),
-                "subject_kind": pa.array([r[1] for r in subject_rows], pa.string()),
-            }
-        ),
-        sub_path,
-    )
-    return rec_path, sub_path
 
 
 @dataclass
@@ -356,68 +271,3 @@ def changed_subjects(engine: Engine, catalog: Catalog, as_of: date, now: datetim
         found.discard(None)  # type: ignore[arg-type, unused-ignore]
         ids = sorted(int(i) for i in found)
         return ids, f"changed since the run known at {k.isoformat()} (as of {day.isoformat()})"
-
-
-def export_current_scores(engine: Engine, path: Path) -> int:
-    """Write each subject's latest score to Parquet or CSV (by the file's extension)."""
-    import pyarrow.csv as pacsv
-
-    latest = select(func.max(scores.c.id)).group_by(scores.c.subject_id)
-    q = (
-        select(
-            scores.c.subject_id,
-            scores.c.subject_kind,
-            scores.c.status,
-            scores.c.points_cp,
-            scores.c.grade,
-            scores.c.ruleset_id,
-            scores.c.ruleset_version,
-            scores.c.catalog_version,
-            cast(scores.c.as_of, Text),
-            scores.c.known_at,
-        )
-        .where(scores.c.id.in_(latest))
-        .order_by(scores.c.subject_id)
-    )
-    schema = pa.schema(
-        [
-            ("subject_id", pa.int64()),
-            ("kind", pa.string()),
-            ("status", pa.string()),
-            ("points", pa.float64()),
-            ("grade", pa.string()),
-            ("ruleset_id", pa.string()),
-            ("ruleset_version", pa.string()),
-            ("catalog_version", pa.string()),
-            ("as_of", pa.date32()),
-            ("known_at", pa.timestamp("us", tz="UTC")),
-        ]
-    )
-    suffix = path.suffix.lower()
-    if suffix not in (".parquet", ".csv"):
-        raise InvalidInput(f"{path.name}: write scores to a .parquet or .csv file")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    writer: Any = pq.ParquetWriter(str(path), schema) if suffix == ".parquet" else pacsv.CSVWriter(str(path), schema)
-    n = 0
-    with engine.connect() as conn, writer:
-        result = conn.execution_options(stream_results=True, yield_per=EXPORT_BATCH).execute(q)
-        for part in result.partitions(EXPORT_BATCH):
-            cols = list(zip(*part, strict=True))
-            batch = pa.record_batch(
-                [
-                    pa.array(cols[0], pa.int64()),
-                    pa.array(cols[1], pa.string()),
-                    pa.array(cols[2], pa.string()),
-                    pa.array([None if p is None else p / 100 for p in cols[3]], pa.float64()),
-                    pa.array(cols[4], pa.string()),
-                    pa.array(cols[5], pa.string()),
-                    pa.array(cols[6], pa.string()),
-                    pa.array(cols[7], pa.string()),
-                    pa.array(cols[8], pa.string()).cast(pa.date32()),
-                    pa.array(cols[9], pa.timestamp("us", tz="UTC")),
-                ],
-                schema=schema,
-            )
-            writer.write_batch(batch)
-            n += batch.num_rows
-    return n

@@ -18,7 +18,8 @@ from xinyong.domain.explain import explain_score
 from xinyong.domain.scoring import score_subject
 from xinyong.engines.embedded import run_duckdb
 from xinyong.engines.scoring_sql import ScoringPipeline
-from xinyong.services.scoring import export_inputs, facts_of
+from xinyong.services.exports import export_inputs
+from xinyong.services.scoring import facts_of
 
 
 @dataclass
