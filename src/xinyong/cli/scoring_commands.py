@@ -27,7 +27,7 @@ def score(
 ) -> None:
     """A subject's score and grade with every contribution, its record, rule and legal basis."""
     from xinyong.domain.explain import explain_score
-    from xinyong.services.scoring import facts_of, score_online
+    from xinyong.services.scoring import score_with_facts
     from xinyong.services.subjects import resolve_subject
 
     ctx = context()
@@ -35,9 +35,8 @@ def score(
     try:
         engine = ctx.migrated_engine()
         sid, how = resolve_subject(engine, ctx.catalog, ctx.vault, subject)
-        result = score_online(engine, ctx.catalog, sid, day, moment)
-        with engine.connect() as conn:
-            facts = {f.record_id: f for f in facts_of(conn, sid, moment)}
+        result, known = score_with_facts(engine, ctx.catalog, sid, day, moment)
+        facts = {f.record_id: f for f in known}
     except XinyongError as exc:
         raise fail(str(exc)) from None
     report = {"subject_id": sid, "found_by": how, **explain_score(result, facts, ctx.catalog, moment.isoformat())}

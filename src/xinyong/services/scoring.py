@@ -52,12 +52,20 @@ def facts_of(conn: Connection, subject_id: int, known_at: datetime) -> list[Reco
     return [RecordFact(*row) for row in conn.execute(q)]
 
 
-def score_online(engine: Engine, catalog: Catalog, subject_id: int, as_of: date, known_at: datetime) -> Score:
+def score_with_facts(
+    engine: Engine, catalog: Catalog, subject_id: int, as_of: date, known_at: datetime
+) -> tuple[Score, list[RecordFact]]:
+    """A subject's score and the record versions it was computed from (to explain it)."""
     with engine.connect() as conn:
         kind = conn.scalar(select(subjects.c.kind).where(subjects.c.id == subject_id))
         if kind is None:
             raise LookupError(f"no subject {subject_id}")
-        return score_subject(catalog, kind, facts_of(conn, subject_id, known_at), as_of)
+        facts = facts_of(conn, subject_id, known_at)
+    return score_subject(catalog, kind, facts, as_of), facts
+
+
+def score_online(engine: Engine, catalog: Catalog, subject_id: int, as_of: date, known_at: datetime) -> Score:
+    return score_with_facts(engine, catalog, subject_id, as_of, known_at)[0]
 
 
 # -- set-based rescoring -------------------------------------------------------------------------
