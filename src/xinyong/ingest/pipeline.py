@@ -55,11 +55,21 @@ class BatchResult:
         return asdict(self)
 
 
+def _submitting(catalog: Catalog) -> list[str]:
+    """The departments that may submit records, by id."""
+    return sorted(s for s, v in catalog.sources.items() if v.submits)
+
+
+def _named_source(path: Path) -> str:
+    """The source a file's name gives: `<source>.<ext>` or `<source>.<anything>.<ext>`."""
+    return path.name.split(".", 1)[0]
+
+
 def source_of(path: Path, catalog: Catalog, source: str | None) -> str:
     """The department a file comes from: given explicitly, or the first part of its name."""
-    sid = source or path.name.split(".", 1)[0]
+    sid = source or _named_source(path)
     if sid not in catalog.sources:
-        known = ", ".join(sorted(s for s, v in catalog.sources.items() if v.submits))
+        known = ", ".join(_submitting(catalog))
         how = "--source" if source else f"the file name '{path.name}'"
         raise FileRefused(f"unknown source '{sid}' (from {how}); known sources: {known}")
     if not catalog.sources[sid].submits:
@@ -299,13 +309,13 @@ def plan_directory(directory: Path, catalog: Catalog) -> list[tuple[Path, str]]:
         if p.suffix.lower() not in FORMATS:
             bad.append(f"{p.name} (unsupported type; use .csv, .jsonl or .parquet)")
             continue
-        sid = p.name.split(".", 1)[0]
-        if sid not in catalog.sources or not catalog.sources[sid].submits:
+        sid = _named_source(p)
+        if sid not in _submitting(catalog):
             bad.append(f"{p.name} (unknown source '{sid}')")
             continue
         planned.append((p, sid))
     if bad:
-        known = ", ".join(sorted(s for s, v in catalog.sources.items() if v.submits))
+        known = ", ".join(_submitting(catalog))
         raise FileRefused(
             f"{directory}: nothing ingested; name each file <source>.<ext> with a known source "
             f"({known}). Not accepted: {'; '.join(bad)}"
