@@ -53,6 +53,12 @@ class Settings(BaseSettings):
         "process writes (two cores at work). 0: always; a negative number: never.",
     )
 
+    notice_delivery: str = Field(
+        "log",
+        description="How notices leave the outbox: 'log' (stored and logged) or 'module:callable', called "
+        "with each stored notice as a mapping.",
+    )
+
     @property
     def url(self) -> str:
         if self.database_url:

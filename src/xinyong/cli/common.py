@@ -69,13 +69,13 @@ def parse_day(value: str | None, what: str) -> date:
         raise fail(f"{what} '{value}' is not a date; use YYYY-MM-DD") from None
 
 
-def parse_moment(value: str | None) -> datetime:
+def parse_moment(value: str | None, what: str = "--known-at") -> datetime:
     if value is None:
         return datetime.now(UTC)
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
-        raise fail(f"--known-at '{value}' is not a timestamp; use e.g. 2026-11-29T08:00:00+00:00") from None
+        raise fail(f"{what} '{value}' is not a timestamp; use e.g. 2026-11-29T08:00:00+00:00") from None
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 

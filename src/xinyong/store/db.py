@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from alembic import command
@@ -108,3 +110,11 @@ def require_current(engine: Engine) -> None:
     if current != head:
         state = "is empty" if current is None else f"is at revision {current}"
         raise ConfigurationError(f"the store {state}; this version of xinyong needs {head}: run `xinyong db upgrade`")
+
+
+@contextmanager
+def writing(engine: Engine) -> Iterator[Connection]:
+    """A write transaction that takes SQLite's write lock at BEGIN (IMMEDIATE), so a decision
+    never fails half-way for want of the lock; on PostgreSQL an ordinary transaction."""
+    with engine.connect().execution_options(xinyong_write=True) as conn, conn.begin():
+        yield conn

@@ -176,3 +176,145 @@ scores = Table(
     Column("contributions", Json, nullable=False),
     Index("ix_scores_subject_id_id", "subject_id", "id"),
 )
+
+# -- due process: list entries, objections, repairs, notices --------------------------------------
+# Decisions are appended rows; the only rows ever updated are the derived `list_entry_state`
+# cache (rebuilt from the transitions at will) and a notice's `delivered_at`.
+
+list_entries = Table(
+    "list_entries",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("list_id", String(64), nullable=False),
+    Column("subject_id", BigId, ForeignKey("subjects.id"), nullable=False, index=True),
+    Column("subject_kind", String(16), nullable=False),
+    # The record that grounds the entry, by its lasting identity, and the version that met the criteria.
+    Column("source_id", String(32), nullable=False),
+    Column("source_ref", String(64), nullable=False),
+    Column("record_id", BigId, ForeignKey("records.id"), nullable=False),
+    Column("record_type", String(64), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    UniqueConstraint("list_id", "source_id", "source_ref"),
+)
+
+list_transitions = Table(
+    "list_transitions",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("entry_id", BigId, ForeignKey("list_entries.id"), nullable=False),
+    # 1, 2, 3... per entry: two deciders who read the same state both write the same seq, and the
+    # unique constraint lets exactly one of them commit.
+    Column("seq", Integer, nullable=False),
+    Column("action", String(16), nullable=False),
+    Column("from_state", String(16)),
+    Column("to_state", String(16), nullable=False),
+    Column("actor", String(100), nullable=False),
+    Column("at", UTCDateTime(), nullable=False),
+    Column("reason", String(1000), nullable=False),
+    Column("legal_basis", String(500), nullable=False),
+    Column("listed_on", Date),
+    Column("ends_on", Date),
+    Column("ref", String(64)),  # what caused it: objection:12, repair:5, record:court/X-1
+    UniqueConstraint("entry_id", "seq"),
+)
+
+list_entry_state = Table(
+    "list_entry_state",
+    metadata,
+    Column("entry_id", BigId, ForeignKey("list_entries.id"), primary_key=True),
+    Column("list_id", String(64), nullable=False),
+    Column("subject_id", BigId, nullable=False, index=True),
+    Column("state", String(16), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("notified_at", UTCDateTime()),
+    Column("notice_ends_on", Date),
+    Column("listed_on", Date),
+    Column("ends_on", Date),
+    Index("ix_list_entry_state_list_id_state", "list_id", "state"),
+)
+
+objections = Table(
+    "objections",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("subject_id", BigId, ForeignKey("subjects.id"), nullable=False, index=True),
+    Column("target_kind", String(16), nullable=False),  # record | entry | link | score
+    Column("source_id", String(32)),  # record and link targets: the record's lasting identity
+    Column("source_ref", String(64)),
+    Column("entry_id", BigId, ForeignKey("list_entries.id")),
+    Column("score_id", BigId, ForeignKey("scores.id")),
+    Column("grounds", String(2000), nullable=False),
+    Column("filed_by", String(100), nullable=False),
+    Column("filed_at", UTCDateTime(), nullable=False),
+    Column("due_on", Date, nullable=False),
+    # An appeal is an objection against the dismissal of another; at most one per objection.
+    Column("appeal_of", BigId, ForeignKey("objections.id"), unique=True),
+)
+
+objection_decisions = Table(
+    "objection_decisions",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("objection_id", BigId, ForeignKey("objections.id"), nullable=False, unique=True),
+    Column("outcome", String(16), nullable=False),  # upheld | dismissed
+    Column("actor", String(100), nullable=False),
+    Column("at", UTCDateTime(), nullable=False),
+    Column("reason", String(1000), nullable=False),
+    Column("remedy", Json, nullable=False),  # what was done: {"revoked": true} / {"set": {...}} / {}
+    Column("appeal_until", Date),
+)
+
+repairs = Table(
+    "repairs",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("subject_id", BigId, ForeignKey("subjects.id"), nullable=False, index=True),
+    Column("source_id", String(32), nullable=False),
+    Column("source_ref", String(64), nullable=False),
+    Column("evidence_ref", String(200)),
+    Column("commitment", Integer, nullable=False),  # 1 when a credit commitment was filed
+    Column("filed_by", String(100), nullable=False),
+    Column("filed_at", UTCDateTime(), nullable=False),
+    Column("due_on", Date, nullable=False),
+)
+
+repair_decisions = Table(
+    "repair_decisions",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("repair_id", BigId, ForeignKey("repairs.id"), nullable=False, unique=True),
+    Column("outcome", String(16), nullable=False),  # approved | refused
+    Column("unmet", String(200)),  # comma-separated conditions a refusal names
+    Column("reapply_on", Date),
+    Column("actor", String(100), nullable=False),
+    Column("at", UTCDateTime(), nullable=False),
+    Column("reason", String(1000), nullable=False),
+)
+
+notices = Table(
+    "notices",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("subject_id", BigId, ForeignKey("subjects.id"), index=True),
+    Column("recipient", String(64), nullable=False),  # subject | source:<id>
+    Column("kind", String(32), nullable=False),
+    # The event it tells of (entry:5:3, objection:12, repair:4); one notice per recipient and event.
+    Column("event_ref", String(64), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("title", String(200), nullable=False),
+    Column("body", String(4000), nullable=False),
+    Column("respond_by", Date),
+    Column("delivered_at", UTCDateTime()),
+    Column("channel", String(32)),
+    UniqueConstraint("recipient", "event_ref"),
+)
+
+maintenance_runs = Table(
+    "maintenance_runs",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("now", UTCDateTime(), nullable=False),
+    Column("started_at", UTCDateTime(), nullable=False),
+    Column("finished_at", UTCDateTime(), nullable=False),
+    Column("counts", Json, nullable=False),
+)

@@ -24,6 +24,7 @@ from xinyong.domain.catalog.models import (
     Entry,
     ListDefinition,
     Measure,
+    Procedure,
     RecordType,
     Ruleset,
     Scheme,
@@ -39,6 +40,7 @@ _NOUN = {
     "lists": "list",
     "measures": "measure",
     "rulesets": "ruleset",
+    "procedures": "procedure",
 }
 
 _REQUIRED_HINT = {
@@ -115,8 +117,14 @@ class Catalog:
     lists: dict[str, ListDefinition]
     measures: dict[str, Measure]
     rulesets: dict[str, Ruleset]
+    procedures: dict[str, Procedure]
     version: str
     directory: str
+
+    @property
+    def procedure(self) -> Procedure:
+        """The due-process deadlines in force (the loader checks there is exactly one)."""
+        return next(iter(self.procedures.values()))
 
     @property
     def short_version(self) -> str:

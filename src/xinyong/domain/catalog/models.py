@@ -342,6 +342,28 @@ class Ruleset(Entry):
     description: Text = ""
 
 
+class RepairMinimum(Entry):
+    """Minimum period, in months from the record's valid_from, before repair may be approved."""
+
+    minor: Annotated[int, Field(ge=0, le=36)] = 0
+    general: Annotated[int, Field(ge=0, le=36)] = 3
+    serious: Annotated[int, Field(ge=0, le=60)] = 12
+
+
+class Procedure(Entry):
+    """Due-process deadlines: one entry, the defaults of the reference table, as policy data."""
+
+    id: Id
+    objection_decision_working_days: Annotated[int, Field(ge=1, le=45)] = 15
+    appeal_days: Annotated[int, Field(ge=1, le=60)] = 10
+    correction_working_days: Annotated[int, Field(ge=1, le=15)] = 3
+    repair_decision_working_days: Annotated[int, Field(ge=1, le=30)] = 10
+    repair_min_months: RepairMinimum = Field(default_factory=RepairMinimum)
+    holiday_calendar: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")] = "CN"
+    legal_basis: LegalBasis
+    description: Text = ""
+
+
 SECTIONS: dict[str, type[Entry]] = {
     "schemes": Scheme,
     "sources": Source,
@@ -350,6 +372,7 @@ SECTIONS: dict[str, type[Entry]] = {
     "lists": ListDefinition,
     "measures": Measure,
     "rulesets": Ruleset,
+    "procedures": Procedure,
 }
 
 # Columns every record carries; attribute names may not reuse them.

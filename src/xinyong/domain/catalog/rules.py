@@ -11,6 +11,8 @@ from datetime import date
 from itertools import pairwise
 from typing import cast
 
+import holidays
+
 from xinyong.domain.catalog.loader import CatalogProblem, Located
 from xinyong.domain.catalog.models import (
     CORE_FIELDS,
@@ -23,6 +25,7 @@ from xinyong.domain.catalog.models import (
     Measure,
     MeasureKind,
     Polarity,
+    Procedure,
     ProportionalPoints,
     RecordType,
     Ruleset,
@@ -72,6 +75,7 @@ def check_catalog(located: dict[str, list[Located]]) -> Problems:
     for loc in lists.values():
         _check_list(loc, types, problems)
     grades = _check_rulesets(rulesets, types, problems)
+    _check_procedures(located["procedures"], problems)
     for loc in located["measures"]:
         _check_measure(loc, types, contexts, sources, lists, grades, problems)
     return problems
@@ -485,3 +489,30 @@ def _check_measure(
                         "subject-kind", f"record type '{rt.id}' concerns no subject kind of this measure", "trigger"
                     )
                 )
+
+
+def _check_procedures(entries: list[Located], problems: Problems) -> None:
+    if not entries:
+        problems.append(
+            CatalogProblem(
+                "(catalog)",
+                None,
+                "",
+                "procedure",
+                "no 'procedures' entry: add one with the due-process deadlines (objection, appeal, repair)",
+            )
+        )
+    for loc in entries[1:]:
+        problems.append(
+            loc.problem("procedure", "only one 'procedures' entry may be in force; merge it with the first")
+        )
+    for loc in entries:
+        cal = cast(Procedure, loc.entry).holiday_calendar
+        if cal not in holidays.list_supported_countries():
+            problems.append(
+                loc.problem(
+                    "procedure",
+                    f"unknown holiday calendar '{cal}' (the holidays package's country codes)",
+                    "holiday_calendar",
+                )
+            )

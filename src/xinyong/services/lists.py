@@ -1,0 +1,472 @@
+"""List entries in the store: appending transitions, reviewers' decisions, and what a list shows.
+
+Every change of an entry is one appended `list_transitions` row, written together with the
+derived `list_entry_state` row in one transaction. The state row is read FOR UPDATE and the
+transition carries the next sequence number, so two deciders racing on one entry cannot both
+win: the second waits, then finds the entry moved and gets a conflict error.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Engine, and_, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from xinyong.domain.catalog import Catalog
+from xinyong.domain.catalog.models import ListDefinition
+from xinyong.domain.errors import InvalidInput, NotFound
+from xinyong.domain.lists import (
+    Action,
+    EntryView,
+    InvalidTransition,
+    State,
+    Transition,
+    actor_role,
+    fold,
+    next_state,
+    term_end,
+)
+from xinyong.domain.notices import Notice, NoticeKind, basis_text, record_text
+from xinyong.services import notices as outbox
+from xinyong.store.db import writing
+from xinyong.store.tables import list_entries, list_entry_state, list_transitions, records, sources
+
+REASON_MIN = 5
+
+
+def need_reason(reason: str | None, what: str) -> str:
+    text = (reason or "").strip()
+    if len(text) < REASON_MIN:
+        raise InvalidInput(f"{what} needs a reason the subject can read (at least {REASON_MIN} characters)")
+    if len(text) > 1000:
+        raise InvalidInput(f"{what}: the reason is {len(text)} characters; at most 1000")
+    return text
+
+
+def need_actor(actor: str, role: str) -> str:
+    if actor_role(actor) != role or not actor.partition(":")[2].strip():
+        raise InvalidInput(f"actor '{actor}': expected '{role}:NAME'")
+    return actor
+
+
+@dataclass(frozen=True)
+class Ground:
+    """The record behind an entry, as the notice and the explanation name it."""
+
+    record_id: int
+    record_type: str
+    source_id: str
+    source_ref: str
+    decided_on: date
+    document_no: str | None
+    text: str
+
+
+def ground(conn: Connection, catalog: Catalog, record_id: int) -> Ground:
+    r = conn.execute(
+        select(
+            records.c.id,
+            records.c.record_type,
+            records.c.source_id,
+            records.c.source_ref,
+            records.c.decided_on,
+            records.c.document_no,
+            sources.c.name,
+        )
+        .join(sources, sources.c.id == records.c.source_id)
+        .where(records.c.id == record_id)
+    ).one()
+    name = catalog.record_types[r.record_type].name if r.record_type in catalog.record_types else r.record_type
+    return Ground(
+        r.id,
+        r.record_type,
+        r.source_id,
+        r.source_ref,
+        r.decided_on,
+        r.document_no,
+        record_text(name, r.name, r.document_no, r.decided_on),
+    )
+
+
+def entry_row(conn: Connection, entry_id: int) -> Any:
+    row = conn.execute(select(list_entries).where(list_entries.c.id == entry_id)).first()
+    if row is None:
+        raise NotFound(f"no list entry {entry_id}")
+    return row
+
+
+def current_view(conn: Connection, entry_id: int, *, lock: bool) -> EntryView:
+    q = select(list_entry_state).where(list_entry_state.c.entry_id == entry_id)
+    row = conn.execute(q.with_for_update() if lock else q).first()
+    if row is None:
+        raise NotFound(f"no list entry {entry_id}")
+    return EntryView(State(row.state), row.seq, row.notified_at, row.listed_on, row.ends_on)
+
+
+def transitions_of(conn: Connection, entry_id: int) -> list[Transition]:
+    q = select(list_transitions).where(list_transitions.c.entry_id == entry_id).order_by(list_transitions.c.seq)
+    return [
+        Transition(
+            r.seq,
+            Action(r.action),
+            State(r.from_state) if r.from_state else None,
+            State(r.to_state),
+            r.actor,
+            r.at,
+            r.reason,
+            r.listed_on,
+            r.ends_on,
+        )
+        for r in conn.execute(q)
+    ]
+
+
+def apply(
+    conn: Connection,
+    listing: ListDefinition,
+    entry_id: int,
+    action: Action,
+    *,
+    actor: str,
+    now: datetime,
+    reason: str,
+    ref: str | None = None,
+    listed_on: date | None = None,
+    ends_on: date | None = None,
+    view: EntryView | None = None,
+) -> EntryView:
+    """Append one transition to an entry and move its state row with it."""
+    view = view if view is not None else current_view(conn, entry_id, lock=True)
+    target = next_state(entry_id, view.state, action, actor_role(actor))
+    seq = view.seq + 1
+    try:
+        with conn.begin_nested():
+            conn.execute(
+                insert(list_transitions).values(
+                    entry_id=entry_id,
+                    seq=seq,
+                    action=action.value,
+                    from_state=view.state.value,
+                    to_state=target.value,
+                    actor=actor,
+                    at=now,
+                    reason=reason,
+                    legal_basis=basis_text(listing.legal_basis),
+                    listed_on=listed_on,
+                    ends_on=ends_on,
+                    ref=ref,
+                )
+            )
+    except IntegrityError:
+        raise InvalidTransition(
+            f"list entry {entry_id} was decided by someone else at the same time; reload it"
+        ) from None
+    notified_at = now if action is Action.APPROVE else view.notified_at
+    new = EntryView(target, seq, notified_at, listed_on or view.listed_on, ends_on or view.ends_on)
+    moved = conn.execute(
+        update(list_entry_state)
+        .where(list_entry_state.c.entry_id == entry_id, list_entry_state.c.seq == view.seq)
+        .values(
+            state=new.state.value,
+            seq=seq,
+            notified_at=new.notified_at,
+            notice_ends_on=new.notice_ends_on(listing.notice_days),
+            listed_on=new.listed_on,
+            ends_on=new.ends_on,
+        )
+    ).rowcount
+    if moved != 1:
+        raise InvalidTransition(f"list entry {entry_id} was decided by someone else at the same time; reload it")
+    return new
+
+
+def create_entry(
+    conn: Connection, catalog: Catalog, listing: ListDefinition, record: Any, *, now: datetime
+) -> int | None:
+    """Propose an entry for a record that meets the list's criteria; None when one exists already."""
+    exists = conn.scalar(
+        select(list_entries.c.id).where(
+            list_entries.c.list_id == listing.id,
+            list_entries.c.source_id == record.source_id,
+            list_entries.c.source_ref == record.source_ref,
+        )
+    )
+    if exists is not None:
+        return None
+    entry_id = conn.execute(
+        insert(list_entries)
+        .values(
+            list_id=listing.id,
+            subject_id=record.subject_id,
+            subject_kind=record.subject_kind,
+            source_id=record.source_id,
+            source_ref=record.source_ref,
+            record_id=record.id,
+            record_type=record.record_type,
+            created_at=now,
+        )
+        .returning(list_entries.c.id)
+    ).scalar_one()
+    g = ground(conn, catalog, record.id)
+    reason = f"{g.text} meets the entry criteria of {listing.name}"
+    conn.execute(
+        insert(list_transitions).values(
+            entry_id=entry_id,
+            seq=1,
+            action=Action.PROPOSE.value,
+            from_state=None,
+            to_state=State.PROPOSED.value,
+            actor="system:maintain",
+            at=now,
+            reason=reason,
+            legal_basis=basis_text(listing.legal_basis),
+            ref=f"record:{record.source_id}/{record.source_ref}",
+        )
+    )
+    conn.execute(
+        insert(list_entry_state).values(
+            entry_id=entry_id, list_id=listing.id, subject_id=record.subject_id, state=State.PROPOSED.value, seq=1
+        )
+    )
+    if not listing.reviewer_required:
+        approve(
+            conn,
+            catalog,
+            entry_id,
+            actor="system:maintain",
+            now=now,
+            reason=f"{listing.name} needs no reviewer: entries are notified when proposed",
+        )
+    return int(entry_id)
+
+
+def approve(conn: Connection, catalog: Catalog, entry_id: int, *, actor: str, now: datetime, reason: str) -> EntryView:
+    """Approve a proposal: the subject is notified and the notice period starts."""
+    e = entry_row(conn, entry_id)
+    listing = catalog.lists[e.list_id]
+    view = apply(conn, listing, entry_id, Action.APPROVE, actor=actor, now=now, reason=reason)
+    g = ground(conn, catalog, e.record_id)
+    respond_by = now.date() + timedelta(days=listing.notice_days)
+    outbox.put(
+        conn,
+        subject_id=e.subject_id,
+        event_ref=f"entry:{entry_id}:{view.seq}",
+        now=now,
+        notice=Notice(
+            NoticeKind.LISTING_PROPOSED,
+            f"Proposed entry on the {listing.name}",
+            f"{actor.partition(':')[2]} decided to propose you for the {listing.name} "
+            f"(entry {entry_id}); it will be published on {respond_by.isoformat()} unless you object.",
+            f"{g.text}; legal basis: {basis_text(listing.legal_basis)}. Reviewer's reason: {reason}",
+            f"object to the entry or to the record (free of charge); an objection holds publication until it "
+            f"is decided. You may ask for a free copy of the record from {g.source_id}.",
+            respond_by,
+        ),
+    )
+    return view
+
+
+def decide(
+    engine: Engine, catalog: Catalog, entry_id: int, *, approve_it: bool, actor: str, reason: str, now: datetime
+) -> EntryView:
+    """A reviewer's decision on a proposal: approve (notify the subject) or reject (withdraw it)."""
+    need_actor(actor, "reviewer")
+    reason = need_reason(reason, "a decision on a proposal")
+    with writing(engine) as conn:
+        if approve_it:
+            return approve(conn, catalog, entry_id, actor=actor, now=now, reason=reason)
+        e = entry_row(conn, entry_id)
+        return apply(conn, catalog.lists[e.list_id], entry_id, Action.REJECT, actor=actor, now=now, reason=reason)
+
+
+def end_entry(
+    conn: Connection,
+    catalog: Catalog,
+    entry_id: int,
+    action: Action,
+    *,
+    actor: str,
+    now: datetime,
+    reason: str,
+    ref: str | None = None,
+    kind: NoticeKind,
+) -> EntryView:
+    """End an entry (remove, repair, expire, withdraw) and tell the subject."""
+    e = entry_row(conn, entry_id)
+    listing = catalog.lists[e.list_id]
+    view = apply(conn, listing, entry_id, action, actor=actor, now=now, reason=reason, ref=ref)
+    what = {
+        NoticeKind.REMOVED: "removed from",
+        NoticeKind.REPAIRED: "removed, after credit repair, from",
+        NoticeKind.EXPIRED: "at the end of its term, off",
+        NoticeKind.LISTING_WITHDRAWN: "withdrawn, before publication, from",
+    }[kind]
+    outbox.put(
+        conn,
+        subject_id=e.subject_id,
+        event_ref=f"entry:{entry_id}:{view.seq}",
+        now=now,
+        notice=Notice(
+            kind,
+            f"Entry {entry_id}: {view.state.value}",
+            f"your entry {entry_id} is {what} the {listing.name}.",
+            reason,
+            "nothing is required of you; measures based on this entry no longer apply.",
+        ),
+    )
+    return view
+
+
+def extend(
+    engine: Engine, catalog: Catalog, entry_id: int, *, months: int, actor: str, reason: str, now: datetime
+) -> EntryView:
+    """Lengthen a listing's term: only by a new reasoned decision, within the list's bounds."""
+    need_actor(actor, "reviewer")
+    reason = need_reason(reason, "an extension")
+    with writing(engine) as conn:
+        e = entry_row(conn, entry_id)
+        listing = catalog.lists[e.list_id]
+        if listing.extension is None:
+            raise InvalidInput(f"the {listing.name} does not allow extension")
+        lo, hi = listing.extension.min_months, listing.extension.max_months
+        if not lo <= months <= hi:
+            raise InvalidInput(f"an extension of the {listing.name} is {lo} to {hi} months, not {months}")
+        view = current_view(conn, entry_id, lock=True)
+        if view.state_on(now.date()) is not State.LISTED or view.ends_on is None:
+            raise InvalidTransition(f"list entry {entry_id} is not in force: only a listing in force can be extended")
+        ends = term_end(listing, view.ends_on, months)
+        new = apply(
+            conn, listing, entry_id, Action.EXTEND, actor=actor, now=now, reason=reason, ends_on=ends, view=view
+        )
+        outbox.put(
+            conn,
+            subject_id=e.subject_id,
+            event_ref=f"entry:{entry_id}:{new.seq}",
+            now=now,
+            notice=Notice(
+                NoticeKind.LISTING_EXTENDED,
+                f"Entry {entry_id} extended",
+                f"your entry on the {listing.name} is extended by {months} months, to {ends.isoformat()}.",
+                f"{reason}; legal basis: {basis_text(listing.legal_basis)}",
+                "object to the extension within the objection period; it will be decided within the deadline.",
+            ),
+        )
+        return new
+
+
+def remove(engine: Engine, catalog: Catalog, entry_id: int, *, actor: str, reason: str, now: datetime) -> EntryView:
+    """A reviewer ends an entry: removal when listed, withdrawal before publication."""
+    need_actor(actor, "reviewer")
+    reason = need_reason(reason, "a removal")
+    with writing(engine) as conn:
+        view = current_view(conn, entry_id, lock=True)
+        action, kind = (
+            (Action.REMOVE, NoticeKind.REMOVED)
+            if view.state is State.LISTED
+            else (Action.WITHDRAW, NoticeKind.LISTING_WITHDRAWN)
+        )
+        return end_entry(conn, catalog, entry_id, action, actor=actor, now=now, reason=reason, kind=kind)
+
+
+def entries(
+    engine: Engine,
+    *,
+    list_id: str | None = None,
+    state: str | None = None,
+    subject_id: int | None = None,
+    day: date,
+    limit: int = 200,
+) -> list[dict[str, Any]]:
+    """Entries with their state on `day` (a listing past its term shows as expired)."""
+    s, e = list_entry_state, list_entries
+    q = (
+        select(
+            e.c.id,
+            e.c.list_id,
+            e.c.subject_id,
+            e.c.subject_kind,
+            e.c.source_id,
+            e.c.source_ref,
+            e.c.record_type,
+            s.c.state,
+            s.c.notice_ends_on,
+            s.c.listed_on,
+            s.c.ends_on,
+        )
+        .join(s, s.c.entry_id == e.c.id)
+        .order_by(e.c.id)
+        .limit(limit)
+    )
+    if list_id:
+        q = q.where(e.c.list_id == list_id)
+    if subject_id is not None:
+        q = q.where(e.c.subject_id == subject_id)
+    # The state on `day`: a listing past its term is expired whether or not maintain has run.
+    over = and_(s.c.state == State.LISTED.value, s.c.ends_on.isnot(None), s.c.ends_on <= day)
+    if state == State.EXPIRED.value:
+        q = q.where(or_(s.c.state == state, over))
+    elif state == State.LISTED.value:
+        q = q.where(s.c.state == state, ~over)
+    elif state is not None:
+        q = q.where(s.c.state == state)
+    out = []
+    with engine.connect() as conn:
+        for r in conn.execute(q):
+            row = dict(r._mapping)
+            if row["state"] == State.LISTED.value and row["ends_on"] is not None and day >= row["ends_on"]:
+                row["state"] = State.EXPIRED.value
+            out.append(row)
+    return out
+
+
+def entry_detail(engine: Engine, catalog: Catalog, entry_id: int, *, known_at: datetime) -> dict[str, Any]:
+    """One entry: its ground, every transition, its state as of `known_at`, and open disputes."""
+    from xinyong.services.objections import disputes_of
+
+    with engine.connect() as conn:
+        e = entry_row(conn, entry_id)
+        steps = transitions_of(conn, entry_id)
+        view = fold(steps, known_at)
+        g = ground(conn, catalog, e.record_id)
+        disputed = disputes_of(conn, e.subject_id)
+    listing = catalog.lists[e.list_id]
+    return {
+        "id": entry_id,
+        "list": e.list_id,
+        "list_name": listing.name,
+        "public": listing.public,
+        "subject_id": e.subject_id,
+        "state": view.state_on(known_at.date()).value if view else None,
+        "listed_on": view.listed_on if view else None,
+        "ends_on": view.ends_on if view else None,
+        "notice_ends_on": view.notice_ends_on(listing.notice_days) if view else None,
+        "ground": {"record_id": g.record_id, "source": g.source_id, "source_ref": g.source_ref, "text": g.text},
+        "legal_basis": basis_text(listing.legal_basis),
+        "disputed": bool(disputed.entries & {entry_id} or disputed.records & {(g.source_id, g.source_ref)}),
+        "transitions": [
+            {
+                "seq": t.seq,
+                "action": t.action.value,
+                "from": t.from_state.value if t.from_state else None,
+                "to": t.to_state.value,
+                "actor": t.actor,
+                "at": t.at,
+                "reason": t.reason,
+            }
+            for t in steps
+        ],
+    }
+
+
+def entry_in_lock_order(conn: Connection, entry_ids: list[int]) -> None:
+    """Lock state rows in id order so concurrent runs never deadlock on PostgreSQL."""
+    if entry_ids:
+        conn.execute(
+            select(list_entry_state.c.entry_id)
+            .where(and_(list_entry_state.c.entry_id.in_(sorted(entry_ids))))
+            .order_by(list_entry_state.c.entry_id)
+            .with_for_update()
+        )

@@ -1,0 +1,296 @@
+"""The daily run: propose, publish, expire, end entries whose ground fell away, flag what is overdue.
+
+Correctness never waits for it: records stop counting at valid_until and entries at the end of
+their term by as-of evaluation. `maintain` writes the transitions and notices those moments call
+for, and rebuilds the derived state rows. It is idempotent (every step looks for work not yet
+done, every notice is unique per event) and safe to run twice at once: the run holds the store's
+"maintain" write lock, so a second run waits and then finds nothing left to do.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, and_, func, insert, or_, select
+
+from xinyong.domain.catalog import Catalog
+from xinyong.domain.catalog.models import ListDefinition
+from xinyong.domain.disputes import TargetKind
+from xinyong.domain.lists import LINKS_THAT_MAY_LIST, TERMINAL, Action, State, fold, meets_criteria, term_end
+from xinyong.domain.notices import Notice, NoticeKind, basis_text
+from xinyong.domain.scoring import add_months
+from xinyong.services import lists as lists_service
+from xinyong.services import notices as outbox
+from xinyong.services.refresh import end_for_ground
+from xinyong.store.db import write_lock
+from xinyong.store.tables import (
+    list_entries,
+    list_entry_state,
+    list_transitions,
+    maintenance_runs,
+    objection_decisions,
+    objections,
+    records,
+    repair_decisions,
+    repairs,
+)
+
+
+def _still_valid(catalog: Catalog, r: Any, today: date) -> bool:
+    if r.valid_from > today:
+        return False
+    end = r.valid_until
+    if end is None:
+        months = catalog.record_types[r.record_type].publication_months
+        end = add_months(r.valid_from, months) if months else None
+    return end is None or today < end
+
+
+def propose(conn: Connection, catalog: Catalog, listing: ListDefinition, now: datetime) -> int:
+    """Entries for current, linked, valid records meeting the criteria that have none on this list yet."""
+    types = sorted({c.record_type for c in listing.entry})
+    e = list_entries
+    q = (
+        select(
+            records.c.id,
+            records.c.source_id,
+            records.c.source_ref,
+            records.c.record_type,
+            records.c.subject_id,
+            records.c.subject_kind,
+            records.c.attributes,
+            records.c.valid_from,
+            records.c.valid_until,
+        )
+        .outerjoin(
+            e,
+            and_(
+                e.c.list_id == listing.id, e.c.source_id == records.c.source_id, e.c.source_ref == records.c.source_ref
+            ),
+        )
+        .where(
+            e.c.id.is_(None),
+            records.c.record_type.in_(types),
+            records.c.subject_kind.in_(list(listing.subject_kinds)),
+            records.c.status == "active",
+            records.c.subject_id.isnot(None),
+            records.c.link_method.in_(LINKS_THAT_MAY_LIST),
+            records.c.recorded_at <= now,
+            records.c.superseded_at.is_(None),
+        )
+        .order_by(records.c.id)
+    )
+    made = 0
+    today = now.date()
+    for r in conn.execute(q).all():
+        attributes = r.attributes if isinstance(r.attributes, dict) else {}
+        if _still_valid(catalog, r, today) and meets_criteria(listing, r.record_type, attributes):
+            made += lists_service.create_entry(conn, catalog, listing, r, now=now) is not None
+    return made
+
+
+def _held(conn: Connection, entry: Any, today: date) -> bool:
+    """An open objection to the entry or its record, or a dismissal whose appeal period is open."""
+    about = or_(
+        objections.c.entry_id == entry.id,
+        and_(
+            objections.c.target_kind.in_((TargetKind.RECORD.value, TargetKind.LINK.value)),
+            objections.c.source_id == entry.source_id,
+            objections.c.source_ref == entry.source_ref,
+        ),
+    )
+    appeal = objections.alias("appeal")
+    q = (
+        select(func.count())
+        .select_from(
+            objections.outerjoin(objection_decisions, objection_decisions.c.objection_id == objections.c.id).outerjoin(
+                appeal, appeal.c.appeal_of == objections.c.id
+            )
+        )
+        .where(
+            objections.c.subject_id == entry.subject_id,
+            about,
+            or_(
+                objection_decisions.c.id.is_(None),
+                and_(
+                    objection_decisions.c.outcome == "dismissed",
+                    objection_decisions.c.appeal_until >= today,
+                    appeal.c.id.is_(None),
+                ),
+            ),
+        )
+    )
+    return bool(conn.scalar(q))
+
+
+def publish(conn: Connection, catalog: Catalog, now: datetime) -> tuple[int, int]:
+    """List the notified entries whose notice period ended with nothing pending; count the held ones."""
+    today = now.date()
+    due = (
+        select(list_entries, list_entry_state.c.seq)
+        .join(list_entry_state, list_entry_state.c.entry_id == list_entries.c.id)
+        .where(list_entry_state.c.state == State.NOTIFIED.value, list_entry_state.c.notice_ends_on <= today)
+        .order_by(list_entries.c.id)
+    )
+    published = held = 0
+    for e in conn.execute(due).all():
+        if _held(conn, e, today):
+            held += 1
+            continue
+        listing = catalog.lists[e.list_id]
+        ends = term_end(listing, today)
+        view = lists_service.apply(
+            conn,
+            listing,
+            e.id,
+            Action.PUBLISH,
+            actor="system:maintain",
+            now=now,
+            reason=f"the notice period ended with no objection pending; listed for {listing.term_months} months",
+            listed_on=today,
+            ends_on=ends,
+        )
+        g = lists_service.ground(conn, catalog, e.record_id)
+        outbox.put(
+            conn,
+            subject_id=e.subject_id,
+            event_ref=f"entry:{e.id}:{view.seq}",
+            now=now,
+            notice=Notice(
+                NoticeKind.LISTED,
+                f"Listed on the {listing.name}",
+                f"you are listed on the {listing.name} from {today.isoformat()} to {ends.isoformat()} (entry {e.id})"
+                + ("; the entry is public." if listing.public else "; the entry is not public."),
+                f"{g.text}; legal basis: {basis_text(listing.legal_basis)}",
+                "object at any time; once the obligation is met, the entry is removed within "
+                f"{_within(listing, 'obligation_met')} working days"
+                + ("; after the minimum period you may apply for credit repair." if listing.repairable else "."),
+            ),
+        )
+        published += 1
+    return published, held
+
+
+def _within(listing: ListDefinition, when: str) -> str:
+    rule = next((r for r in listing.removal if r.when == when), None)
+    return str(rule.within_working_days) if rule else "a few"
+
+
+def expire(conn: Connection, catalog: Catalog, now: datetime) -> int:
+    today = now.date()
+    q = (
+        select(list_entry_state.c.entry_id, list_entry_state.c.ends_on)
+        .where(list_entry_state.c.state == State.LISTED.value, list_entry_state.c.ends_on <= today)
+        .order_by(list_entry_state.c.entry_id)
+    )
+    n = 0
+    for entry_id, ends_on in conn.execute(q).all():
+        lists_service.end_entry(
+            conn,
+            catalog,
+            entry_id,
+            Action.EXPIRE,
+            actor="system:maintain",
+            now=now,
+            reason=f"the term ended on {ends_on.isoformat()}",
+            kind=NoticeKind.EXPIRED,
+        )
+        n += 1
+    return n
+
+
+def ground_changes(conn: Connection, catalog: Catalog, now: datetime) -> int:
+    """End open entries whose record's current version is not the one that grounded them and no longer holds."""
+    e, s = list_entries, list_entry_state
+    cur = records.alias("cur")
+    q = (
+        select(e, s.c.state, cur.c.id.label("cur_id"))
+        .join(s, s.c.entry_id == e.c.id)
+        .outerjoin(
+            cur,
+            and_(
+                cur.c.source_id == e.c.source_id,
+                cur.c.source_ref == e.c.source_ref,
+                cur.c.superseded_at.is_(None),
+                cur.c.recorded_at <= now,
+            ),
+        )
+        .where(s.c.state.notin_([t.value for t in TERMINAL]), or_(cur.c.id.is_(None), cur.c.id != e.c.record_id))
+        .order_by(e.c.id)
+    )
+    n = 0
+    for row in conn.execute(q).all():
+        current = None
+        if row.cur_id is not None:
+            current = conn.execute(select(records).where(records.c.id == row.cur_id)).first()
+        n += end_for_ground(conn, catalog, row, State(row.state), current, now=now, cause="maintain")
+    return n
+
+
+def refresh_state(conn: Connection, catalog: Catalog) -> int:
+    """Rebuild state rows that disagree with their transitions (none, unless written by other means)."""
+    latest = (
+        select(list_transitions.c.entry_id, func.max(list_transitions.c.seq).label("seq"))
+        .group_by(list_transitions.c.entry_id)
+        .subquery()
+    )
+    stale = conn.execute(
+        select(latest.c.entry_id)
+        .outerjoin(list_entry_state, list_entry_state.c.entry_id == latest.c.entry_id)
+        .where(or_(list_entry_state.c.seq.is_(None), list_entry_state.c.seq != latest.c.seq))
+    ).all()
+    for (entry_id,) in stale:
+        e = lists_service.entry_row(conn, entry_id)
+        view = fold(lists_service.transitions_of(conn, entry_id))
+        if view is None:
+            continue
+        values = {
+            "list_id": e.list_id,
+            "subject_id": e.subject_id,
+            "state": view.state.value,
+            "seq": view.seq,
+            "notified_at": view.notified_at,
+            "notice_ends_on": view.notice_ends_on(catalog.lists[e.list_id].notice_days),
+            "listed_on": view.listed_on,
+            "ends_on": view.ends_on,
+        }
+        conn.execute(list_entry_state.delete().where(list_entry_state.c.entry_id == entry_id))
+        conn.execute(insert(list_entry_state).values(entry_id=entry_id, **values))
+    return len(stale)
+
+
+def overdue(conn: Connection, today: date) -> dict[str, int]:
+    o = conn.scalar(
+        select(func.count())
+        .select_from(objections.outerjoin(objection_decisions, objection_decisions.c.objection_id == objections.c.id))
+        .where(objection_decisions.c.id.is_(None), objections.c.due_on < today)
+    )
+    r = conn.scalar(
+        select(func.count())
+        .select_from(repairs.outerjoin(repair_decisions, repair_decisions.c.repair_id == repairs.c.id))
+        .where(repair_decisions.c.id.is_(None), repairs.c.due_on < today)
+    )
+    return {"overdue_objections": int(o or 0), "overdue_repairs": int(r or 0)}
+
+
+def maintain(engine: Engine, catalog: Catalog, now: datetime | None = None) -> dict[str, Any]:
+    """One maintenance run as of `now`; returns what it did."""
+    now = now or datetime.now(UTC)
+    started = datetime.now(UTC)
+    counts: Counter[str] = Counter()
+    with engine.connect().execution_options(xinyong_write=True) as conn, conn.begin():
+        write_lock(conn, "maintain")
+        counts["state_rows_rebuilt"] = refresh_state(conn, catalog)
+        counts["ended_ground_changed"] = ground_changes(conn, catalog, now)
+        counts["expired"] = expire(conn, catalog, now)
+        for listing in catalog.lists.values():
+            counts["proposed"] += propose(conn, catalog, listing, now)
+        counts["published"], counts["held_by_objection"] = publish(conn, catalog, now)
+        counts.update(overdue(conn, now.date()))
+        result = {k: int(v) for k, v in counts.items()}
+        conn.execute(
+            insert(maintenance_runs).values(now=now, started_at=started, finished_at=datetime.now(UTC), counts=result)
+        )
+    return result

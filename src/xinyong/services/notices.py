@@ -1,0 +1,99 @@
+"""The outbox: every notice is stored first, then handed to the delivery channel.
+
+Delivery is pluggable (`XINYONG_NOTICE_DELIVERY`): the default stores the notice and logs it; any
+other is a `module:callable` taking the notice row as a mapping. A notice is written once per
+recipient and event (`event_ref`), so a decision or a maintenance run that is repeated never
+sends the same notice twice.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, and_, insert, select, update
+
+from xinyong.domain.errors import ConfigurationError
+from xinyong.domain.notices import Notice
+from xinyong.store.tables import notices
+
+log = logging.getLogger("xinyong.notices")
+
+Delivery = Callable[[Mapping[str, Any]], None]
+
+
+def log_delivery(notice: Mapping[str, Any]) -> None:
+    """The default channel: the notice is already stored in the outbox; say so in the log."""
+    log.info(
+        "notice %s to %s (subject %s): %s", notice["id"], notice["recipient"], notice["subject_id"], notice["title"]
+    )
+
+
+def delivery_from(name: str) -> tuple[str, Delivery]:
+    if name == "log":
+        return "log", log_delivery
+    module, _, attr = name.partition(":")
+    if not attr:
+        raise ConfigurationError(f"notice delivery '{name}': give 'log' or 'module:callable'")
+    try:
+        fn = getattr(importlib.import_module(module), attr)
+    except (ImportError, AttributeError) as exc:
+        raise ConfigurationError(f"notice delivery '{name}' cannot be loaded: {exc}") from None
+    return name, fn
+
+
+def put(
+    conn: Connection,
+    *,
+    subject_id: int | None,
+    notice: Notice,
+    event_ref: str,
+    now: datetime,
+    recipient: str = "subject",
+) -> bool:
+    """Store a notice in the outbox unless this recipient already has one for this event."""
+    exists = conn.scalar(
+        select(notices.c.id).where(and_(notices.c.recipient == recipient, notices.c.event_ref == event_ref))
+    )
+    if exists is not None:
+        return False
+    conn.execute(
+        insert(notices).values(
+            subject_id=subject_id,
+            recipient=recipient,
+            kind=notice.kind.value,
+            event_ref=event_ref,
+            created_at=now,
+            title=notice.title[:200],
+            body=notice.body[:4000],
+            respond_by=notice.respond_by,
+        )
+    )
+    return True
+
+
+def deliver_pending(engine: Engine, delivery_name: str = "log", now: datetime | None = None) -> int:
+    """Hand every undelivered notice to the channel; a notice is marked delivered only after it."""
+    channel, deliver = delivery_from(delivery_name)
+    sent = 0
+    with engine.connect() as conn:
+        pending = [dict(r._mapping) for r in conn.execute(select(notices).where(notices.c.delivered_at.is_(None)))]
+    for row in pending:
+        deliver(row)
+        with engine.begin() as conn:
+            conn.execute(
+                update(notices)
+                .where(notices.c.id == row["id"], notices.c.delivered_at.is_(None))
+                .values(delivered_at=now or datetime.now(UTC), channel=channel)
+            )
+        sent += 1
+    return sent
+
+
+def outbox(engine: Engine, subject_id: int) -> list[dict[str, Any]]:
+    with engine.connect() as conn:
+        q = select(notices).where(notices.c.subject_id == subject_id).order_by(notices.c.id)
+        return [dict(r._mapping) for r in conn.execute(q)]

@@ -1,0 +1,495 @@
+"""Objections: a subject challenges a record, a list entry, a subject link or a score.
+
+Filing marks the target disputed at once (`disputes_of`), and during a notice period it holds
+publication. A reviewer decides within the deadline: upheld, the record is corrected or revoked as
+a new version, the entries and scores it touched are recomputed, and the subject and the source
+are told; dismissed, with reasons, the subject may appeal once, to a different reviewer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, and_, insert, select
+from sqlalchemy.exc import IntegrityError
+
+from xinyong.domain.catalog import Catalog
+from xinyong.domain.disputes import Outcome, TargetKind, appeal_until, correction_due, objection_due
+from xinyong.domain.errors import Conflict, InvalidInput, NotFound
+from xinyong.domain.lists import Action, State
+from xinyong.domain.notices import Notice, NoticeKind, basis_text
+from xinyong.services import lists as lists_service
+from xinyong.services import notices as outbox
+from xinyong.services.corrections import current_record, new_version, parse_record_ref
+from xinyong.services.lists import need_actor, need_reason
+from xinyong.services.refresh import refresh_entries_of_record, rescore_subjects
+from xinyong.store.db import writing
+from xinyong.store.tables import list_entries, objection_decisions, objections, scores
+
+GROUNDS_MAX = 2000
+
+
+@dataclass
+class Disputes:
+    """What of a subject's file is under open objection: shown and flagged wherever it is used."""
+
+    records: set[tuple[str, str]] = field(default_factory=set)
+    links: set[tuple[str, str]] = field(default_factory=set)
+    entries: set[int] = field(default_factory=set)
+    scores: set[int] = field(default_factory=set)
+
+    def record_disputed(self, source_id: str, source_ref: str) -> bool:
+        return (source_id, source_ref) in self.records or (source_id, source_ref) in self.links
+
+
+def open_objections() -> Any:
+    return objections.outerjoin(objection_decisions, objection_decisions.c.objection_id == objections.c.id)
+
+
+def disputes_of(conn: Connection, subject_id: int) -> Disputes:
+    d = Disputes()
+    q = (
+        select(
+            objections.c.target_kind,
+            objections.c.source_id,
+            objections.c.source_ref,
+            objections.c.entry_id,
+            objections.c.score_id,
+        )
+        .select_from(open_objections())
+        .where(objections.c.subject_id == subject_id, objection_decisions.c.id.is_(None))
+    )
+    for kind, src, ref, entry_id, score_id in conn.execute(q):
+        if kind == TargetKind.RECORD:
+            d.records.add((src, ref))
+        elif kind == TargetKind.LINK:
+            d.links.add((src, ref))
+        elif kind == TargetKind.ENTRY:
+            d.entries.add(int(entry_id))
+        else:
+            d.scores.add(int(score_id))
+    return d
+
+
+@dataclass(frozen=True)
+class Target:
+    kind: TargetKind
+    source_id: str | None = None
+    source_ref: str | None = None
+    entry_id: int | None = None
+    score_id: int | None = None
+
+    @property
+    def text(self) -> str:
+        if self.kind in (TargetKind.RECORD, TargetKind.LINK):
+            return f"{self.kind.value} {self.source_id}/{self.source_ref}"
+        return f"{self.kind.value} {self.entry_id if self.kind is TargetKind.ENTRY else self.score_id}"
+
+
+def parse_target(text: str) -> Target:
+    kind, sep, rest = text.partition(":")
+    try:
+        k = TargetKind(kind)
+    except ValueError:
+        raise InvalidInput(f"target '{text}': start with record:, link:, entry: or score:") from None
+    if not sep or not rest:
+        raise InvalidInput(f"target '{text}': name what is objected to, e.g. record:court/REF, entry:12, score:40")
+    if k in (TargetKind.RECORD, TargetKind.LINK):
+        src, ref = parse_record_ref(rest)
+        return Target(k, source_id=src, source_ref=ref)
+    if not rest.isdigit():
+        raise InvalidInput(f"target '{text}': {k.value} ids are numbers")
+    return Target(k, entry_id=int(rest)) if k is TargetKind.ENTRY else Target(k, score_id=int(rest))
+
+
+def _check_owner(conn: Connection, subject_id: int, t: Target) -> None:
+    if t.kind in (TargetKind.RECORD, TargetKind.LINK):
+        owner = current_record(conn, str(t.source_id), str(t.source_ref)).subject_id
+    elif t.kind is TargetKind.ENTRY:
+        owner = conn.scalar(select(list_entries.c.subject_id).where(list_entries.c.id == t.entry_id))
+    else:
+        owner = conn.scalar(select(scores.c.subject_id).where(scores.c.id == t.score_id))
+    if owner is None:
+        raise NotFound(f"no {t.text}")
+    if int(owner) != subject_id:
+        raise InvalidInput(
+            f"{t.text} is not in the file of subject {subject_id}: a subject may object only to their own"
+        )
+
+
+def _same_target(t: Target) -> Any:
+    pairs = (
+        (objections.c.source_id, t.source_id),
+        (objections.c.source_ref, t.source_ref),
+        (objections.c.entry_id, t.entry_id),
+        (objections.c.score_id, t.score_id),
+    )
+    return and_(
+        objections.c.target_kind == t.kind.value, *(col.is_(None) if v is None else col == v for col, v in pairs)
+    )
+
+
+def _insert(
+    conn: Connection,
+    catalog: Catalog,
+    subject_id: int,
+    t: Target,
+    grounds: str,
+    actor: str,
+    now: datetime,
+    appeal_of: int | None,
+) -> dict[str, Any]:
+    pending = conn.scalar(
+        select(objections.c.id)
+        .select_from(open_objections())
+        .where(objections.c.subject_id == subject_id, _same_target(t), objection_decisions.c.id.is_(None))
+    )
+    if pending is not None:
+        raise Conflict(f"objection {pending} to this {t.text} is still open; it will be decided first")
+    due = objection_due(catalog.procedure, now.date())
+    oid = conn.execute(
+        insert(objections)
+        .values(
+            subject_id=subject_id,
+            target_kind=t.kind.value,
+            source_id=t.source_id,
+            source_ref=t.source_ref,
+            entry_id=t.entry_id,
+            score_id=t.score_id,
+            grounds=grounds,
+            filed_by=actor,
+            filed_at=now,
+            due_on=due,
+            appeal_of=appeal_of,
+        )
+        .returning(objections.c.id)
+    ).scalar_one()
+    if t.kind is TargetKind.ENTRY and t.entry_id is not None:
+        view = lists_service.current_view(conn, t.entry_id, lock=True)
+        if view.state is State.NOTIFIED:
+            listing = catalog.lists[lists_service.entry_row(conn, t.entry_id).list_id]
+            lists_service.apply(
+                conn,
+                listing,
+                t.entry_id,
+                Action.OBJECT,
+                actor=actor,
+                now=now,
+                reason=f"objection {oid}: publication held until it is decided",
+                ref=f"objection:{oid}",
+                view=view,
+            )
+    what = "appeal" if appeal_of else "objection"
+    outbox.put(
+        conn,
+        subject_id=subject_id,
+        event_ref=f"objection:{oid}:filed",
+        now=now,
+        notice=Notice(
+            NoticeKind.OBJECTION_RECEIVED,
+            f"Your {what} {oid} was received",
+            f"your {what} to the {t.text} was received on {now.date().isoformat()}; the {t.kind.value} is marked "
+            "disputed wherever it is shown or used until it is decided.",
+            f"you have the right to object ({basis_text(catalog.procedure.legal_basis)}).",
+            "nothing more is needed; you will be told the outcome and the reasons.",
+            due,
+        ),
+    )
+    return {"id": int(oid), "due_on": due, "target": t.text}
+
+
+def file_objection(
+    engine: Engine, catalog: Catalog, *, subject_id: int, target: str, grounds: str, actor: str, now: datetime
+) -> dict[str, Any]:
+    """File a subject's objection; the target is disputed from this moment."""
+    t = parse_target(target)
+    grounds = grounds.strip()
+    if not 10 <= len(grounds) <= GROUNDS_MAX:
+        raise InvalidInput(f"grounds: say in 10 to {GROUNDS_MAX} characters what is wrong (got {len(grounds)})")
+    with writing(engine) as conn:
+        _check_owner(conn, subject_id, t)
+        return _insert(conn, catalog, subject_id, t, grounds, actor, now, None)
+
+
+def appeal(
+    engine: Engine, catalog: Catalog, objection_id: int, *, grounds: str, actor: str | None, now: datetime
+) -> dict[str, Any]:
+    """Appeal a dismissal, once, within the appeal period; a different reviewer will decide it.
+
+    The appeal is the subject's own: `actor` defaults to the subject of the objection."""
+    with writing(engine) as conn:
+        o = _objection(conn, objection_id)
+        d = _decision(conn, objection_id)
+        if o.appeal_of is not None:
+            raise InvalidInput(f"objection {objection_id} is itself an appeal: a dismissal may be appealed only once")
+        if d is None or d.outcome != Outcome.DISMISSED:
+            raise InvalidInput(f"objection {objection_id} was not dismissed: only a dismissal can be appealed")
+        if now.date() > d.appeal_until:
+            raise InvalidInput(f"the appeal period of objection {objection_id} ended on {d.appeal_until.isoformat()}")
+        t = Target(TargetKind(o.target_kind), o.source_id, o.source_ref, o.entry_id, o.score_id)
+        actor = actor or f"subject:{o.subject_id}"
+        try:
+            with conn.begin_nested():
+                return _insert(
+                    conn, catalog, int(o.subject_id), t, grounds.strip() or o.grounds, actor, now, objection_id
+                )
+        except IntegrityError:
+            raise Conflict(f"objection {objection_id} has already been appealed") from None
+
+
+def _objection(conn: Connection, objection_id: int) -> Any:
+    o = conn.execute(select(objections).where(objections.c.id == objection_id)).first()
+    if o is None:
+        raise NotFound(f"no objection {objection_id}")
+    return o
+
+
+def _decision(conn: Connection, objection_id: int) -> Any:
+    return conn.execute(select(objection_decisions).where(objection_decisions.c.objection_id == objection_id)).first()
+
+
+def decide_objection(
+    engine: Engine,
+    catalog: Catalog,
+    objection_id: int,
+    *,
+    uphold: bool,
+    actor: str,
+    reason: str,
+    now: datetime,
+    revoke: bool = False,
+    set_attributes: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """Decide an objection; an upheld one is remedied in the same transaction."""
+    need_actor(actor, "reviewer")
+    reason = need_reason(reason, "a decision on an objection")
+    touched: set[int] = set()
+    with writing(engine) as conn:
+        o = _objection(conn, objection_id)
+        if _decision(conn, objection_id) is not None:
+            raise Conflict(f"objection {objection_id} is already decided")
+        if o.appeal_of is not None:
+            first = _decision(conn, o.appeal_of)
+            if first is not None and first.actor == actor:
+                raise InvalidInput(
+                    f"{actor} dismissed objection {o.appeal_of}: its appeal goes to a different reviewer"
+                )
+        t = Target(TargetKind(o.target_kind), o.source_id, o.source_ref, o.entry_id, o.score_id)
+        remedy: dict[str, Any] = {}
+        if uphold:
+            remedy = _remedy(
+                conn,
+                catalog,
+                o,
+                t,
+                actor=actor,
+                now=now,
+                reason=reason,
+                revoke=revoke,
+                set_attributes=set_attributes,
+                touched=touched,
+            )
+        else:
+            if revoke or set_attributes:
+                raise InvalidInput("a dismissed objection changes nothing: drop --revoke and --set")
+            if t.kind is TargetKind.ENTRY and t.entry_id is not None:
+                view = lists_service.current_view(conn, t.entry_id, lock=True)
+                if view.state is State.OBJECTED:
+                    listing = catalog.lists[lists_service.entry_row(conn, t.entry_id).list_id]
+                    lists_service.apply(
+                        conn,
+                        listing,
+                        t.entry_id,
+                        Action.DISMISS,
+                        actor=actor,
+                        now=now,
+                        reason=reason,
+                        ref=f"objection:{objection_id}",
+                        view=view,
+                    )
+        may_appeal = None if (uphold or o.appeal_of is not None) else appeal_until(catalog.procedure, now.date())
+        try:
+            with conn.begin_nested():
+                conn.execute(
+                    insert(objection_decisions).values(
+                        objection_id=objection_id,
+                        outcome=(Outcome.UPHELD if uphold else Outcome.DISMISSED).value,
+                        actor=actor,
+                        at=now,
+                        reason=reason,
+                        remedy=remedy,
+                        appeal_until=may_appeal,
+                    )
+                )
+        except IntegrityError:
+            raise Conflict(f"objection {objection_id} was decided by someone else at the same time") from None
+        _tell_outcome(conn, catalog, o, t, uphold, reason, remedy, may_appeal, now)
+    rescore_subjects(engine, catalog, touched, now)
+    return {
+        "id": objection_id,
+        "outcome": "upheld" if uphold else "dismissed",
+        "remedy": remedy,
+        "appeal_until": may_appeal,
+    }
+
+
+def _remedy(
+    conn: Connection,
+    catalog: Catalog,
+    o: Any,
+    t: Target,
+    *,
+    actor: str,
+    now: datetime,
+    reason: str,
+    revoke: bool,
+    set_attributes: dict[str, str] | None,
+    touched: set[int],
+) -> dict[str, Any]:
+    cause = f"objection {o.id} upheld"
+    touched.add(int(o.subject_id))
+    if t.kind is TargetKind.RECORD:
+        if revoke == bool(set_attributes):
+            raise InvalidInput("an upheld objection to a record either revokes it (--revoke) or corrects it (--set)")
+        new_version(
+            conn,
+            catalog,
+            str(t.source_id),
+            str(t.source_ref),
+            now=now,
+            cause=cause,
+            status="revoked" if revoke else None,
+            set_attributes=set_attributes,
+        )
+        refresh_entries_of_record(conn, catalog, str(t.source_id), str(t.source_ref), now=now, cause=cause)
+        _tell_source(conn, catalog, o, t, reason, now)
+        return {"revoked": True} if revoke else {"set": dict(set_attributes or {})}
+    if revoke or set_attributes:
+        raise InvalidInput(f"--revoke and --set apply to record objections, not to a {t.kind.value}")
+    if t.kind is TargetKind.LINK:
+        new_version(conn, catalog, str(t.source_id), str(t.source_ref), now=now, cause=cause, unlink=True)
+        refresh_entries_of_record(conn, catalog, str(t.source_id), str(t.source_ref), now=now, cause=cause)
+        _tell_source(conn, catalog, o, t, reason, now)
+        return {"unlinked": True}
+    if t.kind is TargetKind.ENTRY and t.entry_id is not None:
+        view = lists_service.current_view(conn, t.entry_id, lock=True)
+        listing = catalog.lists[lists_service.entry_row(conn, t.entry_id).list_id]
+        if view.state is State.OBJECTED:
+            lists_service.apply(
+                conn,
+                listing,
+                t.entry_id,
+                Action.UPHOLD,
+                actor=actor,
+                now=now,
+                reason=reason,
+                ref=f"objection:{o.id}",
+                view=view,
+            )
+        elif view.state in (State.LISTED, State.NOTIFIED, State.PROPOSED):
+            action, kind = (
+                (Action.REMOVE, NoticeKind.REMOVED)
+                if view.state is State.LISTED
+                else (Action.WITHDRAW, NoticeKind.LISTING_WITHDRAWN)
+            )
+            lists_service.end_entry(
+                conn,
+                catalog,
+                t.entry_id,
+                action,
+                actor=actor,
+                now=now,
+                reason=reason,
+                ref=f"objection:{o.id}",
+                kind=kind,
+            )
+        return {"entry_ended": True}
+    return {"rescored": True}
+
+
+def _tell_source(conn: Connection, catalog: Catalog, o: Any, t: Target, reason: str, now: datetime) -> None:
+    due = correction_due(catalog.procedure, now.date())
+    outbox.put(
+        conn,
+        subject_id=int(o.subject_id),
+        recipient=f"source:{t.source_id}",
+        event_ref=f"objection:{o.id}:decided",
+        now=now,
+        notice=Notice(
+            NoticeKind.RECORD_CORRECTED,
+            f"Your record {t.source_id}/{t.source_ref} was corrected after an objection",
+            f"objection {o.id} to your {t.text} was upheld and the platform recorded a new version of it.",
+            reason,
+            "correct the record in your own system and submit it with a higher revision.",
+            due,
+        ),
+    )
+
+
+def _tell_outcome(
+    conn: Connection,
+    catalog: Catalog,
+    o: Any,
+    t: Target,
+    uphold: bool,
+    reason: str,
+    remedy: dict[str, Any],
+    may_appeal: Any,
+    now: datetime,
+) -> None:
+    if uphold:
+        notice = Notice(
+            NoticeKind.OBJECTION_UPHELD,
+            f"Objection {o.id} upheld",
+            f"your objection to the {t.text} was upheld; remedy: {', '.join(remedy) or 'none needed'}.",
+            reason,
+            "nothing; scores and list entries that used it have been recomputed.",
+        )
+    else:
+        can = (
+            "appeal once, to a different reviewer, by the date below."
+            if may_appeal
+            else "this was the decision on your appeal; you may seek administrative review or go to court."
+        )
+        notice = Notice(
+            NoticeKind.OBJECTION_DISMISSED,
+            f"Objection {o.id} dismissed",
+            f"your objection to the {t.text} was dismissed.",
+            reason,
+            can,
+            may_appeal,
+        )
+    outbox.put(
+        conn, subject_id=int(o.subject_id), event_ref=f"objection:{o.id}:decided:subject", now=now, notice=notice
+    )
+
+
+def objection_rows(
+    engine: Engine, *, state: str | None = None, subject_id: int | None = None, today: Any = None, limit: int = 200
+) -> list[dict[str, Any]]:
+    """Objections with their outcome; state: open, overdue or decided."""
+    q = (
+        select(
+            objections,
+            objection_decisions.c.outcome,
+            objection_decisions.c.actor.label("decided_by"),
+            objection_decisions.c.at.label("decided_at"),
+            objection_decisions.c.reason.label("decision_reason"),
+            objection_decisions.c.appeal_until,
+        )
+        .select_from(open_objections())
+        .order_by(objections.c.id)
+        .limit(limit)
+    )
+    if subject_id is not None:
+        q = q.where(objections.c.subject_id == subject_id)
+    if state in ("open", "overdue"):
+        q = q.where(objection_decisions.c.id.is_(None))
+    if state == "overdue":
+        q = q.where(objections.c.due_on < today)
+    if state == "decided":
+        q = q.where(objection_decisions.c.id.isnot(None))
+    with engine.connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(q)]

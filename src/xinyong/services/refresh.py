@@ -1,0 +1,111 @@
+"""What a changed record does to the entries and scores that rest on it.
+
+When the current version of an entry's ground is revoked, repaired, unlinked, or no longer meets
+the list's criteria (the source reported the obligation met), the entry ends: removed when it was
+listed, withdrawn before publication. The list's removal rule gives the deadline, counted in
+working days from the day the platform learned of the change; the transition records both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, and_, select
+
+from xinyong.domain.catalog import Catalog
+from xinyong.domain.catalog.models import ListDefinition
+from xinyong.domain.disputes import removal_due
+from xinyong.domain.lists import LINKS_THAT_MAY_LIST, TERMINAL, Action, State, meets_criteria
+from xinyong.domain.notices import NoticeKind
+from xinyong.services import lists as lists_service
+from xinyong.store.tables import list_entries, list_entry_state, records
+
+
+def ground_change(listing: ListDefinition, entry: Any, current: Any) -> tuple[str, str] | None:
+    """(removal rule, plain reason) when the entry's ground no longer holds; None while it does."""
+    if current is None or current.subject_id != entry.subject_id or current.link_method not in LINKS_THAT_MAY_LIST:
+        return "record_revoked", "the record is no longer linked to this subject"
+    if current.status == "revoked":
+        return "record_revoked", "the source decision was revoked"
+    if current.status == "repaired":
+        return "repair_approved", "credit repair was approved for the record"
+    attributes = current.attributes if isinstance(current.attributes, dict) else {}
+    if not meets_criteria(listing, current.record_type, attributes):
+        changed = ", ".join(f"{k}: {v}" for k, v in sorted(attributes.items()))
+        return "obligation_met", f"the source reported the obligation met ({changed})"
+    return None
+
+
+def end_for_ground(
+    conn: Connection, catalog: Catalog, entry: Any, state: State, current: Any, *, now: datetime, cause: str
+) -> bool:
+    """End one entry whose ground changed; False when its ground still holds."""
+    listing = catalog.lists[entry.list_id]
+    change = ground_change(listing, entry, current)
+    if change is None:
+        return False
+    when, why = change
+    rule = next((r for r in listing.removal if r.when == when), None)
+    within = rule.within_working_days if rule else catalog.procedure.correction_working_days
+    learned = (current.recorded_at if current is not None else now).date()
+    due = removal_due(within, learned, catalog.procedure.holiday_calendar)
+    reason = f"{why}; learned on {learned.isoformat()}, removal due by {due.isoformat()} ({cause})"
+    if state is State.LISTED:
+        action = Action.REPAIR if when == "repair_approved" else Action.REMOVE
+        kind = NoticeKind.REPAIRED if when == "repair_approved" else NoticeKind.REMOVED
+    else:
+        action, kind = Action.WITHDRAW, NoticeKind.LISTING_WITHDRAWN
+    lists_service.end_entry(
+        conn,
+        catalog,
+        entry.id,
+        action,
+        actor="system:maintain",
+        now=now,
+        reason=reason,
+        ref=f"record:{entry.source_id}/{entry.source_ref}",
+        kind=kind,
+    )
+    return True
+
+
+def current_version(conn: Connection, source_id: str, source_ref: str, now: datetime) -> Any:
+    return conn.execute(
+        select(records).where(
+            records.c.source_id == source_id,
+            records.c.source_ref == source_ref,
+            records.c.recorded_at <= now,
+            records.c.superseded_at.is_(None),
+        )
+    ).first()
+
+
+def refresh_entries_of_record(
+    conn: Connection, catalog: Catalog, source_id: str, source_ref: str, *, now: datetime, cause: str
+) -> int:
+    """End the open entries grounded on this record if its current version no longer grounds them."""
+    q = (
+        select(list_entries, list_entry_state.c.state)
+        .join(list_entry_state, list_entry_state.c.entry_id == list_entries.c.id)
+        .where(and_(list_entries.c.source_id == source_id, list_entries.c.source_ref == source_ref))
+        .order_by(list_entries.c.id)
+    )
+    current = current_version(conn, source_id, source_ref, now)
+    ended = 0
+    for row in conn.execute(q).all():
+        state = State(row.state)
+        if state in TERMINAL:
+            continue
+        ended += end_for_ground(conn, catalog, row, state, current, now=now, cause=cause)
+    return ended
+
+
+def rescore_subjects(engine: Engine, catalog: Catalog, subject_ids: Iterable[int], now: datetime) -> None:
+    """Recompute the scores of subjects whose records a decision changed (online, one by one)."""
+    from xinyong.services.scoring import rescore
+
+    ids = sorted(set(subject_ids))
+    if ids:
+        rescore(engine, catalog, as_of=now.date(), known_at=now, subject_ids=ids, mode="subject", engine_name="online")

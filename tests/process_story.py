@@ -1,0 +1,108 @@
+"""A small world for due-process stories: files ingested at chosen moments, an injected clock.
+
+Every step takes the moment it happens at; nothing sleeps. Moments are built from `T0`, a
+Monday in 2027, with `at(days)`; working-day deadlines come from the real Chinese calendar.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, select
+
+from builders import court_row, make_ric, make_uscc, write_csv
+from xinyong.domain.catalog import Catalog
+from xinyong.domain.identifiers import IdentifierVault
+from xinyong.ingest.pipeline import ingest_file
+from xinyong.services import lists as lists_service
+from xinyong.services.maintain import maintain
+from xinyong.services.objections import Disputes, disputes_of
+from xinyong.services.scoring import score_online
+from xinyong.store.tables import list_entries, list_transitions, notices, records
+
+T0 = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)
+BLACK = "black.serious_dishonesty"
+WATCH = "watch.key_supervision"
+RED = "red.trustworthy"
+
+
+def at(days: float) -> datetime:
+    return T0 + timedelta(days=days)
+
+
+def person_row(ref: str, n: int, **over: Any) -> dict[str, Any]:
+    """A court defaulter record about resident n, decided shortly before T0."""
+    base = {"decided_on": "2027-02-20", "valid_from": "2027-02-25", "valid_until": "", "document_no": f"(2027)浙01执{n}号",
+            "case_no": f"(2027)浙01执{n}号"}  # fmt: skip
+    return court_row(ref, make_ric(n), **{**base, **over})
+
+
+def org_row(ref: str, n: int, **over: Any) -> dict[str, Any]:
+    return person_row(ref, n, id_scheme="cn.uscc", id_number=make_uscc(n), subject_name="杭州某某有限公司", **over)
+
+
+class Story:
+    def __init__(self, engine: Engine, catalog: Catalog, vault: IdentifierVault, tmp: Path) -> None:
+        self.engine, self.catalog, self.vault, self.tmp = engine, catalog, vault, tmp
+        self.files = 0
+
+    def ingest(self, rows: list[dict[str, Any]], when: datetime, source: str = "court") -> Any:
+        self.files += 1
+        folder = self.tmp / f"f{self.files}"
+        folder.mkdir(parents=True)
+        path = write_csv(folder / f"{source}.csv", rows)
+        return ingest_file(self.engine, self.catalog, self.vault, path, report_dir=self.tmp / "rejects", now=when)
+
+    def maintain(self, when: datetime) -> dict[str, int]:
+        return maintain(self.engine, self.catalog, when)
+
+    def subject_of(self, source_ref: str, source: str = "court") -> int:
+        with self.engine.connect() as conn:
+            sid = conn.scalar(
+                select(records.c.subject_id).where(
+                    records.c.source_id == source, records.c.source_ref == source_ref, records.c.superseded_at.is_(None)
+                )
+            )
+        assert sid is not None, f"{source}/{source_ref} is not linked"
+        return int(sid)
+
+    def entry(self, source_ref: str, list_id: str = BLACK, source: str = "court") -> int | None:
+        with self.engine.connect() as conn:
+            eid = conn.scalar(
+                select(list_entries.c.id).where(
+                    list_entries.c.list_id == list_id,
+                    list_entries.c.source_id == source,
+                    list_entries.c.source_ref == source_ref,
+                )
+            )
+        return None if eid is None else int(eid)
+
+    def state(self, entry_id: int, when: datetime) -> str:
+        return str(lists_service.entry_detail(self.engine, self.catalog, entry_id, known_at=when)["state"])
+
+    def steps(self, entry_id: int) -> list[tuple[str, str, str]]:
+        with self.engine.connect() as conn:
+            q = (
+                select(list_transitions.c.action, list_transitions.c.to_state, list_transitions.c.actor)
+                .where(list_transitions.c.entry_id == entry_id)
+                .order_by(list_transitions.c.seq)
+            )
+            return [tuple(r) for r in conn.execute(q)]  # type: ignore[misc]
+
+    def notice_kinds(self, subject_id: int, recipient: str = "subject") -> list[str]:
+        with self.engine.connect() as conn:
+            q = (
+                select(notices.c.kind)
+                .where(notices.c.subject_id == subject_id, notices.c.recipient == recipient)
+                .order_by(notices.c.id)
+            )
+            return list(conn.scalars(q))
+
+    def disputes(self, subject_id: int) -> Disputes:
+        with self.engine.connect() as conn:
+            return disputes_of(conn, subject_id)
+
+    def points(self, subject_id: int, when: datetime) -> float | None:
+        return score_online(self.engine, self.catalog, subject_id, when.date(), when).points
