@@ -8,6 +8,7 @@ win: the second waits, then finds the entry moved and gets a conflict error.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -31,8 +32,9 @@ from xinyong.domain.lists import (
 )
 from xinyong.domain.notices import Notice, NoticeKind, basis_text, record_text
 from xinyong.services import notices as outbox
+from xinyong.store.bulk import allocate_ids
 from xinyong.store.db import writing
-from xinyong.store.tables import list_entries, list_entry_state, list_transitions, records, sources
+from xinyong.store.tables import list_entries, list_entry_state, list_transitions, notices, records, sources
 
 REASON_MIN = 5
 
@@ -183,64 +185,119 @@ def apply(
     return new
 
 
-def create_entry(
-    conn: Connection, catalog: Catalog, listing: ListDefinition, record: Any, *, now: datetime
-) -> int | None:
-    """Propose an entry for a record that meets the list's criteria; None when one exists already."""
-    exists = conn.scalar(
-        select(list_entries.c.id).where(
-            list_entries.c.list_id == listing.id,
-            list_entries.c.source_id == record.source_id,
-            list_entries.c.source_ref == record.source_ref,
-        )
+def _notice_of_proposal(
+    listing: ListDefinition, entry_id: int, actor: str, reason: str, g_text: str, source_id: str, now: datetime
+) -> Notice:
+    respond_by = now.date() + timedelta(days=listing.notice_days)
+    return Notice(
+        NoticeKind.LISTING_PROPOSED,
+        f"Proposed entry on the {listing.name}",
+        f"{actor.partition(':')[2]} decided to propose you for the {listing.name} "
+        f"(entry {entry_id}); it will be published on {respond_by.isoformat()} unless you object.",
+        f"{g_text}; legal basis: {basis_text(listing.legal_basis)}. Reason: {reason}",
+        f"object to the entry or to the record (free of charge); an objection holds publication until it "
+        f"is decided. You may ask for a free copy of the record from {source_id}.",
+        respond_by,
     )
-    if exists is not None:
-        return None
-    entry_id = conn.execute(
-        insert(list_entries)
-        .values(
-            list_id=listing.id,
-            subject_id=record.subject_id,
-            subject_kind=record.subject_kind,
-            source_id=record.source_id,
-            source_ref=record.source_ref,
-            record_id=record.id,
-            record_type=record.record_type,
-            created_at=now,
+
+
+def create_entries(
+    conn: Connection, catalog: Catalog, listing: ListDefinition, found: Sequence[Any], *, now: datetime
+) -> int:
+    """Propose entries for records that meet the list's criteria and have none on it yet.
+
+    Written in bulk (ids reserved first, then one executemany per table), because the first run
+    over a store proposes every qualifying record at once. A list that needs no reviewer has its
+    proposals approved by the system in the same step, and the subjects notified.
+    """
+    if not found:
+        return 0
+    source_names = dict(conn.execute(select(sources.c.id, sources.c.name)).all())
+    ids = allocate_ids(conn, list_entries, len(found))
+    auto = not listing.reviewer_required
+    basis = basis_text(listing.legal_basis)
+    notice_ends = now.date() + timedelta(days=listing.notice_days) if auto else None
+    approve_reason = f"{listing.name} needs no reviewer: entries are notified when proposed"
+    entry_rows, steps, states, letters = [], [], [], []
+    for entry_id, r in zip(ids, found, strict=True):
+        rt = catalog.record_types[r.record_type]
+        g_text = record_text(rt.name, source_names.get(r.source_id, r.source_id), r.document_no, r.decided_on)
+        entry_rows.append(
+            {
+                "id": entry_id,
+                "list_id": listing.id,
+                "subject_id": r.subject_id,
+                "subject_kind": r.subject_kind,
+                "source_id": r.source_id,
+                "source_ref": r.source_ref,
+                "record_id": r.id,
+                "record_type": r.record_type,
+                "created_at": now,
+            }
         )
-        .returning(list_entries.c.id)
-    ).scalar_one()
-    g = ground(conn, catalog, record.id)
-    reason = f"{g.text} meets the entry criteria of {listing.name}"
-    conn.execute(
-        insert(list_transitions).values(
-            entry_id=entry_id,
-            seq=1,
-            action=Action.PROPOSE.value,
-            from_state=None,
-            to_state=State.PROPOSED.value,
-            actor="system:maintain",
-            at=now,
-            reason=reason,
-            legal_basis=basis_text(listing.legal_basis),
-            ref=f"record:{record.source_id}/{record.source_ref}",
+        step = {
+            "entry_id": entry_id,
+            "at": now,
+            "actor": "system:maintain",
+            "legal_basis": basis,
+            "listed_on": None,
+            "ends_on": None,
+            "ref": f"record:{r.source_id}/{r.source_ref}",
+        }
+        steps.append(
+            {
+                **step,
+                "seq": 1,
+                "action": Action.PROPOSE.value,
+                "from_state": None,
+                "to_state": State.PROPOSED.value,
+                "reason": f"{g_text} meets the criteria of {listing.name}",
+            }
         )
-    )
-    conn.execute(
-        insert(list_entry_state).values(
-            entry_id=entry_id, list_id=listing.id, subject_id=record.subject_id, state=State.PROPOSED.value, seq=1
-        )
-    )
-    if not listing.reviewer_required:
-        approve(
-            conn,
-            catalog,
-            entry_id,
-            actor="system:maintain",
-            now=now,
-            reason=f"{listing.name} needs no reviewer: entries are notified when proposed",
-        )
-    return int(entry_id)
+        state = {
+            "entry_id": entry_id,
+            "list_id": listing.id,
+            "subject_id": r.subject_id,
+            "listed_on": None,
+            "ends_on": None,
+        }
+        if auto:
+            steps.append(
+                {
+                    **step,
+                    "seq": 2,
+                    "action": Action.APPROVE.value,
+                    "from_state": State.PROPOSED.value,
+                    "to_state": State.NOTIFIED.value,
+                    "reason": approve_reason,
+                }
+            )
+            states.append(
+                {**state, "state": State.NOTIFIED.value, "seq": 2, "notified_at": now, "notice_ends_on": notice_ends}
+            )
+            n = _notice_of_proposal(listing, entry_id, "system:maintain", approve_reason, g_text, r.source_id, now)
+            letters.append(
+                {
+                    "subject_id": r.subject_id,
+                    "recipient": "subject",
+                    "kind": n.kind.value,
+                    "event_ref": f"entry:{entry_id}:2",
+                    "created_at": now,
+                    "title": n.title,
+                    "body": n.body[:4000],
+                    "respond_by": n.respond_by,
+                }
+            )
+        else:
+            states.append(
+                {**state, "state": State.PROPOSED.value, "seq": 1, "notified_at": None, "notice_ends_on": None}
+            )
+    conn.execute(insert(list_entries), entry_rows)
+    conn.execute(insert(list_transitions), steps)
+    conn.execute(insert(list_entry_state), states)
+    if letters:
+        conn.execute(insert(notices), letters)
+    return len(found)
 
 
 def approve(conn: Connection, catalog: Catalog, entry_id: int, *, actor: str, now: datetime, reason: str) -> EntryView:
@@ -249,23 +306,8 @@ def approve(conn: Connection, catalog: Catalog, entry_id: int, *, actor: str, no
     listing = catalog.lists[e.list_id]
     view = apply(conn, listing, entry_id, Action.APPROVE, actor=actor, now=now, reason=reason)
     g = ground(conn, catalog, e.record_id)
-    respond_by = now.date() + timedelta(days=listing.notice_days)
-    outbox.put(
-        conn,
-        subject_id=e.subject_id,
-        event_ref=f"entry:{entry_id}:{view.seq}",
-        now=now,
-        notice=Notice(
-            NoticeKind.LISTING_PROPOSED,
-            f"Proposed entry on the {listing.name}",
-            f"{actor.partition(':')[2]} decided to propose you for the {listing.name} "
-            f"(entry {entry_id}); it will be published on {respond_by.isoformat()} unless you object.",
-            f"{g.text}; legal basis: {basis_text(listing.legal_basis)}. Reviewer's reason: {reason}",
-            f"object to the entry or to the record (free of charge); an objection holds publication until it "
-            f"is decided. You may ask for a free copy of the record from {g.source_id}.",
-            respond_by,
-        ),
-    )
+    notice = _notice_of_proposal(listing, entry_id, actor, reason, g.text, g.source_id, now)
+    outbox.put(conn, subject_id=e.subject_id, event_ref=f"entry:{entry_id}:{view.seq}", now=now, notice=notice)
     return view
 
 

@@ -63,6 +63,8 @@ def propose(conn: Connection, catalog: Catalog, listing: ListDefinition, now: da
             records.c.attributes,
             records.c.valid_from,
             records.c.valid_until,
+            records.c.decided_on,
+            records.c.document_no,
         )
         .outerjoin(
             e,
@@ -82,13 +84,13 @@ def propose(conn: Connection, catalog: Catalog, listing: ListDefinition, now: da
         )
         .order_by(records.c.id)
     )
-    made = 0
     today = now.date()
-    for r in conn.execute(q).all():
+    found = []
+    for r in conn.execute(q):
         attributes = r.attributes if isinstance(r.attributes, dict) else {}
         if _still_valid(catalog, r, today) and meets_criteria(listing, r.record_type, attributes):
-            made += lists_service.create_entry(conn, catalog, listing, r, now=now) is not None
-    return made
+            found.append(r)
+    return lists_service.create_entries(conn, catalog, listing, found, now=now)
 
 
 def _held(conn: Connection, entry: Any, today: date) -> bool:

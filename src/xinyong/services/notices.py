@@ -75,25 +75,45 @@ def put(
     return True
 
 
-def deliver_pending(engine: Engine, delivery_name: str = "log", now: datetime | None = None) -> int:
-    """Hand every undelivered notice to the channel; a notice is marked delivered only after it."""
+def deliver_pending(engine: Engine, delivery_name: str = "log", now: datetime | None = None, page: int = 1000) -> int:
+    """Hand every undelivered notice to the channel, a page at a time; a notice is marked
+    delivered only after the channel took it, so a failure leaves the rest pending for next time."""
     channel, deliver = delivery_from(delivery_name)
-    sent = 0
-    with engine.connect() as conn:
-        pending = [dict(r._mapping) for r in conn.execute(select(notices).where(notices.c.delivered_at.is_(None)))]
-    for row in pending:
-        deliver(row)
-        with engine.begin() as conn:
-            conn.execute(
-                update(notices)
-                .where(notices.c.id == row["id"], notices.c.delivered_at.is_(None))
-                .values(delivered_at=now or datetime.now(UTC), channel=channel)
+    sent, after = 0, 0
+    while True:
+        with engine.connect() as conn:
+            q = (
+                select(notices)
+                .where(notices.c.delivered_at.is_(None), notices.c.id > after)
+                .order_by(notices.c.id)
+                .limit(page)
             )
-        sent += 1
-    return sent
+            rows = [dict(r._mapping) for r in conn.execute(q)]
+        if not rows:
+            return sent
+        done: list[int] = []
+        try:
+            for row in rows:
+                deliver(row)
+                done.append(int(row["id"]))
+        finally:
+            if done:
+                with engine.begin() as conn:
+                    conn.execute(
+                        update(notices)
+                        .where(notices.c.id.in_(done), notices.c.delivered_at.is_(None))
+                        .values(delivered_at=now or datetime.now(UTC), channel=channel)
+                    )
+        sent += len(done)
+        after = int(rows[-1]["id"])
 
 
 def outbox(engine: Engine, subject_id: int) -> list[dict[str, Any]]:
+    """The notices addressed to the subject (not those sent to departments about their file)."""
     with engine.connect() as conn:
-        q = select(notices).where(notices.c.subject_id == subject_id).order_by(notices.c.id)
+        q = (
+            select(notices)
+            .where(notices.c.subject_id == subject_id, notices.c.recipient == "subject")
+            .order_by(notices.c.id)
+        )
         return [dict(r._mapping) for r in conn.execute(q)]

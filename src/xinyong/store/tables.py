@@ -305,7 +305,7 @@ notices = Table(
     Column("body", String(4000), nullable=False),
     Column("respond_by", Date),
     Column("delivered_at", UTCDateTime()),
-    Column("channel", String(32)),
+    Column("channel", String(200)),
     UniqueConstraint("recipient", "event_ref"),
 )
 

@@ -44,7 +44,7 @@ def upgrade() -> None:
         sa.Column("body", sa.String(length=4000), nullable=False),
         sa.Column("respond_by", sa.Date(), nullable=True),
         sa.Column("delivered_at", xinyong.store.types.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("channel", sa.String(length=32), nullable=True),
+        sa.Column("channel", sa.String(length=200), nullable=True),
         sa.ForeignKeyConstraint(["subject_id"], ["subjects.id"], name=op.f("fk_notices_subject_id_subjects")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_notices")),
         sa.UniqueConstraint("recipient", "event_ref", name=op.f("uq_notices_recipient_event_ref")),

@@ -1,0 +1,123 @@
+"""The reviewers' command line over a real store: lists, objections, repairs, notices, maintain.
+
+Records are ingested in-process; every command runs as a real `xinyong` subprocess on the same
+store (SQLite and PostgreSQL), with --now to move the clock.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, select
+
+from builders import make_ric, ok, xy
+from process_story import T0, Story, at, person_row
+from xinyong.domain.catalog import Catalog
+from xinyong.domain.errors import ConfigurationError
+from xinyong.domain.identifiers import IdentifierVault
+from xinyong.services.notices import deliver_pending, delivery_from
+from xinyong.store.tables import notices
+
+DELIVERED: list[int] = []
+
+
+def collecting_channel(notice: Mapping[str, Any]) -> None:
+    """A delivery channel for the test: keeps the ids it was handed."""
+    DELIVERED.append(int(notice["id"]))
+
+
+def failing_channel(notice: Mapping[str, Any]) -> None:
+    if len(DELIVERED) >= 1:
+        raise RuntimeError("the mail relay is down")
+    DELIVERED.append(int(notice["id"]))
+
+
+def run_json(env: dict[str, str], tmp_path: Path, *args: str) -> Any:
+    return json.loads(ok(xy(env, *args, "--json", cwd=tmp_path)).stdout)
+
+
+def test_reviewer_cli_walks_a_listing_and_an_objection(
+    engine: Engine, catalog: Catalog, vault: IdentifierVault, db_env: dict[str, str], tmp_path: Path
+) -> None:
+    story = Story(engine, catalog, vault, tmp_path)
+    story.ingest([person_row("K-1", 21)], T0)
+    now = lambda d: ("--now", at(d).isoformat())  # noqa: E731 - a short spelling for the commands below
+
+    counts = run_json(db_env, tmp_path, "maintain", *now(0))
+    assert counts["proposed"] == 1
+    [entry] = run_json(db_env, tmp_path, "lists", "list", "--state", "proposed", "--as-of", "2027-03-01")
+    eid = str(entry["id"])
+    bad = xy(db_env, "lists", "decide", eid, "approve", "--reviewer", "li", "--reason", "ok", *now(1), cwd=tmp_path)
+    assert bad.returncode == 1 and "needs a reason" in bad.stderr
+    wrong = xy(db_env, "lists", "decide", eid, "maybe", "--reviewer", "li", "--reason", "unpaid", cwd=tmp_path)
+    assert wrong.returncode == 1 and "approve or reject" in wrong.stderr
+    decided = run_json(db_env, tmp_path, "lists", "decide", eid, "approve", "--reviewer", "li", "--reason",
+                       "the judgment is unpaid", *now(1))  # fmt: skip
+    assert decided["state"] == "notified"
+    again = xy(db_env, "lists", "decide", eid, "reject", "--reviewer", "wang", "--reason", "second view",
+               *now(2), cwd=tmp_path)  # fmt: skip
+    assert again.returncode == 1 and "is notified: it cannot reject" in again.stderr
+
+    subject = make_ric(21)
+    filed = run_json(db_env, tmp_path, "objections", "file", "--subject", subject, "--target", "record:court/K-1",
+                     "--grounds", "the amount was paid in January", *now(3))  # fmt: skip
+    shown = run_json(db_env, tmp_path, "lists", "show", eid, *now(3))
+    assert shown["disputed"] is True and shown["state"] == "notified"
+    assert [t["action"] for t in shown["transitions"]] == ["propose", "approve"]
+    open_ = run_json(db_env, tmp_path, "objections", "list", "--state", "open", *now(3))
+    assert [o["id"] for o in open_] == [filed["id"]]
+    assert run_json(db_env, tmp_path, "objections", "list", "--state", "overdue", *now(40))[0]["id"] == filed["id"]
+    status = run_json(db_env, tmp_path, "status")
+    assert status["due_process"]["open_objections"] == 1
+    assert status["due_process"]["lists"]["black.serious_dishonesty"] == {"notified": 1}
+
+    up = run_json(db_env, tmp_path, "objections", "decide", str(filed["id"]), "uphold", "--reviewer", "li",
+                  "--reason", "the court confirmed payment", "--set", "performance=performed", *now(5))  # fmt: skip
+    assert up["outcome"] == "upheld" and up["remedy"] == {"set": {"performance": "performed"}}
+    assert run_json(db_env, tmp_path, "lists", "show", eid, *now(5))["state"] == "withdrawn"
+    letters = run_json(db_env, tmp_path, "notices", "list", "--subject", subject)
+    assert [n["kind"] for n in letters] == [
+        "listing_proposed", "objection_received", "listing_withdrawn", "objection_upheld",
+    ]  # fmt: skip
+    assert all(n["delivered_at"] for n in letters), "the default channel delivers every notice"
+    assert "What you can do:" in letters[0]["body"] and letters[0]["respond_by"]
+
+    nothing = xy(db_env, "repairs", "file", "--subject", subject, "--record", "court/NOPE", "--evidence", "x",
+                 cwd=tmp_path)  # fmt: skip
+    assert nothing.returncode == 1 and "no record court/NOPE" in nothing.stderr
+    badref = xy(db_env, "repairs", "file", "--subject", subject, "--record", "K-1", "--evidence", "x", cwd=tmp_path)
+    assert badref.returncode == 1 and "SOURCE/SOURCE_REF" in badref.stderr
+    badnow = xy(db_env, "maintain", "--now", "tomorrow", cwd=tmp_path)
+    assert badnow.returncode == 1 and "--now 'tomorrow' is not a timestamp" in badnow.stderr
+
+
+def test_notice_delivery_is_pluggable_and_a_failing_channel_leaves_the_rest_pending(
+    engine: Engine, catalog: Catalog, vault: IdentifierVault, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    story = Story(engine, catalog, vault, tmp_path)
+    story.ingest([person_row(f"N-{i}", 40 + i) for i in range(3)], T0)
+    story.maintain(at(0))
+    from xinyong.services import lists as lists_service
+
+    for ref in ("N-0", "N-1", "N-2"):
+        eid = story.entry(ref)
+        assert eid is not None
+        lists_service.decide(engine, catalog, eid, approve_it=True, actor="reviewer:li", reason="unpaid", now=at(1))
+    DELIVERED.clear()
+    with pytest.raises(RuntimeError, match="relay is down"):
+        deliver_pending(engine, f"{__name__}:failing_channel")
+    with engine.connect() as conn:
+        states = dict(conn.execute(select(notices.c.id, notices.c.channel)).all())
+    assert sum(1 for c in states.values() if c) == 1 and len(states) == 3
+    assert deliver_pending(engine, f"{__name__}:collecting_channel") == 2
+    with caplog.at_level(logging.INFO, logger="xinyong.notices"):
+        assert deliver_pending(engine, "log") == 0
+    with pytest.raises(ConfigurationError, match="cannot be loaded"):
+        delivery_from("no_such_module:send")
+    with pytest.raises(ConfigurationError, match="module:callable"):
+        delivery_from("smtp")
