@@ -35,8 +35,9 @@ demo: venv
 	test -d $(DEMO_DIR)/city || XINYONG_DATA_DIR=$(DEMO_DIR) $(XY) demo generate \
 		--persons $(DEMO_PERSONS) --orgs $(DEMO_ORGS) --seed $(DEMO_SEED) --out $(DEMO_DIR)/city
 	XINYONG_DATA_DIR=$(DEMO_DIR) $(XY) ingest --no-rescore $(DEMO_DIR)/city/departments
-	XINYONG_DATA_DIR=$(DEMO_DIR) $(XY) status
 	XINYONG_DATA_DIR=$(DEMO_DIR) $(XY) rescore --all
+	XINYONG_DATA_DIR=$(DEMO_DIR) $(XY) maintain
+	XINYONG_DATA_DIR=$(DEMO_DIR) $(XY) status
 
 demo-clean:
 	rm -rf $(DEMO_DIR)
@@ -44,6 +45,7 @@ demo-clean:
 bench: venv
 	$(PY) bench/ingest.py
 	$(PY) bench/score.py
+	$(PY) bench/lists.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -15,12 +15,13 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, select
 
-from builders import make_ric, ok, xy
-from process_story import T0, Story, at, person_row
+from builders import make_ric, make_uscc, ok, xy
+from process_story import T0, Story, at, org_row, person_row
 from xinyong.domain.catalog import Catalog
 from xinyong.domain.errors import ConfigurationError
 from xinyong.domain.identifiers import IdentifierVault
 from xinyong.services.notices import deliver_pending, delivery_from
+from xinyong.services.objections import file_objection
 from xinyong.store.tables import notices
 
 DELIVERED: list[int] = []
@@ -56,16 +57,39 @@ def test_reviewer_cli_walks_a_listing_and_an_objection(
     assert bad.returncode == 1 and "needs a reason" in bad.stderr
     wrong = xy(db_env, "lists", "decide", eid, "maybe", "--reviewer", "li", "--reason", "unpaid", cwd=tmp_path)
     assert wrong.returncode == 1 and "approve or reject" in wrong.stderr
-    decided = run_json(db_env, tmp_path, "lists", "decide", eid, "approve", "--reviewer", "li", "--reason",
-                       "the judgment is unpaid", *now(1))  # fmt: skip
+    decided = run_json(
+        db_env,
+        tmp_path,
+        "lists",
+        "decide",
+        eid,
+        "approve",
+        "--reviewer",
+        "li",
+        "--reason",
+        "the judgment is unpaid",
+        *now(1),
+    )
     assert decided["state"] == "notified"
-    again = xy(db_env, "lists", "decide", eid, "reject", "--reviewer", "wang", "--reason", "second view",
-               *now(2), cwd=tmp_path)  # fmt: skip
+    again = xy(
+        db_env, "lists", "decide", eid, "reject", "--reviewer", "wang", "--reason", "second view", *now(2), cwd=tmp_path
+    )
     assert again.returncode == 1 and "is notified: it cannot reject" in again.stderr
 
     subject = make_ric(21)
-    filed = run_json(db_env, tmp_path, "objections", "file", "--subject", subject, "--target", "record:court/K-1",
-                     "--grounds", "the amount was paid in January", *now(3))  # fmt: skip
+    filed = run_json(
+        db_env,
+        tmp_path,
+        "objections",
+        "file",
+        "--subject",
+        subject,
+        "--target",
+        "record:court/K-1",
+        "--grounds",
+        "the amount was paid in January",
+        *now(3),
+    )
     shown = run_json(db_env, tmp_path, "lists", "show", eid, *now(3))
     assert shown["disputed"] is True and shown["state"] == "notified"
     assert [t["action"] for t in shown["transitions"]] == ["propose", "approve"]
@@ -76,19 +100,36 @@ def test_reviewer_cli_walks_a_listing_and_an_objection(
     assert status["due_process"]["open_objections"] == 1
     assert status["due_process"]["lists"]["black.serious_dishonesty"] == {"notified": 1}
 
-    up = run_json(db_env, tmp_path, "objections", "decide", str(filed["id"]), "uphold", "--reviewer", "li",
-                  "--reason", "the court confirmed payment", "--set", "performance=performed", *now(5))  # fmt: skip
+    up = run_json(
+        db_env,
+        tmp_path,
+        "objections",
+        "decide",
+        str(filed["id"]),
+        "uphold",
+        "--reviewer",
+        "li",
+        "--reason",
+        "the court confirmed payment",
+        "--set",
+        "performance=performed",
+        *now(5),
+    )
     assert up["outcome"] == "upheld" and up["remedy"] == {"set": {"performance": "performed"}}
     assert run_json(db_env, tmp_path, "lists", "show", eid, *now(5))["state"] == "withdrawn"
     letters = run_json(db_env, tmp_path, "notices", "list", "--subject", subject)
     assert [n["kind"] for n in letters] == [
-        "listing_proposed", "objection_received", "listing_withdrawn", "objection_upheld",
-    ]  # fmt: skip
+        "listing_proposed",
+        "objection_received",
+        "listing_withdrawn",
+        "objection_upheld",
+    ]
     assert all(n["delivered_at"] for n in letters), "the default channel delivers every notice"
     assert "What you can do:" in letters[0]["body"] and letters[0]["respond_by"]
 
-    nothing = xy(db_env, "repairs", "file", "--subject", subject, "--record", "court/NOPE", "--evidence", "x",
-                 cwd=tmp_path)  # fmt: skip
+    nothing = xy(
+        db_env, "repairs", "file", "--subject", subject, "--record", "court/NOPE", "--evidence", "x", cwd=tmp_path
+    )
     assert nothing.returncode == 1 and "no record court/NOPE" in nothing.stderr
     badref = xy(db_env, "repairs", "file", "--subject", subject, "--record", "K-1", "--evidence", "x", cwd=tmp_path)
     assert badref.returncode == 1 and "SOURCE/SOURCE_REF" in badref.stderr
@@ -121,3 +162,29 @@ def test_notice_delivery_is_pluggable_and_a_failing_channel_leaves_the_rest_pend
         delivery_from("no_such_module:send")
     with pytest.raises(ConfigurationError, match="module:callable"):
         delivery_from("smtp")
+
+
+def test_a_disputed_record_is_marked_in_the_score_explanation(
+    engine: Engine, catalog: Catalog, vault: IdentifierVault, db_env: dict[str, str], tmp_path: Path
+) -> None:
+    story = Story(engine, catalog, vault, tmp_path)
+    story.ingest([org_row("K-2", 22)], T0)
+    day = ("--as-of", at(3).date().isoformat(), "--known-at", at(3).isoformat())
+    before = run_json(db_env, tmp_path, "score", make_uscc(22), *day)
+    assert [c.get("disputed") for c in before["contributions"]] == [None]
+    sid = story.subject_of("K-2")
+    file_objection(
+        engine,
+        catalog,
+        subject_id=sid,
+        target="record:court/K-2",
+        grounds="this case was settled in 2026",
+        actor=f"subject:{sid}",
+        now=at(2),
+    )
+    after = run_json(db_env, tmp_path, "score", make_uscc(22), *day)
+    [c] = after["contributions"]
+    assert c["disputed"] is True and c["reason"].startswith("[DISPUTED")
+    assert after["points"] == before["points"], "a dispute flags the record; only a decision changes the score"
+    text = ok(xy(db_env, "score", make_uscc(22), *day, cwd=tmp_path)).stdout
+    assert "[DISPUTED: under objection]" in text

@@ -27,6 +27,7 @@ def score(
 ) -> None:
     """A subject's score and grade with every contribution, its record, rule and legal basis."""
     from xinyong.domain.explain import explain_score
+    from xinyong.services.objections import disputes_of
     from xinyong.services.scoring import score_with_facts
     from xinyong.services.subjects import resolve_subject
 
@@ -37,9 +38,17 @@ def score(
         sid, how = resolve_subject(engine, ctx.catalog, ctx.vault, subject)
         result, known = score_with_facts(engine, ctx.catalog, sid, day, moment)
         facts = {f.record_id: f for f in known}
+        with engine.connect() as conn:
+            disputes = disputes_of(conn, sid)
     except XinyongError as exc:
         raise fail(str(exc)) from None
-    report = {"subject_id": sid, "found_by": how, **explain_score(result, facts, ctx.catalog, moment.isoformat())}
+    disputed = frozenset(disputes.records | disputes.links)
+    report = {
+        "subject_id": sid,
+        "found_by": how,
+        **explain_score(result, facts, ctx.catalog, moment.isoformat(), disputed),
+        "score_disputed": bool(disputes.scores),
+    }
     if as_json:
         sys.stdout.write(json.dumps(report, indent=2, ensure_ascii=False, default=str) + "\n")
         return
@@ -49,6 +58,8 @@ def score(
         highlight=False,
     )
     out.print(report["summary"], highlight=False, markup=False)
+    if report["score_disputed"]:
+        out.print("  [DISPUTED] the subject has an open objection to this score.", highlight=False, markup=False)
     for c in report["contributions"]:
         out.print(f"  {c['reason']}", highlight=False, markup=False, soft_wrap=True)
     if "no_contributions_because" in report:

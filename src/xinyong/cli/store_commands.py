@@ -213,6 +213,20 @@ def status(as_json: Annotated[bool, typer.Option("--json", help="Print as JSON."
             s["last_batch_at"] or "",
         )
     out.print(table)
+    dp = data["due_process"]
+    if dp["lists"]:
+        lists = Table(title="List entries by state (as of today)")
+        lists.add_column("list")
+        lists.add_column("entries")
+        for list_id, states in sorted(dp["lists"].items()):
+            lists.add_row(list_id, ", ".join(f"{k} {v}" for k, v in sorted(states.items())))
+        out.print(lists)
+    out.print(
+        f"objections open {dp['open_objections']} (overdue {dp['overdue_objections']}), repairs open "
+        f"{dp['open_repairs']} (overdue {dp['overdue_repairs']}), undelivered notices {dp['undelivered_notices']}, "
+        f"last maintenance {dp['last_maintenance'] or 'never'}",
+        highlight=False,
+    )
 
 
 @app.command("settings")

@@ -22,8 +22,17 @@ def _record_line(fact: RecordFact, catalog: Catalog) -> str:
     )
 
 
-def explain_score(score: Score, facts: Mapping[int, RecordFact], catalog: Catalog, known_at: str) -> dict[str, Any]:
-    """A structured explanation: summary sentence, and one sentence per contribution."""
+def explain_score(
+    score: Score,
+    facts: Mapping[int, RecordFact],
+    catalog: Catalog,
+    known_at: str,
+    disputed: frozenset[tuple[str, str]] = frozenset(),
+) -> dict[str, Any]:
+    """A structured explanation: summary sentence, and one sentence per contribution.
+
+    A contribution from a record under open objection (`disputed`: source and source_ref) is
+    marked, so that whoever reads the score sees that the subject contests it."""
     head: dict[str, Any] = {
         "as_of": score.as_of.isoformat(),
         "known_at": known_at,
@@ -68,6 +77,9 @@ def explain_score(score: Score, facts: Mapping[int, RecordFact], catalog: Catalo
             entry["reason"] = (
                 f"{points(c.points_cp)} because {rule.reason}{decay}. Record: {_record_line(fact, catalog)}."
             )
+            if (fact.source_id, fact.source_ref) in disputed:
+                entry["disputed"] = True
+                entry["reason"] = "[DISPUTED: under objection] " + entry["reason"]
         elif c.kind == "rule_cap":
             rule = rules[c.rule_id]
             entry["reason"] = (

@@ -10,7 +10,7 @@ done, every notice is unique per event) and safe to run twice at once: the run h
 from __future__ import annotations
 
 from collections import Counter
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, func, insert, or_, select
@@ -48,6 +48,26 @@ def _still_valid(catalog: Catalog, r: Any, today: date) -> bool:
     return end is None or today < end
 
 
+def _in_force(catalog: Catalog, types: list[str], today: date) -> Any:
+    """A coarse SQL filter of the records in force today, so the expired ones never reach Python.
+
+    Without valid_until a record ends at the end of its publication period; `add_months` clamps at
+    month ends, so the bound is widened by a few days and `_still_valid` decides exactly."""
+    open_ended = [
+        and_(
+            records.c.record_type == t,
+            records.c.valid_from > add_months(today, -catalog.record_types[t].publication_months) - timedelta(days=3),
+        )
+        if catalog.record_types[t].publication_months
+        else records.c.record_type == t
+        for t in types
+    ]
+    return and_(
+        records.c.valid_from <= today,
+        or_(records.c.valid_until > today, and_(records.c.valid_until.is_(None), or_(*open_ended))),
+    )
+
+
 def propose(conn: Connection, catalog: Catalog, listing: ListDefinition, now: datetime) -> int:
     """Entries for current, linked, valid records meeting the criteria that have none on this list yet."""
     types = sorted({c.record_type for c in listing.entry})
@@ -81,6 +101,7 @@ def propose(conn: Connection, catalog: Catalog, listing: ListDefinition, now: da
             records.c.link_method.in_(LINKS_THAT_MAY_LIST),
             records.c.recorded_at <= now,
             records.c.superseded_at.is_(None),
+            _in_force(catalog, types, now.date()),
         )
         .order_by(records.c.id)
     )
