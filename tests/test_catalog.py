@@ -410,3 +410,60 @@ def test_grade_bands_that_overlap(cat_dir):
     with pytest.raises(CatalogError) as info:
         load_catalog(cat_dir)
     assert any(p.rule == "grade-bands" and "'C'" in p.message and "'B'" in p.message for p in info.value.problems)
+
+
+# -- due-process deadlines (the 'procedures' entry) ------------------------------------------------
+
+
+def test_shipped_procedure_holds_the_reference_defaults(catalog):
+    p = catalog.procedure
+    assert (p.objection_decision_working_days, p.appeal_days, p.repair_decision_working_days) == (15, 10, 10)
+    assert (p.repair_min_months.minor, p.repair_min_months.general, p.repair_min_months.serious) == (0, 3, 12)
+    assert p.holiday_calendar == "CN"
+
+
+def test_a_second_procedure_is_refused(cat_dir):
+    [p] = refuse(
+        cat_dir,
+        """
+        procedures:
+          - id: other
+            legal_basis: {instrument: Test Law, article: Art. 1}
+        """,
+        "procedure",
+        file="zz.yaml",  # read after the shipped procedures.yaml, so it is the second
+    )
+    assert "only one" in p.message and p.entry == "procedure 'other'"
+
+
+def test_a_catalog_without_procedure_is_refused(cat_dir):
+    (cat_dir / "procedures.yaml").unlink()
+    with pytest.raises(CatalogError) as info:
+        load_catalog(cat_dir)
+    assert [p.rule for p in info.value.problems] == ["procedure"]
+    assert "due-process deadlines" in info.value.problems[0].message
+
+
+def test_procedure_bounds_calendar_and_legal_basis(cat_dir):
+    (cat_dir / "procedures.yaml").unlink()
+    hits = refuse(
+        cat_dir,
+        """
+        procedures:
+          - id: default
+            objection_decision_working_days: 60
+            holiday_calendar: XX
+            legal_basis: {instrument: Test Law, article: Art. 1}
+        """,
+        "invalid-value",
+    )
+    assert "objection_decision_working_days" in hits[0].message
+    (cat_dir / "extra.yaml").write_text(
+        "procedures:\n  - id: default\n    holiday_calendar: XX\n    legal_basis: {instrument: Test Law}\n"
+    )
+    with pytest.raises(CatalogError) as info:
+        load_catalog(cat_dir)
+    [p] = info.value.problems
+    assert p.rule == "procedure" and "unknown holiday calendar 'XX'" in p.message and p.line == 3
+    (cat_dir / "extra.yaml").write_text("procedures:\n  - id: default\n")
+    refuse(cat_dir, "procedures:\n  - id: default\n", "legal-basis")
