@@ -16,9 +16,9 @@ from builders import court_row, make_ric, make_uscc, write_csv
 from xinyong.domain.catalog import Catalog
 from xinyong.domain.identifiers import IdentifierVault
 from xinyong.ingest.pipeline import ingest_file
-from xinyong.services import lists as lists_service
+from xinyong.services.list_views import entry_detail
 from xinyong.services.maintain import maintain
-from xinyong.services.objections import Disputes, disputes_of
+from xinyong.services.objection_views import Disputes, disputes_of
 from xinyong.services.scoring import score_online
 from xinyong.store.tables import list_entries, list_transitions, notices, records
 
@@ -80,7 +80,7 @@ class Story:
         return None if eid is None else int(eid)
 
     def state(self, entry_id: int, when: datetime) -> str:
-        return str(lists_service.entry_detail(self.engine, self.catalog, entry_id, known_at=when)["state"])
+        return str(entry_detail(self.engine, self.catalog, entry_id, known_at=when)["state"])
 
     def steps(self, entry_id: int) -> list[tuple[str, str, str]]:
         with self.engine.connect() as conn:

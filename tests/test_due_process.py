@@ -20,6 +20,7 @@ from xinyong.domain.errors import Conflict, InvalidInput, NotFound
 from xinyong.domain.identifiers import IdentifierVault
 from xinyong.domain.lists import InvalidTransition
 from xinyong.domain.workdays import add_working_days
+from xinyong.services import list_views
 from xinyong.services import lists as lists_service
 from xinyong.services.objections import appeal, decide_objection, file_objection
 from xinyong.services.repairs import decide_repair, file_repair
@@ -400,13 +401,13 @@ def test_term_end_expires_without_a_job_then_maintain_records_it(story: Story) -
     story.ingest([person_row("C-9", 9)], T0)
     sid = story.subject_of("C-9")
     eid = listed(story, "C-9")
-    ends = lists_service.entry_detail(story.engine, story.catalog, eid, known_at=at(31))["ends_on"]
+    ends = list_views.entry_detail(story.engine, story.catalog, eid, known_at=at(31))["ends_on"]
     assert ends == date(2029, 4, 1)
     day_before = at((ends - T0.date()).days - 1)
     on_the_day = at((ends - T0.date()).days)
     assert story.state(eid, day_before) == "listed"
     assert story.state(eid, on_the_day) == "expired"  # no maintain run in between
-    public = lists_service.entries(story.engine, list_id=BLACK, state="listed", day=on_the_day.date())
+    public = list_views.entries(story.engine, list_id=BLACK, state="listed", day=on_the_day.date())
     assert eid not in [e["id"] for e in public]
     assert story.maintain(on_the_day)["expired"] == 1
     assert story.steps(eid)[-1] == ("expire", "expired", "system:maintain")
@@ -618,3 +619,56 @@ def test_decisions_refuse_bad_input_and_change_nothing(story: Story, engine: Eng
     decide_objection(engine, story.catalog, o["id"], uphold=False, actor=LI, reason="no proof of settlement", now=at(5))
     with pytest.raises(InvalidInput, match="appeal period"):
         appeal(engine, story.catalog, o["id"], grounds="too late for an appeal", actor=None, now=at(16))
+
+
+def test_objection_to_a_listing_keeps_it_in_force_until_upheld_and_a_score_objection_is_answered(story: Story) -> None:
+    story.ingest([org_row("C-16", 16)], T0)
+    sid = story.subject_of("C-16")
+    eid = listed(story, "C-16")
+    o = file_objection(
+        story.engine,
+        story.catalog,
+        subject_id=sid,
+        target=f"entry:{eid}",
+        grounds="the judgment was set aside on retrial",
+        actor=f"subject:{sid}",
+        now=at(40),
+    )
+    assert story.state(eid, at(40)) == "listed", "an objection after publication flags; it does not suspend"
+    [row] = list_views.entries(story.engine, subject_id=sid, day=at(40).date())
+    assert row["disputed"] is True
+    decide_objection(
+        story.engine, story.catalog, o["id"], uphold=True, actor=WANG, reason="the retrial set it aside", now=at(45)
+    )
+    assert story.state(eid, at(45)) == "removed"
+    assert story.steps(eid)[-1] == ("remove", "removed", WANG)
+    [row] = list_views.entries(story.engine, subject_id=sid, day=at(45).date())
+    assert row["disputed"] is False
+
+    from xinyong.services.refresh import rescore_subjects
+    from xinyong.store.tables import scores
+
+    rescore_subjects(story.engine, story.catalog, [sid], at(46))
+    with story.engine.connect() as conn:
+        score_id = conn.scalar(select(scores.c.id).where(scores.c.subject_id == sid).order_by(scores.c.id.desc()))
+    s = file_objection(
+        story.engine,
+        story.catalog,
+        subject_id=sid,
+        target=f"score:{score_id}",
+        grounds="the deduction ignores the retrial",
+        actor=f"subject:{sid}",
+        now=at(47),
+    )
+    assert score_id in story.disputes(sid).scores
+    d = decide_objection(
+        story.engine,
+        story.catalog,
+        s["id"],
+        uphold=False,
+        actor=LI,
+        reason="the judgment record itself stands; object to the record instead",
+        now=at(48),
+    )
+    assert d["outcome"] == "dismissed" and d["appeal_until"] == date(2027, 4, 28)
+    assert story.notice_kinds(sid)[-1] == "objection_dismissed"

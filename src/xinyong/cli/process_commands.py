@@ -84,7 +84,7 @@ def lists_list(
     as_json: Json = False,
 ) -> None:
     """Entries with their state on a day; a listing past its term shows as expired."""
-    from xinyong.services.lists import entries
+    from xinyong.services.list_views import entries
 
     with _service() as ctx:
         if list_id and list_id not in ctx.catalog.lists:
@@ -105,7 +105,7 @@ def lists_list(
 @lists_app.command("show")
 def lists_show(entry_id: int, now: Now = None, as_json: Json = False) -> None:
     """One entry: its ground, legal basis, state, disputes and every transition."""
-    from xinyong.services.lists import entry_detail
+    from xinyong.services.list_views import entry_detail
 
     with _service() as ctx:
         data = entry_detail(ctx.migrated_engine(), ctx.catalog, entry_id, known_at=parse_moment(now, "--now"))
@@ -310,7 +310,7 @@ def objections_list(
     as_json: Json = False,
 ) -> None:
     """Objections with their deadlines and outcomes."""
-    from xinyong.services.objections import objection_rows
+    from xinyong.services.objection_views import objection_rows
 
     if state not in (None, "open", "overdue", "decided"):
         raise fail(f"--state '{state}': open, overdue or decided")

@@ -27,7 +27,7 @@ def score(
 ) -> None:
     """A subject's score and grade with every contribution, its record, rule and legal basis."""
     from xinyong.domain.explain import explain_score
-    from xinyong.services.objections import disputes_of
+    from xinyong.services.objection_views import disputes_of
     from xinyong.services.scoring import score_with_facts
     from xinyong.services.subjects import resolve_subject
 

@@ -12,6 +12,7 @@ from datetime import date, timedelta
 from enum import StrEnum
 
 from xinyong.domain.catalog.models import Procedure, RecordType, Severity
+from xinyong.domain.errors import InvalidInput
 from xinyong.domain.scoring import add_months
 from xinyong.domain.workdays import add_working_days
 
@@ -126,3 +127,41 @@ def assess_repair(
         unmet.append(Unmet.NO_COMMITMENT)
     reapply = served_on if Unmet.PERIOD_NOT_SERVED in unmet else None
     return RepairAssessment(unmet, served_on, reapply)
+
+
+def parse_record_ref(ref: str) -> tuple[str, str]:
+    source_id, sep, source_ref = ref.partition("/")
+    if not sep or not source_id or not source_ref:
+        raise InvalidInput(f"record '{ref}': write it as SOURCE/SOURCE_REF, e.g. court/(2026)浙0106执1234号")
+    return source_id, source_ref
+
+
+@dataclass(frozen=True)
+class Target:
+    kind: TargetKind
+    source_id: str | None = None
+    source_ref: str | None = None
+    entry_id: int | None = None
+    score_id: int | None = None
+
+    @property
+    def text(self) -> str:
+        if self.kind in (TargetKind.RECORD, TargetKind.LINK):
+            return f"{self.kind.value} {self.source_id}/{self.source_ref}"
+        return f"{self.kind.value} {self.entry_id if self.kind is TargetKind.ENTRY else self.score_id}"
+
+
+def parse_target(text: str) -> Target:
+    kind, sep, rest = text.partition(":")
+    try:
+        k = TargetKind(kind)
+    except ValueError:
+        raise InvalidInput(f"target '{text}': start with record:, link:, entry: or score:") from None
+    if not sep or not rest:
+        raise InvalidInput(f"target '{text}': name what is objected to, e.g. record:court/REF, entry:12, score:40")
+    if k in (TargetKind.RECORD, TargetKind.LINK):
+        src, ref = parse_record_ref(rest)
+        return Target(k, source_id=src, source_ref=ref)
+    if not rest.isdigit():
+        raise InvalidInput(f"target '{text}': {k.value} ids are numbers")
+    return Target(k, entry_id=int(rest)) if k is TargetKind.ENTRY else Target(k, score_id=int(rest))

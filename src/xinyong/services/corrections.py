@@ -32,13 +32,6 @@ def current_record(conn: Connection, source_id: str, source_ref: str, *, lock: b
     return row
 
 
-def parse_record_ref(ref: str) -> tuple[str, str]:
-    source_id, sep, source_ref = ref.partition("/")
-    if not sep or not source_id or not source_ref:
-        raise InvalidInput(f"record '{ref}': write it as SOURCE/SOURCE_REF, e.g. court/(2026)浙0106执1234号")
-    return source_id, source_ref
-
-
 def corrected_attributes(
     catalog: Catalog, record_type: str, old: dict[str, Any], changes: dict[str, str]
 ) -> dict[str, Any]:

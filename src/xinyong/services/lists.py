@@ -8,12 +8,11 @@ win: the second waits, then finds the entry moved and gets a conflict error.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, insert, or_, select, update
+from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from xinyong.domain.catalog import Catalog
@@ -26,15 +25,14 @@ from xinyong.domain.lists import (
     State,
     Transition,
     actor_role,
-    fold,
     next_state,
     term_end,
 )
 from xinyong.domain.notices import Notice, NoticeKind, basis_text, record_text
 from xinyong.services import notices as outbox
-from xinyong.store.bulk import allocate_ids
+from xinyong.services.proposals import proposal_notice
 from xinyong.store.db import writing
-from xinyong.store.tables import list_entries, list_entry_state, list_transitions, notices, records, sources
+from xinyong.store.tables import list_entries, list_entry_state, list_transitions, records, sources
 
 REASON_MIN = 5
 
@@ -185,128 +183,13 @@ def apply(
     return new
 
 
-def _notice_of_proposal(
-    listing: ListDefinition, entry_id: int, actor: str, reason: str, g_text: str, source_id: str, now: datetime
-) -> Notice:
-    respond_by = now.date() + timedelta(days=listing.notice_days)
-    return Notice(
-        NoticeKind.LISTING_PROPOSED,
-        f"Proposed entry on the {listing.name}",
-        f"{actor.partition(':')[2]} decided to propose you for the {listing.name} "
-        f"(entry {entry_id}); it will be published on {respond_by.isoformat()} unless you object.",
-        f"{g_text}; legal basis: {basis_text(listing.legal_basis)}. Reason: {reason}",
-        f"object to the entry or to the record (free of charge); an objection holds publication until it "
-        f"is decided. You may ask for a free copy of the record from {source_id}.",
-        respond_by,
-    )
-
-
-def create_entries(
-    conn: Connection, catalog: Catalog, listing: ListDefinition, found: Sequence[Any], *, now: datetime
-) -> int:
-    """Propose entries for records that meet the list's criteria and have none on it yet.
-
-    Written in bulk (ids reserved first, then one executemany per table), because the first run
-    over a store proposes every qualifying record at once. A list that needs no reviewer has its
-    proposals approved by the system in the same step, and the subjects notified.
-    """
-    if not found:
-        return 0
-    source_names = dict(conn.execute(select(sources.c.id, sources.c.name)).all())
-    ids = allocate_ids(conn, list_entries, len(found))
-    auto = not listing.reviewer_required
-    basis = basis_text(listing.legal_basis)
-    notice_ends = now.date() + timedelta(days=listing.notice_days) if auto else None
-    approve_reason = f"{listing.name} needs no reviewer: entries are notified when proposed"
-    entry_rows, steps, states, letters = [], [], [], []
-    for entry_id, r in zip(ids, found, strict=True):
-        rt = catalog.record_types[r.record_type]
-        g_text = record_text(rt.name, source_names.get(r.source_id, r.source_id), r.document_no, r.decided_on)
-        entry_rows.append(
-            {
-                "id": entry_id,
-                "list_id": listing.id,
-                "subject_id": r.subject_id,
-                "subject_kind": r.subject_kind,
-                "source_id": r.source_id,
-                "source_ref": r.source_ref,
-                "record_id": r.id,
-                "record_type": r.record_type,
-                "created_at": now,
-            }
-        )
-        step = {
-            "entry_id": entry_id,
-            "at": now,
-            "actor": "system:maintain",
-            "legal_basis": basis,
-            "listed_on": None,
-            "ends_on": None,
-            "ref": f"record:{r.source_id}/{r.source_ref}",
-        }
-        steps.append(
-            {
-                **step,
-                "seq": 1,
-                "action": Action.PROPOSE.value,
-                "from_state": None,
-                "to_state": State.PROPOSED.value,
-                "reason": f"{g_text} meets the criteria of {listing.name}",
-            }
-        )
-        state = {
-            "entry_id": entry_id,
-            "list_id": listing.id,
-            "subject_id": r.subject_id,
-            "listed_on": None,
-            "ends_on": None,
-        }
-        if auto:
-            steps.append(
-                {
-                    **step,
-                    "seq": 2,
-                    "action": Action.APPROVE.value,
-                    "from_state": State.PROPOSED.value,
-                    "to_state": State.NOTIFIED.value,
-                    "reason": approve_reason,
-                }
-            )
-            states.append(
-                {**state, "state": State.NOTIFIED.value, "seq": 2, "notified_at": now, "notice_ends_on": notice_ends}
-            )
-            n = _notice_of_proposal(listing, entry_id, "system:maintain", approve_reason, g_text, r.source_id, now)
-            letters.append(
-                {
-                    "subject_id": r.subject_id,
-                    "recipient": "subject",
-                    "kind": n.kind.value,
-                    "event_ref": f"entry:{entry_id}:2",
-                    "created_at": now,
-                    "title": n.title,
-                    "body": n.body[:4000],
-                    "respond_by": n.respond_by,
-                }
-            )
-        else:
-            states.append(
-                {**state, "state": State.PROPOSED.value, "seq": 1, "notified_at": None, "notice_ends_on": None}
-            )
-    conn.execute(insert(list_entries), entry_rows)
-    conn.execute(insert(list_transitions), steps)
-    conn.execute(insert(list_entry_state), states)
-    if letters:
-        conn.execute(insert(notices), letters)
-    return len(found)
-
-
 def approve(conn: Connection, catalog: Catalog, entry_id: int, *, actor: str, now: datetime, reason: str) -> EntryView:
     """Approve a proposal: the subject is notified and the notice period starts."""
     e = entry_row(conn, entry_id)
     listing = catalog.lists[e.list_id]
     view = apply(conn, listing, entry_id, Action.APPROVE, actor=actor, now=now, reason=reason)
     g = ground(conn, catalog, e.record_id)
-    notice = _notice_of_proposal(listing, entry_id, actor, reason, g.text, g.source_id, now)
+    notice = proposal_notice(listing, entry_id, actor, reason, g.text, g.source_id, now)
     outbox.put(conn, subject_id=e.subject_id, event_ref=f"entry:{entry_id}:{view.seq}", now=now, notice=notice)
     return view
 
@@ -411,104 +294,3 @@ def remove(engine: Engine, catalog: Catalog, entry_id: int, *, actor: str, reaso
             else (Action.WITHDRAW, NoticeKind.LISTING_WITHDRAWN)
         )
         return end_entry(conn, catalog, entry_id, action, actor=actor, now=now, reason=reason, kind=kind)
-
-
-def entries(
-    engine: Engine,
-    *,
-    list_id: str | None = None,
-    state: str | None = None,
-    subject_id: int | None = None,
-    day: date,
-    limit: int = 200,
-) -> list[dict[str, Any]]:
-    """Entries with their state on `day` (a listing past its term shows as expired)."""
-    s, e = list_entry_state, list_entries
-    q = (
-        select(
-            e.c.id,
-            e.c.list_id,
-            e.c.subject_id,
-            e.c.subject_kind,
-            e.c.source_id,
-            e.c.source_ref,
-            e.c.record_type,
-            s.c.state,
-            s.c.notice_ends_on,
-            s.c.listed_on,
-            s.c.ends_on,
-        )
-        .join(s, s.c.entry_id == e.c.id)
-        .order_by(e.c.id)
-        .limit(limit)
-    )
-    if list_id:
-        q = q.where(e.c.list_id == list_id)
-    if subject_id is not None:
-        q = q.where(e.c.subject_id == subject_id)
-    # The state on `day`: a listing past its term is expired whether or not maintain has run.
-    over = and_(s.c.state == State.LISTED.value, s.c.ends_on.isnot(None), s.c.ends_on <= day)
-    if state == State.EXPIRED.value:
-        q = q.where(or_(s.c.state == state, over))
-    elif state == State.LISTED.value:
-        q = q.where(s.c.state == state, ~over)
-    elif state is not None:
-        q = q.where(s.c.state == state)
-    out = []
-    with engine.connect() as conn:
-        for r in conn.execute(q):
-            row = dict(r._mapping)
-            if row["state"] == State.LISTED.value and row["ends_on"] is not None and day >= row["ends_on"]:
-                row["state"] = State.EXPIRED.value
-            out.append(row)
-    return out
-
-
-def entry_detail(engine: Engine, catalog: Catalog, entry_id: int, *, known_at: datetime) -> dict[str, Any]:
-    """One entry: its ground, every transition, its state as of `known_at`, and open disputes."""
-    from xinyong.services.objections import disputes_of
-
-    with engine.connect() as conn:
-        e = entry_row(conn, entry_id)
-        steps = transitions_of(conn, entry_id)
-        view = fold(steps, known_at)
-        g = ground(conn, catalog, e.record_id)
-        disputed = disputes_of(conn, e.subject_id)
-    listing = catalog.lists[e.list_id]
-    return {
-        "id": entry_id,
-        "list": e.list_id,
-        "list_name": listing.name,
-        "public": listing.public,
-        "subject_id": e.subject_id,
-        "state": view.state_on(known_at.date()).value if view else None,
-        "listed_on": view.listed_on if view else None,
-        "ends_on": view.ends_on if view else None,
-        "notice_ends_on": view.notice_ends_on(listing.notice_days) if view else None,
-        "ground": {"record_id": g.record_id, "source": g.source_id, "source_ref": g.source_ref, "text": g.text},
-        "legal_basis": basis_text(listing.legal_basis),
-        "disputed": bool(disputed.entries & {entry_id} or disputed.records & {(g.source_id, g.source_ref)}),
-        "transitions": [
-            {
-                "seq": t.seq,
-                "action": t.action.value,
-                "from": t.from_state.value if t.from_state else None,
-                "to": t.to_state.value,
-                "actor": t.actor,
-                "at": t.at,
-                "reason": t.reason,
-            }
-            for t in steps
-        ],
-    }
-
-
-def entry_in_lock_order(conn: Connection, entry_ids: list[int]) -> None:
-    """Lock state rows in id order so concurrent runs never deadlock on PostgreSQL."""
-    if entry_ids:
-        conn.execute(
-            select(list_entry_state.c.entry_id)
-            .where(and_(list_entry_state.c.entry_id.in_(sorted(entry_ids))))
-            .order_by(list_entry_state.c.entry_id)
-            .with_for_update()
-        )

@@ -23,6 +23,7 @@ from xinyong.domain.notices import Notice, NoticeKind, basis_text
 from xinyong.domain.scoring import add_months
 from xinyong.services import lists as lists_service
 from xinyong.services import notices as outbox
+from xinyong.services.proposals import create_entries
 from xinyong.services.refresh import end_for_ground
 from xinyong.store.db import write_lock
 from xinyong.store.tables import (
@@ -111,7 +112,7 @@ def propose(conn: Connection, catalog: Catalog, listing: ListDefinition, now: da
         attributes = r.attributes if isinstance(r.attributes, dict) else {}
         if _still_valid(catalog, r, today) and meets_criteria(listing, r.record_type, attributes):
             found.append(r)
-    return lists_service.create_entries(conn, catalog, listing, found, now=now)
+    return create_entries(conn, catalog, listing, found, now=now)
 
 
 def _held(conn: Connection, entry: Any, today: date) -> bool:

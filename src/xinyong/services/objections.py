@@ -8,7 +8,6 @@ are told; dismissed, with reasons, the subject may appeal once, to a different r
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -16,92 +15,28 @@ from sqlalchemy import Connection, Engine, and_, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from xinyong.domain.catalog import Catalog
-from xinyong.domain.disputes import Outcome, TargetKind, appeal_until, correction_due, objection_due
+from xinyong.domain.disputes import (
+    Outcome,
+    Target,
+    TargetKind,
+    appeal_until,
+    correction_due,
+    objection_due,
+    parse_target,
+)
 from xinyong.domain.errors import Conflict, InvalidInput, NotFound
 from xinyong.domain.lists import Action, State
 from xinyong.domain.notices import Notice, NoticeKind, basis_text
 from xinyong.services import lists as lists_service
 from xinyong.services import notices as outbox
-from xinyong.services.corrections import current_record, new_version, parse_record_ref
+from xinyong.services.corrections import current_record, new_version
 from xinyong.services.lists import need_actor, need_reason
+from xinyong.services.objection_views import open_objections
 from xinyong.services.refresh import refresh_entries_of_record, rescore_subjects
 from xinyong.store.db import writing
 from xinyong.store.tables import list_entries, objection_decisions, objections, scores
 
 GROUNDS_MAX = 2000
-
-
-@dataclass
-class Disputes:
-    """What of a subject's file is under open objection: shown and flagged wherever it is used."""
-
-    records: set[tuple[str, str]] = field(default_factory=set)
-    links: set[tuple[str, str]] = field(default_factory=set)
-    entries: set[int] = field(default_factory=set)
-    scores: set[int] = field(default_factory=set)
-
-    def record_disputed(self, source_id: str, source_ref: str) -> bool:
-        return (source_id, source_ref) in self.records or (source_id, source_ref) in self.links
-
-
-def open_objections() -> Any:
-    return objections.outerjoin(objection_decisions, objection_decisions.c.objection_id == objections.c.id)
-
-
-def disputes_of(conn: Connection, subject_id: int) -> Disputes:
-    d = Disputes()
-    q = (
-        select(
-            objections.c.target_kind,
-            objections.c.source_id,
-            objections.c.source_ref,
-            objections.c.entry_id,
-            objections.c.score_id,
-        )
-        .select_from(open_objections())
-        .where(objections.c.subject_id == subject_id, objection_decisions.c.id.is_(None))
-    )
-    for kind, src, ref, entry_id, score_id in conn.execute(q):
-        if kind == TargetKind.RECORD:
-            d.records.add((src, ref))
-        elif kind == TargetKind.LINK:
-            d.links.add((src, ref))
-        elif kind == TargetKind.ENTRY:
-            d.entries.add(int(entry_id))
-        else:
-            d.scores.add(int(score_id))
-    return d
-
-
-@dataclass(frozen=True)
-class Target:
-    kind: TargetKind
-    source_id: str | None = None
-    source_ref: str | None = None
-    entry_id: int | None = None
-    score_id: int | None = None
-
-    @property
-    def text(self) -> str:
-        if self.kind in (TargetKind.RECORD, TargetKind.LINK):
-            return f"{self.kind.value} {self.source_id}/{self.source_ref}"
-        return f"{self.kind.value} {self.entry_id if self.kind is TargetKind.ENTRY else self.score_id}"
-
-
-def parse_target(text: str) -> Target:
-    kind, sep, rest = text.partition(":")
-    try:
-        k = TargetKind(kind)
-    except ValueError:
-        raise InvalidInput(f"target '{text}': start with record:, link:, entry: or score:") from None
-    if not sep or not rest:
-        raise InvalidInput(f"target '{text}': name what is objected to, e.g. record:court/REF, entry:12, score:40")
-    if k in (TargetKind.RECORD, TargetKind.LINK):
-        src, ref = parse_record_ref(rest)
-        return Target(k, source_id=src, source_ref=ref)
-    if not rest.isdigit():
-        raise InvalidInput(f"target '{text}': {k.value} ids are numbers")
-    return Target(k, entry_id=int(rest)) if k is TargetKind.ENTRY else Target(k, score_id=int(rest))
 
 
 def _check_owner(conn: Connection, subject_id: int, t: Target) -> None:
@@ -464,32 +399,3 @@ def _tell_outcome(
     outbox.put(
         conn, subject_id=int(o.subject_id), event_ref=f"objection:{o.id}:decided:subject", now=now, notice=notice
     )
-
-
-def objection_rows(
-    engine: Engine, *, state: str | None = None, subject_id: int | None = None, today: Any = None, limit: int = 200
-) -> list[dict[str, Any]]:
-    """Objections with their outcome; state: open, overdue or decided."""
-    q = (
-        select(
-            objections,
-            objection_decisions.c.outcome,
-            objection_decisions.c.actor.label("decided_by"),
-            objection_decisions.c.at.label("decided_at"),
-            objection_decisions.c.reason.label("decision_reason"),
-            objection_decisions.c.appeal_until,
-        )
-        .select_from(open_objections())
-        .order_by(objections.c.id)
-        .limit(limit)
-    )
-    if subject_id is not None:
-        q = q.where(objections.c.subject_id == subject_id)
-    if state in ("open", "overdue"):
-        q = q.where(objection_decisions.c.id.is_(None))
-    if state == "overdue":
-        q = q.where(objections.c.due_on < today)
-    if state == "decided":
-        q = q.where(objection_decisions.c.id.isnot(None))
-    with engine.connect() as conn:
-        return [dict(r._mapping) for r in conn.execute(q)]

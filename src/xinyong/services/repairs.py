@@ -15,11 +15,19 @@ from sqlalchemy import Connection, Engine, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from xinyong.domain.catalog import Catalog
-from xinyong.domain.disputes import UNMET_TEXT, RepairAssessment, RepairOutcome, Unmet, assess_repair, repair_due
+from xinyong.domain.disputes import (
+    UNMET_TEXT,
+    RepairAssessment,
+    RepairOutcome,
+    Unmet,
+    assess_repair,
+    parse_record_ref,
+    repair_due,
+)
 from xinyong.domain.errors import Conflict, InvalidInput, NotFound
 from xinyong.domain.notices import Notice, NoticeKind, basis_text
 from xinyong.services import notices as outbox
-from xinyong.services.corrections import current_record, new_version, parse_record_ref
+from xinyong.services.corrections import current_record, new_version
 from xinyong.services.lists import need_actor, need_reason
 from xinyong.services.refresh import refresh_entries_of_record, rescore_subjects
 from xinyong.store.db import writing

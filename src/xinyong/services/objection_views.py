@@ -1,0 +1,92 @@
+"""What objections show: the open disputes of a subject, and objections with their outcome.
+
+A target under open objection is disputed from the moment the objection is filed until it is
+decided; every view of a record, score or entry asks `disputes_of` to mark it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Connection, Engine, select
+
+from xinyong.domain.disputes import TargetKind
+from xinyong.store.tables import objection_decisions, objections
+
+
+@dataclass
+class Disputes:
+    """What of a subject's file is under open objection: shown and flagged wherever it is used."""
+
+    records: set[tuple[str, str]] = field(default_factory=set)
+    links: set[tuple[str, str]] = field(default_factory=set)
+    entries: set[int] = field(default_factory=set)
+    scores: set[int] = field(default_factory=set)
+
+    def record_disputed(self, source_id: str, source_ref: str) -> bool:
+        return (source_id, source_ref) in self.records or (source_id, source_ref) in self.links
+
+
+def open_objections() -> Any:
+    return objections.outerjoin(objection_decisions, objection_decisions.c.objection_id == objections.c.id)
+
+
+def disputes_of(conn: Connection, subject_id: int) -> Disputes:
+    d = Disputes()
+    q = (
+        select(
+            objections.c.target_kind,
+            objections.c.source_id,
+            objections.c.source_ref,
+            objections.c.entry_id,
+            objections.c.score_id,
+        )
+        .select_from(open_objections())
+        .where(objections.c.subject_id == subject_id, objection_decisions.c.id.is_(None))
+    )
+    for kind, src, ref, entry_id, score_id in conn.execute(q):
+        if kind == TargetKind.RECORD:
+            d.records.add((src, ref))
+        elif kind == TargetKind.LINK:
+            d.links.add((src, ref))
+        elif kind == TargetKind.ENTRY:
+            d.entries.add(int(entry_id))
+        else:
+            d.scores.add(int(score_id))
+    return d
+
+
+def objection_rows(
+    engine: Engine,
+    *,
+    state: str | None = None,
+    subject_id: int | None = None,
+    today: date | None = None,
+    limit: int = 200,
+) -> list[dict[str, Any]]:
+    """Objections with their outcome; state: open, overdue or decided."""
+    q = (
+        select(
+            objections,
+            objection_decisions.c.outcome,
+            objection_decisions.c.actor.label("decided_by"),
+            objection_decisions.c.at.label("decided_at"),
+            objection_decisions.c.reason.label("decision_reason"),
+            objection_decisions.c.appeal_until,
+        )
+        .select_from(open_objections())
+        .order_by(objections.c.id)
+        .limit(limit)
+    )
+    if subject_id is not None:
+        q = q.where(objections.c.subject_id == subject_id)
+    if state in ("open", "overdue"):
+        q = q.where(objection_decisions.c.id.is_(None))
+    if state == "overdue":
+        q = q.where(objections.c.due_on < today)
+    if state == "decided":
+        q = q.where(objection_decisions.c.id.isnot(None))
+    with engine.connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(q)]
