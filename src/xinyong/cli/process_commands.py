@@ -98,7 +98,18 @@ def lists_list(
             day=parse_day(as_of, "--as-of"),
             limit=limit,
         )
-    cols = ["id", "list_id", "subject_id", "state", "source_id", "source_ref", "notice_ends_on", "listed_on", "ends_on"]
+    cols = [
+        "id",
+        "list_id",
+        "subject_id",
+        "state",
+        "disputed",
+        "source_id",
+        "source_ref",
+        "notice_ends_on",
+        "listed_on",
+        "ends_on",
+    ]
     _emit(rows, as_json, lambda r: _table(r, cols, "List entries"))
 
 

@@ -63,6 +63,7 @@ class Ground:
     decided_on: date
     document_no: str | None
     text: str
+    source_name: str
 
 
 def ground(conn: Connection, catalog: Catalog, record_id: int) -> Ground:
@@ -88,6 +89,7 @@ def ground(conn: Connection, catalog: Catalog, record_id: int) -> Ground:
         r.decided_on,
         r.document_no,
         record_text(name, r.name, r.document_no, r.decided_on),
+        r.name,
     )
 
 
@@ -189,7 +191,7 @@ def approve(conn: Connection, catalog: Catalog, entry_id: int, *, actor: str, no
     listing = catalog.lists[e.list_id]
     view = apply(conn, listing, entry_id, Action.APPROVE, actor=actor, now=now, reason=reason)
     g = ground(conn, catalog, e.record_id)
-    notice = proposal_notice(listing, entry_id, actor, reason, g.text, g.source_id, now)
+    notice = proposal_notice(listing, entry_id, actor, reason, g.text, g.source_name, now)
     outbox.put(conn, subject_id=e.subject_id, event_ref=f"entry:{entry_id}:{view.seq}", now=now, notice=notice)
     return view
 

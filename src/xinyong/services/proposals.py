@@ -22,17 +22,19 @@ from xinyong.store.tables import list_entries, list_entry_state, list_transition
 
 
 def proposal_notice(
-    listing: ListDefinition, entry_id: int, actor: str, reason: str, g_text: str, source_id: str, now: datetime
+    listing: ListDefinition, entry_id: int, actor: str, reason: str, g_text: str, source_name: str, now: datetime
 ) -> Notice:
+    """The notice that opens the objection window (FCRA s.615: who decided, on what, what you can do)."""
     respond_by = now.date() + timedelta(days=listing.notice_days)
+    who = "the platform (this list needs no reviewer)" if actor.startswith("system:") else f"reviewer {actor[9:]}"
     return Notice(
         NoticeKind.LISTING_PROPOSED,
         f"Proposed entry on the {listing.name}",
-        f"{actor.partition(':')[2]} decided to propose you for the {listing.name} "
-        f"(entry {entry_id}); it will be published on {respond_by.isoformat()} unless you object.",
+        f"{who} decided to enter you on the {listing.name} (entry {entry_id}); the entry will be published "
+        f"on {respond_by.isoformat()} unless you object before then.",
         f"{g_text}; legal basis: {basis_text(listing.legal_basis)}. Reason: {reason}",
-        f"object to the entry or to the record (free of charge); an objection holds publication until it "
-        f"is decided. You may ask for a free copy of the record from {source_id}.",
+        "object to the entry or to the record, free of charge; an objection holds publication until it "
+        f"is decided. You may ask {source_name} for a free copy of its decision.",
         respond_by,
     )
 
@@ -111,7 +113,15 @@ def create_entries(
             states.append(
                 {**state, "state": State.NOTIFIED.value, "seq": 2, "notified_at": now, "notice_ends_on": notice_ends}
             )
-            n = proposal_notice(listing, entry_id, "system:maintain", approve_reason, g_text, r.source_id, now)
+            n = proposal_notice(
+                listing,
+                entry_id,
+                "system:maintain",
+                approve_reason,
+                g_text,
+                source_names.get(r.source_id, r.source_id),
+                now,
+            )
             letters.append(
                 {
                     "subject_id": r.subject_id,
