@@ -28,7 +28,7 @@ from xinyong.domain.identifiers import IdentifierVault
 from xinyong.domain.lists import ACTORS, TERMINAL, TRANSITIONS, Action, InvalidTransition, State, fold
 from xinyong.services import lists as lists_service
 from xinyong.store.db import make_engine
-from xinyong.store.tables import list_entry_state, list_transitions, notices
+from xinyong.store.tables import list_entries, list_entry_state, list_transitions, notices
 
 
 def race(*calls: Callable[[], Any]) -> list[Any]:
@@ -169,3 +169,32 @@ def test_random_decisions_follow_the_table_and_the_state_row_follows_the_transit
         row = conn.execute(select(list_entry_state).where(list_entry_state.c.entry_id == eid)).one()
         view = fold(lists_service.transitions_of(conn, eid))
     assert view is not None and (row.state, row.seq) == (view.state.value, view.seq) == (state.value, len(seen))
+
+
+def test_an_entry_moved_after_the_run_selected_it_is_skipped_and_the_run_goes_on(story: Story) -> None:
+    """maintain selects, then locks each entry; one a reviewer moved in between is left alone."""
+    from xinyong.services import maintain as m
+
+    story.ingest([person_row("S-1", 501), person_row("S-2", 502)], T0)
+    story.maintain(at(0))
+    ids = [story.entry("S-1"), story.entry("S-2")]
+    for eid in ids:
+        assert eid is not None
+        lists_service.decide(
+            story.engine, story.catalog, eid, approve_it=True, actor="reviewer:li", reason="unpaid judgment", now=at(0)
+        )
+    with story.engine.connect() as conn:
+        stale = conn.execute(select(list_entries).where(list_entries.c.id.in_(ids)).order_by(list_entries.c.id)).all()
+    lists_service.remove(
+        story.engine,
+        story.catalog,
+        stale[0].id,
+        actor="reviewer:wang",
+        reason="the court suspended enforcement",
+        now=at(31),
+    )
+    with story.engine.connect().execution_options(xinyong_write=True) as conn, conn.begin():
+        done = [m._guarded(conn, m._publish_one, conn, story.catalog, e, at(31)) for e in stale]
+    assert done == [None, True]
+    assert story.state(stale[0].id, at(31)) == "withdrawn" and story.state(stale[1].id, at(31)) == "listed"
+    assert story.steps(stale[0].id)[-1][0] == "withdraw"

@@ -10,6 +10,7 @@ done, every notice is unique per event) and safe to run twice at once: the run h
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -18,7 +19,16 @@ from sqlalchemy import Connection, Engine, and_, func, insert, or_, select
 from xinyong.domain.catalog import Catalog
 from xinyong.domain.catalog.models import ListDefinition
 from xinyong.domain.disputes import TargetKind
-from xinyong.domain.lists import LINKS_THAT_MAY_LIST, TERMINAL, Action, State, fold, meets_criteria, term_end
+from xinyong.domain.lists import (
+    LINKS_THAT_MAY_LIST,
+    TERMINAL,
+    Action,
+    InvalidTransition,
+    State,
+    fold,
+    meets_criteria,
+    term_end,
+)
 from xinyong.domain.notices import Notice, NoticeKind, basis_text
 from xinyong.domain.scoring import add_months
 from xinyong.services import lists as lists_service
@@ -149,6 +159,53 @@ def _held(conn: Connection, entry: Any, today: date) -> bool:
     return bool(conn.scalar(q))
 
 
+def _guarded(conn: Connection, step: Callable[..., object], *args: Any, **kwargs: Any) -> object:
+    """One entry's step in a savepoint. A reviewer may have moved the entry since the run selected
+    it (on PostgreSQL the run waits for their row lock, then sees the new state): that step is
+    undone and skipped (None), and the rest of the run goes on."""
+    try:
+        with conn.begin_nested():
+            return step(*args, **kwargs)
+    except InvalidTransition:
+        return None
+
+
+def _publish_one(conn: Connection, catalog: Catalog, e: Any, now: datetime) -> bool:
+    today = now.date()
+    listing = catalog.lists[e.list_id]
+    ends = term_end(listing, today)
+    view = lists_service.apply(
+        conn,
+        listing,
+        e.id,
+        Action.PUBLISH,
+        actor="system:maintain",
+        now=now,
+        reason=f"the notice period ended with no objection pending; listed for {listing.term_months} months",
+        listed_on=today,
+        ends_on=ends,
+    )
+    g = lists_service.ground(conn, catalog, e.record_id)
+    public = "; the entry is public." if listing.public else "; the entry is not public."
+    repair = "; after the minimum period you may apply for credit repair." if listing.repairable else "."
+    outbox.put(
+        conn,
+        subject_id=e.subject_id,
+        event_ref=f"entry:{e.id}:{view.seq}",
+        now=now,
+        notice=Notice(
+            NoticeKind.LISTED,
+            f"Listed on the {listing.name}",
+            f"you are listed on the {listing.name} from {today.isoformat()} to {ends.isoformat()} (entry {e.id})"
+            + public,
+            f"{g.text}; legal basis: {basis_text(listing.legal_basis)}",
+            "object at any time; once the obligation is met, the entry is removed within "
+            f"{_within(listing, 'obligation_met')} working days{repair}",
+        ),
+    )
+    return True
+
+
 def publish(conn: Connection, catalog: Catalog, now: datetime) -> tuple[int, int]:
     """List the notified entries whose notice period ended with nothing pending; count the held ones."""
     today = now.date()
@@ -162,44 +219,28 @@ def publish(conn: Connection, catalog: Catalog, now: datetime) -> tuple[int, int
     for e in conn.execute(due).all():
         if _held(conn, e, today):
             held += 1
-            continue
-        listing = catalog.lists[e.list_id]
-        ends = term_end(listing, today)
-        view = lists_service.apply(
-            conn,
-            listing,
-            e.id,
-            Action.PUBLISH,
-            actor="system:maintain",
-            now=now,
-            reason=f"the notice period ended with no objection pending; listed for {listing.term_months} months",
-            listed_on=today,
-            ends_on=ends,
-        )
-        g = lists_service.ground(conn, catalog, e.record_id)
-        outbox.put(
-            conn,
-            subject_id=e.subject_id,
-            event_ref=f"entry:{e.id}:{view.seq}",
-            now=now,
-            notice=Notice(
-                NoticeKind.LISTED,
-                f"Listed on the {listing.name}",
-                f"you are listed on the {listing.name} from {today.isoformat()} to {ends.isoformat()} (entry {e.id})"
-                + ("; the entry is public." if listing.public else "; the entry is not public."),
-                f"{g.text}; legal basis: {basis_text(listing.legal_basis)}",
-                "object at any time; once the obligation is met, the entry is removed within "
-                f"{_within(listing, 'obligation_met')} working days"
-                + ("; after the minimum period you may apply for credit repair." if listing.repairable else "."),
-            ),
-        )
-        published += 1
+        elif _guarded(conn, _publish_one, conn, catalog, e, now):
+            published += 1
     return published, held
 
 
 def _within(listing: ListDefinition, when: str) -> str:
     rule = next((r for r in listing.removal if r.when == when), None)
     return str(rule.within_working_days) if rule else "a few"
+
+
+def _expire_one(conn: Connection, catalog: Catalog, entry_id: int, ends_on: date, now: datetime) -> bool:
+    lists_service.end_entry(
+        conn,
+        catalog,
+        entry_id,
+        Action.EXPIRE,
+        actor="system:maintain",
+        now=now,
+        reason=f"the term ended on {ends_on.isoformat()}",
+        kind=NoticeKind.EXPIRED,
+    )
+    return True
 
 
 def expire(conn: Connection, catalog: Catalog, now: datetime) -> int:
@@ -209,20 +250,7 @@ def expire(conn: Connection, catalog: Catalog, now: datetime) -> int:
         .where(list_entry_state.c.state == State.LISTED.value, list_entry_state.c.ends_on <= today)
         .order_by(list_entry_state.c.entry_id)
     )
-    n = 0
-    for entry_id, ends_on in conn.execute(q).all():
-        lists_service.end_entry(
-            conn,
-            catalog,
-            entry_id,
-            Action.EXPIRE,
-            actor="system:maintain",
-            now=now,
-            reason=f"the term ended on {ends_on.isoformat()}",
-            kind=NoticeKind.EXPIRED,
-        )
-        n += 1
-    return n
+    return sum(bool(_guarded(conn, _expire_one, conn, catalog, eid, ends, now)) for eid, ends in conn.execute(q).all())
 
 
 def ground_changes(conn: Connection, catalog: Catalog, now: datetime) -> int:
@@ -249,7 +277,9 @@ def ground_changes(conn: Connection, catalog: Catalog, now: datetime) -> int:
         current = None
         if row.cur_id is not None:
             current = conn.execute(select(records).where(records.c.id == row.cur_id)).first()
-        n += end_for_ground(conn, catalog, row, State(row.state), current, now=now, cause="maintain")
+        n += bool(
+            _guarded(conn, end_for_ground, conn, catalog, row, State(row.state), current, now=now, cause="maintain")
+        )
     return n
 
 
