@@ -334,6 +334,35 @@ def objections_list(
     _emit(rows, as_json, lambda r: _table(r, cols, "Objections"))
 
 
+@objections_app.command("show")
+def objections_show(objection_id: int, as_json: Json = False) -> None:
+    """One objection: target, grounds, deadline, decision with reasons, and its appeal."""
+    from xinyong.services.objection_views import objection_detail
+
+    with _service() as ctx:
+        data = objection_detail(ctx.migrated_engine(), objection_id)
+
+    def render(d: dict[str, Any]) -> None:
+        target = d["entry_id"] or d["score_id"] or f"{d['source_id']}/{d['source_ref']}"
+        out.print(
+            f"Objection {d['id']} by subject {d['subject_id']} to {d['target_kind']} {target}, "
+            f"filed {d['filed_at']:%Y-%m-%d}, due {d['due_on']}",
+            highlight=False,
+            markup=False,
+        )
+        out.print(f"  grounds: {d['grounds']}", highlight=False, markup=False)
+        if d["outcome"]:
+            out.print(
+                f"  {d['outcome']} by {d['decided_by']} on {d['decided_at']:%Y-%m-%d}: {d['decision_reason']}",
+                highlight=False,
+                markup=False,
+            )
+        if d["appeal"]:
+            out.print(f"  appealed as objection {d['appeal']['id']}", highlight=False)
+
+    _emit(data, as_json, render)
+
+
 # -- repairs -------------------------------------------------------------------------------------
 
 
@@ -418,6 +447,34 @@ def repairs_list(
         rows = repair_rows(ctx.migrated_engine(), state=state, subject_id=sid, today=parse_moment(now, "--now").date())
     cols = ["id", "subject_id", "source_id", "source_ref", "due_on", "outcome", "unmet", "reapply_on"]
     _emit(rows, as_json, lambda r: _table(r, cols, "Repair requests"))
+
+
+@repairs_app.command("show")
+def repairs_show(repair_id: int, now: Now = None, as_json: Json = False) -> None:
+    """One repair request: record, evidence, deadline, decision, and its conditions today."""
+    from xinyong.services.repairs import repair_detail
+
+    with _service() as ctx:
+        data = repair_detail(ctx.migrated_engine(), ctx.catalog, repair_id, parse_moment(now, "--now").date())
+
+    def render(d: dict[str, Any]) -> None:
+        out.print(
+            f"Repair {d['id']} of record {d['source_id']}/{d['source_ref']} (subject {d['subject_id']}), "
+            f"evidence {d['evidence_ref'] or 'none'}, commitment {'yes' if d['commitment'] else 'no'}, "
+            f"due {d['due_on']}",
+            highlight=False,
+            markup=False,
+        )
+        if d["outcome"]:
+            out.print(
+                f"  {d['outcome']} by {d['decided_by']}: {d['decision_reason']}"
+                + (f"; may apply again from {d['reapply_on']}" if d["reapply_on"] else ""),
+                highlight=False,
+                markup=False,
+            )
+        out.print(f"  today: {d['assessment_today']['text']}", highlight=False, markup=False)
+
+    _emit(data, as_json, render)
 
 
 # -- notices and maintenance -----------------------------------------------------------------------

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, select
 
 from xinyong.domain.disputes import TargetKind
+from xinyong.domain.errors import NotFound
 from xinyong.store.tables import objection_decisions, objections
 
 
@@ -65,6 +66,8 @@ def objection_rows(
     subject_id: int | None = None,
     today: date | None = None,
     limit: int = 200,
+    objection_id: int | None = None,
+    appeal_of: int | None = None,
 ) -> list[dict[str, Any]]:
     """Objections with their outcome; state: open, overdue or decided."""
     q = (
@@ -82,6 +85,10 @@ def objection_rows(
     )
     if subject_id is not None:
         q = q.where(objections.c.subject_id == subject_id)
+    if objection_id is not None:
+        q = q.where(objections.c.id == objection_id)
+    if appeal_of is not None:
+        q = q.where(objections.c.appeal_of == appeal_of)
     if state in ("open", "overdue"):
         q = q.where(objection_decisions.c.id.is_(None))
     if state == "overdue":
@@ -90,3 +97,14 @@ def objection_rows(
         q = q.where(objection_decisions.c.id.isnot(None))
     with engine.connect() as conn:
         return [dict(r._mapping) for r in conn.execute(q)]
+
+
+def objection_detail(engine: Engine, objection_id: int) -> dict[str, Any]:
+    """One objection with its decision, and its appeal if there is one."""
+    rows = {r["id"]: r for r in objection_rows(engine, objection_id=objection_id)}
+    if objection_id not in rows:
+        raise NotFound(f"no objection {objection_id}")
+    detail = rows[objection_id]
+    appeals = objection_rows(engine, appeal_of=objection_id)
+    detail["appeal"] = appeals[0] if appeals else None
+    return detail

@@ -225,7 +225,9 @@ def repair_rows(
     subject_id: int | None = None,
     today: date | None = None,
     limit: int = 200,
+    repair_id: int | None = None,
 ) -> list[dict[str, Any]]:
+    """Repair requests with their decision; state: open, overdue or decided."""
     q = (
         select(
             repairs,
@@ -242,6 +244,8 @@ def repair_rows(
     )
     if subject_id is not None:
         q = q.where(repairs.c.subject_id == subject_id)
+    if repair_id is not None:
+        q = q.where(repairs.c.id == repair_id)
     if state in ("open", "overdue"):
         q = q.where(repair_decisions.c.id.is_(None))
     if state == "overdue" and today is not None:
@@ -250,3 +254,16 @@ def repair_rows(
         q = q.where(repair_decisions.c.id.isnot(None))
     with engine.connect() as conn:
         return [dict(r._mapping) for r in conn.execute(q)]
+
+
+def repair_detail(engine: Engine, catalog: Catalog, repair_id: int, today: date) -> dict[str, Any]:
+    """One repair request, its decision, and what holds of its conditions today."""
+    rows = repair_rows(engine, repair_id=repair_id)
+    if not rows:
+        raise NotFound(f"no repair request {repair_id}")
+    detail = rows[0]
+    with engine.connect() as conn:
+        r = conn.execute(select(repairs).where(repairs.c.id == repair_id)).one()
+        a = assess(conn, catalog, r, today, obligation_met=r.evidence_ref is not None)
+    detail["assessment_today"] = {"unmet": [u.value for u in a.unmet], "served_on": a.served_on, "text": a.explain()}
+    return detail
