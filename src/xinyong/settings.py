@@ -9,6 +9,8 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -53,6 +55,11 @@ class Settings(BaseSettings):
         "process writes (two cores at work). 0: always; a negative number: never.",
     )
 
+    signing_key_file: Path | None = Field(
+        None,
+        description="PEM file of the Ed25519 key that signs check certificates. Default: signing.key in the "
+        "data directory; `xinyong init` creates it.",
+    )
     notice_delivery: str = Field(
         "log",
         description="How notices leave the outbox: 'log' (stored and logged) or 'module:callable', called "
@@ -72,6 +79,33 @@ class Settings(BaseSettings):
     @property
     def rejects(self) -> Path:
         return self.reject_dir or self.data_dir / "rejects"
+
+    @property
+    def signing_file(self) -> Path:
+        return self.signing_key_file or self.data_dir / "signing.key"
+
+    def signing_key(self) -> Ed25519PrivateKey:
+        """The key that signs certificates; refuses to run without one rather than invent one."""
+        path = self.signing_file
+        if not path.exists():
+            raise ConfigurationError(f"no signing key: run `xinyong init` to create {path}")
+        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+        if not isinstance(key, Ed25519PrivateKey):
+            raise ConfigurationError(f"{path} is not an Ed25519 private key")
+        return key
+
+    def create_signing_key_file(self) -> bool:
+        """Create the signing key file if it is missing; return whether a new key was written."""
+        path = self.signing_file
+        if path.exists():
+            return False
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        pem = Ed25519PrivateKey.generate().private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+        path.write_bytes(pem)
+        return True
 
     def vault(self) -> IdentifierVault:
         """The keyed hasher for identifiers; refuses to run without a key rather than invent one."""

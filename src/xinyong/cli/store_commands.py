@@ -51,7 +51,7 @@ def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")]
 
 @app.command("init")
 def init() -> None:
-    """Prepare a data directory: create the identifier key if missing and migrate the store."""
+    """Prepare a data directory: create the identifier and signing keys if missing and migrate the store."""
     from xinyong.store.db import current_revision, upgrade
 
     ctx = context()
@@ -59,6 +59,8 @@ def init() -> None:
     if ctx.settings.create_key_file():
         out.print(f"created identifier key {ctx.settings.key_file} (keep it secret; never commit it)", highlight=False)
     ctx.settings.vault()
+    if ctx.settings.create_signing_key_file():
+        out.print(f"created certificate signing key {ctx.settings.signing_file}", highlight=False)
     upgrade(ctx.engine)
     out.print(f"store ready at revision {current_revision(ctx.engine)}", highlight=False)
 

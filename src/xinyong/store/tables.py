@@ -16,6 +16,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    Text,
     UniqueConstraint,
 )
 
@@ -317,4 +318,40 @@ maintenance_runs = Table(
     Column("started_at", UTCDateTime(), nullable=False),
     Column("finished_at", UTCDateTime(), nullable=False),
     Column("counts", Json, nullable=False),
+)
+
+# -- checks and the audit chain --------------------------------------------------------------------
+
+checks = Table(
+    "checks",
+    metadata,
+    Column("id", String(32), primary_key=True),  # random, unguessable: it is shown to the consumer
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("consumer", String(100), nullable=False),
+    Column("context", String(64), nullable=False),
+    Column("purpose", String(200), nullable=False),
+    Column("subject_id", BigId, ForeignKey("subjects.id"), index=True),
+    Column("id_scheme", String(32)),
+    Column("id_hash", String(64)),
+    Column("id_masked", String(64)),
+    Column("as_of", Date, nullable=False),
+    Column("known_at", UTCDateTime(), nullable=False),
+    Column("catalog_version", String(64), nullable=False),
+    Column("outcome", String(16), nullable=False),
+    Column("decision", Json, nullable=False),
+    Column("certificate", Text, nullable=False),
+)
+
+# Append-only; each event carries the hash of the one before, so any change to the past shows.
+audit_events = Table(
+    "audit_events",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime(), nullable=False),
+    Column("actor", String(100), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("target", String(200), nullable=False),
+    Column("purpose", String(200)),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False, unique=True),
 )

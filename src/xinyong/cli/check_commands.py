@@ -1,0 +1,161 @@
+"""Commands for checks: ask one, replay one, fetch and verify certificates, verify the audit chain."""
+
+from __future__ import annotations
+
+import base64
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from xinyong.cli.common import app, context, fail, out, parse_day, parse_moment
+from xinyong.domain.errors import XinyongError
+
+checks_app = typer.Typer(help="Checks made by consuming departments.", no_args_is_help=True)
+certificate_app = typer.Typer(help="Signed proofs of checks.", no_args_is_help=True)
+audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
+app.add_typer(checks_app, name="checks")
+app.add_typer(certificate_app, name="certificate")
+app.add_typer(audit_app, name="audit")
+
+
+def _print(data: Any, as_json: bool, text: str) -> None:
+    if as_json:
+        sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+    else:
+        out.print(text, highlight=False, markup=False, soft_wrap=True)
+
+
+@app.command("check")
+def check(
+    identifier: Annotated[str, typer.Argument(help="The subject's identifier (USCC, resident number...).")],
+    context_id: Annotated[str, typer.Option("--context", help="A context of the catalog, e.g. procurement.tender.")],
+    purpose: Annotated[str, typer.Option("--purpose", help="What the check is for (recorded and audited).")],
+    consumer: Annotated[str, typer.Option("--consumer", help="Who asks (recorded as the consumer).")] = "cli:operator",
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Day of the decision; default today.")] = None,
+    now: Annotated[str | None, typer.Option("--now", help="The moment of the check; default now.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+) -> None:
+    """Which measures apply to a subject in a context, and why; stored, signed and audited."""
+    from xinyong.services.checks import run_check
+
+    ctx = context()
+    try:
+        result = run_check(
+            ctx.migrated_engine(),
+            ctx.catalog,
+            ctx.vault,
+            ctx.settings.signing_key(),
+            identifier=identifier,
+            context=context_id,
+            purpose=purpose,
+            consumer=consumer,
+            as_of=parse_day(as_of, "--as-of") if as_of else None,
+            now=parse_moment(now, "--now") if now else None,
+        )
+    except XinyongError as exc:
+        raise fail(str(exc)) from None
+    d = result["decision"]
+    lines = [f"check {result['check_id']}: {d['summary']}"]
+    lines += [f"  + {m['name']} ({m['effect']}, {m['implementing_department']}): {m['reason']}" for m in d["applied"]]
+    lines += [f"  - {m['name']}: {m['reason']}" for m in d["not_applied"]]
+    _print(result, as_json, "\n".join(lines))
+
+
+@checks_app.command("replay")
+def replay_cmd(check_id: str, as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False) -> None:
+    """Evaluate a check again as known at its moment; exit 1 when the outcome differs."""
+    from xinyong.services.checks import replay
+
+    ctx = context()
+    try:
+        result = replay(ctx.migrated_engine(), ctx.catalog, check_id)
+    except XinyongError as exc:
+        raise fail(str(exc)) from None
+    _print(result, as_json, f"check {check_id}: {'same' if result['same'] else 'DIFFERENT'}: {result['reason']}")
+    if result["same"] is not True:
+        raise typer.Exit(1)
+
+
+@certificate_app.command("get")
+def certificate_get(
+    check_id: str, output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file.")] = None
+) -> None:
+    """Write a check's certificate, byte for byte as signed."""
+    from xinyong.services.checks import certificate_of
+
+    ctx = context()
+    try:
+        data = certificate_of(ctx.migrated_engine(), check_id)
+    except XinyongError as exc:
+        raise fail(str(exc)) from None
+    if output:
+        output.write_bytes(data)
+    else:
+        sys.stdout.buffer.write(data)
+
+
+@certificate_app.command("verify")
+def certificate_verify(
+    file: Annotated[Path, typer.Argument(help="A certificate file.")],
+    public_key: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--public-key",
+            help="A trusted public key (base64, as /v1/keys gives it). Default: this platform's own signing key.",
+        ),
+    ] = None,
+) -> None:
+    """Verify a certificate offline; exit 1 on any altered byte or unknown key."""
+    from xinyong.domain.certificates import key_id, load_public, verify
+
+    try:
+        keys = [load_public(k) for k in public_key or []]
+    except ValueError as exc:
+        raise fail(f"--public-key: not an Ed25519 public key in base64 ({exc})") from None
+    try:
+        if not keys:
+            keys = [context().settings.signing_key().public_key()]
+        verified = verify(file.read_bytes(), {key_id(k): k for k in keys})
+    except OSError as exc:
+        raise fail(f"{file}: {exc.strerror}") from None
+    except XinyongError as exc:
+        raise fail(f"{file}: {exc}") from None
+    p = verified.payload
+    out.print(
+        f"valid: check {p['check_id']} of {p['issued_at']} by {p['consumer']}, context {p['context']}, outcome "
+        f"{p['decision']['outcome']}; signed by key {verified.key_id}",
+        highlight=False,
+        markup=False,
+    )
+
+
+@app.command("keys-public", hidden=True)
+def keys_public() -> None:
+    """This platform's certificate public key in base64 (as /v1/keys gives it)."""
+    from xinyong.domain.certificates import public_bytes
+
+    try:
+        key = context().settings.signing_key().public_key()
+    except XinyongError as exc:
+        raise fail(str(exc)) from None
+    out.print(base64.b64encode(public_bytes(key)).decode(), highlight=False)
+
+
+@audit_app.command("verify")
+def audit_verify(as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False) -> None:
+    """Walk the audit chain; exit 1 and name each broken link if any event was altered, removed, added or moved."""
+    from xinyong.services.audit import verify
+
+    ctx = context()
+    try:
+        report = verify(ctx.migrated_engine())
+    except XinyongError as exc:
+        raise fail(str(exc)) from None
+    data = {"events": report.events, "intact": report.intact, "problems": report.problems}
+    text = f"audit chain of {report.events} events: " + ("intact" if report.intact else "BROKEN\n  ")
+    _print(data, as_json, text + "\n  ".join(report.problems))
+    if not report.intact:
+        raise typer.Exit(1)

@@ -1,0 +1,77 @@
+"""The audit chain: every read of personal data and every write appends one hash-linked event.
+
+Each event's hash covers its own fields and the previous event's hash, so altering, deleting,
+inserting or reordering any event breaks the chain at that point, and `verify` names it.
+Appending takes the store's "audit" lock, so concurrent writers extend one chain, not two.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import Connection, Engine, insert, select
+
+from xinyong.domain.certificates import canonical
+from xinyong.store.db import write_lock
+from xinyong.store.tables import audit_events
+
+GENESIS = "0" * 64
+
+
+def event_hash(prev_hash: str, at: datetime, actor: str, action: str, target: str, purpose: str | None) -> str:
+    body = canonical([prev_hash, at.astimezone(UTC).isoformat(), actor, action, target, purpose])
+    return hashlib.sha256(body).hexdigest()
+
+
+def append(
+    conn: Connection, *, actor: str, action: str, target: str, purpose: str | None = None, at: datetime | None = None
+) -> str:
+    """Append one event inside the caller's transaction (which must be a write transaction)."""
+    write_lock(conn, "audit")
+    at = (at or datetime.now(UTC)).astimezone(UTC)
+    prev = conn.execute(select(audit_events.c.hash).order_by(audit_events.c.id.desc()).limit(1)).scalar()
+    digest = event_hash(prev or GENESIS, at, actor, action, target[:200], purpose)
+    conn.execute(
+        insert(audit_events).values(
+            at=at,
+            actor=actor,
+            action=action,
+            target=target[:200],
+            purpose=purpose,
+            prev_hash=prev or GENESIS,
+            hash=digest,
+        )
+    )
+    return digest
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    events: int
+    problems: list[str]
+
+    @property
+    def intact(self) -> bool:
+        return not self.problems
+
+
+def verify(engine: Engine) -> ChainReport:
+    """Walk the chain in order and report every event whose link or hash does not hold."""
+    problems: list[str] = []
+    prev = GENESIS
+    n = 0
+    with engine.connect() as conn:
+        for row in conn.execute(select(audit_events).order_by(audit_events.c.id)):
+            n += 1
+            if row.prev_hash != prev:
+                problems.append(
+                    f"event {row.id}: it follows {row.prev_hash[:12]}, but the event before it is {prev[:12]} "
+                    "(an event was deleted, inserted or moved before it)"
+                )
+            expected = event_hash(row.prev_hash, row.at, row.actor, row.action, row.target, row.purpose)
+            if row.hash != expected:
+                problems.append(f"event {row.id}: its content does not match its hash (it was altered)")
+            prev = row.hash
+    return ChainReport(n, problems)

@@ -1,0 +1,266 @@
+"""Checks: decisions with reasons for allow and deny, certificates that fail on any altered byte,
+replay as known at the time, and the audit chain that catches every kind of tampering.
+
+All on the real store (SQLite and PostgreSQL), with records ingested at injected moments.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import Engine, delete, insert, select, update
+
+from builders import make_uscc, ok, xy
+from process_story import T0, Story, at, org_row
+from xinyong.domain.catalog import Catalog
+from xinyong.domain.certificates import CertificateInvalid, key_id, verify
+from xinyong.domain.errors import InvalidInput
+from xinyong.domain.identifiers import IdentifierVault
+from xinyong.services import audit
+from xinyong.services import lists as lists_service
+from xinyong.services.checks import certificate_of, replay, run_check
+from xinyong.services.objections import decide_objection, file_objection
+from xinyong.store.tables import audit_events, records
+
+KEY = Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
+KEYS = {key_id(KEY.public_key()): KEY.public_key()}
+
+
+@pytest.fixture
+def story(engine: Engine, catalog: Catalog, vault: IdentifierVault, tmp_path: Path) -> Story:
+    return Story(engine, catalog, vault, tmp_path)
+
+
+def check(story: Story, number: str, context: str, when: float, purpose: str = "tender 2027-001") -> dict:
+    return run_check(
+        story.engine,
+        story.catalog,
+        story.vault,
+        KEY,
+        identifier=number,
+        context=context,
+        purpose=purpose,
+        consumer="consumer:finance",
+        now=at(when),
+    )
+
+
+def black_listed(story: Story, n: int) -> str:
+    story.ingest([org_row(f"B-{n}", n)], T0)
+    story.maintain(at(0))
+    eid = story.entry(f"B-{n}")
+    assert eid is not None
+    lists_service.decide(
+        story.engine, story.catalog, eid, approve_it=True, actor="reviewer:li", reason="unpaid", now=at(0)
+    )
+    story.maintain(at(31))
+    return make_uscc(n)
+
+
+def test_black_listed_company_is_denied_in_procurement_with_reasons_and_a_certificate(story: Story) -> None:
+    uscc = black_listed(story, 1)
+    result = check(story, uscc, "procurement.tender", 32)
+    d = result["decision"]
+    assert d["outcome"] == "deny"
+    [applied] = d["applied"]
+    assert applied["measure"] == "procurement.exclude_black_listed" and applied["effect"] == "deny"
+    assert "Government Procurement Law" in applied["legal_basis"]
+    assert applied["basis"][0]["record"] == "court/B-1" and "in force since 2027-04-01" in applied["reason"]
+    assert all(m["reason"].startswith("does not apply") for m in d["not_applied"]) and d["not_applied"]
+    assert result["data_version"] == {
+        "catalog": story.catalog.version,
+        "as_of": "2027-04-02",
+        "known_at": at(32).isoformat(),
+    }
+    cert = certificate_of(story.engine, result["check_id"])
+    assert verify(cert, KEYS).payload == result
+    # Before publication (in the notice period) the same company is allowed, and told why.
+    early = check(story, uscc, "procurement.tender", 10)
+    assert early["decision"]["outcome"] == "allow"
+
+
+def test_certificate_fails_on_any_altered_byte_and_on_an_unknown_key(story: Story) -> None:
+    uscc = black_listed(story, 2)
+    cert = certificate_of(story.engine, check(story, uscc, "procurement.tender", 32)["check_id"])
+    for i in range(0, len(cert), max(1, len(cert) // 97)):
+        altered = bytearray(cert)
+        altered[i] = (altered[i] + 1) % 256
+        with pytest.raises(CertificateInvalid):
+            verify(bytes(altered), KEYS)
+    with pytest.raises(CertificateInvalid, match="signed form"):
+        verify(cert.replace(b'{"algorithm"', b'{ "algorithm"'), KEYS)
+    other = Ed25519PrivateKey.generate().public_key()
+    with pytest.raises(CertificateInvalid, match="not a key of this platform"):
+        verify(cert, {key_id(other): other})
+
+
+def test_protected_context_unknown_subject_and_bad_input(story: Story) -> None:
+    uscc = black_listed(story, 3)
+    health = check(story, uscc, "healthcare.services", 32)["decision"]
+    assert health["outcome"] == "allow" and health["applied"] == [] and "principle 3" in health["summary"]
+    stranger = check(story, make_uscc(999), "procurement.tender", 32)["decision"]
+    assert stranger["outcome"] == "allow" and not stranger["applied"]
+    assert "no record linked" in stranger["summary"]
+    with pytest.raises(InvalidInput, match="not valid in any scheme"):
+        check(story, "91330106MA2ABCDE1X", "procurement.tender", 32)
+    with pytest.raises(InvalidInput, match="context 'casino' is not in the catalog"):
+        check(story, uscc, "casino", 32)
+    with pytest.raises(InvalidInput, match="purpose"):
+        check(story, uscc, "procurement.tender", 32, purpose=" ")
+
+
+def test_record_trigger_needs_a_linked_record_and_grades_trigger_only_rewards(story: Story) -> None:
+    tax = {
+        "revision": 1,
+        "subject_name": "杭州某某有限公司",
+        "id_scheme": "cn.uscc",
+        "id_number": make_uscc(4),
+        "decided_on": "2027-02-20",
+        "valid_from": "2027-02-25",
+        "valid_until": "",
+        "document_no": "杭税稽 9",
+        "source_ref": "TX-4",
+        "record_type": "tax.major_violation",
+        "violation": "false_invoicing",
+        "amount_cny": "900000",
+    }
+    story.ingest([tax], T0, source="tax")
+    d = check(story, make_uscc(4), "finance.subsidy", 1)["decision"]
+    assert [m["measure"] for m in d["applied"]] == ["subsidy.deny_major_tax_violation"] and d["outcome"] == "deny"
+    with story.engine.begin() as conn:
+        conn.execute(update(records).where(records.c.source_ref == "TX-4").values(link_method="probable"))
+    d = check(story, make_uscc(4), "finance.subsidy", 2)["decision"]
+    assert d["outcome"] == "allow"
+    [why] = [m["reason"] for m in d["not_applied"] if m["measure"] == "subsidy.deny_major_tax_violation"]
+    assert "principle 4" in why
+    grade_a = {
+        **tax,
+        "id_number": make_uscc(5),
+        "source_ref": "A-5",
+        "record_type": "tax.a_grade",
+        "rating_year": "2026",
+        "violation": "",
+        "amount_cny": "",
+    }
+    assert story.ingest([grade_a], T0, source="tax").rejected == 0
+    planning = check(story, make_uscc(5), "inspection.planning", 1)["decision"]
+    assert planning["grade"] == "A"
+    assert [m["measure"] for m in planning["applied"]] == ["inspection.less_for_class_a"]
+    assert planning["outcome"] == "allow"
+
+
+def test_replay_gives_the_same_answer_as_known_then_even_after_a_correction(story: Story) -> None:
+    uscc = black_listed(story, 6)
+    first = check(story, uscc, "procurement.tender", 32)
+    sid = story.subject_of("B-6")
+    o = file_objection(
+        story.engine,
+        story.catalog,
+        subject_id=sid,
+        target="record:court/B-6",
+        grounds="the judgment was quashed on appeal",
+        actor=f"subject:{sid}",
+        now=at(33),
+    )
+    disputed = check(story, uscc, "procurement.tender", 34)["decision"]
+    assert disputed["outcome"] == "deny" and disputed["applied"][0]["disputed"] is True
+    assert "disputes a ground" in disputed["summary"]
+    decide_objection(
+        story.engine,
+        story.catalog,
+        o["id"],
+        uphold=True,
+        actor="reviewer:wang",
+        reason="quashed on appeal",
+        now=at(35),
+        revoke=True,
+    )
+    assert check(story, uscc, "procurement.tender", 36)["decision"]["outcome"] == "allow"
+    again = replay(story.engine, story.catalog, first["check_id"])
+    assert again["same"] is True and again["outcome_replayed"] == "deny", again["differences"]
+
+
+def test_audit_chain_catches_alteration_deletion_insertion_and_reordering(story: Story, engine: Engine) -> None:
+    story.ingest([org_row("B-7", 7)], T0)
+    for i in range(5):
+        check(story, make_uscc(7), "procurement.tender", 1 + i, purpose=f"tender {i}")
+    report = audit.verify(engine)
+    assert report.intact and report.events == 5
+
+    def tampered(change) -> list[str]:  # type: ignore[no-untyped-def]
+        with engine.connect() as conn:
+            saved = [dict(r._mapping) for r in conn.execute(select(audit_events).order_by(audit_events.c.id))]
+        with engine.begin() as conn:
+            change(conn, saved)
+        problems = audit.verify(engine).problems
+        with engine.begin() as conn:
+            conn.execute(delete(audit_events))
+            conn.execute(insert(audit_events), saved)
+        assert audit.verify(engine).intact
+        return problems
+
+    def alter(conn, rows):  # type: ignore[no-untyped-def]
+        conn.execute(update(audit_events).where(audit_events.c.id == rows[2]["id"]).values(purpose="nothing to see"))
+
+    def drop(conn, rows):  # type: ignore[no-untyped-def]
+        conn.execute(delete(audit_events).where(audit_events.c.id == rows[1]["id"]))
+
+    def add(conn, rows):  # type: ignore[no-untyped-def]
+        fake = {**rows[3], "id": rows[3]["id"] * 100, "hash": "f" * 64, "target": "subject:1"}
+        conn.execute(insert(audit_events).values(**fake))
+
+    def swap(conn, rows):  # type: ignore[no-untyped-def]
+        a, b = rows[1], rows[2]
+        conn.execute(delete(audit_events).where(audit_events.c.id.in_([a["id"], b["id"]])))
+        conn.execute(insert(audit_events), [{**b, "id": a["id"]}, {**a, "id": b["id"]}])
+
+    assert any("altered" in p for p in tampered(alter))
+    assert any("deleted, inserted or moved" in p for p in tampered(drop))
+    assert tampered(add)
+    assert any("deleted, inserted or moved" in p for p in tampered(swap))
+
+
+def test_check_certificate_and_audit_from_the_command_line(
+    story: Story, db_env: dict[str, str], tmp_path: Path
+) -> None:
+    uscc = black_listed(story, 8)
+    env = {**db_env, "XINYONG_SIGNING_KEY_FILE": str(tmp_path / "signing.key")}
+    ok(xy(env, "init", cwd=tmp_path))
+    result = json.loads(
+        ok(
+            xy(
+                env,
+                "check",
+                uscc,
+                "--context",
+                "procurement.tender",
+                "--purpose",
+                "tender 2027-9",
+                "--now",
+                at(32).isoformat(),
+                "--json",
+                cwd=tmp_path,
+            )
+        ).stdout
+    )
+    assert result["decision"]["outcome"] == "deny"
+    cert = tmp_path / "cert.json"
+    ok(xy(env, "certificate", "get", result["check_id"], "-o", str(cert), cwd=tmp_path))
+    assert "valid: check" in ok(xy(env, "certificate", "verify", str(cert), cwd=tmp_path)).stdout
+    public = ok(xy(env, "keys-public", cwd=tmp_path)).stdout.strip()
+    offline = {k: v for k, v in env.items() if k != "XINYONG_SIGNING_KEY_FILE"}
+    ok(xy(offline, "certificate", "verify", str(cert), "--public-key", public, cwd=tmp_path))
+    cert.write_bytes(cert.read_bytes().replace(b'"deny"', b'"allow"', 1))
+    bad = xy(env, "certificate", "verify", str(cert), cwd=tmp_path)
+    assert bad.returncode == 1 and "altered" in bad.stderr
+    same = json.loads(ok(xy(env, "checks", "replay", result["check_id"], "--json", cwd=tmp_path)).stdout)
+    assert same["same"] is True
+    chain = json.loads(ok(xy(env, "audit", "verify", "--json", cwd=tmp_path)).stdout)
+    assert chain == {"events": 1, "intact": True, "problems": []}
+    with story.engine.begin() as conn:
+        conn.execute(update(audit_events).values(actor="consumer:someone-else"))
+    broken = xy(env, "audit", "verify", cwd=tmp_path)
+    assert broken.returncode == 1 and "altered" in broken.stdout
