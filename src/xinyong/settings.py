@@ -60,6 +60,12 @@ class Settings(BaseSettings):
         description="PEM file of the Ed25519 key that signs check certificates. Default: signing.key in the "
         "data directory; `xinyong init` creates it.",
     )
+    public_rate_per_minute: int = Field(
+        60, ge=1, le=100_000, description="Requests a minute one client may make to the public endpoints."
+    )
+    max_batch_records: int = Field(
+        10_000, ge=1, le=1_000_000, description="Most records one POST /v1/records may carry."
+    )
     notice_delivery: str = Field(
         "log",
         description="How notices leave the outbox: 'log' (stored and logged) or 'module:callable', called "

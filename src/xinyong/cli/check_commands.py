@@ -159,3 +159,58 @@ def audit_verify(as_json: Annotated[bool, typer.Option("--json", help="Print as 
     _print(data, as_json, text + "\n  ".join(report.problems))
     if not report.intact:
         raise typer.Exit(1)
+
+
+keys_app = typer.Typer(help="API keys and subject tokens.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+
+
+@keys_app.command("create")
+def keys_create(
+    role: Annotated[str, typer.Option("--role", help="source, consumer, reviewer, admin or subject.")],
+    name: Annotated[str, typer.Option("--name", help="Who holds the key (a source's id for a source key).")],
+    scope: Annotated[
+        list[str] | None,
+        typer.Option("--scope", help="KEY=VALUE, repeatable: source=ID; contexts=ID; purposes=PREFIX."),
+    ] = None,
+    subject: Annotated[
+        str | None, typer.Option("--subject", help="Subject tokens: the subject (id or identifier).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+) -> None:
+    """Issue a key. It is shown once; only its hash is stored."""
+    from xinyong.services.keys import create_key
+    from xinyong.services.subjects import resolve_subject
+
+    scopes: dict[str, list[str]] = {}
+    for item in scope or []:
+        k, sep, v = item.partition("=")
+        if not sep or not v:
+            raise fail(f"--scope '{item}': write KEY=VALUE")
+        scopes.setdefault(k.strip(), []).append(v.strip())
+    ctx = context()
+    try:
+        engine = ctx.migrated_engine()
+        sid = resolve_subject(engine, ctx.catalog, ctx.vault, subject)[0] if subject else None
+        key = create_key(engine, ctx.catalog, role=role, name=name, scopes=scopes, subject_id=sid)
+    except XinyongError as exc:
+        raise fail(str(exc)) from None
+    _print(key, as_json, f"{key['role']} key for {key['name']}: {key['key']}\n(shown once; keep it secret)")
+
+
+@app.command("serve")
+def serve(
+    host: Annotated[str, typer.Option("--host", help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8000,
+) -> None:
+    """Serve the API (OpenAPI docs at /docs) over the configured store."""
+    import uvicorn
+
+    from xinyong.api.app import create_app
+
+    try:
+        app_ = create_app()
+        context().migrated_engine()
+    except XinyongError as exc:
+        raise fail(str(exc)) from None
+    uvicorn.run(app_, host=host, port=port, log_level="info")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Engine
 
 from xinyong.domain.catalog import Catalog, load_catalog
@@ -32,3 +33,7 @@ class AppContext:
     @cached_property
     def vault(self) -> IdentifierVault:
         return self.settings.vault()
+
+    @cached_property
+    def signing_key(self) -> Ed25519PrivateKey:
+        return self.settings.signing_key()

@@ -355,3 +355,17 @@ audit_events = Table(
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False, unique=True),
 )
+
+# API keys and subject tokens: only a hash of the secret is kept; the key is shown once.
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", String(16), primary_key=True),  # the public part of the key, to find its row
+    Column("secret_hash", String(64), nullable=False),
+    Column("role", String(16), nullable=False),  # source | consumer | reviewer | admin | subject
+    Column("name", String(100), nullable=False),
+    Column("scopes", Json, nullable=False),  # source: record types; consumer: contexts and purposes
+    Column("subject_id", BigId, ForeignKey("subjects.id")),  # subject tokens only
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("revoked_at", UTCDateTime()),
+)

@@ -1,0 +1,43 @@
+"""The app factory: one FastAPI app per settings, its context built at startup.
+
+All state is in the database: any number of replicas may serve the same store (the public rate
+limit is counted per process).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from xinyong.api import errors
+from xinyong.api.routers import checks, me, public, records, review
+from xinyong.services.context import AppContext
+from xinyong.settings import Settings
+
+# Every router of the app; the authorisation test walks their routes.
+ROUTERS = (checks.router, records.router, me.router, public.router, review.router)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    ctx = AppContext(settings or Settings())
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        ctx.migrated_engine()
+        ctx.signing_key  # noqa: B018 - fail at startup, not at the first check, when the key is missing
+        yield
+        ctx.engine.dispose()
+
+    app = FastAPI(
+        title="xinyong",
+        summary="Public credit information: check before you act, with reasons and signed proof.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.ctx = ctx
+    errors.install(app)
+    for router in ROUTERS:
+        app.include_router(router)
+    return app

@@ -1,0 +1,45 @@
+"""The authorisation matrix: which roles may call which route. Deny by default.
+
+Every route of the app is named here; a route missing from the matrix is refused to everyone,
+and a test walks every route with every role and asserts exactly the allowed set.
+"""
+
+from __future__ import annotations
+
+from xinyong.services.keys import Role
+
+EVERYONE = frozenset(Role)
+STAFF = frozenset({Role.REVIEWER, Role.ADMIN})
+
+MATRIX: dict[str, frozenset[Role]] = {
+    # anyone
+    "public_keys": EVERYONE,
+    "check_certificate": EVERYONE,
+    "check_replay": EVERYONE,
+    "public_search": EVERYONE,
+    "public_subject": EVERYONE,
+    # consuming departments
+    "create_check": frozenset({Role.CONSUMER}),
+    # source departments
+    "submit_records": frozenset({Role.SOURCE}),
+    "list_batches": frozenset({Role.SOURCE, Role.ADMIN}),
+    "batch_rejects": frozenset({Role.SOURCE, Role.ADMIN}),
+    # subjects, about themselves
+    "my_file": frozenset({Role.SUBJECT}),
+    "my_objection": frozenset({Role.SUBJECT}),
+    "my_repair": frozenset({Role.SUBJECT}),
+    # reviewers and admins
+    "list_entries": STAFF,
+    "show_entry": STAFF,
+    "decide_entry": frozenset({Role.REVIEWER}),
+    "list_objections": STAFF,
+    "decide_objection": frozenset({Role.REVIEWER}),
+    "list_repairs": STAFF,
+    "decide_repair": frozenset({Role.REVIEWER}),
+    "run_maintenance": frozenset({Role.ADMIN}),
+    "audit_verify": frozenset({Role.ADMIN}),
+}
+
+
+def allowed(route: str, role: Role) -> bool:
+    return role in MATRIX.get(route, frozenset())

@@ -1,0 +1,45 @@
+"""Dependencies shared by the routers: the app context, the caller, and the authorisation guard."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+
+from xinyong.api.authz import allowed
+from xinyong.services.context import AppContext
+from xinyong.services.keys import PUBLIC, Principal, authenticate
+
+
+def app_context(request: Request) -> AppContext:
+    ctx: AppContext = request.app.state.ctx
+    return ctx
+
+
+Ctx = Annotated[AppContext, Depends(app_context)]
+
+
+def caller(request: Request, ctx: Ctx) -> Principal:
+    """The principal of the request's key (`Authorization: Bearer xy_...`); the public without one."""
+    header = request.headers.get("authorization", "")
+    if not header:
+        return PUBLIC
+    scheme, _, token = header.partition(" ")
+    principal = authenticate(ctx.engine, token.strip()) if scheme.lower() == "bearer" else None
+    if principal is None:
+        raise HTTPException(401, "the API key is unknown, revoked or malformed", {"WWW-Authenticate": "Bearer"})
+    return principal
+
+
+def guard(route: str) -> Callable[[Principal], Principal]:
+    """A dependency that lets through only the roles the matrix allows on `route`."""
+
+    def check(principal: Annotated[Principal, Depends(caller)]) -> Principal:
+        if allowed(route, principal.role):
+            return principal
+        if principal.role.value == "public":
+            raise HTTPException(401, f"{route}: an API key is required", {"WWW-Authenticate": "Bearer"})
+        raise HTTPException(403, f"{route}: a {principal.role.value} key may not do this")
+
+    return check

@@ -1,0 +1,1 @@
+"""Routers per audience: checks (consumers, anyone), records (sources), me (subjects), public, review."""

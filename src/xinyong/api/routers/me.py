@@ -1,0 +1,100 @@
+"""A subject's own file, and their objections and repair requests. Every read is audited."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, Field
+
+from xinyong.api.deps import Ctx, guard
+from xinyong.services import audit
+from xinyong.services.keys import Principal
+from xinyong.services.objections import file_objection
+from xinyong.services.portal import my_file
+from xinyong.services.repairs import file_repair
+from xinyong.store.db import writing
+
+router = APIRouter(tags=["subjects"])
+
+
+class ObjectionRequest(BaseModel):
+    target: Annotated[str, Field(max_length=200, examples=["record:court/(2027)浙01执12号", "entry:12"])]
+    grounds: Annotated[str, Field(min_length=10, max_length=2000)]
+
+
+class RepairRequest(BaseModel):
+    record: Annotated[str, Field(max_length=200, examples=["court/(2027)浙01执12号"])]
+    evidence_ref: Annotated[str | None, Field(max_length=200)] = None
+    commitment: bool = False
+
+
+def _subject(who: Principal) -> int:
+    if who.subject_id is None:  # a subject token always names its subject (see keys.create_key)
+        raise ValueError("subject token without a subject")
+    return who.subject_id
+
+
+@router.get("/v1/me", name="my_file", response_model=dict[str, Any], responses={401: {}, 403: {}})
+def me(ctx: Ctx, who: Annotated[Principal, Depends(guard("my_file"))]) -> dict[str, Any]:
+    """Your whole file: records, score with explanation, list entries, notices, and every check made about you."""
+    sid = _subject(who)
+    data = my_file(ctx.engine, ctx.catalog, sid)
+    with writing(ctx.engine) as conn:
+        audit.append(conn, actor=who.actor, action="read_own_file", target=f"subject:{sid}", purpose="subject access")
+    return data
+
+
+@router.post(
+    "/v1/me/objections",
+    name="my_objection",
+    response_model=dict[str, Any],
+    status_code=201,
+    responses={404: {}, 409: {}, 422: {}},
+)
+def object_(
+    body: ObjectionRequest, ctx: Ctx, who: Annotated[Principal, Depends(guard("my_objection"))]
+) -> dict[str, Any]:
+    """Object to a record, a list entry, a subject link or a score; it is marked disputed at once."""
+    from datetime import UTC, datetime
+
+    sid = _subject(who)
+    result = file_objection(
+        ctx.engine,
+        ctx.catalog,
+        subject_id=sid,
+        target=body.target,
+        grounds=body.grounds,
+        actor=f"subject:{sid}",
+        now=datetime.now(UTC),
+    )
+    with writing(ctx.engine) as conn:
+        audit.append(conn, actor=who.actor, action="file_objection", target=f"objection:{result['id']}")
+    return result
+
+
+@router.post(
+    "/v1/me/repairs",
+    name="my_repair",
+    response_model=dict[str, Any],
+    status_code=201,
+    responses={404: {}, 409: {}, 422: {}},
+)
+def repair(body: RepairRequest, ctx: Ctx, who: Annotated[Principal, Depends(guard("my_repair"))]) -> dict[str, Any]:
+    """Ask for credit repair of one of your records."""
+    from datetime import UTC, datetime
+
+    sid = _subject(who)
+    result = file_repair(
+        ctx.engine,
+        ctx.catalog,
+        subject_id=sid,
+        record=body.record,
+        evidence_ref=body.evidence_ref,
+        commitment=body.commitment,
+        actor=f"subject:{sid}",
+        now=datetime.now(UTC),
+    )
+    with writing(ctx.engine) as conn:
+        audit.append(conn, actor=who.actor, action="file_repair", target=f"repair:{result['id']}")
+    return result

@@ -1,0 +1,179 @@
+"""Reviewers and admins: the list, objection and repair operations of due process, over HTTP."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel, Field
+
+from xinyong.api.deps import Ctx, guard
+from xinyong.services import audit
+from xinyong.services import lists as lists_service
+from xinyong.services.keys import Principal
+from xinyong.services.list_views import entries, entry_detail
+from xinyong.services.maintain import maintain
+from xinyong.services.objection_views import objection_rows
+from xinyong.services.objections import decide_objection
+from xinyong.services.repairs import decide_repair, repair_rows
+from xinyong.store.db import writing
+
+router = APIRouter(tags=["review"])
+Reason = Annotated[str, Field(min_length=5, max_length=1000)]
+
+
+class EntryDecision(BaseModel):
+    decision: Literal["approve", "reject"]
+    reason: Reason
+
+
+class ObjectionDecision(BaseModel):
+    decision: Literal["uphold", "dismiss"]
+    reason: Reason
+    revoke: bool = False
+    set: dict[Annotated[str, Field(max_length=64)], Annotated[str, Field(max_length=200)]] | None = None
+
+
+class RepairDecision(BaseModel):
+    decision: Literal["approve", "refuse"]
+    reason: Reason
+    unmet: list[Annotated[str, Field(max_length=40)]] | None = None
+
+
+def _audit(ctx: Ctx, who: Principal, action: str, target: str) -> None:
+    with writing(ctx.engine) as conn:
+        audit.append(conn, actor=who.actor, action=action, target=target, purpose="due process")
+
+
+@router.get("/v1/lists/entries", name="list_entries", response_model=list[dict[str, Any]])
+def list_entries_(
+    ctx: Ctx,
+    who: Annotated[Principal, Depends(guard("list_entries"))],
+    list_id: Annotated[str | None, Query(alias="list", max_length=64)] = None,
+    state: Annotated[str | None, Query(max_length=16)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> list[dict[str, Any]]:
+    """Entries with their state today."""
+    rows = entries(ctx.engine, list_id=list_id, state=state, day=datetime.now(UTC).date(), limit=limit)
+    _audit(ctx, who, "read_entries", f"list:{list_id or '*'}")
+    return rows
+
+
+@router.get("/v1/lists/entries/{entry_id}", name="show_entry", response_model=dict[str, Any], responses={404: {}})
+def show_entry(entry_id: int, ctx: Ctx, who: Annotated[Principal, Depends(guard("show_entry"))]) -> dict[str, Any]:
+    """One entry: ground, legal basis, disputes, every transition."""
+    data = entry_detail(ctx.engine, ctx.catalog, entry_id, known_at=datetime.now(UTC))
+    _audit(ctx, who, "read_entry", f"entry:{entry_id}")
+    return data
+
+
+@router.post(
+    "/v1/lists/entries/{entry_id}/decision",
+    name="decide_entry",
+    response_model=dict[str, Any],
+    responses={404: {}, 409: {}, 422: {}},
+)
+def decide_entry(
+    entry_id: int, body: EntryDecision, ctx: Ctx, who: Annotated[Principal, Depends(guard("decide_entry"))]
+) -> dict[str, Any]:
+    """Approve (the subject is notified) or reject a proposal; a conflict if someone decided first."""
+    view = lists_service.decide(
+        ctx.engine,
+        ctx.catalog,
+        entry_id,
+        approve_it=body.decision == "approve",
+        actor=who.actor,
+        reason=body.reason,
+        now=datetime.now(UTC),
+    )
+    _audit(ctx, who, f"entry_{body.decision}", f"entry:{entry_id}")
+    return {"id": entry_id, "state": view.state.value}
+
+
+@router.get("/v1/objections", name="list_objections", response_model=list[dict[str, Any]])
+def list_objections(
+    ctx: Ctx,
+    who: Annotated[Principal, Depends(guard("list_objections"))],
+    state: Annotated[Literal["open", "overdue", "decided"] | None, Query()] = None,
+) -> list[dict[str, Any]]:
+    """Objections with their deadlines and outcomes."""
+    rows = objection_rows(ctx.engine, state=state, today=datetime.now(UTC).date())
+    _audit(ctx, who, "read_objections", f"objections:{state or '*'}")
+    return rows
+
+
+@router.post(
+    "/v1/objections/{objection_id}/decision",
+    name="decide_objection",
+    response_model=dict[str, Any],
+    responses={404: {}, 409: {}, 422: {}},
+)
+def decide_objection_(
+    objection_id: int, body: ObjectionDecision, ctx: Ctx, who: Annotated[Principal, Depends(guard("decide_objection"))]
+) -> dict[str, Any]:
+    """Uphold (remedied at once) or dismiss (with the right to one appeal)."""
+    result = decide_objection(
+        ctx.engine,
+        ctx.catalog,
+        objection_id,
+        uphold=body.decision == "uphold",
+        actor=who.actor,
+        reason=body.reason,
+        now=datetime.now(UTC),
+        revoke=body.revoke,
+        set_attributes=body.set,
+    )
+    _audit(ctx, who, f"objection_{body.decision}", f"objection:{objection_id}")
+    return result
+
+
+@router.get("/v1/repairs", name="list_repairs", response_model=list[dict[str, Any]])
+def list_repairs(
+    ctx: Ctx,
+    who: Annotated[Principal, Depends(guard("list_repairs"))],
+    state: Annotated[Literal["open", "overdue", "decided"] | None, Query()] = None,
+) -> list[dict[str, Any]]:
+    """Repair requests with their deadlines and outcomes."""
+    rows = repair_rows(ctx.engine, state=state, today=datetime.now(UTC).date())
+    _audit(ctx, who, "read_repairs", f"repairs:{state or '*'}")
+    return rows
+
+
+@router.post(
+    "/v1/repairs/{repair_id}/decision",
+    name="decide_repair",
+    response_model=dict[str, Any],
+    responses={404: {}, 409: {}, 422: {}},
+)
+def decide_repair_(
+    repair_id: int, body: RepairDecision, ctx: Ctx, who: Annotated[Principal, Depends(guard("decide_repair"))]
+) -> dict[str, Any]:
+    """Approve (the record stops counting) or refuse (naming what is unmet and when to apply again)."""
+    result = decide_repair(
+        ctx.engine,
+        ctx.catalog,
+        repair_id,
+        approve=body.decision == "approve",
+        actor=who.actor,
+        reason=body.reason,
+        now=datetime.now(UTC),
+        unmet=body.unmet,
+    )
+    _audit(ctx, who, f"repair_{body.decision}", f"repair:{repair_id}")
+    return result
+
+
+@router.post("/v1/maintenance", name="run_maintenance", response_model=dict[str, int])
+def run_maintenance(ctx: Ctx, who: Annotated[Principal, Depends(guard("run_maintenance"))]) -> dict[str, int]:
+    """Run the daily maintenance now."""
+    counts = maintain(ctx.engine, ctx.catalog)
+    _audit(ctx, who, "maintain", "lists")
+    return counts
+
+
+@router.get("/v1/audit/verify", name="audit_verify", response_model=dict[str, Any])
+def audit_verify(ctx: Ctx, _: Annotated[Principal, Depends(guard("audit_verify"))]) -> dict[str, Any]:
+    """Walk the audit chain."""
+    report = audit.verify(ctx.engine)
+    return {"events": report.events, "intact": report.intact, "problems": report.problems}

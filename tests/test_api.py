@@ -1,0 +1,203 @@
+"""The HTTP service, served for real by uvicorn on a free port and called with httpx.
+
+- Every route is walked with every role: exactly the roles of the authorisation matrix get past
+  authentication and authorisation, everyone else gets 401 or 403 as problem+json.
+- A consuming department's check, its certificate verified with the key from /v1/keys, and replay;
+  the subject sees the check in their file, objects, and a reviewer decides; the public sees the
+  company but not a resident who is on no public list; sources submit batches with rejects.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from fastapi.routing import APIRoute
+from sqlalchemy import Engine
+
+from builders import make_ric, make_uscc
+from conftest import TEST_KEY_HEX
+from process_story import T0, Story, org_row, person_row
+from xinyong.api.app import ROUTERS, create_app
+from xinyong.api.authz import MATRIX
+from xinyong.domain.catalog import Catalog
+from xinyong.domain.certificates import load_public, verify
+from xinyong.domain.identifiers import IdentifierVault
+from xinyong.services import lists as lists_service
+from xinyong.services.keys import Role, create_key
+from xinyong.settings import Settings
+
+
+class Served:
+    def __init__(self, url: str, engine: Engine, catalog: Catalog, app: Any) -> None:
+        self.url, self.engine, self.catalog, self.app = url, engine, catalog, app
+        self.keys: dict[str, str] = {}
+
+    def key(self, role: str, name: str, **kw: Any) -> str:
+        return str(create_key(self.engine, self.catalog, role=role, name=name, **kw)["key"])
+
+    def call(self, method: str, path: str, key: str | None = None, **kw: Any) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        return httpx.request(method, self.url + path, headers=headers, timeout=30, **kw)
+
+
+@pytest.fixture
+def served(db_url: str, engine: Engine, catalog: Catalog, tmp_path: Path) -> Iterator[Served]:
+    settings = Settings(
+        database_url=db_url,
+        data_dir=tmp_path / "data",
+        identifier_key=TEST_KEY_HEX,
+        signing_key_file=tmp_path / "signing.key",
+        public_rate_per_minute=1000,
+        max_batch_records=50,
+    )
+    settings.create_signing_key_file()
+    app = create_app(settings)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:  # startup, not the clock under test: nothing here depends on time passing
+        time.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    yield Served(f"http://127.0.0.1:{port}", engine, catalog, app)
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+def test_every_route_admits_exactly_the_roles_of_the_matrix(served: Served) -> None:
+    routes = [r for router in ROUTERS for r in router.routes if isinstance(r, APIRoute)]
+    assert {r.name for r in routes} == set(MATRIX), "every route is in the matrix, and the matrix names no other"
+    story_subject = served.key
+    keys: dict[Role, str | None] = {Role.PUBLIC: None}
+    for role in (Role.SOURCE, Role.CONSUMER, Role.REVIEWER, Role.ADMIN):
+        keys[role] = story_subject(role.value, "court" if role is Role.SOURCE else f"{role.value}-1")
+    with served.engine.begin() as conn:
+        from xinyong.store.tables import subjects
+
+        conn.execute(subjects.insert().values(id=1, kind="person", display_name="张三", created_at=T0))
+    keys[Role.SUBJECT] = served.key("subject", "resident-1", subject_id=1)
+    for route in routes:
+        path = route.path.replace("{check_id}", "0" * 32).replace("{entry_id}", "1").replace("{objection_id}", "1")
+        path = path.replace("{repair_id}", "1").replace("{batch_id}", "1").replace("{subject_id}", "1")
+        for method in route.methods:
+            for role, key in keys.items():
+                r = served.call(method, path, key, json={}, params={"q": "zz"})
+                passed = r.status_code not in (401, 403)
+                assert passed == (role in MATRIX[route.name]), (
+                    f"{method} {path} as {role.value}: {r.status_code} {r.text}"
+                )
+                if not passed:
+                    assert r.headers["content-type"] == "application/problem+json"
+    bad = served.call("GET", "/v1/me", "xy_0000000000000000_nope")
+    assert bad.status_code == 401 and "unknown, revoked or malformed" in bad.json()["detail"]
+
+
+def test_check_certificate_replay_subject_file_objection_and_public_view(
+    served: Served, catalog: Catalog, vault: IdentifierVault, tmp_path: Path
+) -> None:
+    story = Story(served.engine, catalog, vault, tmp_path)
+    # The service answers as of now (real time): the story happened in the months before.
+    start = datetime.now(UTC) - timedelta(days=100)
+    day = (start - timedelta(days=20)).date().isoformat()
+    dates = {"decided_on": day, "valid_from": day}
+    story.ingest([org_row("H-1", 61, **dates), person_row("H-2", 62, **dates)], start)
+    story.maintain(start)
+    for ref in ("H-1", "H-2"):
+        eid = story.entry(ref)
+        assert eid is not None
+        lists_service.decide(
+            served.engine, catalog, eid, approve_it=True, actor="reviewer:li", reason="unpaid", now=start
+        )
+    story.maintain(start + timedelta(days=31))  # published, and in force today
+
+    consumer = served.key("consumer", "finance-bureau", scopes={"contexts": ["procurement.tender"]})
+    r = served.call(
+        "POST",
+        "/v1/checks",
+        consumer,
+        json={"subject": make_uscc(61), "context": "procurement.tender", "purpose": "tender 2026-88"},
+    )
+    assert r.status_code == 200, r.text
+    result = r.json()
+    assert result["decision"]["outcome"] == "deny"
+    outside = served.call(
+        "POST",
+        "/v1/checks",
+        consumer,
+        json={"subject": make_uscc(61), "context": "finance.subsidy", "purpose": "grant"},
+    )
+    assert outside.status_code == 403 and "procurement.tender" in outside.json()["detail"]
+
+    cert = served.call("GET", result["certificate_url"])
+    [k] = served.call("GET", "/v1/keys").json()
+    assert verify(cert.content, {k["key_id"]: load_public(k["public_key"])}).payload["check_id"] == result["check_id"]
+    assert served.call("GET", f"/v1/checks/{result['check_id']}/replay").json()["same"] is True
+
+    sid = story.subject_of("H-1")
+    token = served.key("subject", "company-61", subject_id=sid)
+    mine = served.call("GET", "/v1/me", token).json()
+    assert [(c["consumer"], c["purpose"]) for c in mine["checks"]] == [("consumer:finance-bureau", "tender 2026-88")]
+    assert mine["list_entries"][0]["state"] == "listed" and mine["records"][0]["source_ref"] == "H-1"
+    objection = served.call(
+        "POST",
+        "/v1/me/objections",
+        token,
+        json={"target": "record:court/H-1", "grounds": "the judgment was paid in full"},
+    )
+    assert objection.status_code == 201, objection.text
+    reviewer = served.key("reviewer", "wang")
+    [open_] = served.call("GET", "/v1/objections?state=open", reviewer).json()
+    decided = served.call(
+        "POST",
+        f"/v1/objections/{open_['id']}/decision",
+        reviewer,
+        json={"decision": "uphold", "reason": "court confirmed payment", "set": {"performance": "performed"}},
+    )
+    assert decided.status_code == 200, decided.text
+    assert (
+        served.call(
+            "POST",
+            f"/v1/objections/{open_['id']}/decision",
+            reviewer,
+            json={"decision": "dismiss", "reason": "second go"},
+        ).status_code
+        == 409
+    )
+
+    found = served.call("GET", "/v1/public/subjects", params={"q": make_uscc(61)}).json()
+    assert [f["id"] for f in found] == [sid]
+    person = story.subject_of("H-2")
+    shown = served.call("GET", f"/v1/public/subjects/{person}").json()
+    assert shown["name"] == "张*" and make_ric(62) not in str(shown) and shown["list_entries"]
+    stranger = served.call("GET", f"/v1/public/subjects/{person + 1000}")
+    assert stranger.status_code == 404 and stranger.headers["content-type"] == "application/problem+json"
+
+
+def test_sources_submit_batches_with_rejects_scopes_and_bounds(served: Served, catalog: Catalog) -> None:
+    court = served.key("source", "court")
+    past = {"decided_on": "2026-01-10", "valid_from": "2026-01-15"}
+    good = person_row("S-1", 71, **past)
+    bad = {**person_row("S-2", 72, **past), "decided_on": "yesterday"}
+    r = served.call("POST", "/v1/records", court, json={"records": [good, bad]})
+    assert r.status_code == 201, r.text
+    batch = r.json()
+    assert (batch["accepted"], batch["rejected"]) == (1, 1)
+    [reject] = served.call("GET", f"/v1/batches/{batch['batch_id']}/rejects", court).json()
+    assert reject["line"] == 2 and reject["field"] == "decided_on"
+    again = served.call("POST", "/v1/records", court, json={"records": [good]}).json()
+    assert again["unchanged"] == 1 and again["rejected"] == 0
+    tax = served.key("source", "tax")
+    assert served.call("GET", f"/v1/batches/{batch['batch_id']}/rejects", tax).status_code == 404
+    foreign = served.call("POST", "/v1/records", tax, json={"records": [good]})
+    assert foreign.status_code == 403 and "tax may submit only" in foreign.json()["detail"]
+    big = served.call("POST", "/v1/records", court, json={"records": [good] * 51})
+    assert big.status_code == 413 and "at most 50" in big.json()["detail"]
+    empty = served.call("POST", "/v1/records", court, json={"records": []})
+    assert empty.status_code == 422 and empty.headers["content-type"] == "application/problem+json"
