@@ -7,6 +7,8 @@ DEMO_DIR ?= var/demo
 DEMO_PERSONS ?= 50000
 DEMO_ORGS ?= 10000
 DEMO_SEED ?= 20261129
+DEMO_HOST ?= 127.0.0.1
+DEMO_PORT ?= 8000
 
 .PHONY: venv test check lint demo demo-clean bench clean
 
@@ -38,6 +40,10 @@ demo: venv
 	XINYONG_DATA_DIR=$(DEMO_DIR) $(XY) rescore --all
 	XINYONG_DATA_DIR=$(DEMO_DIR) $(XY) maintain
 	XINYONG_DATA_DIR=$(DEMO_DIR) $(XY) status
+	@echo "Demo keys (new ones each run; also in $(DEMO_DIR)/demo-keys.json):"
+	@XINYONG_DATA_DIR=$(DEMO_DIR) $(XY) demo keys --output $(DEMO_DIR)/demo-keys.json
+	@echo "Serving the API on http://$(DEMO_HOST):$(DEMO_PORT) (OpenAPI docs at /docs); Ctrl-C stops it."
+	XINYONG_DATA_DIR=$(DEMO_DIR) $(XY) serve --host $(DEMO_HOST) --port $(DEMO_PORT)
 
 demo-clean:
 	rm -rf $(DEMO_DIR)

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from xinyong.cli.common import app, context, fail, out, parse_day, parse_moment
+from xinyong.cli.common import app, context, demo_app, fail, out, parse_day, parse_moment
 from xinyong.domain.errors import XinyongError
 
 checks_app = typer.Typer(help="Checks made by consuming departments.", no_args_is_help=True)
@@ -214,3 +214,49 @@ def serve(
     except XinyongError as exc:
         raise fail(str(exc)) from None
     uvicorn.run(app_, host=host, port=port, log_level="info")
+
+
+@demo_app.command("keys")
+def demo_keys(
+    output: Annotated[Path | None, typer.Option("--output", help="Also write the keys to this JSON file.")] = None,
+) -> None:
+    """Issue demo keys (one source, consumer, reviewer and admin) and tokens for two demo residents."""
+    from sqlalchemy import select
+
+    from xinyong.services.keys import create_key
+    from xinyong.store.tables import list_entries, records, subjects
+
+    ctx = context()
+    try:
+        engine = ctx.migrated_engine()
+        with engine.connect() as conn:
+            listed = conn.scalar(
+                select(list_entries.c.subject_id)
+                .where(list_entries.c.subject_kind == "person")
+                .order_by(list_entries.c.id)
+                .limit(1)
+            )
+            consenting = conn.scalar(
+                select(records.c.subject_id)
+                .join(subjects, subjects.c.id == records.c.subject_id)
+                .where(records.c.record_type == "consent.scoring", records.c.subject_id != listed)
+                .order_by(records.c.id)
+                .limit(1)
+            )
+        issued = [
+            create_key(engine, ctx.catalog, role="source", name="court"),
+            create_key(engine, ctx.catalog, role="consumer", name="finance-bureau"),
+            create_key(engine, ctx.catalog, role="reviewer", name="demo-reviewer"),
+            create_key(engine, ctx.catalog, role="admin", name="demo-admin"),
+        ]
+        for sid in (listed, consenting):
+            if sid is not None:
+                issued.append(create_key(engine, ctx.catalog, role="subject", name=f"resident-{sid}", subject_id=sid))
+    except XinyongError as exc:
+        raise fail(str(exc)) from None
+    if output:
+        output.write_text(json.dumps(issued, indent=2, ensure_ascii=False) + "\n")
+        output.chmod(0o600)
+    for k in issued:
+        who = f"{k['role']:<9} {k['name']}" + (f" (subject {k['subject_id']})" if k["subject_id"] else "")
+        out.print(f"{who:<42} Authorization: Bearer {k['key']}", highlight=False, markup=False)

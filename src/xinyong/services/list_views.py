@@ -75,7 +75,7 @@ def entries(
     if state == State.EXPIRED.value:
         q = q.where(or_(s.c.state == state, over))
     elif state == State.LISTED.value:
-        q = q.where(s.c.state == state, ~over)
+        q = q.where(s.c.state == state, ~over, s.c.listed_on <= day)  # in force on the day
     elif state is not None:
         q = q.where(s.c.state == state)
     out = []
