@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, HTTPException, Path, Request
 
 from xinyong.api.authz import allowed
 from xinyong.services.context import AppContext
@@ -43,3 +43,8 @@ def guard(route: str) -> Callable[[Principal], Principal]:
         raise HTTPException(403, f"{route}: a {principal.role.value} key may not do this")
 
     return check
+
+
+# Ids in paths: bounded, so that no number a database cannot hold reaches it.
+RowId = Annotated[int, Path(ge=1, le=2**53 - 1, description="A row id.")]
+CheckId = Annotated[str, Path(min_length=32, max_length=32, pattern="^[0-9a-f]{32}$", description="A check id.")]

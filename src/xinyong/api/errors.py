@@ -2,14 +2,43 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from xinyong.domain.errors import XinyongError
 
 PROBLEM = "application/problem+json"
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details; `detail` says what to fix."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str
+
+
+_WHY = {
+    401: "No valid API key: send `Authorization: Bearer xy_...`.",
+    403: "The key's role or scope does not allow this.",
+    404: "Not found.",
+    409: "Conflict: someone decided first, or the request repeats one still open.",
+    413: "Too large: split the batch.",
+    422: "Invalid input: the detail names each field and what to fix.",
+    429: "Too many requests: wait for Retry-After seconds.",
+}
+
+# Every route may answer these; declared once so the OpenAPI schema tells clients the truth.
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    code: {"description": why, "content": {PROBLEM: {"schema": Problem.model_json_schema()}}}
+    for code, why in _WHY.items()
+}
 
 
 def problem(status: int, title: str, detail: str, **extra: object) -> JSONResponse:

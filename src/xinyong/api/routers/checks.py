@@ -9,12 +9,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Response
 from pydantic import BaseModel, Field
 
-from xinyong.api.deps import Ctx, guard
+from xinyong.api import errors
+from xinyong.api.deps import CheckId, Ctx, guard
 from xinyong.domain.certificates import ALGORITHM, key_id, public_bytes
 from xinyong.services.checks import certificate_of, replay, run_check
 from xinyong.services.keys import Principal
 
-router = APIRouter(tags=["checks"])
+router = APIRouter(tags=["checks"], responses=errors.RESPONSES)
 
 
 class CheckRequest(BaseModel):
@@ -53,7 +54,7 @@ class PublicKey(BaseModel):
     public_key: str
 
 
-@router.post("/v1/checks", name="create_check", response_model=CheckResponse, responses={403: {}, 422: {}})
+@router.post("/v1/checks", name="create_check", response_model=CheckResponse)
 def create_check(
     body: CheckRequest, ctx: Ctx, who: Annotated[Principal, Depends(guard("create_check"))]
 ) -> dict[str, Any]:
@@ -81,17 +82,19 @@ def create_check(
     "/v1/checks/{check_id}/certificate",
     name="check_certificate",
     response_class=Response,
-    responses={200: {"content": {"application/json": {}}}, 404: {}},
+    responses={200: {"content": {"application/json": {}}, "description": "The certificate, as signed."}},
 )
 def check_certificate(
-    check_id: str, ctx: Ctx, _: Annotated[Principal, Depends(guard("check_certificate"))]
+    check_id: CheckId, ctx: Ctx, _: Annotated[Principal, Depends(guard("check_certificate"))]
 ) -> Response:
     """The signed proof of a decision, byte for byte as signed (verify with `xinyong certificate verify`)."""
     return Response(certificate_of(ctx.engine, check_id), media_type="application/json")
 
 
-@router.get("/v1/checks/{check_id}/replay", name="check_replay", response_model=Replay, responses={404: {}})
-def check_replay(check_id: str, ctx: Ctx, _: Annotated[Principal, Depends(guard("check_replay"))]) -> dict[str, Any]:
+@router.get("/v1/checks/{check_id}/replay", name="check_replay", response_model=Replay)
+def check_replay(
+    check_id: CheckId, ctx: Ctx, _: Annotated[Principal, Depends(guard("check_replay"))]
+) -> dict[str, Any]:
     """Evaluate the check again as known at its moment and say whether the outcome is the same."""
     return replay(ctx.engine, ctx.catalog, check_id)
 

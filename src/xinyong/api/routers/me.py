@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
+from xinyong.api import errors
 from xinyong.api.deps import Ctx, guard
 from xinyong.services import audit
 from xinyong.services.keys import Principal
@@ -15,7 +16,7 @@ from xinyong.services.portal import my_file
 from xinyong.services.repairs import file_repair
 from xinyong.store.db import writing
 
-router = APIRouter(tags=["subjects"])
+router = APIRouter(tags=["subjects"], responses=errors.RESPONSES)
 
 
 class ObjectionRequest(BaseModel):
@@ -35,7 +36,7 @@ def _subject(who: Principal) -> int:
     return who.subject_id
 
 
-@router.get("/v1/me", name="my_file", response_model=dict[str, Any], responses={401: {}, 403: {}})
+@router.get("/v1/me", name="my_file", response_model=dict[str, Any])
 def me(ctx: Ctx, who: Annotated[Principal, Depends(guard("my_file"))]) -> dict[str, Any]:
     """Your whole file: records, score with explanation, list entries, notices, and every check made about you."""
     sid = _subject(who)
@@ -50,7 +51,6 @@ def me(ctx: Ctx, who: Annotated[Principal, Depends(guard("my_file"))]) -> dict[s
     name="my_objection",
     response_model=dict[str, Any],
     status_code=201,
-    responses={404: {}, 409: {}, 422: {}},
 )
 def object_(
     body: ObjectionRequest, ctx: Ctx, who: Annotated[Principal, Depends(guard("my_objection"))]
@@ -78,7 +78,6 @@ def object_(
     name="my_repair",
     response_model=dict[str, Any],
     status_code=201,
-    responses={404: {}, 409: {}, 422: {}},
 )
 def repair(body: RepairRequest, ctx: Ctx, who: Annotated[Principal, Depends(guard("my_repair"))]) -> dict[str, Any]:
     """Ask for credit repair of one of your records."""

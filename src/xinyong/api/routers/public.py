@@ -13,11 +13,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 
-from xinyong.api.deps import Ctx, guard
+from xinyong.api import errors
+from xinyong.api.deps import Ctx, RowId, guard
 from xinyong.services.keys import Principal
 from xinyong.services.portal import public_search, public_subject
 
-router = APIRouter(tags=["public"])
+router = APIRouter(tags=["public"], responses=errors.RESPONSES)
 
 
 class RateLimiter:
@@ -44,9 +45,7 @@ class RateLimiter:
 limiter = RateLimiter()
 
 
-@router.get(
-    "/v1/public/subjects", name="public_search", response_model=list[dict[str, Any]], responses={422: {}, 429: {}}
-)
+@router.get("/v1/public/subjects", name="public_search", response_model=list[dict[str, Any]])
 def search(
     ctx: Ctx,
     _: Annotated[Principal, Depends(guard("public_search"))],
@@ -61,10 +60,9 @@ def search(
     "/v1/public/subjects/{subject_id}",
     name="public_subject",
     response_model=dict[str, Any],
-    responses={404: {}, 429: {}},
 )
 def subject(
-    subject_id: int,
+    subject_id: RowId,
     ctx: Ctx,
     _: Annotated[Principal, Depends(guard("public_subject"))],
     __: Annotated[None, Depends(limiter)],

@@ -17,14 +17,15 @@ from fastapi import APIRouter, Body, Depends, HTTPException
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from xinyong.api.deps import Ctx, guard
+from xinyong.api import errors
+from xinyong.api.deps import Ctx, RowId, guard
 from xinyong.ingest.pipeline import ingest_file
 from xinyong.services import audit
 from xinyong.services.keys import Principal
 from xinyong.store.db import writing
 from xinyong.store.tables import batches, rejects
 
-router = APIRouter(tags=["sources"])
+router = APIRouter(tags=["sources"], responses=errors.RESPONSES)
 
 Value = str | int | float | bool | None
 
@@ -43,7 +44,6 @@ def _source(who: Principal) -> str:
     name="submit_records",
     response_model=dict[str, Any],
     status_code=201,
-    responses={403: {}, 413: {}, 422: {}},
 )
 def submit(
     ctx: Ctx,
@@ -88,11 +88,9 @@ def list_batches(ctx: Ctx, who: Annotated[Principal, Depends(guard("list_batches
         return [dict(r._mapping) for r in conn.execute(q)]
 
 
-@router.get(
-    "/v1/batches/{batch_id}/rejects", name="batch_rejects", response_model=list[dict[str, Any]], responses={404: {}}
-)
+@router.get("/v1/batches/{batch_id}/rejects", name="batch_rejects", response_model=list[dict[str, Any]])
 def batch_rejects(
-    batch_id: int, ctx: Ctx, who: Annotated[Principal, Depends(guard("batch_rejects"))]
+    batch_id: RowId, ctx: Ctx, who: Annotated[Principal, Depends(guard("batch_rejects"))]
 ) -> list[dict[str, Any]]:
     """Every rejected row of a batch: line, field, code and what to fix."""
     with ctx.engine.connect() as conn:

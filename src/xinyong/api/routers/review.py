@@ -8,7 +8,8 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
-from xinyong.api.deps import Ctx, guard
+from xinyong.api import errors
+from xinyong.api.deps import Ctx, RowId, guard
 from xinyong.services import audit
 from xinyong.services import lists as lists_service
 from xinyong.services.keys import Principal
@@ -19,7 +20,7 @@ from xinyong.services.objections import decide_objection
 from xinyong.services.repairs import decide_repair, repair_rows
 from xinyong.store.db import writing
 
-router = APIRouter(tags=["review"])
+router = APIRouter(tags=["review"], responses=errors.RESPONSES)
 Reason = Annotated[str, Field(min_length=5, max_length=1000)]
 
 
@@ -60,8 +61,8 @@ def list_entries_(
     return rows
 
 
-@router.get("/v1/lists/entries/{entry_id}", name="show_entry", response_model=dict[str, Any], responses={404: {}})
-def show_entry(entry_id: int, ctx: Ctx, who: Annotated[Principal, Depends(guard("show_entry"))]) -> dict[str, Any]:
+@router.get("/v1/lists/entries/{entry_id}", name="show_entry", response_model=dict[str, Any])
+def show_entry(entry_id: RowId, ctx: Ctx, who: Annotated[Principal, Depends(guard("show_entry"))]) -> dict[str, Any]:
     """One entry: ground, legal basis, disputes, every transition."""
     data = entry_detail(ctx.engine, ctx.catalog, entry_id, known_at=datetime.now(UTC))
     _audit(ctx, who, "read_entry", f"entry:{entry_id}")
@@ -72,10 +73,9 @@ def show_entry(entry_id: int, ctx: Ctx, who: Annotated[Principal, Depends(guard(
     "/v1/lists/entries/{entry_id}/decision",
     name="decide_entry",
     response_model=dict[str, Any],
-    responses={404: {}, 409: {}, 422: {}},
 )
 def decide_entry(
-    entry_id: int, body: EntryDecision, ctx: Ctx, who: Annotated[Principal, Depends(guard("decide_entry"))]
+    entry_id: RowId, body: EntryDecision, ctx: Ctx, who: Annotated[Principal, Depends(guard("decide_entry"))]
 ) -> dict[str, Any]:
     """Approve (the subject is notified) or reject a proposal; a conflict if someone decided first."""
     view = lists_service.decide(
@@ -107,10 +107,12 @@ def list_objections(
     "/v1/objections/{objection_id}/decision",
     name="decide_objection",
     response_model=dict[str, Any],
-    responses={404: {}, 409: {}, 422: {}},
 )
 def decide_objection_(
-    objection_id: int, body: ObjectionDecision, ctx: Ctx, who: Annotated[Principal, Depends(guard("decide_objection"))]
+    objection_id: RowId,
+    body: ObjectionDecision,
+    ctx: Ctx,
+    who: Annotated[Principal, Depends(guard("decide_objection"))],
 ) -> dict[str, Any]:
     """Uphold (remedied at once) or dismiss (with the right to one appeal)."""
     result = decide_objection(
@@ -144,10 +146,9 @@ def list_repairs(
     "/v1/repairs/{repair_id}/decision",
     name="decide_repair",
     response_model=dict[str, Any],
-    responses={404: {}, 409: {}, 422: {}},
 )
 def decide_repair_(
-    repair_id: int, body: RepairDecision, ctx: Ctx, who: Annotated[Principal, Depends(guard("decide_repair"))]
+    repair_id: RowId, body: RepairDecision, ctx: Ctx, who: Annotated[Principal, Depends(guard("decide_repair"))]
 ) -> dict[str, Any]:
     """Approve (the record stops counting) or refuse (naming what is unmet and when to apply again)."""
     result = decide_repair(
