@@ -52,6 +52,8 @@ bench: venv
 	$(PY) bench/ingest.py
 	$(PY) bench/score.py
 	$(PY) bench/lists.py
+	command -v wrk >/dev/null || apt-get install -y wrk
+	$(PY) bench/check.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
