@@ -56,6 +56,7 @@ def served(db_url: str, engine: Engine, catalog: Catalog, tmp_path: Path) -> Ite
         identifier_key=TEST_KEY_HEX,
         signing_key_file=tmp_path / "signing.key",
         public_rate_per_minute=1000,
+        max_body_bytes=100_000,
         max_batch_records=50,
     )
     settings.create_signing_key_file()
@@ -199,5 +200,7 @@ def test_sources_submit_batches_with_rejects_scopes_and_bounds(served: Served, c
     assert foreign.status_code == 403 and "tax may submit only" in foreign.json()["detail"]
     big = served.call("POST", "/v1/records", court, json={"records": [good] * 51})
     assert big.status_code == 413 and "at most 50" in big.json()["detail"]
+    huge = served.call("POST", "/v1/records", court, json={"records": [{**good, "case_no": "x" * 150_000}]})
+    assert huge.status_code == 413 and "at most 100000 bytes" in huge.json()["detail"]
     empty = served.call("POST", "/v1/records", court, json={"records": []})
     assert empty.status_code == 422 and empty.headers["content-type"] == "application/problem+json"

@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     max_batch_records: int = Field(
         10_000, ge=1, le=1_000_000, description="Most records one POST /v1/records may carry."
     )
+    max_body_bytes: int = Field(
+        8 << 20, ge=1024, le=1 << 30, description="Largest request body the API accepts, in bytes."
+    )
     notice_delivery: str = Field(
         "log",
         description="How notices leave the outbox: 'log' (stored and logged) or 'module:callable', called "

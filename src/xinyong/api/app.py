@@ -6,10 +6,10 @@ limit is counted per process).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, Response
 
 from xinyong.api import errors
 from xinyong.api.routers import checks, me, public, records, review
@@ -38,6 +38,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.ctx = ctx
     errors.install(app)
+    limit = ctx.settings.max_body_bytes
+
+    @app.middleware("http")
+    async def bounded_body(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        """Refuse a body over the bound before reading it (by its declared length)."""
+        declared = request.headers.get("content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
+            return errors.problem(413, "Too large", f"request bodies are at most {limit} bytes: split the batch")
+        return await call_next(request)
+
     for router in ROUTERS:
         app.include_router(router)
     return app

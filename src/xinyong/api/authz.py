@@ -32,6 +32,8 @@ MATRIX: dict[str, frozenset[Role]] = {
     "list_entries": STAFF,
     "show_entry": STAFF,
     "decide_entry": frozenset({Role.REVIEWER}),
+    "extend_entry": frozenset({Role.REVIEWER}),
+    "remove_entry": frozenset({Role.REVIEWER}),
     "list_objections": STAFF,
     "decide_objection": frozenset({Role.REVIEWER}),
     "list_repairs": STAFF,

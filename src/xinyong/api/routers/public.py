@@ -50,7 +50,9 @@ def search(
     ctx: Ctx,
     _: Annotated[Principal, Depends(guard("public_search"))],
     __: Annotated[None, Depends(limiter)],
-    q: Annotated[str, Query(min_length=2, max_length=100, description="A name, or a USCC.")],
+    q: Annotated[
+        str, Query(min_length=2, max_length=100, pattern=r"^[^\x00-\x1f\x7f]+$", description="A name, or a USCC.")
+    ],
 ) -> list[dict[str, Any]]:
     """Find organisations by name or USCC, and persons only while they are on a public list (masked)."""
     return public_search(ctx.engine, ctx.catalog, q)

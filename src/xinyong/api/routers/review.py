@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from xinyong.api import errors
 from xinyong.api.deps import Ctx, RowId, guard
+from xinyong.domain.lists import State
 from xinyong.services import audit
 from xinyong.services import lists as lists_service
 from xinyong.services.keys import Principal
@@ -26,6 +27,15 @@ Reason = Annotated[str, Field(min_length=5, max_length=1000)]
 
 class EntryDecision(BaseModel):
     decision: Literal["approve", "reject"]
+    reason: Reason
+
+
+class Extension(BaseModel):
+    months: Annotated[int, Field(ge=1, le=36)]
+    reason: Reason
+
+
+class Removal(BaseModel):
     reason: Reason
 
 
@@ -51,8 +61,8 @@ def _audit(ctx: Ctx, who: Principal, action: str, target: str) -> None:
 def list_entries_(
     ctx: Ctx,
     who: Annotated[Principal, Depends(guard("list_entries"))],
-    list_id: Annotated[str | None, Query(alias="list", max_length=64)] = None,
-    state: Annotated[str | None, Query(max_length=16)] = None,
+    list_id: Annotated[str | None, Query(alias="list", max_length=64, pattern=r"^[a-z][a-z0-9_.]*$")] = None,
+    state: Annotated[State | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> list[dict[str, Any]]:
     """Entries with their state today."""
@@ -88,6 +98,36 @@ def decide_entry(
         now=datetime.now(UTC),
     )
     _audit(ctx, who, f"entry_{body.decision}", f"entry:{entry_id}")
+    return {"id": entry_id, "state": view.state.value}
+
+
+@router.post("/v1/lists/entries/{entry_id}/extension", name="extend_entry", response_model=dict[str, Any])
+def extend_entry(
+    entry_id: RowId, body: Extension, ctx: Ctx, who: Annotated[Principal, Depends(guard("extend_entry"))]
+) -> dict[str, Any]:
+    """Extend a listing in force by a new reasoned decision, within the list's bounds."""
+    view = lists_service.extend(
+        ctx.engine,
+        ctx.catalog,
+        entry_id,
+        months=body.months,
+        actor=who.actor,
+        reason=body.reason,
+        now=datetime.now(UTC),
+    )
+    _audit(ctx, who, "entry_extend", f"entry:{entry_id}")
+    return {"id": entry_id, "state": view.state.value, "ends_on": view.ends_on}
+
+
+@router.post("/v1/lists/entries/{entry_id}/removal", name="remove_entry", response_model=dict[str, Any])
+def remove_entry(
+    entry_id: RowId, body: Removal, ctx: Ctx, who: Annotated[Principal, Depends(guard("remove_entry"))]
+) -> dict[str, Any]:
+    """End an entry early: removed when listed, withdrawn before publication."""
+    view = lists_service.remove(
+        ctx.engine, ctx.catalog, entry_id, actor=who.actor, reason=body.reason, now=datetime.now(UTC)
+    )
+    _audit(ctx, who, "entry_remove", f"entry:{entry_id}")
     return {"id": entry_id, "state": view.state.value}
 
 
