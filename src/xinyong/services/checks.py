@@ -26,7 +26,7 @@ from xinyong.domain.scoring import RecordFact, score_subject
 from xinyong.services import audit
 from xinyong.services.lists import transitions_of
 from xinyong.services.objection_views import disputes_of
-from xinyong.services.scoring import known_versions
+from xinyong.services.scoring import FACT_COLUMNS, known_versions
 from xinyong.store.db import writing
 from xinyong.store.tables import checks, identifiers, list_entries, records, subjects
 
@@ -51,20 +51,13 @@ def subject_facts(conn: Connection, catalog: Catalog, subject_id: int, as_of: da
     if kind is None:
         raise NotFound(f"no subject {subject_id}")
     disputes = disputes_of(conn, subject_id)
-    q = select(
-        records.c.id,
-        records.c.record_type,
-        records.c.decided_on,
-        records.c.valid_from,
-        records.c.valid_until,
-        records.c.attributes,
-        records.c.status,
-        records.c.source_id,
-        records.c.source_ref,
-        records.c.link_method,
-    ).where(records.c.subject_id == subject_id, known_versions(known_at))
+    q = select(*FACT_COLUMNS, records.c.link_method).where(records.c.subject_id == subject_id, known_versions(known_at))
     linked = [
-        LinkedRecord(RecordFact(*row[:9]), row.link_method, disputes.record_disputed(row.source_id, row.source_ref))
+        LinkedRecord(
+            RecordFact(*row[: len(FACT_COLUMNS)]),
+            row.link_method,
+            disputes.record_disputed(row.source_id, row.source_ref),
+        )
         for row in conn.execute(q)
     ]
     entries = []

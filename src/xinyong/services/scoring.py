@@ -37,18 +37,22 @@ def known_versions(known_at: datetime) -> Any:
     )
 
 
+# The columns of a RecordFact, in its order; other columns may follow them in a query.
+FACT_COLUMNS = (
+    records.c.id,
+    records.c.record_type,
+    records.c.decided_on,
+    records.c.valid_from,
+    records.c.valid_until,
+    records.c.attributes,
+    records.c.status,
+    records.c.source_id,
+    records.c.source_ref,
+)
+
+
 def facts_of(conn: Connection, subject_id: int, known_at: datetime) -> list[RecordFact]:
-    q = select(
-        records.c.id,
-        records.c.record_type,
-        records.c.decided_on,
-        records.c.valid_from,
-        records.c.valid_until,
-        records.c.attributes,
-        records.c.status,
-        records.c.source_id,
-        records.c.source_ref,
-    ).where(records.c.subject_id == subject_id, known_versions(known_at))
+    q = select(*FACT_COLUMNS).where(records.c.subject_id == subject_id, known_versions(known_at))
     return [RecordFact(*row) for row in conn.execute(q)]
 
 
