@@ -22,8 +22,8 @@ from xinyong.domain.catalog import Catalog
 from xinyong.domain.errors import FileRefused
 from xinyong.domain.identifiers import IdentifierVault
 from xinyong.domain.records import Problem, RowValidator, ValidRow
-from xinyong.ingest.readers import FORMATS, file_format, sha256_of
-from xinyong.ingest.validation import Chunk, Job, helper_chunks, local_chunks
+from xinyong.ingest.readers import FORMATS, file_format
+from xinyong.ingest.validation import Chunk, Job, gc_paused, helper_chunks, local_chunks
 from xinyong.store import ingest_repo as repo
 from xinyong.store.db import write_lock
 
@@ -128,12 +128,15 @@ def ingest_file(
         raise FileRefused(f"{path}: no such file")
     source_id = source_of(path, catalog, source)
     fmt = file_format(path)
+    digest: list[str] = []  # the file's SHA-256, taken while it is read (one pass over the file)
     if helper_min_bytes is not None and path.stat().st_size >= helper_min_bytes:
-        chunks = helper_chunks(Job(path, fmt, catalog, source_id, vault, now.date(), chunk_rows))
+        chunks = helper_chunks(Job(path, fmt, catalog, source_id, vault, now.date(), chunk_rows), digest.append)
     else:
-        chunks = local_chunks(path, fmt, RowValidator(catalog, source_id, vault, now.date()), chunk_rows)
+        validator = RowValidator(catalog, source_id, vault, now.date())
+        chunks = local_chunks(path, fmt, validator, chunk_rows, digest.append)
     try:
-        return _store_chunks(engine, catalog, path, fmt, source_id, chunks, report_dir, now, progress)
+        with gc_paused():
+            return _store_chunks(engine, catalog, path, fmt, source_id, chunks, digest, report_dir, now, progress)
     finally:
         chunks.close()
 
@@ -145,11 +148,11 @@ def _store_chunks(
     fmt: str,
     source_id: str,
     chunks: Generator[Chunk, None, None],
+    digest: list[str],
     report_dir: Path,
     now: datetime,
     progress: Progress | None,
 ) -> BatchResult:
-    digest = sha256_of(path)
     first = next(chunks, None)  # header and schema problems surface here, before any write
     if first is None:
         raise FileRefused(f"{path.name}: the file holds no records")
@@ -168,7 +171,7 @@ def _store_chunks(
                     "source_id": source_id,
                     "file_name": str(path.resolve())[-500:],
                     "file_format": fmt,
-                    "file_sha256": digest,
+                    "file_sha256": "",  # known once the file is read: see close_batch below
                     "catalog_version": catalog.version,
                     "started_at": now,
                     "finished_at": now,
@@ -186,6 +189,7 @@ def _store_chunks(
                 batch_id,
                 {
                     "finished_at": datetime.now(UTC),
+                    "file_sha256": digest[0],
                     "rows_read": result.rows_read,
                     "accepted": result.accepted,
                     "new_versions": result.new_versions,
