@@ -1,0 +1,183 @@
+"""Writing the chunks of one ingestion batch: few statements per chunk, little Python per row.
+
+What costs time when a million rows are stored is work per row: a Python loop, a bound
+parameter, and above all a look-up in a large index (on a busy machine a random probe into the
+identifier index costs more than inserting the record). So:
+
+- a subject is resolved once per distinct identifier and batch: the batch keeps a map of the
+  identifiers it has met, and asks the store only about identifiers new to the batch, a chunk's
+  worth in one statement; the subjects of identifiers the store has never seen are created
+  together, each named by the first line that names it;
+- a chunk's rows, with their subjects, are loaded as they are into a temporary staging table with
+  one `executemany`, and records and the unresolved queue are filled from it set-based.
+
+The staging table lives in the batch's transaction (created after the batch opens, dropped before
+it commits, gone with it if it rolls back) and holds what the records will hold: keyed hashes and
+masks, never a raw resident number.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, Column, Connection, Date, Integer, MetaData, String, Table, Text, text
+
+from xinyong.domain.records import ValidRow
+from xinyong.store.bulk import allocate_ids, insert_rows, timestamp
+from xinyong.store.ingest_repo import StoredVersion
+from xinyong.store.tables import identifiers, subjects
+from xinyong.store.types import Json
+
+IN_LIST = 2000  # values per IN (...) list: well below SQLite's limit of bound parameters
+Key = tuple[str, str]  # (scheme, keyed hash of the number)
+
+_metadata = MetaData()
+# One column per field of ValidRow, in its order, then the subject: validated rows load as they are.
+stage = Table(
+    "xy_stage",
+    _metadata,
+    Column("line", Integer, primary_key=True, autoincrement=False),
+    Column("source_ref", String(64), nullable=False),
+    Column("revision", Integer, nullable=False),
+    Column("record_type", String(64), nullable=False),
+    Column("subject_kind", String(16), nullable=False),
+    Column("subject_name", String(200)),
+    Column("scheme", String(32), nullable=False),
+    Column("id_hash", String(64)),
+    Column("id_masked", String(64)),
+    Column("id_public", String(64)),
+    Column("unresolved", Text),
+    Column("decided_on", Date, nullable=False),
+    Column("valid_from", Date, nullable=False),
+    Column("valid_until", Date),
+    Column("document_no", String(64)),
+    Column("attributes", Json, nullable=False),
+    Column("content_hash", String(64), nullable=False),
+    Column("subject_id", BigInteger),
+    prefixes=["TEMPORARY"],
+)
+STAGE_COLUMNS = tuple(c.name for c in stage.columns)  # a test holds them to ValidRow's fields
+
+_RECORDS = """
+    INSERT INTO records (
+        source_id, source_ref, revision, record_type, subject_kind, subject_id, link_method, subject_name,
+        id_scheme, id_hash, id_masked, decided_on, valid_from, valid_until, document_no, attributes, status,
+        content_hash, batch_id, batch_line, recorded_at, superseded_at)
+    SELECT :source_id, s.source_ref, s.revision, s.record_type, s.subject_kind, s.subject_id,
+        CASE WHEN s.subject_id IS NULL THEN NULL ELSE 'identifier' END, s.subject_name,
+        s.scheme, s.id_hash, s.id_masked, s.decided_on, s.valid_from, s.valid_until, s.document_no, s.attributes,
+        'active', s.content_hash, :batch_id, s.line, :at, NULL
+    FROM xy_stage s
+    ORDER BY s.line
+"""
+_UNRESOLVED = """
+    INSERT INTO unresolved (record_id, reason_code, reason, queued_at)
+    SELECT r.id,
+        CASE WHEN s.unresolved = 'missing identifier' THEN 'missing_identifier' ELSE 'invalid_identifier' END,
+        substr(s.unresolved, 1, 300), :at
+    FROM xy_stage s
+    JOIN records r ON r.source_id = :source_id AND r.source_ref = s.source_ref AND r.revision = s.revision
+    WHERE s.unresolved IS NOT NULL
+    ORDER BY s.line
+"""
+
+
+class BatchStore:
+    """Writes the chunks of one batch, on the batch's connection, inside its transaction."""
+
+    def __init__(self, conn: Connection, source_id: str, batch_id: int, now: datetime) -> None:
+        self._conn = conn
+        self._mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+        self._source_id = source_id
+        self._batch_id = batch_id
+        self._at = timestamp(conn, now)
+        self._params: dict[str, Any] = {"source_id": source_id, "batch_id": batch_id, "at": self._at}
+        self._subjects: dict[Key, int] = {}  # every identifier this batch has met, and its subject
+        conn.exec_driver_sql(f"DROP TABLE IF EXISTS {stage.name}")
+        stage.create(conn)
+
+    def close(self) -> None:
+        stage.drop(self._conn)
+
+    def _in_lists(self, values: Sequence[Any]) -> list[tuple[str, list[Any]]]:
+        """Pieces of `values`, each with the placeholders of its IN (...) list."""
+        pieces = []
+        for i in range(0, len(values), IN_LIST):
+            piece = list(values[i : i + IN_LIST])
+            pieces.append((", ".join([self._mark] * len(piece)), piece))
+        return pieces
+
+    def stored_versions(self, refs: Sequence[str]) -> dict[str, list[StoredVersion]]:
+        """Every stored version of these references of the batch's source, by reference."""
+        out: dict[str, list[StoredVersion]] = {}
+        for marks, piece in self._in_lists(refs):
+            sql = (
+                "SELECT id, source_ref, revision, content_hash, batch_id, batch_line, superseded_at IS NULL "
+                f"FROM records WHERE source_id = {self._mark} AND source_ref IN ({marks}) ORDER BY id"
+            )
+            for row in self._conn.exec_driver_sql(sql, (self._source_id, *piece)):
+                version = StoredVersion(row[0], row[1], row[2], row[3], row[4], row[5], bool(row[6]))
+                out.setdefault(version.source_ref, []).append(version)
+        return out
+
+    def link(self, rows: Sequence[ValidRow]) -> tuple[list[int | None], int]:
+        """The subject of each row (None when it cannot be linked), and how many subjects were created.
+
+        A checksum-valid identifier the store does not know gets a new subject, which takes its
+        kind and name from the first row that names it; subjects are numbered in that order.
+        """
+        keys: list[Key | None] = [
+            (r.scheme, r.id_hash) if r.unresolved is None and r.id_hash is not None else None for r in rows
+        ]
+        known = self._subjects
+        new = [k for k in dict.fromkeys(keys) if k is not None and k not in known]  # in order of first line
+        created = 0
+        if new:
+            known.update(self._find(new))
+            missing = [k for k in new if k not in known]
+            if missing:
+                first = dict(zip(reversed(keys), reversed(rows), strict=True))  # each key's first row
+                self._create([first[k] for k in missing])
+                created = len(missing)
+        return list(map(known.get, keys)), created  # type: ignore[arg-type]
+
+    def _find(self, keys: list[Key]) -> dict[Key, int]:
+        """The subjects the store already holds for these identifiers."""
+        wanted = set(keys)
+        found: dict[Key, int] = {}
+        for marks, piece in self._in_lists([h for _, h in keys]):
+            sql = f"SELECT scheme, value_hash, subject_id FROM identifiers WHERE value_hash IN ({marks})"
+            for scheme, value_hash, subject_id in self._conn.exec_driver_sql(sql, tuple(piece)):
+                if (scheme, value_hash) in wanted:
+                    found[(scheme, value_hash)] = int(subject_id)
+        return found
+
+    def _create(self, firsts: list[ValidRow]) -> None:
+        """A subject and its identifier for each row, in order."""
+        conn = self._conn
+        ids = allocate_ids(conn, subjects, len(firsts))
+        at, batch_id = self._at, self._batch_id
+        insert_rows(
+            conn,
+            subjects,
+            ("id", "kind", "display_name", "created_at", "created_by_batch"),
+            [(sid, r.subject_kind, r.subject_name, at, batch_id) for sid, r in zip(ids, firsts, strict=True)],
+        )
+        insert_rows(
+            conn,
+            identifiers,
+            ("subject_id", "scheme", "value_hash", "masked", "value", "created_at"),
+            [(sid, r.scheme, r.id_hash, r.id_masked, r.id_public, at) for sid, r in zip(ids, firsts, strict=True)],
+        )
+        self._subjects.update(((r.scheme, r.id_hash), sid) for sid, r in zip(ids, firsts, strict=True))  # type: ignore[misc]
+
+    def store(self, rows: Sequence[ValidRow], subject_ids: Sequence[int | None]) -> None:
+        """Insert the rows as records of their subjects, and queue those that cannot be linked."""
+        conn = self._conn
+        conn.execute(stage.delete())
+        insert_rows(conn, stage, STAGE_COLUMNS, list(map(operator.add, rows, zip(subject_ids, strict=True))))
+        conn.execute(text(_RECORDS), self._params)
+        conn.execute(text(_UNRESOLVED), self._params)
