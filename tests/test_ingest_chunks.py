@@ -92,4 +92,4 @@ def test_the_batch_records_the_file_digest(engine, catalog, vault, tmp_path, wri
 
 
 def test_staging_mirrors_the_validated_row():
-    assert (*(f.removesuffix("_json") for f in ValidRow._fields), "subject_id") == STAGE_COLUMNS
+    assert (*(f.removesuffix("_json") for f in ValidRow._fields), "subject_id", "new_subject") == STAGE_COLUMNS

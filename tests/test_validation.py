@@ -807,7 +807,9 @@ def test_a_chunk_is_validated_as_its_rows_one_by_one(validators, drawn):
     v = validators[source]
     lines = list(range(2, 2 + len(rows)))
     columns = sorted({k for r in rows for k in r})
-    chunk = validate_chunk(v, RawChunk(columns, lines, [[r.get(c) for c in columns] for r in rows]))
+    values = [[r.get(c) for c in columns] for r in rows]
+    text_only = all(isinstance(x, str) or x is None for row in values for x in row)  # as from a CSV file
+    chunk = validate_chunk(v, RawChunk(columns, lines, values, text_only=text_only))
     one_by_one = [v.validate(line, row) for line, row in zip(lines, rows, strict=True)]
     assert chunk.valid == [r for r in one_by_one if isinstance(r, ValidRow)]
     assert chunk.problems == [p for r in one_by_one if isinstance(r, list) for p in r]

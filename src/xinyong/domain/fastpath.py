@@ -189,18 +189,21 @@ class FastPath:
 
     # --- chunks -------------------------------------------------------------------------------
 
-    def rows(self, lines: Sequence[int], columns: Mapping[str, Sequence[Any]]) -> list[ValidRow | None]:
+    def rows(
+        self, lines: Sequence[int], columns: Mapping[str, Sequence[Any]], *, text_only: bool = False
+    ) -> list[ValidRow | None]:
         """For each row of a chunk, its ValidRow, or None where the general path must decide.
 
         `columns` maps a column name to its values, one per line; a column that is not there is
-        empty in every row, and a column the source does not know is not looked at.
+        empty in every row, and a column the source does not know is not looked at. `text_only`
+        says every value is a str (as a CSV reader gives them), so types need no checking.
         """
         n = len(lines)
         bad: set[int] = set()
         cols: dict[str, Column] = {}
         for name in self._v.allowed_columns.intersection(columns):
             col = list(columns[name])
-            if not set(map(type, col)) <= _PLAIN:  # the fast path takes text and nothing else
+            if not text_only and not set(map(type, col)) <= _PLAIN:  # the fast path takes text and nothing else
                 bad.update(i for i, v in enumerate(col) if type(v) not in _PLAIN)
                 col = [v if type(v) in _PLAIN else None for v in col]
             cols[name] = col
@@ -310,8 +313,10 @@ class FastPath:
             identified = list(map(identify, scheme_ids, numbers))
         hashes, masks, plain, unresolved = zip(*identified, strict=True)
         if members:
-            present = map(partial(filter, None), zip(*members, strict=True))  # "" marks an optional one left out
-            attributes = list(map("{%s}".__mod__, map(",".join, present)))
+            rows = zip(*members, strict=True)
+            if any("" in m for m in members):  # "" marks an optional attribute left out
+                rows = map(partial(filter, None), rows)  # type: ignore[assignment]
+            attributes = list(map("{%s}".__mod__, map(",".join, rows)))
         else:
             attributes = ["{}"] * len(lines)
         contents = map(

@@ -252,10 +252,10 @@ def _store_chunk(
     rows = [r for r in valid if r.line not in skip] if skip else valid
     result.new_versions += len(to_supersede)
     result.accepted += len(rows) - len(to_supersede)
-    subject_ids, created = store.link(rows)
-    result.subjects_created += created
+    links = store.link(rows)
+    result.subjects_created += links.created
     repo.supersede(conn, to_supersede, now)
-    store.store(rows, subject_ids)
+    store.store(rows, links)
     refused.sort(key=attrgetter("line"))
     problems = chunk.problems + refused
     repo.insert_rejects(conn, batch_id, problems)

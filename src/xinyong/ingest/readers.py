@@ -39,6 +39,7 @@ class RawChunk:
     lines: list[int] = field(default_factory=list)
     rows: list[list[Any]] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    text_only: bool = False  # every value is a str (CSV)
 
     @property
     def rows_read(self) -> int:
@@ -134,12 +135,12 @@ def read_csv(path: Path, check_header: HeaderCheck, chunk_rows: int, digest: Has
                 raise _header_refusal(path, columns, refusal)
             width = len(columns)
             seen_rows = False
-            chunk = RawChunk(columns)
+            chunk = RawChunk(columns, text_only=True)
             lines, rows, problems = chunk.lines, chunk.rows, chunk.problems
             while True:
                 if len(lines) + len(problems) >= chunk_rows:
                     yield chunk
-                    chunk = RawChunk(columns)
+                    chunk = RawChunk(columns, text_only=True)
                     lines, rows, problems = chunk.lines, chunk.rows, chunk.problems
                 line = reader.line_num + 1
                 try:

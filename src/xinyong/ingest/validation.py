@@ -78,7 +78,7 @@ def validate_chunk(validator: RowValidator, raw: RawChunk) -> Chunk:
     if not raw.lines:
         return chunk
     columns = dict(zip(raw.columns, zip(*raw.rows, strict=True), strict=True))
-    results = validator.fast_rows(raw.lines, columns)
+    results = validator.fast_rows(raw.lines, columns, text_only=raw.text_only)
     if None in results:
         for i, fast in enumerate(results):
             if fast is None:

@@ -6,10 +6,12 @@ identifier index costs more than inserting the record). So:
 
 - a subject is resolved once per distinct identifier and batch: the batch keeps a map of the
   identifiers it has met, and asks the store only about identifiers new to the batch, a chunk's
-  worth in one statement; the subjects of identifiers the store has never seen are created
-  together, each named by the first line that names it;
+  worth in one statement; an identifier the store has never seen gets a new subject id, and
+  the first row naming it is marked to create it;
 - a chunk's rows, with their subjects, are loaded as they are into a temporary staging table with
-  one `executemany`, and records and the unresolved queue are filled from it set-based.
+  one `executemany` (measured: a third cheaper than an `executemany` into the indexed records
+  table), and the new subjects, their identifiers, the records and the unresolved queue are
+  filled from it set-based.
 
 The staging table lives in the batch's transaction (created after the batch opens, dropped before
 it commits, gone with it if it rolls back) and holds what the records will hold: keyed hashes and
@@ -21,18 +23,30 @@ from __future__ import annotations
 import operator
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import BigInteger, Column, Connection, Date, Integer, MetaData, String, Table, Text, text
 
 from xinyong.domain.records import ValidRow
 from xinyong.store.bulk import allocate_ids, insert_rows, timestamp
 from xinyong.store.ingest_repo import StoredVersion
-from xinyong.store.tables import identifiers, subjects
+from xinyong.store.tables import subjects
 from xinyong.store.types import Json
 
 IN_LIST = 2000  # values per IN (...) list: well below SQLite's limit of bound parameters
 Key = tuple[str, str]  # (scheme, keyed hash of the number)
+_SCHEME, _HASH, _WHY_UNRESOLVED = (
+    operator.itemgetter(ValidRow._fields.index(f)) for f in ("scheme", "id_hash", "unresolved")
+)
+
+
+class Links(NamedTuple):
+    """A chunk's rows' subjects: each row's subject id, and which rows create their subject."""
+
+    subject_ids: list[int | None]
+    creates: list[int | None]  # 1 on the first row naming a subject new to the store
+    created: int
+
 
 _metadata = MetaData()
 # One column per field of ValidRow, in its order, then the subject: validated rows load as they are.
@@ -57,10 +71,21 @@ stage = Table(
     Column("attributes", Json, nullable=False),
     Column("content_hash", String(64), nullable=False),
     Column("subject_id", BigInteger),
+    Column("new_subject", Integer),  # 1 on the row that creates its subject (the first naming it)
     prefixes=["TEMPORARY"],
 )
 STAGE_COLUMNS = tuple(c.name for c in stage.columns)  # a test holds them to ValidRow's fields
 
+_SUBJECTS = """
+    INSERT INTO subjects (id, kind, display_name, created_at, created_by_batch)
+    SELECT s.subject_id, s.subject_kind, s.subject_name, :at, :batch_id
+    FROM xy_stage s WHERE s.new_subject = 1 ORDER BY s.subject_id
+"""
+_IDENTIFIERS = """
+    INSERT INTO identifiers (subject_id, scheme, value_hash, masked, value, created_at)
+    SELECT s.subject_id, s.scheme, s.id_hash, s.id_masked, s.id_public, :at
+    FROM xy_stage s WHERE s.new_subject = 1 ORDER BY s.subject_id
+"""
 _RECORDS = """
     INSERT INTO records (
         source_id, source_ref, revision, record_type, subject_kind, subject_id, link_method, subject_name,
@@ -92,9 +117,7 @@ class BatchStore:
         self._conn = conn
         self._mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
         self._source_id = source_id
-        self._batch_id = batch_id
-        self._at = timestamp(conn, now)
-        self._params: dict[str, Any] = {"source_id": source_id, "batch_id": batch_id, "at": self._at}
+        self._params: dict[str, Any] = {"source_id": source_id, "batch_id": batch_id, "at": timestamp(conn, now)}
         self._subjects: dict[Key, int] = {}  # every identifier this batch has met, and its subject
         conn.exec_driver_sql(f"DROP TABLE IF EXISTS {stage.name}")
         stage.create(conn)
@@ -123,26 +146,28 @@ class BatchStore:
                 out.setdefault(version.source_ref, []).append(version)
         return out
 
-    def link(self, rows: Sequence[ValidRow]) -> tuple[list[int | None], int]:
-        """The subject of each row (None when it cannot be linked), and how many subjects were created.
+    def link(self, rows: Sequence[ValidRow]) -> Links:
+        """The subject of each row (None when it cannot be linked), creating subjects as needed.
 
         A checksum-valid identifier the store does not know gets a new subject, which takes its
         kind and name from the first row that names it; subjects are numbered in that order.
         """
-        keys: list[Key | None] = [
-            (r.scheme, r.id_hash) if r.unresolved is None and r.id_hash is not None else None for r in rows
-        ]
+        keys: list[Key | None] = list(zip(map(_SCHEME, rows), map(_HASH, rows), strict=True))
+        for i in [i for i, why in enumerate(map(_WHY_UNRESOLVED, rows)) if why is not None]:
+            keys[i] = None  # cannot be linked (a row with no reason to be unresolved has a hash)
         known = self._subjects
         new = [k for k in dict.fromkeys(keys) if k is not None and k not in known]  # in order of first line
-        created = 0
+        creates: list[int | None] = [None] * len(rows)
         if new:
             known.update(self._find(new))
             missing = [k for k in new if k not in known]
             if missing:
-                first = dict(zip(reversed(keys), reversed(rows), strict=True))  # each key's first row
-                self._create([first[k] for k in missing])
-                created = len(missing)
-        return list(map(known.get, keys)), created  # type: ignore[arg-type]
+                first = dict(zip(reversed(keys), range(len(keys) - 1, -1, -1), strict=True))  # each key's first row
+                ids = allocate_ids(self._conn, subjects, len(missing))
+                known.update(zip(missing, ids, strict=True))
+                for k in missing:
+                    creates[first[k]] = 1
+        return Links(list(map(known.get, keys)), creates, creates.count(1))  # type: ignore[arg-type]
 
     def _find(self, keys: list[Key]) -> dict[Key, int]:
         """The subjects the store already holds for these identifiers."""
@@ -155,29 +180,15 @@ class BatchStore:
                     found[(scheme, value_hash)] = int(subject_id)
         return found
 
-    def _create(self, firsts: list[ValidRow]) -> None:
-        """A subject and its identifier for each row, in order."""
-        conn = self._conn
-        ids = allocate_ids(conn, subjects, len(firsts))
-        at, batch_id = self._at, self._batch_id
-        insert_rows(
-            conn,
-            subjects,
-            ("id", "kind", "display_name", "created_at", "created_by_batch"),
-            [(sid, r.subject_kind, r.subject_name, at, batch_id) for sid, r in zip(ids, firsts, strict=True)],
-        )
-        insert_rows(
-            conn,
-            identifiers,
-            ("subject_id", "scheme", "value_hash", "masked", "value", "created_at"),
-            [(sid, r.scheme, r.id_hash, r.id_masked, r.id_public, at) for sid, r in zip(ids, firsts, strict=True)],
-        )
-        self._subjects.update(((r.scheme, r.id_hash), sid) for sid, r in zip(ids, firsts, strict=True))  # type: ignore[misc]
-
-    def store(self, rows: Sequence[ValidRow], subject_ids: Sequence[int | None]) -> None:
-        """Insert the rows as records of their subjects, and queue those that cannot be linked."""
+    def store(self, rows: Sequence[ValidRow], links: Links) -> None:
+        """Insert the rows as records of their subjects (creating the new subjects first), and
+        queue those that cannot be linked."""
         conn = self._conn
         conn.execute(stage.delete())
-        insert_rows(conn, stage, STAGE_COLUMNS, list(map(operator.add, rows, zip(subject_ids, strict=True))))
+        staged = list(map(operator.add, rows, zip(links.subject_ids, links.creates, strict=True)))
+        insert_rows(conn, stage, STAGE_COLUMNS, staged)
+        if links.created:
+            conn.execute(text(_SUBJECTS), self._params)
+            conn.execute(text(_IDENTIFIERS), self._params)
         conn.execute(text(_RECORDS), self._params)
         conn.execute(text(_UNRESOLVED), self._params)
