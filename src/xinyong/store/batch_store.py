@@ -76,6 +76,21 @@ stage = Table(
 )
 STAGE_COLUMNS = tuple(c.name for c in stage.columns)  # a test holds them to ValidRow's fields
 
+# Look-ups by a list of values. PostgreSQL takes the list as one array joined with unnest(): with
+# an IN list of thousands and no statistics (a table filling in the open transaction has none)
+# it expects every row to match and scans the whole table for each chunk.
+_VERSIONS = {
+    "sqlite": "SELECT id, source_ref, revision, content_hash, batch_id, batch_line, superseded_at IS NULL "
+    "FROM records WHERE source_id = ? AND source_ref IN ({marks})",
+    "postgresql": "SELECT r.id, r.source_ref, r.revision, r.content_hash, r.batch_id, r.batch_line, "
+    "r.superseded_at IS NULL FROM unnest(%(values)s::varchar[]) AS u(ref) "
+    "JOIN records r ON r.source_id = %(source_id)s AND r.source_ref = u.ref",
+}
+_IDENTIFIERS_OF = {
+    "sqlite": "SELECT scheme, value_hash, subject_id FROM identifiers WHERE value_hash IN ({marks})",
+    "postgresql": "SELECT i.scheme, i.value_hash, i.subject_id FROM unnest(%(values)s::varchar[]) AS u(h) "
+    "JOIN identifiers i ON i.value_hash = u.h",
+}
 _SUBJECTS = """
     INSERT INTO subjects (id, kind, display_name, created_at, created_by_batch)
     SELECT s.subject_id, s.subject_kind, s.subject_name, :at, :batch_id
@@ -115,7 +130,6 @@ class BatchStore:
 
     def __init__(self, conn: Connection, source_id: str, batch_id: int, now: datetime) -> None:
         self._conn = conn
-        self._mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
         self._source_id = source_id
         self._params: dict[str, Any] = {"source_id": source_id, "batch_id": batch_id, "at": timestamp(conn, now)}
         self._subjects: dict[Key, int] = {}  # every identifier this batch has met, and its subject
@@ -125,25 +139,25 @@ class BatchStore:
     def close(self) -> None:
         stage.drop(self._conn)
 
-    def _in_lists(self, values: Sequence[Any]) -> list[tuple[str, list[Any]]]:
-        """Pieces of `values`, each with the placeholders of its IN (...) list."""
-        pieces = []
+    def _matching(self, sql: dict[str, str], values: Sequence[str], *, source: bool = False) -> list[Any]:
+        """Rows of `sql[dialect]` for a list of values (see _VERSIONS for why two forms)."""
+        if self._conn.dialect.name == "postgresql":
+            params = {"values": list(values), "source_id": self._source_id}
+            return list(self._conn.exec_driver_sql(sql["postgresql"], params))
+        head = (self._source_id,) if source else ()
+        rows: list[Any] = []
         for i in range(0, len(values), IN_LIST):
-            piece = list(values[i : i + IN_LIST])
-            pieces.append((", ".join([self._mark] * len(piece)), piece))
-        return pieces
+            piece = values[i : i + IN_LIST]
+            marks = ", ".join(["?"] * len(piece))
+            rows.extend(self._conn.exec_driver_sql(sql["sqlite"].format(marks=marks), (*head, *piece)))
+        return rows
 
     def stored_versions(self, refs: Sequence[str]) -> dict[str, list[StoredVersion]]:
         """Every stored version of these references of the batch's source, by reference."""
         out: dict[str, list[StoredVersion]] = {}
-        for marks, piece in self._in_lists(refs):
-            sql = (
-                "SELECT id, source_ref, revision, content_hash, batch_id, batch_line, superseded_at IS NULL "
-                f"FROM records WHERE source_id = {self._mark} AND source_ref IN ({marks}) ORDER BY id"
-            )
-            for row in self._conn.exec_driver_sql(sql, (self._source_id, *piece)):
-                version = StoredVersion(row[0], row[1], row[2], row[3], row[4], row[5], bool(row[6]))
-                out.setdefault(version.source_ref, []).append(version)
+        for row in sorted(self._matching(_VERSIONS, refs, source=True), key=operator.itemgetter(0)):
+            version = StoredVersion(row[0], row[1], row[2], row[3], row[4], row[5], bool(row[6]))
+            out.setdefault(version.source_ref, []).append(version)
         return out
 
     def link(self, rows: Sequence[ValidRow]) -> Links:
@@ -173,11 +187,9 @@ class BatchStore:
         """The subjects the store already holds for these identifiers."""
         wanted = set(keys)
         found: dict[Key, int] = {}
-        for marks, piece in self._in_lists([h for _, h in keys]):
-            sql = f"SELECT scheme, value_hash, subject_id FROM identifiers WHERE value_hash IN ({marks})"
-            for scheme, value_hash, subject_id in self._conn.exec_driver_sql(sql, tuple(piece)):
-                if (scheme, value_hash) in wanted:
-                    found[(scheme, value_hash)] = int(subject_id)
+        for scheme, value_hash, subject_id in self._matching(_IDENTIFIERS_OF, [h for _, h in keys]):
+            if (scheme, value_hash) in wanted:
+                found[(scheme, value_hash)] = int(subject_id)
         return found
 
     def store(self, rows: Sequence[ValidRow], links: Links) -> None:
