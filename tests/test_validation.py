@@ -1,7 +1,8 @@
 """Row validation: the fast path and the general path must agree, and neither may fail on input.
 
 `RowValidator.validate` tries `fast` (common form only, no explanations) and falls back to
-`general` (every accepted form, every problem named). The property tests draw department rows in
+`general` (every accepted form, every problem named). Ingestion runs the fast path over a chunk's
+columns at once (`fast_rows`); a chunk must give each row the answer it gets alone. The property tests draw department rows in
 the common form and then spoil a few fields with the awkward forms departments really send, and
 hold the two paths to the same answer. Today is fixed, so future dates are deterministic.
 """
@@ -23,6 +24,8 @@ from xinyong.domain.catalog import Catalog, load_catalog
 from xinyong.domain.catalog.models import CORE_FIELDS, AttributeSpec
 from xinyong.domain.records import Problem, RowValidator, ValidRow
 from xinyong.domain.values import canonical_json
+from xinyong.ingest.readers import RawChunk
+from xinyong.ingest.validation import validate_chunk
 
 TODAY = date(2026, 11, 29)
 SOURCES = ["court", "samr"]
@@ -787,3 +790,38 @@ def test_valid_until_must_follow_valid_from(validators):
         result = validators["court"].validate(2, court_row("U-1", make_ric(55), revision="1", valid_until=until))
         assert isinstance(result, list)
         assert [p.field for p in result] == ["valid_until"]
+
+
+# --- chunks -----------------------------------------------------------------------------------------
+
+
+def chunk_of(source: str, size: int) -> st.SearchStrategy[tuple[str, list[dict[str, Any]]]]:
+    return st.tuples(st.just(source), st.lists(department_rows(source), min_size=1, max_size=size))
+
+
+@PROPERTY
+@given(st.sampled_from(SOURCES).flatmap(lambda s: chunk_of(s, 40)))
+def test_a_chunk_is_validated_as_its_rows_one_by_one(validators, drawn):
+    """The fast path works on whole columns; its answer for each row must not depend on the others."""
+    source, rows = drawn
+    v = validators[source]
+    lines = list(range(2, 2 + len(rows)))
+    columns = sorted({k for r in rows for k in r})
+    values = [[r.get(c) for c in columns] for r in rows]
+    text_only = all(isinstance(x, str) or x is None for row in values for x in row)  # as from a CSV file
+    chunk = validate_chunk(v, RawChunk(columns, lines, values, text_only=text_only))
+    one_by_one = [v.validate(line, row) for line, row in zip(lines, rows, strict=True)]
+    assert chunk.valid == [r for r in one_by_one if isinstance(r, ValidRow)]
+    assert chunk.problems == [p for r in one_by_one if isinstance(r, list) for p in r]
+    fast = v.fast_rows(lines, {c: [r.get(c) for r in rows] for c in columns})
+    assert fast == [v.fast(line, row) for line, row in zip(lines, rows, strict=True)]
+
+
+@PROPERTY
+@given(st.sampled_from(SOURCES).flatmap(lambda s: st.tuples(st.just(s), st.lists(common_rows(s), max_size=40))))
+def test_the_fast_path_takes_whole_chunks_in_the_common_form(validators, drawn):
+    source, rows = drawn
+    columns = sorted({k for r in rows for k in r})
+    lines = list(range(2, 2 + len(rows)))
+    fast = validators[source].fast_rows(lines, {c: [r.get(c) for r in rows] for c in columns})
+    assert None not in fast

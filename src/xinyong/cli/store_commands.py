@@ -95,7 +95,7 @@ def ingest(
         results = []
         with progress_bar() as bar:
             for file, sid in plan:
-                total = _count_rows(file)
+                total = None if bar.disable else _count_rows(file)  # a pass over the file only for a bar shown
                 task = bar.add_task(f"{file.name:<28}", total=total)
                 result = ingest_file(
                     engine,

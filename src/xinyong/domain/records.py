@@ -16,16 +16,14 @@ from typing import Any, NamedTuple
 
 from xinyong.domain.catalog import Catalog
 from xinyong.domain.catalog.models import CORE_FIELDS, RecordType
+from xinyong.domain.fastpath import MAX_REVISION, FastPath
 from xinyong.domain.identifiers import IdentifierVault, Scheme
 from xinyong.domain.values import (
     CONTROL,
     BadValue,
     FastAttr,
     canonical_json,
-    clean_text,
     converter,
-    fast_value,
-    iso_date,
     kinds_text,
     missing,
     parse_date,
@@ -34,7 +32,7 @@ from xinyong.domain.values import (
 
 REQUIRED_COLUMNS = ("source_ref", "record_type", "id_number", "decided_on")
 MAX_LEN = {"source_ref": 64, "subject_name": 200, "id_scheme": 32, "id_number": 64, "document_no": 64}
-MAX_REVISION = 1_000_000
+IDENTIFY_CACHE = 1 << 19  # distinct identifiers remembered (about 200 MB at most)
 _REVISION = re.compile(r"\+?[0-9]{1,7}")
 
 
@@ -122,8 +120,9 @@ class RowValidator:
             self.plans[type_id] = _TypePlan(rt, attrs, default, fast, foreign)
         self.attribute_columns = catalog.attribute_names(source_id)
         # Department files name the same subjects again and again: check, hash and mask once.
-        self._identify = lru_cache(maxsize=1 << 17)(self._identify_uncached)
+        self.identify = lru_cache(maxsize=IDENTIFY_CACHE)(self._identify_uncached)
         self.allowed_columns = set(CORE_FIELDS) | self.attribute_columns
+        self.fast_rows = FastPath(self).rows
 
     def _identify_uncached(self, scheme_id: str, number: str) -> tuple[str, str, str | None, str | None]:
         """(hash, mask, plain number if not personal, why unresolved) of one submitted number.
@@ -187,90 +186,9 @@ class RowValidator:
 
         It accepts only text values that need no normalising (already trimmed, printable, ISO
         dates, plain decimal numbers), so whatever it accepts the general path accepts the same
-        way. It never explains: anything doubtful goes to `general`.
+        way. It never explains: anything doubtful goes to `general`. See domain/fastpath.py.
         """
-        get = row.get
-        source_ref = get("source_ref")
-        if not clean_text(source_ref, 64):
-            return None
-        rev = get("revision")
-        if rev is None or rev == "":
-            revision = 1
-        elif type(rev) is str and rev.isascii() and rev.isdigit() and len(rev) <= 7 and rev[0] != "0":
-            revision = int(rev)
-            if revision > MAX_REVISION:
-                return None
-        else:
-            return None
-        type_id = get("record_type")
-        plan = self.plans.get(type_id) if type(type_id) is str else None
-        if plan is None:
-            return None
-        decided_on = iso_date(get("decided_on"))
-        if decided_on is None or decided_on > self.today:
-            return None
-        raw = get("valid_from")
-        if raw is None or raw == "":
-            valid_from = decided_on
-        else:
-            valid_from = iso_date(raw)  # type: ignore[assignment]
-            if valid_from is None or valid_from > self.today:
-                return None
-        raw = get("valid_until")
-        if raw is None or raw == "":
-            valid_until = None
-        else:
-            valid_until = iso_date(raw)
-            if valid_until is None or valid_until <= valid_from:
-                return None
-        texts: list[str | None] = []
-        for field in ("subject_name", "document_no", "id_scheme", "id_number"):
-            v = get(field)
-            if v is None or v == "":
-                texts.append(None)
-            elif clean_text(v, MAX_LEN[field]):
-                texts.append(v)
-            else:
-                return None
-        subject_name, document_no, scheme_raw, number = texts
-        if number is None and subject_name is None:
-            return None
-        if document_no is None and plan.rt.requires_document:
-            return None
-        scheme = self.schemes.get(scheme_raw or plan.default_scheme or "")
-        if scheme is None or scheme.kind not in plan.rt.subject_kinds:
-            return None
-        for col in plan.foreign:
-            v = get(col)
-            if v is not None and v != "":
-                return None
-        parts = []
-        for a in plan.fast_attributes:
-            v = get(a.name)
-            if v is None or v == "":
-                if a.required:
-                    return None
-                continue
-            if type(v) is not str:
-                return None
-            encoded = fast_value(a, v)
-            if encoded is None:
-                return None
-            parts.append(f'"{a.name}":{encoded}')
-        return self._finish(
-            line,
-            source_ref,  # type: ignore[arg-type]
-            revision,
-            plan.rt.id,
-            scheme,
-            subject_name,
-            number,
-            decided_on,
-            valid_from,
-            valid_until,
-            document_no,
-            "{" + ",".join(parts) + "}",
-        )
+        return self.fast_rows([line], {k: [v] for k, v in row.items()})[0]
 
     def general(self, line: int, row: Mapping[str, Any]) -> ValidRow | list[Problem]:
         """The general path: accepts every form the platform accepts, and explains refusals."""
@@ -458,7 +376,7 @@ class RowValidator:
             id_hash = id_masked = id_public = None
             unresolved: str | None = "missing identifier"
         else:
-            id_hash, id_masked, id_public, unresolved = self._identify(scheme.id, number)
+            id_hash, id_masked, id_public, unresolved = self.identify(scheme.id, number)
         content = "\x1f".join(
             (
                 type_id,

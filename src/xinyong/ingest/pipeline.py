@@ -14,6 +14,7 @@ from collections.abc import Callable, Generator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from itertools import chain
+from operator import attrgetter
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine
@@ -22,10 +23,12 @@ from xinyong.domain.catalog import Catalog
 from xinyong.domain.errors import FileRefused
 from xinyong.domain.identifiers import IdentifierVault
 from xinyong.domain.records import Problem, RowValidator, ValidRow
-from xinyong.ingest.readers import FORMATS, file_format, sha256_of
-from xinyong.ingest.validation import Chunk, Job, helper_chunks, local_chunks
+from xinyong.ingest.readers import FORMATS, file_format
+from xinyong.ingest.validation import Chunk, Job, gc_paused, helper_chunks, local_chunks
 from xinyong.store import ingest_repo as repo
+from xinyong.store.batch_store import BatchStore
 from xinyong.store.db import write_lock
+from xinyong.store.ingest_repo import StoredVersion
 
 log = logging.getLogger(__name__)
 
@@ -128,12 +131,15 @@ def ingest_file(
         raise FileRefused(f"{path}: no such file")
     source_id = source_of(path, catalog, source)
     fmt = file_format(path)
+    digest: list[str] = []  # the file's SHA-256, taken while it is read (one pass over the file)
     if helper_min_bytes is not None and path.stat().st_size >= helper_min_bytes:
-        chunks = helper_chunks(Job(path, fmt, catalog, source_id, vault, now.date(), chunk_rows))
+        chunks = helper_chunks(Job(path, fmt, catalog, source_id, vault, now.date(), chunk_rows), digest.append)
     else:
-        chunks = local_chunks(path, fmt, RowValidator(catalog, source_id, vault, now.date()), chunk_rows)
+        validator = RowValidator(catalog, source_id, vault, now.date())
+        chunks = local_chunks(path, fmt, validator, chunk_rows, digest.append)
     try:
-        return _store_chunks(engine, catalog, path, fmt, source_id, chunks, report_dir, now, progress)
+        with gc_paused():
+            return _store_chunks(engine, catalog, path, fmt, source_id, chunks, digest, report_dir, now, progress)
     finally:
         chunks.close()
 
@@ -145,11 +151,11 @@ def _store_chunks(
     fmt: str,
     source_id: str,
     chunks: Generator[Chunk, None, None],
+    digest: list[str],
     report_dir: Path,
     now: datetime,
     progress: Progress | None,
 ) -> BatchResult:
-    digest = sha256_of(path)
     first = next(chunks, None)  # header and schema problems surface here, before any write
     if first is None:
         raise FileRefused(f"{path.name}: the file holds no records")
@@ -168,24 +174,27 @@ def _store_chunks(
                     "source_id": source_id,
                     "file_name": str(path.resolve())[-500:],
                     "file_format": fmt,
-                    "file_sha256": digest,
+                    "file_sha256": "",  # known once the file is read: see close_batch below
                     "catalog_version": catalog.version,
                     "started_at": now,
                     "finished_at": now,
                 },
             )
             result = BatchResult(batch_id=batch_id, source=source_id, file=str(path))
+            store = BatchStore(conn, source_id, batch_id, now)
             for chunk in chain([first], chunks):
-                _store_chunk(conn, source_id, batch_id, chunk, now, result, report)
+                _store_chunk(conn, store, batch_id, chunk, now, result, report)
                 if progress:
                     progress(chunk.rows_read)
                 log.info("batch %s (%s): %d rows read", batch_id, path.name, result.rows_read)
+            store.close()
             result.report = str(report.final) if report.rows else None
             repo.close_batch(
                 conn,
                 batch_id,
                 {
                     "finished_at": datetime.now(UTC),
+                    "file_sha256": digest[0],
                     "rows_read": result.rows_read,
                     "accepted": result.accepted,
                     "new_versions": result.new_versions,
@@ -204,7 +213,7 @@ def _store_chunks(
 
 def _store_chunk(
     conn: Connection,
-    source_id: str,
+    store: BatchStore,
     batch_id: int,
     chunk: Chunk,
     now: datetime,
@@ -212,80 +221,89 @@ def _store_chunk(
     report: _Report,
 ) -> None:
     result.rows_read += chunk.rows_read
-    problems = list(chunk.problems)
     valid = chunk.valid
-    stored = repo.versions_of(conn, source_id, list({r.source_ref for r in valid}))
-    to_insert: list[ValidRow] = []
-    to_supersede: list[int] = []
-    first_line: dict[str, int] = {}
-    for r in valid:
-        ref = r.source_ref
-        if ref in first_line:
-            problems.append(_dup(r, first_line[ref]))
-            continue
-        first_line[ref] = r.line
-        versions = stored.get(ref)
-        if versions is None:  # the common case: a record the store has never seen
-            result.accepted += 1
-            to_insert.append(r)
-            continue
-        earlier = next((v for v in versions if v.batch_id == batch_id), None)
-        if earlier is not None:
-            problems.append(_dup(r, earlier.batch_line))
-            continue
-        same = next((v for v in versions if v.revision == r.revision), None)
-        if same is not None:
-            if same.content_hash == r.content_hash:
-                result.unchanged += 1
+    refused: list[Problem] = []
+    skip: set[int] = set()  # lines not to store
+    refs = [r.source_ref for r in valid]
+    if len(set(refs)) != len(refs):  # a reference twice in this chunk: its first line counts
+        first_line: dict[str, int] = {}
+        for r in valid:
+            if r.source_ref in first_line:
+                refused.append(_dup(r, first_line[r.source_ref]))
+                skip.add(r.line)
             else:
-                problems.append(
-                    Problem(
-                        r.line,
-                        "revision",
-                        "conflict",
-                        f"revision {r.revision} of '{ref}' is already stored with different content "
-                        f"(batch {same.batch_id}, line {same.batch_line}); send a correction as revision "
-                        f"{max(v.revision for v in versions) + 1}",
-                        ref,
-                    )
-                )
-            continue
-        current = next((v for v in versions if v.current), None)
-        if current is not None and r.revision < current.revision:
-            problems.append(
-                Problem(
-                    r.line,
-                    "revision",
-                    "stale",
-                    f"revision {r.revision} of '{ref}' is older than the stored revision {current.revision}",
-                    ref,
-                )
-            )
-            continue
-        if current is not None:
-            to_supersede.append(current.id)
-            result.new_versions += 1
-        else:
-            result.accepted += 1
-        to_insert.append(r)
-
-    links, created = repo.resolve_subjects(conn, to_insert, batch_id, now)
-    result.subjects_created += created
+                first_line[r.source_ref] = r.line
+    stored = store.stored_versions(refs)
+    to_supersede: list[int] = []
+    if stored:  # references the store holds already: decided one by one
+        for r in valid:
+            versions = stored.get(r.source_ref)
+            if versions is None or r.line in skip:
+                continue
+            problem, supersede = _against_stored(r, versions, batch_id)
+            if problem is not None:
+                refused.append(problem)
+                skip.add(r.line)
+            elif supersede is None:
+                result.unchanged += 1
+                skip.add(r.line)
+            elif supersede:
+                to_supersede.append(supersede)
+    rows = [r for r in valid if r.line not in skip] if skip else valid
+    result.new_versions += len(to_supersede)
+    result.accepted += len(rows) - len(to_supersede)
+    links = store.link(rows)
+    result.subjects_created += links.created
     repo.supersede(conn, to_supersede, now)
-    repo.insert_records(conn, source_id, to_insert, links, batch_id, now)
+    store.store(rows, links)
+    refused.sort(key=attrgetter("line"))
+    problems = chunk.problems + refused
     repo.insert_rejects(conn, batch_id, problems)
     result.rejected += len({p.line for p in problems})
-    for p in sorted(problems, key=lambda p: p.line):
+    for p in sorted(problems, key=attrgetter("line")):
         report.add(p, "rejected")
         if len(result.problems_sample) < 5:
             result.problems_sample.append(str(p))
-    for r in to_insert:
+    for r in rows:
         if r.unresolved is not None:
             result.unresolved += 1
             report.add(
                 Problem(r.line, "id_number", "unresolved", f"stored, not linked: {r.unresolved}", r.source_ref),
                 "stored_unresolved",
             )
+
+
+def _against_stored(r: ValidRow, versions: list[StoredVersion], batch_id: int) -> tuple[Problem | None, int | None]:
+    """What to do with a row whose reference the store holds: (problem, version to supersede).
+
+    Returns (None, None) for a row already stored unchanged, (None, 0) for a first version of a
+    reference whose versions are all superseded, and (None, id) for a new version of record `id`.
+    """
+    ref = r.source_ref
+    earlier = next((v for v in versions if v.batch_id == batch_id), None)
+    if earlier is not None:
+        return _dup(r, earlier.batch_line), None
+    same = next((v for v in versions if v.revision == r.revision), None)
+    if same is not None:
+        if same.content_hash == r.content_hash:
+            return None, None
+        return (
+            Problem(
+                r.line,
+                "revision",
+                "conflict",
+                f"revision {r.revision} of '{ref}' is already stored with different content "
+                f"(batch {same.batch_id}, line {same.batch_line}); send a correction as revision "
+                f"{max(v.revision for v in versions) + 1}",
+                ref,
+            ),
+            None,
+        )
+    current = next((v for v in versions if v.current), None)
+    if current is not None and r.revision < current.revision:
+        message = f"revision {r.revision} of '{ref}' is older than the stored revision {current.revision}"
+        return Problem(r.line, "revision", "stale", message, ref), None
+    return None, current.id if current is not None else 0
 
 
 def _dup(r: ValidRow, first: int) -> Problem:

@@ -12,11 +12,10 @@ import csv
 import io
 import json
 from collections.abc import Callable, Generator
+from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 from typing import IO, Any
-
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from xinyong.domain.catalog.models import CORE_FIELDS
 from xinyong.domain.errors import FileRefused
@@ -26,6 +25,26 @@ FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "pa
 MAX_CSV_FIELD = 1 << 20
 Row = dict[str, Any] | Problem
 HeaderCheck = Callable[[list[str]], list[str]]
+Hash = Any  # a hashlib object: update(bytes) and hexdigest()
+
+
+@dataclass
+class RawChunk:
+    """Consecutive rows of a file as read: values in the order of `columns`, and unreadable lines."""
+
+    columns: list[str]
+    lines: list[int] = field(default_factory=list)
+    rows: list[list[Any]] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    text_only: bool = False  # every value is a str (CSV)
+
+    @property
+    def rows_read(self) -> int:
+        return len(self.lines) + len(self.problems)
+
+    def row(self, i: int) -> dict[str, Any]:
+        """Row `i` as a mapping of column to value."""
+        return dict(zip(self.columns, self.rows[i], strict=True))
 
 
 def file_format(path: Path) -> str:
@@ -55,8 +74,36 @@ def _refuse_encoding(path: Path, line: int, exc: UnicodeDecodeError) -> FileRefu
     )
 
 
-def _text_stream(raw: IO[bytes]) -> io.TextIOWrapper:
+class _Hashing(io.RawIOBase):
+    """The file's bytes as they are read, added to a digest on the way: one pass does both."""
+
+    def __init__(self, raw: IO[bytes], digest: Hash) -> None:
+        self._raw = raw
+        self._digest = digest
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        n = self._raw.readinto(buffer)  # type: ignore[attr-defined]
+        if n:
+            self._digest.update(memoryview(buffer)[:n])
+        return int(n or 0)
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
+
+
+def _text_stream(path: Path, digest: Hash) -> io.TextIOWrapper:
+    raw = io.BufferedReader(_Hashing(path.open("rb", buffering=0), digest), buffer_size=1 << 20)
     return io.TextIOWrapper(raw, encoding="utf-8-sig", errors="strict", newline="")
+
+
+def _drain(text: io.TextIOWrapper) -> None:
+    """Read to the end, so that the digest covers every byte of the file."""
+    while text.buffer.read(1 << 20):
+        pass
 
 
 def _header_refusal(path: Path, columns: list[str], problems: list[str]) -> FileRefused:
@@ -68,11 +115,11 @@ def _header_refusal(path: Path, columns: list[str], problems: list[str]) -> File
     return FileRefused(f"{path.name}: line 1: " + "; ".join(problems))
 
 
-def read_csv(path: Path, check_header: HeaderCheck) -> Generator[tuple[int, Row], None, None]:
+def read_csv(path: Path, check_header: HeaderCheck, chunk_rows: int, digest: Hash) -> Generator[RawChunk, None, None]:
     csv.field_size_limit(MAX_CSV_FIELD)
     if path.stat().st_size == 0:
         raise FileRefused(f"{path.name}: the file is empty; it must hold a header line and records")
-    with _text_stream(path.open("rb")) as text:
+    with _text_stream(path, digest) as text:
         reader = csv.reader(text)
         line = 1
         try:
@@ -80,37 +127,49 @@ def read_csv(path: Path, check_header: HeaderCheck) -> Generator[tuple[int, Row]
             if header is None:
                 raise FileRefused(f"{path.name}: the file is empty")
             columns = [c.strip() for c in header]
-            problems = check_header(columns)
-            if problems:
-                raise _header_refusal(path, columns, problems)
+            refusal = check_header(columns)
+            if refusal:
+                raise _header_refusal(path, columns, refusal)
             width = len(columns)
             seen_rows = False
+            chunk = RawChunk(columns, text_only=True)
+            lines, rows, problems = chunk.lines, chunk.rows, chunk.problems
             while True:
+                if len(lines) + len(problems) >= chunk_rows:
+                    yield chunk
+                    chunk = RawChunk(columns, text_only=True)
+                    lines, rows, problems = chunk.lines, chunk.rows, chunk.problems
                 line = reader.line_num + 1
                 try:
                     values = next(reader)
                 except StopIteration:
                     break
                 except csv.Error as exc:
-                    yield line, Problem(line, None, "malformed", f"malformed CSV: {exc}")
+                    problems.append(Problem(line, None, "malformed", f"malformed CSV: {exc}"))
                     continue
                 if not values or (len(values) == 1 and not values[0].strip()):
                     continue
                 seen_rows = True
-                if len(values) != width:
-                    yield line, Problem(line, None, "malformed", f"has {len(values)} fields; the header has {width}")
-                    continue
-                yield line, dict(zip(columns, values, strict=True))
+                if len(values) == width:
+                    lines.append(line)
+                    rows.append(values)
+                else:
+                    problems.append(
+                        Problem(line, None, "malformed", f"has {len(values)} fields; the header has {width}")
+                    )
+            _drain(text)
         except UnicodeDecodeError as exc:
             raise _refuse_encoding(path, line, exc) from None
         if not seen_rows:
             raise FileRefused(f"{path.name}: the file has a header but no records")
+        if lines or problems:
+            yield chunk
 
 
-def read_jsonl(path: Path, check_header: HeaderCheck) -> Generator[tuple[int, Row], None, None]:
+def read_jsonl(path: Path, check_header: HeaderCheck, digest: Hash) -> Generator[tuple[int, Row], None, None]:
     if path.stat().st_size == 0:
         raise FileRefused(f"{path.name}: the file is empty; it must hold one JSON object per line")
-    with _text_stream(path.open("rb")) as stream:
+    with _text_stream(path, digest) as stream:
         line = 0
         seen_rows = False
         try:
@@ -141,82 +200,44 @@ def read_jsonl(path: Path, check_header: HeaderCheck) -> Generator[tuple[int, Ro
                         break
                 else:
                     yield line, obj
+            _drain(stream)
         except UnicodeDecodeError as exc:
             raise _refuse_encoding(path, line + 1, exc) from None
         if not seen_rows:
             raise FileRefused(f"{path.name}: the file holds no records")
 
 
-_TEXT_TYPES = (pa.types.is_string, pa.types.is_large_string, pa.types.is_null)
-_DATE_TYPES = (pa.types.is_date32, pa.types.is_date64, pa.types.is_string, pa.types.is_large_string, pa.types.is_null)
-_NUMBER_TYPES = (pa.types.is_integer, pa.types.is_floating, pa.types.is_decimal, pa.types.is_null, pa.types.is_string)
-
-
-def _schema_problems(schema: pa.Schema) -> list[str]:
-    problems = []
-    for fld in schema:
-        name, t = fld.name, fld.type
-        if name in ("decided_on", "valid_from", "valid_until"):
-            ok = any(f(t) for f in _DATE_TYPES) or (pa.types.is_timestamp(t))
-            expected = "date32 or string"
-        elif name == "revision":
-            ok = pa.types.is_integer(t) or pa.types.is_null(t)
-            expected = "integer"
-        elif name in CORE_FIELDS:
-            ok = any(f(t) for f in _TEXT_TYPES)
-            expected = "string"
-        else:
-            ok = any(f(t) for f in _NUMBER_TYPES) or pa.types.is_boolean(t) or pa.types.is_date32(t)
-            expected = "string, number, boolean or date"
-        if not ok:
-            problems.append(f"column '{name}' has type {t}; expected {expected}")
-    return problems
-
-
-def read_parquet(
-    path: Path, check_header: HeaderCheck, batch_rows: int = 5000
-) -> Generator[tuple[int, Row], None, None]:
-    if path.stat().st_size == 0:
-        raise FileRefused(f"{path.name}: the file is empty")
+def _chunked(rows: Generator[tuple[int, Row], None, None], chunk_rows: int) -> Generator[RawChunk, None, None]:
+    """Rows read one by one (JSON lines, Parquet), gathered into chunks of columns."""
     try:
-        pf = pq.ParquetFile(path)
-    except (pa.ArrowInvalid, OSError) as exc:
-        raise FileRefused(f"{path.name}: not a readable Parquet file ({exc})") from None
-    schema = pf.schema_arrow
-    columns = list(schema.names)
-    problems = check_header(columns)
-    if problems:
-        raise FileRefused(f"{path.name}: schema: " + "; ".join(problems))
-    type_problems = _schema_problems(schema)
-    if type_problems:
-        raise FileRefused(f"{path.name}: wrong schema: " + "; ".join(type_problems))
-    if pf.metadata.num_rows == 0:
-        raise FileRefused(f"{path.name}: the file holds no records")
-    row = 0
-    for batch in pf.iter_batches(batch_size=batch_rows):
-        for rec in batch.to_pylist():
-            row += 1
-            yield row, rec
+        while batch := list(islice(rows, chunk_rows)):
+            good = [(line, row) for line, row in batch if not isinstance(row, Problem)]
+            names = list(dict.fromkeys(k for _, row in good for k in row))
+            chunk = RawChunk(names, [line for line, _ in good], [[row.get(k) for k in names] for _, row in good])
+            chunk.problems.extend(row for _, row in batch if isinstance(row, Problem))
+            yield chunk
+    finally:
+        rows.close()
 
 
-def read_rows(
-    path: Path, fmt: str, check_header: HeaderCheck, batch_rows: int = 5000
-) -> Generator[tuple[int, Row], None, None]:
+def read_chunks(
+    path: Path, fmt: str, check_header: HeaderCheck, chunk_rows: int, digest: Hash
+) -> Generator[RawChunk, None, None]:
+    """The file's rows in chunks of up to `chunk_rows`, with `digest` fed every byte of the file."""
     if fmt == "csv":
-        return read_csv(path, check_header)
+        return read_csv(path, check_header, chunk_rows, digest)
     if fmt == "jsonl":
-        return read_jsonl(path, check_header)
-    return read_parquet(path, check_header, batch_rows)
+        return _chunked(read_jsonl(path, check_header, digest), chunk_rows)
+    from xinyong.ingest.parquet_reader import read_parquet  # pyarrow only when a file needs it
+
+    _hash_file(path, digest)  # pyarrow reads Parquet itself: the digest takes its own pass
+    return _chunked(read_parquet(path, check_header, chunk_rows), chunk_rows)
 
 
-def sha256_of(path: Path) -> str:
-    import hashlib
-
-    h = hashlib.sha256()
+def _hash_file(path: Path, digest: Hash) -> None:
     with path.open("rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+            digest.update(block)
 
 
-__all__ = ["FORMATS", "file_format", "read_rows", "sha256_of"]
+__all__ = ["FORMATS", "RawChunk", "file_format", "read_chunks"]

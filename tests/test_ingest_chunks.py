@@ -1,0 +1,95 @@
+"""How a file reaches the store: one read, the same chunks in a helper process or in this one.
+
+A file is read once: its SHA-256 is taken from the bytes as they are parsed. A large file is read
+and validated by a helper process while this one writes; the helper is an implementation detail,
+so both paths must give the same chunks, problems and digest. The staging table that the store
+loads chunks into must mirror the validated row, field by field.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from builders import court_row, make_ric, make_uscc, mistype, write_csv, write_jsonl, write_parquet
+from xinyong.domain.records import RowValidator, ValidRow
+from xinyong.ingest.pipeline import ingest_file
+from xinyong.ingest.validation import Chunk, Job, helper_chunks, local_chunks
+from xinyong.store.batch_store import STAGE_COLUMNS
+from xinyong.store.tables import batches
+
+TODAY = date(2026, 11, 29)
+
+
+def tricky_csv(path: Path) -> Path:
+    """Good rows, bad rows, awkward forms, blank and malformed lines, a quoted line break."""
+    rows = []
+    for i in range(1200):
+        row = court_row(f"T-{i % 1100}", make_ric(i % 400) if i % 3 else make_uscc(i), revision=1 + i % 2)
+        if i % 3 == 0:
+            row["id_scheme"] = "cn.uscc"
+        if i % 37 == 0:
+            row["id_number"] = mistype(make_ric(i % 400))
+        if i % 41 == 0:
+            row["decided_on"] = "2024/03/01"
+        if i % 43 == 0:
+            row["amount_cny"] = "a lot"
+        if i % 47 == 0:
+            row["valid_until"] = ""
+        if i % 53 == 0:
+            row["subject_name"] = "张\n伟"
+        rows.append(row)
+    write_csv(path, rows)
+    with path.open("a", encoding="utf-8") as f:
+        f.write("\nM-1,1,court.defaulter\n\n")
+    return path
+
+
+def chunks_of(gen) -> list[Chunk]:
+    return list(gen)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+def test_helper_and_this_process_give_the_same_chunks(catalog, vault, tmp_path, fmt):
+    path = tricky_csv(tmp_path / "court.csv")
+    if fmt == "jsonl":
+        import csv
+
+        with path.open(encoding="utf-8", newline="") as f:
+            rows = [r for r in csv.DictReader(f) if r.get("record_type")]
+        path = write_jsonl(tmp_path / "court.jsonl", rows)
+    here: list[str] = []
+    there: list[str] = []
+    validator = RowValidator(catalog, "court", vault, TODAY)
+    local = chunks_of(local_chunks(path, fmt, validator, 250, here.append))
+    helper = chunks_of(helper_chunks(Job(path, fmt, catalog, "court", vault, TODAY, 250), there.append))
+    assert [c.rows_read for c in local] == [c.rows_read for c in helper]
+    assert [c.valid for c in local] == [c.valid for c in helper]
+    assert [c.problems for c in local] == [c.problems for c in helper]
+    assert here == there == [hashlib.sha256(path.read_bytes()).hexdigest()]
+    assert sum(c.rows_read for c in local) == 1201
+    assert all(isinstance(r, ValidRow) for c in helper for r in c.valid)
+    problems = [p for c in local for p in c.problems]
+    assert [p.line for p in problems] == sorted(p.line for p in problems)
+    assert any(p.code == "malformed" for p in problems) == (fmt == "csv")
+    assert any("control characters" in p.message for p in problems)
+
+
+@pytest.mark.parametrize("helper", [0, None], ids=["helper-process", "in-process"])
+@pytest.mark.parametrize("writer", [write_csv, write_jsonl, write_parquet], ids=["csv", "jsonl", "parquet"])
+def test_the_batch_records_the_file_digest(engine, catalog, vault, tmp_path, writer, helper):
+    suffix = {write_csv: "csv", write_jsonl: "jsonl", write_parquet: "parquet"}[writer]
+    path = writer(tmp_path / f"court.{suffix}", [court_row(f"D-{i}", make_ric(i)) for i in range(30)])
+    result = ingest_file(engine, catalog, vault, path, report_dir=tmp_path / "rejects", helper_min_bytes=helper)
+    with engine.connect() as c:
+        stored = c.scalar(select(batches.c.file_sha256).where(batches.c.id == result.batch_id))
+    assert stored == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert result.accepted == 30
+
+
+def test_staging_mirrors_the_validated_row():
+    assert (*(f.removesuffix("_json") for f in ValidRow._fields), "subject_id", "new_subject") == STAGE_COLUMNS
