@@ -8,9 +8,8 @@ import pyarrow as pa
 
 from xinyong.engines.scoring_sql import ScoringPipeline
 
-# Views read more than once are materialised, so each is computed once; rec_valid stays a view
-# (measured faster: the scan is pushed into its two readers).
-_MATERIALISE = {"subject_status", "rec_scored", "rule_raw", "rule_total", "subject_limited"}
+# Views read more than once are materialised, so each is computed once.
+_MATERIALISE = {"subject_status", "rule_raw", "rule_cap", "subject_total"}
 
 
 def run_duckdb(

@@ -19,7 +19,7 @@ from typing import Any
 from xinyong.domain.errors import ConfigurationError
 from xinyong.engines.scoring_sql import ScoringPipeline
 
-_CACHE = {"rec_valid", "subject_status", "rec_scored", "rule_raw", "rule_total", "subject_limited"}
+_CACHE = {"subject_status", "rule_raw", "rule_cap", "subject_total"}
 
 
 @contextmanager
