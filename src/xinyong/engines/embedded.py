@@ -28,6 +28,9 @@ def run_duckdb(
             con.execute(f"SET threads = {int(threads)}")
         for name, source in (("records_in", records), ("subjects_in", subjects)):
             relation = con.read_parquet(source) if isinstance(source, str) else con.from_arrow(source)
+            types = dict(zip(relation.columns, relation.types, strict=True))
+            if name == "records_in" and types["attributes"] == "VARCHAR":  # text to its UTF-8 bytes
+                relation = relation.project("* REPLACE (encode(attributes) AS attributes)")
             relation.create_view(name)
         for st in pipeline.statements():
             kind = "TABLE" if st.view in _MATERIALISE else "VIEW"

@@ -8,7 +8,7 @@ property test holds the three to identical points, grades and contributions.
 Inputs (tables or views the engine provides):
 - `records_in(record_id, subject_id, subject_kind, record_type, decided_on, valid_from,
   valid_until, status, attributes)`: the record versions known at the time asked, linked to a
-  subject; `attributes` is the canonical JSON text.
+  subject; `attributes` is the canonical JSON as UTF-8 bytes (the engines turn text into bytes).
 - `subjects_in(subject_id, subject_kind)`: the subjects to score.
 
 Outputs: the views `score_out(subject_id, subject_kind, status, ruleset_id, ruleset_version,
@@ -182,8 +182,9 @@ class ScoringPipeline:
                 Statement(
                     "consent_latest",
                     "SELECT subject_id, a_consent FROM (SELECT subject_id, "
-                    "CAST(json_extract_string(attributes, '$.consent') AS VARCHAR) AS a_consent, ROW_NUMBER() OVER "
-                    "(PARTITION BY subject_id ORDER BY decided_on DESC, record_id DESC) AS rn FROM records_in "
+                    "CAST(json_extract_string(decode(attributes), '$.consent') AS VARCHAR) AS a_consent, "
+                    "ROW_NUMBER() OVER (PARTITION BY subject_id ORDER BY decided_on DESC, record_id DESC) AS rn "
+                    "FROM records_in "
                     f"WHERE record_type = {_lit(consent_type)} AND {self._maybe_valid()}{ended}) AS c WHERE rn = 1",
                 )
             )
@@ -262,7 +263,7 @@ class ScoringPipeline:
                 "WHERE FALSE"
             )
         typed = "".join(
-            f", CASE WHEN d.x_{name} THEN CAST(json_extract_string(r.attributes, '$.{name}') AS "
+            f", CASE WHEN d.x_{name} THEN CAST(json_extract_string(decode(r.attributes), '$.{name}') AS "
             f"{_SQL_TYPES[self.attributes[name].type]}) END AS {_column(name)}"
             for name in names
         )
