@@ -24,6 +24,7 @@ def run_duckdb(
 
     con = duckdb.connect(":memory:")
     try:
+        con.execute("SET enable_progress_bar = false")  # a library call prints nothing of its own
         if threads:
             con.execute(f"SET threads = {int(threads)}")
         for name, source in (("records_in", records), ("subjects_in", subjects)):

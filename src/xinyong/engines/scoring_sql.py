@@ -17,12 +17,13 @@ points_cp, grade)` and `contribution_out(subject_id, rule_id, points_cp, record_
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
 import sqlglot
+from sqlglot import exp
 
 from xinyong.domain.catalog import Catalog
 from xinyong.domain.catalog.models import AttributeSpec, Condition, ProportionalPoints, Rule, Ruleset
@@ -56,7 +57,24 @@ class Statement:
     def for_engine(self, dialect: str) -> str:
         if dialect == "duckdb":
             return self.select
-        return sqlglot.transpile(self.select, read="duckdb", write=dialect)[0]
+        tree = sqlglot.parse_one(self.select, read="duckdb")
+        return tree.transform(_without_enums).sql(dialect)
+
+
+def _without_enums(node: exp.Expression) -> exp.Expression:
+    """A cast to an ENUM (DuckDB's dictionary-encoded text) is the text itself elsewhere."""
+    if isinstance(node, exp.Cast) and node.to.this == exp.DataType.Type.ENUM:
+        inner: exp.Expression = node.this
+        return inner
+    return node
+
+
+def _enum(values: Iterable[str]) -> str:
+    """DuckDB's type for text that takes one of few values: one byte a row, and Arrow output as a
+    dictionary, not a copy of the text in every row (most of the cost of handing out millions of
+    contributions). Other engines see plain text (`Statement.for_engine`)."""
+    ordered = sorted(set(values))
+    return f"ENUM({', '.join(_lit(v) for v in ordered)})" if ordered else "VARCHAR"
 
 
 class ScoringPipeline:
@@ -72,6 +90,13 @@ class ScoringPipeline:
             if rs is not None:
                 self.rulesets[kind] = rs
         self.attributes = self._attributes_used()
+        in_force = list(self.rulesets.values())
+        self.rule_id_t = _enum([*(r.id for rs in in_force for r in rs.rules), "limit"])
+        self.kind_t = _enum(["record", "rule_cap", "score_limit"])
+        self.status_t = _enum(["scored", "not_opted_in", "no_ruleset"])
+        self.ruleset_t = _enum(rs.id for rs in in_force)
+        self.version_t = _enum(rs.version for rs in in_force)
+        self.grade_t = _enum(band.grade for rs in in_force for band in rs.bands)
 
     def _attributes_used(self) -> dict[str, AttributeSpec]:
         """Every attribute a rule or a consent check reads, with one type per name."""
@@ -204,12 +229,13 @@ class ScoringPipeline:
             )
             + "ELSE 'scored' END"
         )
+        status = f"CAST({status} AS {self.status_t})"
         out.append(
             Statement(
                 "subject_status",
                 f"SELECT s.subject_id, s.subject_kind, {status} AS status, "
-                f"{self._by_kind(lambda rs: _lit(rs.id))} AS ruleset_id, "
-                f"{self._by_kind(lambda rs: _lit(rs.version))} AS ruleset_version "
+                f"CAST({self._by_kind(lambda rs: _lit(rs.id))} AS {self.ruleset_t}) AS ruleset_id, "
+                f"CAST({self._by_kind(lambda rs: _lit(rs.version))} AS {self.version_t}) AS ruleset_version "
                 f"FROM subjects_in AS s {consent_join}",
             )
         )
@@ -249,7 +275,8 @@ class ScoringPipeline:
             open_from = self._open_from(rule.record_type)
             defs.append(
                 f"SELECT {n} AS rule_no, {_lit(kind)} AS subject_kind, {_lit(rule.record_type)} AS record_type, "
-                f"{_lit(rule.id)} AS rule_id, CAST({points if fixed else 'NULL'} AS BIGINT) AS fixed_cp, "
+                f"CAST({_lit(rule.id)} AS {self.rule_id_t}) AS rule_id, "
+                f"CAST({points if fixed else 'NULL'} AS BIGINT) AS fixed_cp, "
                 f"CAST({_lit(open_from) if open_from else 'NULL'} AS DATE) AS open_from"
                 + "".join(f", {_lit(name in reads[n])} AS x_{name}" for name in names)
             )
@@ -259,7 +286,8 @@ class ScoringPipeline:
         if not defs:
             defs.append(
                 "SELECT 0 AS rule_no, CAST(NULL AS VARCHAR) AS subject_kind, CAST(NULL AS VARCHAR) AS record_type, "
-                "CAST(NULL AS VARCHAR) AS rule_id, CAST(NULL AS BIGINT) AS fixed_cp, CAST(NULL AS DATE) AS open_from "
+                f"CAST(NULL AS {self.rule_id_t}) AS rule_id, CAST(NULL AS BIGINT) AS fixed_cp, "
+                "CAST(NULL AS DATE) AS open_from "
                 "WHERE FALSE"
             )
         typed = "".join(
@@ -291,17 +319,19 @@ class ScoringPipeline:
         capped = [(n, rule) for n, _, rule in self._numbered() if rule.cap is not None]
         if capped:
             cap = f"CASE rule_no {' '.join(f'WHEN {n} THEN {cp(r.cap)}' for n, r in capped if r.cap)} END"
-            rule_id = f"CASE rule_no {' '.join(f'WHEN {n} THEN {_lit(r.id)}' for n, r in capped)} END"
+            ids = " ".join(f"WHEN {n} THEN {_lit(r.id)}" for n, r in capped)
+            rule_id = f"CAST(CASE rule_no {ids} END AS {self.rule_id_t})"
             rule_cap = (
                 f"SELECT subject_id, {rule_id} AS rule_id, "
                 "CAST(CASE WHEN total > 0 THEN cap_cp ELSE -cap_cp END - total AS BIGINT) AS points_cp "
                 f"FROM (SELECT subject_id, rule_no, total, {cap} AS cap_cp FROM (SELECT subject_id, rule_no, "
-                f"SUM(points_cp) AS total FROM rule_raw WHERE rule_no < {len(capped)} GROUP BY subject_id, rule_no) "
+                f"SUM(points_cp) AS total FROM rule_raw WHERE points_cp IS NOT NULL AND rule_no < {len(capped)} "
+                "GROUP BY subject_id, rule_no) "
                 "AS t) AS c WHERE ABS(total) > cap_cp"
             )
         else:
             rule_cap = (
-                "SELECT CAST(NULL AS BIGINT) AS subject_id, CAST(NULL AS VARCHAR) AS rule_id, "
+                f"SELECT CAST(NULL AS BIGINT) AS subject_id, CAST(NULL AS {self.rule_id_t}) AS rule_id, "
                 "CAST(NULL AS BIGINT) AS points_cp WHERE FALSE"
             )
         total = (
@@ -320,7 +350,7 @@ class ScoringPipeline:
                 if band.max is not None:
                     tests.append(f"points_cp < {cp(band.max)}")
                 grade_cases.append(f"WHEN {' AND '.join(tests)} THEN {_lit(band.grade)}")
-        grade = f"CASE {' '.join(grade_cases)} END" if grade_cases else "CAST(NULL AS VARCHAR)"
+        grade = f"CAST(CASE {' '.join(grade_cases)} END AS {self.grade_t})" if grade_cases else "CAST(NULL AS VARCHAR)"
         return [
             Statement("rule_cap", rule_cap),
             Statement(
@@ -328,7 +358,8 @@ class ScoringPipeline:
                 f"SELECT *, CAST({limited} AS BIGINT) AS points_cp FROM (SELECT s.subject_id, s.subject_kind, "
                 f"s.status, s.ruleset_id, s.ruleset_version, {total} AS total FROM subject_status AS s "
                 "LEFT JOIN (SELECT subject_id, SUM(points_cp) AS points_cp FROM (SELECT subject_id, points_cp "
-                "FROM rule_raw UNION ALL SELECT subject_id, points_cp FROM rule_cap) AS u GROUP BY subject_id) AS a "
+                "FROM rule_raw WHERE points_cp IS NOT NULL UNION ALL SELECT subject_id, points_cp FROM rule_cap) AS u "
+                "GROUP BY subject_id) AS a "
                 "ON a.subject_id = s.subject_id) AS t",
             ),
             Statement(
@@ -338,13 +369,13 @@ class ScoringPipeline:
             ),
             Statement(
                 "contribution_out",
-                "SELECT r.subject_id, d.rule_id, r.points_cp, r.record_id, 'record' AS kind FROM rule_raw AS r "
-                "JOIN rule_defs AS d ON d.rule_no = r.rule_no WHERE r.points_cp IS NOT NULL "
+                f"SELECT r.subject_id, d.rule_id, r.points_cp, r.record_id, CAST('record' AS {self.kind_t}) AS kind "
+                "FROM rule_raw AS r JOIN rule_defs AS d ON d.rule_no = r.rule_no WHERE r.points_cp IS NOT NULL "
                 "UNION ALL SELECT subject_id, rule_id, points_cp, CAST(NULL AS BIGINT) AS record_id, "
-                "'rule_cap' AS kind FROM rule_cap "
-                "UNION ALL SELECT subject_id, 'limit' AS rule_id, CAST(points_cp - total AS BIGINT) "
-                "AS points_cp, CAST(NULL AS BIGINT) AS record_id, 'score_limit' AS kind "
-                "FROM subject_total WHERE points_cp <> total",
+                f"CAST('rule_cap' AS {self.kind_t}) AS kind FROM rule_cap "
+                f"UNION ALL SELECT subject_id, CAST('limit' AS {self.rule_id_t}) AS rule_id, "
+                "CAST(points_cp - total AS BIGINT) AS points_cp, CAST(NULL AS BIGINT) AS record_id, "
+                f"CAST('score_limit' AS {self.kind_t}) AS kind FROM subject_total WHERE points_cp <> total",
             ),
         ]
 
