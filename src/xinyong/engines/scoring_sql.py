@@ -215,27 +215,27 @@ class ScoringPipeline:
             )
         consent_join = "LEFT JOIN consent_latest AS c ON c.subject_id = s.subject_id" if consent_type else ""
         opted = "c.a_consent = 'granted'" if consent_type else "TRUE"
+        st = {v: f"CAST({_lit(v)} AS {self.status_t})" for v in ("scored", "not_opted_in", "no_ruleset")}
         status = (
             "CASE "
             + (
-                f"WHEN s.subject_kind NOT IN ({', '.join(_lit(k) for k in self.rulesets)}) THEN 'no_ruleset' "
+                f"WHEN s.subject_kind NOT IN ({', '.join(_lit(k) for k in self.rulesets)}) THEN {st['no_ruleset']} "
                 if self.rulesets
-                else "WHEN TRUE THEN 'no_ruleset' "
+                else f"WHEN TRUE THEN {st['no_ruleset']} "
             )
             + (
-                f"WHEN s.subject_kind = 'person' AND NOT COALESCE({opted}, FALSE) THEN 'not_opted_in' "
+                f"WHEN s.subject_kind = 'person' AND NOT COALESCE({opted}, FALSE) THEN {st['not_opted_in']} "
                 if person
                 else ""
             )
-            + "ELSE 'scored' END"
+            + f"ELSE {st['scored']} END"
         )
-        status = f"CAST({status} AS {self.status_t})"
         out.append(
             Statement(
                 "subject_status",
                 f"SELECT s.subject_id, s.subject_kind, {status} AS status, "
-                f"CAST({self._by_kind(lambda rs: _lit(rs.id))} AS {self.ruleset_t}) AS ruleset_id, "
-                f"CAST({self._by_kind(lambda rs: _lit(rs.version))} AS {self.version_t}) AS ruleset_version "
+                f"{self._by_kind(lambda rs: f'CAST({_lit(rs.id)} AS {self.ruleset_t})')} AS ruleset_id, "
+                f"{self._by_kind(lambda rs: f'CAST({_lit(rs.version)} AS {self.version_t})')} AS ruleset_version "
                 f"FROM subjects_in AS s {consent_join}",
             )
         )
@@ -301,7 +301,7 @@ class ScoringPipeline:
             Statement(
                 "rule_raw",
                 "SELECT subject_id, rule_no, CAST(CASE WHEN valid_until IS NULL AND valid_from <= open_from THEN NULL "
-                f"ELSE COALESCE(fixed_cp, {computed}) END AS BIGINT) AS points_cp, record_id "
+                f"WHEN fixed_cp IS NOT NULL THEN fixed_cp ELSE {computed} END AS BIGINT) AS points_cp, record_id "
                 "FROM (SELECT r.subject_id, r.record_id, r.valid_from, r.valid_until, d.rule_no, d.fixed_cp, "
                 f"d.open_from{typed} FROM records_in AS r "
                 "JOIN subject_status AS s ON s.subject_id = r.subject_id "
