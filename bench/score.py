@@ -226,7 +226,7 @@ class Generator:
                 pa.array(valid_from.astype(np.int32)).cast(day),
                 pa.array(until.astype(np.int32), mask=open_ended).cast(day),
                 pa.array(STATUSES).take(pa.array(status)),
-                attributes,
+                attributes.cast(pa.binary()),  # the canonical JSON as UTF-8 bytes, as exports write it
             ],
             schema=RECORD_SCHEMA,
         )
@@ -528,10 +528,8 @@ def build_store(catalog: Catalog, work: Path, pop: Population, records_path: str
         log(f"store     {pop.n:,} subjects and identifiers loaded")
         done = 0
         for rb in pq.ParquetFile(records_path).iter_batches(batch_size=STORE_CHUNK):
-            cols = [
-                rb.column(c) if c not in ("decided_on", "valid_from", "valid_until") else rb.column(c).cast(pa.string())
-                for c in RECORD_SCHEMA.names
-            ]
+            as_text = ("decided_on", "valid_from", "valid_until", "attributes")
+            cols = [rb.column(c).cast(pa.string()) if c in as_text else rb.column(c) for c in RECORD_SCHEMA.names]
             rows = []
             for rid, sid, kind, rtype, decided, vfrom, vuntil, status, attrs in zip(
                 *(c.to_pylist() for c in cols), strict=True

@@ -23,9 +23,9 @@ from hypothesis import strategies as st
 
 from xinyong.domain.catalog import load_catalog
 from xinyong.domain.catalog.models import AttributeSpec
-from xinyong.domain.scoring import RecordFact, Score, score_subject
+from xinyong.domain.scoring import RecordFact, Score, add_months, score_subject
 from xinyong.engines.embedded import run_duckdb
-from xinyong.engines.scoring_sql import ScoringPipeline
+from xinyong.engines.scoring_sql import ScoringPipeline, last_start_ended_by
 from xinyong.engines.spark import local_session, run_spark
 
 CATALOG = load_catalog()
@@ -201,3 +201,21 @@ def test_duckdb_agrees_on_many_small_populations():
         assert differences(online(subjects), got) == []
 
     check()
+
+
+@settings(max_examples=300, derandomize=True, database=None)
+@given(
+    day=st.one_of(  # month ends, where adding months clamps, and any day
+        st.sampled_from(
+            [date(2024, 2, 29), date(2025, 2, 28), date(2026, 3, 31), date(2026, 4, 30), date(2026, 12, 31)]
+        ),
+        st.dates(date(2020, 1, 1), date(2032, 12, 31)),
+    ),
+    months=st.sampled_from([1, 2, 3, 6, 11, 12, 13, 24, 36, 120]),
+    offset=st.integers(-40, 40),
+)
+def test_the_publication_end_as_a_date_comparison_agrees_with_adding_months(day, months, offset):
+    """The pipeline compares valid_from with one date instead of adding months to each record."""
+    last = last_start_ended_by(day, months)
+    valid_from = last + timedelta(days=offset)
+    assert (add_months(valid_from, months) > day) == (valid_from > last)

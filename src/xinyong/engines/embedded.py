@@ -8,9 +8,8 @@ import pyarrow as pa
 
 from xinyong.engines.scoring_sql import ScoringPipeline
 
-# Views read more than once are materialised, so each is computed once; rec_valid stays a view
-# (measured faster: the scan is pushed into its two readers).
-_MATERIALISE = {"subject_status", "rec_scored", "rule_raw", "rule_total", "subject_limited"}
+# Views read more than once are materialised, so each is computed once.
+_MATERIALISE = {"subject_status", "rule_raw", "rule_cap", "subject_total"}
 
 
 def run_duckdb(
@@ -25,10 +24,18 @@ def run_duckdb(
 
     con = duckdb.connect(":memory:")
     try:
+        con.execute("SET enable_progress_bar = false")  # a library call prints nothing of its own
+        # Subject ids are dense (the store numbers them), so a sum per subject can be an array
+        # indexed by the id rather than a hash table, as DuckDB does when the ids span at most
+        # 2^bits values: its default, 12 bits, is for small enums; 20 covers a million subjects.
+        con.execute("SET perfect_ht_threshold = 20")
         if threads:
             con.execute(f"SET threads = {int(threads)}")
         for name, source in (("records_in", records), ("subjects_in", subjects)):
             relation = con.read_parquet(source) if isinstance(source, str) else con.from_arrow(source)
+            types = dict(zip(relation.columns, relation.types, strict=True))
+            if name == "records_in" and types["attributes"] == "VARCHAR":  # text to its UTF-8 bytes
+                relation = relation.project("* REPLACE (encode(attributes) AS attributes)")
             relation.create_view(name)
         for st in pipeline.statements():
             kind = "TABLE" if st.view in _MATERIALISE else "VIEW"

@@ -8,7 +8,7 @@ property test holds the three to identical points, grades and contributions.
 Inputs (tables or views the engine provides):
 - `records_in(record_id, subject_id, subject_kind, record_type, decided_on, valid_from,
   valid_until, status, attributes)`: the record versions known at the time asked, linked to a
-  subject; `attributes` is the canonical JSON text.
+  subject; `attributes` is the canonical JSON as UTF-8 bytes (the engines turn text into bytes).
 - `subjects_in(subject_id, subject_kind)`: the subjects to score.
 
 Outputs: the views `score_out(subject_id, subject_kind, status, ruleset_id, ruleset_version,
@@ -17,15 +17,17 @@ points_cp, grade)` and `contribution_out(subject_id, rule_id, points_cp, record_
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import sqlglot
+from sqlglot import exp
 
 from xinyong.domain.catalog import Catalog
 from xinyong.domain.catalog.models import AttributeSpec, Condition, ProportionalPoints, Rule, Ruleset
-from xinyong.domain.scoring import cents_reaching_cap, cp, ruleset_in_force
+from xinyong.domain.scoring import add_months, cents_reaching_cap, cp, ruleset_in_force
 
 KINDS = ("organisation", "person")
 _SQL_TYPES = {"string": "VARCHAR", "integer": "BIGINT", "decimal": "DOUBLE", "boolean": "BOOLEAN", "date": "DATE"}
@@ -55,7 +57,24 @@ class Statement:
     def for_engine(self, dialect: str) -> str:
         if dialect == "duckdb":
             return self.select
-        return sqlglot.transpile(self.select, read="duckdb", write=dialect)[0]
+        tree = sqlglot.parse_one(self.select, read="duckdb")
+        return tree.transform(_without_enums).sql(dialect)
+
+
+def _without_enums(node: exp.Expression) -> exp.Expression:
+    """A cast to an ENUM (DuckDB's dictionary-encoded text) is the text itself elsewhere."""
+    if isinstance(node, exp.Cast) and node.to.this == exp.DataType.Type.ENUM:
+        inner: exp.Expression = node.this
+        return inner
+    return node
+
+
+def _enum(values: Iterable[str]) -> str:
+    """DuckDB's type for text that takes one of few values: one byte a row, and Arrow output as a
+    dictionary, not a copy of the text in every row (most of the cost of handing out millions of
+    contributions). Other engines see plain text (`Statement.for_engine`)."""
+    ordered = sorted(set(values))
+    return f"ENUM({', '.join(_lit(v) for v in ordered)})" if ordered else "VARCHAR"
 
 
 class ScoringPipeline:
@@ -71,16 +90,21 @@ class ScoringPipeline:
             if rs is not None:
                 self.rulesets[kind] = rs
         self.attributes = self._attributes_used()
+        in_force = list(self.rulesets.values())
+        self.rule_id_t = _enum([*(r.id for rs in in_force for r in rs.rules), "limit"])
+        self.kind_t = _enum(["record", "rule_cap", "score_limit"])
+        self.status_t = _enum(["scored", "not_opted_in", "no_ruleset"])
+        self.ruleset_t = _enum(rs.id for rs in in_force)
+        self.version_t = _enum(rs.version for rs in in_force)
+        self.grade_t = _enum(band.grade for rs in in_force for band in rs.bands)
 
     def _attributes_used(self) -> dict[str, AttributeSpec]:
         """Every attribute a rule or a consent check reads, with one type per name."""
         used: dict[str, AttributeSpec] = {}
-        self.readers: dict[str, set[str]] = {}  # attribute -> the record types whose value is read
 
         def need(type_id: str, name: str) -> None:
             spec = self.catalog.record_types[type_id].attributes[name]
             seen = used.setdefault(name, spec)
-            self.readers.setdefault(name, set()).add(type_id)
             if seen.type != spec.type:
                 raise ValueError(f"attribute '{name}' has types {seen.type} and {spec.type}; rename one of them")
 
@@ -142,181 +166,233 @@ class ScoringPipeline:
 
     # -- statements -------------------------------------------------------------------------
 
-    def statements(self) -> list[Statement]:
+    def _by_kind(self, value: Callable[[Ruleset], str | None], kind: str = "s.subject_kind") -> str:
+        """A CASE over the subject kind giving `value` of its ruleset (NULL where there is none)."""
+        cases = " ".join(f"WHEN {_lit(k)} THEN {v}" for k, rs in self.rulesets.items() if (v := value(rs)) is not None)
+        return f"CASE {kind} {cases} END" if cases else "NULL"
+
+    def _open_from(self, type_id: str) -> date | None:
+        """The day after which a record of this type sent without valid_until still counts on as_of.
+
+        Such a record ends with its publication period (valid_from + months), which is after as_of
+        exactly when valid_from is after the last day whose period does not reach past as_of
+        (adding months never moves a later day before an earlier one); so the engines compare
+        dates instead of adding months to every record. None: the type has no period.
+        """
+        rt = self.catalog.record_types.get(type_id)
+        if rt is None or rt.publication_months == 0:
+            return None
+        return last_start_ended_by(self.as_of, rt.publication_months)
+
+    def _maybe_valid(self, prefix: str = "") -> str:
+        """Active and valid on as_of, but for the publication period of records without valid_until."""
         d = _lit(self.as_of)
-        # JSON is parsed only for the record types whose attribute some rule reads.
-        typed = ", ".join(
-            f"CASE WHEN record_type IN ({', '.join(_lit(t) for t in sorted(self.readers[name]))}) "
-            f"THEN CAST(json_extract_string(attributes, '$.{name}') AS {_SQL_TYPES[spec.type]}) END AS {_column(name)}"
-            for name, spec in sorted(self.attributes.items())
+        return (
+            f"{prefix}status = 'active' AND {prefix}valid_from <= {d} "
+            f"AND ({prefix}valid_until > {d} OR {prefix}valid_until IS NULL)"
         )
-        periods = " ".join(
-            f"WHEN {_lit(t.id)} THEN CAST(valid_from + INTERVAL '{t.publication_months}' MONTH AS DATE)"
-            for t in sorted(self.catalog.record_types.values(), key=lambda t: t.id)
-            if t.publication_months > 0
-        )
-        until = f"COALESCE(valid_until, CASE record_type {periods} END)" if periods else "valid_until"
-        out = [
-            Statement(
-                "rec_valid",
-                "SELECT record_id, subject_id, subject_kind, record_type, decided_on, valid_from, valid_until"
-                + (f", {typed}" if typed else "")
-                + " FROM (SELECT record_id, subject_id, subject_kind, record_type, decided_on, valid_from, "
-                f"{until} AS valid_until, attributes FROM records_in "
-                f"WHERE status = 'active' AND valid_from <= {d}) AS v "
-                f"WHERE valid_until IS NULL OR valid_until > {d}",
-            )
-        ]
+
+    def statements(self) -> list[Statement]:
+        return [*self._subjects(), *self._contributions(), *self._scores()]
+
+    def _subjects(self) -> list[Statement]:
+        """Each subject's status (scored, not opted in, no ruleset) and its ruleset."""
+        out = []
         person = self.rulesets.get("person")
         consent_type = person.requires_consent if person else None
         if consent_type:
+            open_from = self._open_from(consent_type)
+            ended = f" AND (valid_until IS NOT NULL OR valid_from > {_lit(open_from)})" if open_from else ""
             out.append(
                 Statement(
                     "consent_latest",
-                    "SELECT subject_id, a_consent FROM (SELECT subject_id, a_consent, ROW_NUMBER() OVER "
-                    "(PARTITION BY subject_id ORDER BY decided_on DESC, record_id DESC) AS rn FROM rec_valid "
-                    f"WHERE record_type = {_lit(consent_type)}) AS c WHERE rn = 1",
+                    "SELECT subject_id, a_consent FROM (SELECT subject_id, "
+                    "CAST(json_extract_string(decode(attributes), '$.consent') AS VARCHAR) AS a_consent, "
+                    "ROW_NUMBER() OVER (PARTITION BY subject_id ORDER BY decided_on DESC, record_id DESC) AS rn "
+                    "FROM records_in "
+                    f"WHERE record_type = {_lit(consent_type)} AND {self._maybe_valid()}{ended}) AS c WHERE rn = 1",
                 )
             )
-        cases_id = " ".join(f"WHEN {_lit(k)} THEN {_lit(rs.id)}" for k, rs in self.rulesets.items())
-        cases_ver = " ".join(f"WHEN {_lit(k)} THEN {_lit(rs.version)}" for k, rs in self.rulesets.items())
         consent_join = "LEFT JOIN consent_latest AS c ON c.subject_id = s.subject_id" if consent_type else ""
         opted = "c.a_consent = 'granted'" if consent_type else "TRUE"
+        st = {v: f"CAST({_lit(v)} AS {self.status_t})" for v in ("scored", "not_opted_in", "no_ruleset")}
         status = (
             "CASE "
             + (
-                f"WHEN s.subject_kind NOT IN ({', '.join(_lit(k) for k in self.rulesets)}) THEN 'no_ruleset' "
+                f"WHEN s.subject_kind NOT IN ({', '.join(_lit(k) for k in self.rulesets)}) THEN {st['no_ruleset']} "
                 if self.rulesets
-                else "WHEN TRUE THEN 'no_ruleset' "
+                else f"WHEN TRUE THEN {st['no_ruleset']} "
             )
             + (
-                f"WHEN s.subject_kind = 'person' AND NOT COALESCE({opted}, FALSE) THEN 'not_opted_in' "
+                f"WHEN s.subject_kind = 'person' AND NOT COALESCE({opted}, FALSE) THEN {st['not_opted_in']} "
                 if person
                 else ""
             )
-            + "ELSE 'scored' END"
+            + f"ELSE {st['scored']} END"
         )
         out.append(
             Statement(
                 "subject_status",
                 f"SELECT s.subject_id, s.subject_kind, {status} AS status, "
-                f"CASE s.subject_kind {cases_id or 'WHEN NULL THEN NULL'} END AS ruleset_id, "
-                f"CASE s.subject_kind {cases_ver or 'WHEN NULL THEN NULL'} END AS ruleset_version "
+                f"{self._by_kind(lambda rs: f'CAST({_lit(rs.id)} AS {self.ruleset_t})')} AS ruleset_id, "
+                f"{self._by_kind(lambda rs: f'CAST({_lit(rs.version)} AS {self.version_t})')} AS ruleset_version "
                 f"FROM subjects_in AS s {consent_join}",
             )
         )
-        out.append(
-            Statement(
-                "rec_scored",
-                "SELECT r.* FROM rec_valid AS r JOIN subject_status AS s ON s.subject_id = r.subject_id "
-                "WHERE s.status = 'scored'",
+        return out
+
+    def _numbered(self) -> list[tuple[int, str, Rule]]:
+        """(number, subject kind, rule) of every rule, those with a cap first.
+
+        Numbers are unique across kinds (rules of both kinds can share an id), and the capped
+        rules are exactly those numbered below `len(capped)`, a cheap test on every record.
+        """
+        rules = [(kind, rule) for kind, rs in self.rulesets.items() for rule in rs.rules]
+        rules.sort(key=lambda kr: kr[1].cap is None)
+        return [(n, kind, rule) for n, (kind, rule) in enumerate(rules)]
+
+    def _contributions(self) -> list[Statement]:
+        """What each rule gives for each record of a scored subject, in one pass over the records.
+
+        Each record meets the rules of its type through a join with a small table of rules: the
+        rule's number, its points when they are constant, the end of its type's publication
+        period, and which attributes it reads, so that JSON is parsed only for the records a
+        rule reads it from. The other rules are branches of a CASE. Points are NULL where the
+        rule does not apply (its conditions fail, or the record's publication period has ended):
+        a column, not a WHERE, because a filter that reads both sides of a join is evaluated
+        inside the join (DuckDB), many times slower than the same test in a projection.
+        """
+        numbered = self._numbered()
+        reads = {n: _reads(rule) for n, _, rule in numbered}
+        names = sorted(set().union(*reads.values()))
+        defs, amounts = [], []
+        for n, kind, rule in numbered:
+            points, extra = self._points(rule)
+            conditions = [*extra, *(self._condition(c) for c in rule.conditions)]
+            # Most rules give constant points to every record of their type: those points are a
+            # column of the rule table, and only the other rules are branches of the CASE.
+            fixed = not conditions and rule.decay is None and not isinstance(rule.points, ProportionalPoints)
+            open_from = self._open_from(rule.record_type)
+            defs.append(
+                f"SELECT {n} AS rule_no, {_lit(kind)} AS subject_kind, {_lit(rule.record_type)} AS record_type, "
+                f"CAST({_lit(rule.id)} AS {self.rule_id_t}) AS rule_id, "
+                f"CAST({points if fixed else 'NULL'} AS BIGINT) AS fixed_cp, "
+                f"CAST({_lit(open_from) if open_from else 'NULL'} AS DATE) AS open_from"
+                + "".join(f", {_lit(name in reads[n])} AS x_{name}" for name in names)
             )
+            if not fixed:
+                test = " AND ".join(f"({c})" for c in conditions)
+                amounts.append(f"WHEN {n} THEN " + (f"CASE WHEN {test} THEN {points} END" if test else points))
+        if not defs:
+            defs.append(
+                "SELECT 0 AS rule_no, CAST(NULL AS VARCHAR) AS subject_kind, CAST(NULL AS VARCHAR) AS record_type, "
+                f"CAST(NULL AS {self.rule_id_t}) AS rule_id, CAST(NULL AS BIGINT) AS fixed_cp, "
+                "CAST(NULL AS DATE) AS open_from "
+                "WHERE FALSE"
+            )
+        typed = "".join(
+            f", CASE WHEN d.x_{name} THEN CAST(json_extract_string(decode(r.attributes), '$.{name}') AS "
+            f"{_SQL_TYPES[self.attributes[name].type]}) END AS {_column(name)}"
+            for name in names
         )
-        # One pass over the records: each record meets the rules of its type through a join with
-        # a small table of rules, and each rule's conditions and points are a branch of a CASE.
-        defs, meta, tests, amounts = [], [], [], []
-        for kind, rs in self.rulesets.items():
-            for order, rule in enumerate(rs.rules):
-                key = _lit(f"{kind}:{rule.id}")
-                points, extra = self._points(rule)
-                conditions = [*extra, *(self._condition(c) for c in rule.conditions)]
-                defs.append(
-                    f"SELECT {key} AS rule_key, {_lit(kind)} AS subject_kind, {_lit(rule.record_type)} AS record_type, "
-                    f"{_lit(rule.id)} AS rule_id, {order} AS rule_order"
-                )
-                tests.append(f"WHEN {key} THEN {' AND '.join(f'({c})' for c in conditions) or 'TRUE'}")
-                amounts.append(f"WHEN {key} THEN {points}")
-                cap = cp(rule.cap) if rule.cap is not None else "NULL"
-                meta.append(f"SELECT {_lit(kind)} AS subject_kind, {_lit(rule.id)} AS rule_id, {cap} AS cap_cp")
-        if defs:
-            out.append(Statement("rule_defs", " UNION ALL ".join(defs)))
-            rule_raw = (
-                "SELECT r.subject_id, d.rule_id, d.rule_order, "
-                f"CAST(CASE d.rule_key {' '.join(amounts)} END AS BIGINT) AS points_cp, r.record_id "
-                "FROM rec_scored AS r JOIN rule_defs AS d "
-                "ON d.record_type = r.record_type AND d.subject_kind = r.subject_kind "
-                f"WHERE CASE d.rule_key {' '.join(tests)} ELSE FALSE END"
+        computed = f"CASE rule_no {' '.join(amounts)} END" if amounts else "NULL"
+        return [
+            Statement("rule_defs", " UNION ALL ".join(defs)),
+            Statement(
+                "rule_raw",
+                "SELECT subject_id, rule_no, CAST(CASE WHEN valid_until IS NULL AND valid_from <= open_from THEN NULL "
+                f"WHEN fixed_cp IS NOT NULL THEN fixed_cp ELSE {computed} END AS BIGINT) AS points_cp, record_id "
+                "FROM (SELECT r.subject_id, r.record_id, r.valid_from, r.valid_until, d.rule_no, d.fixed_cp, "
+                f"d.open_from{typed} FROM records_in AS r "
+                "JOIN subject_status AS s ON s.subject_id = r.subject_id "
+                "JOIN rule_defs AS d ON d.record_type = r.record_type AND d.subject_kind = r.subject_kind "
+                f"WHERE s.status = 'scored' AND {self._maybe_valid('r.')}) AS x",
+            ),
+        ]
+
+    def _scores(self) -> list[Statement]:
+        """Rule caps, each subject's total, its limits and its grade.
+
+        Only the rules with a cap need a total per (subject, rule); the caps that bite are few,
+        so the score is one plain sum per subject over the records and those adjustments.
+        """
+        capped = [(n, rule) for n, _, rule in self._numbered() if rule.cap is not None]
+        if capped:
+            cap = f"CASE rule_no {' '.join(f'WHEN {n} THEN {cp(r.cap)}' for n, r in capped if r.cap)} END"
+            ids = " ".join(f"WHEN {n} THEN {_lit(r.id)}" for n, r in capped)
+            rule_id = f"CAST(CASE rule_no {ids} END AS {self.rule_id_t})"
+            rule_cap = (
+                f"SELECT subject_id, {rule_id} AS rule_id, "
+                "CAST(CASE WHEN total > 0 THEN cap_cp ELSE -cap_cp END - total AS BIGINT) AS points_cp "
+                f"FROM (SELECT subject_id, rule_no, total, {cap} AS cap_cp FROM (SELECT subject_id, rule_no, "
+                f"SUM(points_cp) AS total FROM rule_raw WHERE points_cp IS NOT NULL AND rule_no < {len(capped)} "
+                "GROUP BY subject_id, rule_no) "
+                "AS t) AS c WHERE ABS(total) > cap_cp"
             )
         else:
-            rule_raw = (
-                "SELECT CAST(NULL AS BIGINT) AS subject_id, CAST(NULL AS VARCHAR) AS rule_id, 0 AS rule_order, "
-                "CAST(NULL AS BIGINT) AS points_cp, CAST(NULL AS BIGINT) AS record_id WHERE FALSE"
+            rule_cap = (
+                f"SELECT CAST(NULL AS BIGINT) AS subject_id, CAST(NULL AS {self.rule_id_t}) AS rule_id, "
+                "CAST(NULL AS BIGINT) AS points_cp WHERE FALSE"
             )
-        out.append(Statement("rule_raw", rule_raw))
-        meta_sql = (
-            " UNION ALL ".join(meta)
-            if meta
-            else (
-                "SELECT CAST(NULL AS VARCHAR) AS subject_kind, CAST(NULL AS VARCHAR) AS rule_id, "
-                "CAST(NULL AS BIGINT) AS cap_cp WHERE FALSE"
-            )
+        total = (
+            f"CASE WHEN s.status = 'scored' THEN CAST({self._by_kind(lambda rs: str(cp(rs.base)))} "
+            "+ COALESCE(a.points_cp, 0) AS BIGINT) END"
         )
-        out.append(Statement("rule_meta", meta_sql))
-        out.append(
-            Statement(
-                "rule_total",
-                "SELECT t.subject_id, t.rule_id, t.total, CASE WHEN m.cap_cp IS NOT NULL AND ABS(t.total) > m.cap_cp "
-                "THEN (CASE WHEN t.total > 0 THEN m.cap_cp ELSE -m.cap_cp END) ELSE t.total END AS capped "
-                "FROM (SELECT r.subject_id, r.rule_id, CAST(SUM(r.points_cp) AS BIGINT) AS total FROM rule_raw AS r "
-                "GROUP BY r.subject_id, r.rule_id) AS t "
-                "JOIN subject_status AS s ON s.subject_id = t.subject_id "
-                "JOIN rule_meta AS m ON m.subject_kind = s.subject_kind AND m.rule_id = t.rule_id",
-            )
-        )
-        base = " ".join(f"WHEN {_lit(k)} THEN {cp(rs.base)}" for k, rs in self.rulesets.items())
-        lo = " ".join(f"WHEN {_lit(k)} THEN {cp(rs.floor)}" for k, rs in self.rulesets.items() if rs.floor is not None)
-        hi = " ".join(
-            f"WHEN {_lit(k)} THEN {cp(rs.ceiling)}" for k, rs in self.rulesets.items() if rs.ceiling is not None
-        )
-        total = f"CAST(CASE s.subject_kind {base or 'WHEN NULL THEN 0'} END + COALESCE(t.sum_capped, 0) AS BIGINT)"
-        out.append(
-            Statement(
-                "subject_total",
-                f"SELECT s.subject_id, s.subject_kind, {total} AS total, "
-                f"CASE s.subject_kind {lo or 'WHEN NULL THEN NULL'} END AS floor_cp, "
-                f"CASE s.subject_kind {hi or 'WHEN NULL THEN NULL'} END AS ceiling_cp "
-                "FROM subject_status AS s LEFT JOIN "
-                "(SELECT subject_id, CAST(SUM(capped) AS BIGINT) AS sum_capped FROM rule_total "
-                "GROUP BY subject_id) AS t ON t.subject_id = s.subject_id WHERE s.status = 'scored'",
-            )
-        )
-        out.append(
-            Statement(
-                "subject_limited",
-                "SELECT subject_id, subject_kind, total, "
-                "CASE WHEN floor_cp IS NOT NULL AND total < floor_cp THEN floor_cp "
-                "WHEN ceiling_cp IS NOT NULL AND total > ceiling_cp THEN ceiling_cp ELSE total END AS points_cp "
-                "FROM subject_total",
-            )
-        )
+        floor = self._by_kind(lambda rs: None if rs.floor is None else str(cp(rs.floor)), "subject_kind")
+        ceiling = self._by_kind(lambda rs: None if rs.ceiling is None else str(cp(rs.ceiling)), "subject_kind")
+        limited = f"CASE WHEN total < {floor} THEN {floor} WHEN total > {ceiling} THEN {ceiling} ELSE total END"
         grade_cases = []
         for kind, rs in self.rulesets.items():
             for band in rs.bands:
-                tests = [f"l.subject_kind = {_lit(kind)}"]
+                tests = [f"subject_kind = {_lit(kind)}"]
                 if band.min is not None:
-                    tests.append(f"l.points_cp >= {cp(band.min)}")
+                    tests.append(f"points_cp >= {cp(band.min)}")
                 if band.max is not None:
-                    tests.append(f"l.points_cp < {cp(band.max)}")
+                    tests.append(f"points_cp < {cp(band.max)}")
                 grade_cases.append(f"WHEN {' AND '.join(tests)} THEN {_lit(band.grade)}")
-        grade = f"CASE {' '.join(grade_cases)} END" if grade_cases else "CAST(NULL AS VARCHAR)"
-        out.append(
+        grade = f"CAST(CASE {' '.join(grade_cases)} END AS {self.grade_t})" if grade_cases else "CAST(NULL AS VARCHAR)"
+        return [
+            Statement("rule_cap", rule_cap),
+            Statement(
+                "subject_total",
+                f"SELECT *, CAST({limited} AS BIGINT) AS points_cp FROM (SELECT s.subject_id, s.subject_kind, "
+                f"s.status, s.ruleset_id, s.ruleset_version, {total} AS total FROM subject_status AS s "
+                "LEFT JOIN (SELECT subject_id, SUM(points_cp) AS points_cp FROM (SELECT subject_id, points_cp "
+                "FROM rule_raw WHERE points_cp IS NOT NULL UNION ALL SELECT subject_id, points_cp FROM rule_cap) AS u "
+                "GROUP BY subject_id) AS a "
+                "ON a.subject_id = s.subject_id) AS t",
+            ),
             Statement(
                 "score_out",
-                "SELECT s.subject_id, s.subject_kind, s.status, s.ruleset_id, s.ruleset_version, l.points_cp, "
-                f"{grade} AS grade FROM subject_status AS s "
-                "LEFT JOIN subject_limited AS l ON l.subject_id = s.subject_id",
-            )
-        )
-        out.append(
+                "SELECT subject_id, subject_kind, status, ruleset_id, ruleset_version, points_cp, "
+                f"{grade} AS grade FROM subject_total",
+            ),
             Statement(
                 "contribution_out",
-                "SELECT subject_id, rule_id, points_cp, record_id, 'record' AS kind FROM rule_raw "
-                "UNION ALL SELECT subject_id, rule_id, CAST(capped - total AS BIGINT) AS points_cp, "
-                "CAST(NULL AS BIGINT) AS record_id, "
-                "'rule_cap' AS kind FROM rule_total WHERE capped <> total "
-                "UNION ALL SELECT subject_id, 'limit' AS rule_id, CAST(points_cp - total AS BIGINT) AS points_cp, "
-                "CAST(NULL AS BIGINT) AS record_id, 'score_limit' AS kind "
-                "FROM subject_limited WHERE points_cp <> total",
-            )
-        )
-        return out
+                f"SELECT r.subject_id, d.rule_id, r.points_cp, r.record_id, CAST('record' AS {self.kind_t}) AS kind "
+                "FROM rule_raw AS r JOIN rule_defs AS d ON d.rule_no = r.rule_no WHERE r.points_cp IS NOT NULL "
+                "UNION ALL SELECT subject_id, rule_id, points_cp, CAST(NULL AS BIGINT) AS record_id, "
+                f"CAST('rule_cap' AS {self.kind_t}) AS kind FROM rule_cap "
+                f"UNION ALL SELECT subject_id, CAST('limit' AS {self.rule_id_t}) AS rule_id, "
+                "CAST(points_cp - total AS BIGINT) AS points_cp, CAST(NULL AS BIGINT) AS record_id, "
+                f"CAST('score_limit' AS {self.kind_t}) AS kind FROM subject_total WHERE points_cp <> total",
+            ),
+        ]
+
+
+def _reads(rule: Rule) -> set[str]:
+    """The attributes a rule reads."""
+    names = {c.attribute for c in rule.conditions}
+    if isinstance(rule.points, ProportionalPoints):
+        names.add(rule.points.attribute)
+    return names
+
+
+def last_start_ended_by(day: date, months: int) -> date:
+    """The last valid_from whose publication period of `months` ends on or before `day`."""
+    start = add_months(day, -months)
+    while add_months(start + timedelta(days=1), months) <= day:
+        start += timedelta(days=1)
+    while add_months(start, months) > day:
+        start -= timedelta(days=1)
+    return start

@@ -19,7 +19,7 @@ from typing import Any
 from xinyong.domain.errors import ConfigurationError
 from xinyong.engines.scoring_sql import ScoringPipeline
 
-_CACHE = {"rec_valid", "subject_status", "rec_scored", "rule_raw", "rule_total", "subject_limited"}
+_CACHE = {"subject_status", "rule_raw", "rule_cap", "subject_total"}
 
 
 @contextmanager
@@ -55,7 +55,10 @@ def local_session(cores: int = 2, app: str = "xinyong-scoring") -> Iterator[Any]
 
 def run_spark(spark: Any, pipeline: ScoringPipeline, records: str, subjects: str, out_dir: str) -> tuple[str, str]:
     """Score from Parquet inputs; write `scores/` and `contributions/` Parquet under `out_dir`."""
-    spark.read.parquet(records).createOrReplaceTempView("records_in")
+    frame = spark.read.parquet(records)
+    if dict(frame.dtypes)["attributes"] == "string":
+        frame = frame.withColumn("attributes", frame["attributes"].cast("binary"))  # text to its UTF-8 bytes
+    frame.createOrReplaceTempView("records_in")
     spark.read.parquet(subjects).createOrReplaceTempView("subjects_in")
     for st in pipeline.statements():
         frame = spark.sql(st.for_engine("spark"))
