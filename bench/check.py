@@ -122,6 +122,8 @@ def build(url: str, n: int, rng: random.Random) -> list[str]:
         )
 
         def flush(final: bool = False) -> None:
+            # All tables at once, parents first, so that foreign keys hold on PostgreSQL.
+            final = final or len(subs) >= PAGE
             for table, cols, rows in (
                 (subjects, ("id", "kind", "display_name", "created_at", "created_by_batch"), subs),
                 (identifiers, ("id", "subject_id", "scheme", "value_hash", "masked", "value", "created_at"), ids),
@@ -164,7 +166,7 @@ def build(url: str, n: int, rng: random.Random) -> list[str]:
                     states,
                 ),
             ):
-                if rows and (final or len(rows) >= PAGE):
+                if rows and final:
                     insert_rows(conn, table, cols, rows)
                     rows.clear()
 
