@@ -70,9 +70,10 @@ def _without_enums(node: exp.Expression) -> exp.Expression:
 
 
 def _enum(values: Iterable[str]) -> str:
-    """DuckDB's type for text that takes one of few values: one byte a row, and Arrow output as a
-    dictionary, not a copy of the text in every row (most of the cost of handing out millions of
-    contributions). Other engines see plain text (`Statement.for_engine`)."""
+    """DuckDB's type for text that takes one of few values: one byte a row in the tables between
+    the statements, instead of the text. The outputs turn it back into text (their readers build
+    Python strings, and a dictionary is several times slower for that). Other engines see plain
+    text throughout (`Statement.for_engine`)."""
     ordered = sorted(set(values))
     return f"ENUM({', '.join(_lit(v) for v in ordered)})" if ordered else "VARCHAR"
 
@@ -92,7 +93,6 @@ class ScoringPipeline:
         self.attributes = self._attributes_used()
         in_force = list(self.rulesets.values())
         self.rule_id_t = _enum([*(r.id for rs in in_force for r in rs.rules), "limit"])
-        self.kind_t = _enum(["record", "rule_cap", "score_limit"])
         self.status_t = _enum(["scored", "not_opted_in", "no_ruleset"])
         self.ruleset_t = _enum(rs.id for rs in in_force)
         self.version_t = _enum(rs.version for rs in in_force)
@@ -364,18 +364,21 @@ class ScoringPipeline:
             ),
             Statement(
                 "score_out",
-                "SELECT subject_id, subject_kind, status, ruleset_id, ruleset_version, points_cp, "
-                f"{grade} AS grade FROM subject_total",
+                "SELECT subject_id, subject_kind, CAST(status AS VARCHAR) AS status, "
+                "CAST(ruleset_id AS VARCHAR) AS ruleset_id, CAST(ruleset_version AS VARCHAR) AS ruleset_version, "
+                f"points_cp, CAST({grade} AS VARCHAR) AS grade FROM subject_total",
             ),
             Statement(
                 "contribution_out",
-                f"SELECT r.subject_id, d.rule_id, r.points_cp, r.record_id, CAST('record' AS {self.kind_t}) AS kind "
+                "SELECT subject_id, CAST(rule_id AS VARCHAR) AS rule_id, points_cp, record_id, "
+                "CAST(kind AS VARCHAR) AS kind FROM ("
+                "SELECT r.subject_id, d.rule_id, r.points_cp, r.record_id, 'record' AS kind "
                 "FROM rule_raw AS r JOIN rule_defs AS d ON d.rule_no = r.rule_no WHERE r.points_cp IS NOT NULL "
                 "UNION ALL SELECT subject_id, rule_id, points_cp, CAST(NULL AS BIGINT) AS record_id, "
-                f"CAST('rule_cap' AS {self.kind_t}) AS kind FROM rule_cap "
+                "'rule_cap' AS kind FROM rule_cap "
                 f"UNION ALL SELECT subject_id, CAST('limit' AS {self.rule_id_t}) AS rule_id, "
                 "CAST(points_cp - total AS BIGINT) AS points_cp, CAST(NULL AS BIGINT) AS record_id, "
-                f"CAST('score_limit' AS {self.kind_t}) AS kind FROM subject_total WHERE points_cp <> total",
+                "'score_limit' AS kind FROM subject_total WHERE points_cp <> total) AS c",
             ),
         ]
 
