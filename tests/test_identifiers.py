@@ -291,3 +291,19 @@ def test_load_scheme_module_refuses(name):
 def test_load_scheme_module_accepts_stdnum_schemes():
     assert load_scheme_module("cn.ric") is ric
     assert load_scheme_module("lei") is lei
+
+
+def test_a_catalog_with_its_schemes_built_travels_to_another_process() -> None:
+    """Ingestion hands the catalog to worker processes; the schemes it caches must go along."""
+    import pickle
+
+    from xinyong.domain.catalog import load_catalog
+
+    catalog = load_catalog()
+    schemes = catalog.identifier_schemes
+    again = pickle.loads(pickle.dumps(catalog))  # noqa: S301 - our own bytes
+    assert [(s.id, s.kind, s.personal) for s in again.identifier_schemes] == [
+        (s.id, s.kind, s.personal) for s in schemes
+    ]
+    uscc = next(s for s in again.identifier_schemes if s.id == "cn.uscc")
+    assert uscc.check("91110000600037341L").valid and not uscc.check("91110000600037341M").valid

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hmac
 import importlib
 import re
+from collections.abc import Iterable
 from datetime import date
 from functools import lru_cache
 from types import ModuleType
@@ -140,6 +141,11 @@ class Scheme:
         self._module = load_scheme_module(scheme_id)
         self._fast = _FAST.get(scheme_id)
 
+    def __reduce__(self) -> tuple[type[Scheme], tuple[str, SubjectKind, bool]]:
+        # Rebuilt from its arguments: it holds a module, which does not pickle (catalogs travel
+        # to worker processes with the schemes they have built).
+        return (Scheme, (self.id, self.kind, self.personal))
+
     def check(self, raw: str) -> Checked:
         if self._fast is not None:
             fast = self._fast(raw)
@@ -171,6 +177,25 @@ class Scheme:
             return "*" * n
         keep = 2 if n > 8 else 1
         return compact[:keep] + "*" * (n - 2 * keep) + compact[-keep:]
+
+
+class Reading(NamedTuple):
+    """A number read under one scheme: the scheme and the number's compact form."""
+
+    scheme: Scheme
+    compact: str
+
+
+def readings(schemes: Iterable[Scheme], raw: str) -> tuple[list[Reading], list[str]]:
+    """Every scheme under which `raw` is a checksum-valid number, and why each other one refused it."""
+    valid, problems = [], []
+    for scheme in schemes:
+        checked = scheme.check(raw)
+        if checked.valid:
+            valid.append(Reading(scheme, checked.compact))
+        else:
+            problems.append(str(checked.problem))
+    return valid, problems
 
 
 class IdentifierVault:

@@ -93,7 +93,7 @@ class RowValidator:
         self.source = catalog.sources[source_id]
         self.vault = vault
         self.today = today
-        self.schemes = {s.id: Scheme(s.id, s.subject_kind, s.personal) for s in catalog.schemes.values()}
+        self.schemes = {s.id: s for s in catalog.identifier_schemes}
         self.personal_schemes = [s for s in self.schemes.values() if s.personal]
         default_by_kind: dict[str, str] = {}
         for s in catalog.schemes.values():

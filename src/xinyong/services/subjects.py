@@ -8,7 +8,7 @@ from sqlalchemy import Engine, select
 
 from xinyong.domain.catalog import Catalog
 from xinyong.domain.errors import Conflict, NotFound
-from xinyong.domain.identifiers import IdentifierVault, Scheme
+from xinyong.domain.identifiers import IdentifierVault, readings
 from xinyong.store.tables import identifiers, subjects
 
 _INTERNAL = re.compile(r"^(?:id:)?(\d{1,12})$")
@@ -27,17 +27,13 @@ def resolve_subject(engine: Engine, catalog: Catalog, vault: IdentifierVault, re
         m = _INTERNAL.match(ref)
         if m and conn.scalar(select(subjects.c.id).where(subjects.c.id == int(m[1]))) is not None:
             found[int(m[1])] = f"internal id {int(m[1])}"
-        for spec in catalog.schemes.values():
-            scheme = Scheme(spec.id, spec.subject_kind, spec.personal)
-            checked = scheme.check(ref)
-            if not checked.valid:
-                continue
-            digest = vault.digest(scheme.id, checked.compact)
+        for scheme, compact in readings(catalog.identifier_schemes, ref)[0]:
+            digest = vault.digest(scheme.id, compact)
             q = select(identifiers.c.subject_id).where(
                 identifiers.c.value_hash == digest, identifiers.c.scheme == scheme.id
             )
             for sid in conn.scalars(q):
-                found.setdefault(int(sid), f"{scheme.id} {scheme.mask(checked.compact)}")
+                found.setdefault(int(sid), f"{scheme.id} {scheme.mask(compact)}")
     if not found:
         raise NotFound(
             "no subject matches: give an internal subject id, or a checksum-valid identifier "

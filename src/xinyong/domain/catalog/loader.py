@@ -11,6 +11,7 @@ import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from importlib import resources
 from pathlib import Path as FsPath
 from typing import Any
@@ -31,6 +32,7 @@ from xinyong.domain.catalog.models import (
     Source,
 )
 from xinyong.domain.errors import InvalidInput
+from xinyong.domain.identifiers import Scheme as IdentifierScheme
 
 _NOUN = {
     "schemes": "scheme",
@@ -125,6 +127,11 @@ class Catalog:
     def procedure(self) -> Procedure:
         """The due-process deadlines in force (the loader checks there is exactly one)."""
         return next(iter(self.procedures.values()))
+
+    @cached_property
+    def identifier_schemes(self) -> tuple[IdentifierScheme, ...]:
+        """The schemes' validators, in catalog order, built once."""
+        return tuple(IdentifierScheme(s.id, s.subject_kind, s.personal) for s in self.schemes.values())
 
     @property
     def short_version(self) -> str:
