@@ -11,12 +11,14 @@ from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import Engine, delete, insert, select, update
 
 from builders import make_uscc, ok, xy
 from process_story import T0, Story, at, org_row
 from xinyong.domain.catalog import Catalog
-from xinyong.domain.certificates import CertificateInvalid, key_id, verify
+from xinyong.domain.certificates import ALGORITHM, CertificateInvalid, canonical, key_id, sign, verify
 from xinyong.domain.errors import InvalidInput
 from xinyong.domain.identifiers import IdentifierVault
 from xinyong.services import audit
@@ -95,6 +97,23 @@ def test_certificate_fails_on_any_altered_byte_and_on_an_unknown_key(story: Stor
     other = Ed25519PrivateKey.generate().public_key()
     with pytest.raises(CertificateInvalid, match="not a key of this platform"):
         verify(cert, {key_id(other): other})
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@given(st.dictionaries(st.text(), JSON, max_size=6))
+def test_a_certificate_is_the_canonical_form_of_its_whole_document(payload: dict) -> None:
+    """`sign` assembles the document around the payload's bytes; it must be what `canonical` makes."""
+    cert = sign(KEY, payload)
+    doc = json.loads(cert)
+    whole = {"algorithm": ALGORITHM, "key_id": key_id(KEY.public_key()), "payload": payload}
+    assert cert == canonical({**whole, "signature": doc["signature"]}) + b"\n"
+    assert verify(cert, KEYS).payload == payload
 
 
 def test_protected_context_unknown_subject_and_bad_input(story: Story) -> None:

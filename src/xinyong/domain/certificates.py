@@ -13,6 +13,7 @@ import base64
 import hashlib
 import json
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
@@ -37,16 +38,30 @@ def key_id(key: Ed25519PublicKey) -> str:
     return hashlib.sha256(public_bytes(key)).hexdigest()[:16]
 
 
+@lru_cache(maxsize=8)
+def _key_id_of(private: Ed25519PrivateKey) -> str:
+    return key_id(private.public_key())
+
+
 def sign(private: Ed25519PrivateKey, payload: dict[str, Any]) -> bytes:
-    """The certificate file's bytes for this payload."""
+    """The certificate file's bytes for this payload: the canonical form of
+    {algorithm, key_id, payload, signature}, assembled around the payload's canonical bytes
+    (the keys are already in sorted order, so this is `canonical` of the whole document)."""
     body = canonical(payload)
-    doc = {
-        "algorithm": ALGORITHM,
-        "key_id": key_id(private.public_key()),
-        "payload": json.loads(body),
-        "signature": base64.b64encode(private.sign(body)).decode(),
-    }
-    return canonical(doc) + b"\n"
+    signature = base64.b64encode(private.sign(body)).decode()
+    return b"".join(
+        (
+            b'{"algorithm":',
+            canonical(ALGORITHM),
+            b',"key_id":',
+            canonical(_key_id_of(private)),
+            b',"payload":',
+            body,
+            b',"signature":',
+            canonical(signature),
+            b"}\n",
+        )
+    )
 
 
 @dataclass(frozen=True)
