@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine, bindparam, insert, select
 
 from xinyong.domain.catalog import Catalog
 from xinyong.domain.errors import InvalidInput, NotFound
@@ -118,13 +118,16 @@ def create_key(
     }
 
 
+_KEY_BY_ID = select(api_keys).where(api_keys.c.id == bindparam("key_id"))
+
+
 def authenticate(engine: Engine, token: str) -> Principal | None:
     """The principal of a key, or None for an unknown, malformed or revoked one."""
     parts = token.split("_", 2)
     if len(parts) != 3 or parts[0] != "xy" or len(parts[1]) != 16:
         return None
     with engine.connect() as conn:
-        row = conn.execute(select(api_keys).where(api_keys.c.id == parts[1])).first()
+        row = conn.execute(_KEY_BY_ID, {"key_id": parts[1]}).first()
     if row is None or row.revoked_at is not None or not hmac.compare_digest(row.secret_hash, _hash(parts[2])):
         return None
     return Principal(Role(row.role), row.name, row.id, row.subject_id, dict(row.scopes))

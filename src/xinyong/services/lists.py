@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from xinyong.domain.catalog import Catalog
@@ -108,22 +108,43 @@ def current_view(conn: Connection, entry_id: int, *, lock: bool) -> EntryView:
     return EntryView(State(row.state), row.seq, row.notified_at, row.listed_on, row.ends_on)
 
 
+# The columns a Transition is made of, in its order; other columns may follow them in a query.
+TRANSITION_COLUMNS = (
+    list_transitions.c.seq,
+    list_transitions.c.action,
+    list_transitions.c.from_state,
+    list_transitions.c.to_state,
+    list_transitions.c.actor,
+    list_transitions.c.at,
+    list_transitions.c.reason,
+    list_transitions.c.listed_on,
+    list_transitions.c.ends_on,
+)
+_TRANSITIONS = (
+    select(*TRANSITION_COLUMNS)
+    .where(list_transitions.c.entry_id == bindparam("entry_id"))
+    .order_by(list_transitions.c.seq)
+)
+
+
+def transition(row: Any) -> Transition:
+    """A Transition from a row that starts with TRANSITION_COLUMNS."""
+    seq, action, from_state, to_state, actor, at, reason, listed_on, ends_on = row[: len(TRANSITION_COLUMNS)]
+    return Transition(
+        seq,
+        Action(action),
+        State(from_state) if from_state else None,
+        State(to_state),
+        actor,
+        at,
+        reason,
+        listed_on,
+        ends_on,
+    )
+
+
 def transitions_of(conn: Connection, entry_id: int) -> list[Transition]:
-    q = select(list_transitions).where(list_transitions.c.entry_id == entry_id).order_by(list_transitions.c.seq)
-    return [
-        Transition(
-            r.seq,
-            Action(r.action),
-            State(r.from_state) if r.from_state else None,
-            State(r.to_state),
-            r.actor,
-            r.at,
-            r.reason,
-            r.listed_on,
-            r.ends_on,
-        )
-        for r in conn.execute(q)
-    ]
+    return [transition(r) for r in conn.execute(_TRANSITIONS, {"entry_id": entry_id})]
 
 
 def apply(

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, bindparam, select
 
 from xinyong.domain.disputes import TargetKind
 from xinyong.domain.errors import NotFound
@@ -34,20 +34,22 @@ def open_objections() -> Any:
     return objections.outerjoin(objection_decisions, objection_decisions.c.objection_id == objections.c.id)
 
 
+_OPEN_OBJECTIONS_OF_SUBJECT = (
+    select(
+        objections.c.target_kind,
+        objections.c.source_id,
+        objections.c.source_ref,
+        objections.c.entry_id,
+        objections.c.score_id,
+    )
+    .select_from(open_objections())
+    .where(objections.c.subject_id == bindparam("subject_id"), objection_decisions.c.id.is_(None))
+)
+
+
 def disputes_of(conn: Connection, subject_id: int) -> Disputes:
     d = Disputes()
-    q = (
-        select(
-            objections.c.target_kind,
-            objections.c.source_id,
-            objections.c.source_ref,
-            objections.c.entry_id,
-            objections.c.score_id,
-        )
-        .select_from(open_objections())
-        .where(objections.c.subject_id == subject_id, objection_decisions.c.id.is_(None))
-    )
-    for kind, src, ref, entry_id, score_id in conn.execute(q):
+    for kind, src, ref, entry_id, score_id in conn.execute(_OPEN_OBJECTIONS_OF_SUBJECT, {"subject_id": subject_id}):
         if kind == TargetKind.RECORD:
             d.records.add((src, ref))
         elif kind == TargetKind.LINK:

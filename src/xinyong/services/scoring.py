@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 import pyarrow.parquet as pq
 from sqlalchemy import Connection, Engine, and_, func, or_, select
+from sqlalchemy.sql.elements import BindParameter
 
 from xinyong.domain.catalog import Catalog
 from xinyong.domain.scoring import RecordFact, Score, add_months, ruleset_in_force, score_subject
@@ -28,7 +29,7 @@ from xinyong.store.tables import records, score_runs, scores, subjects
 EngineName = Literal["online", "embedded", "spark"]
 
 
-def known_versions(known_at: datetime) -> Any:
+def known_versions(known_at: datetime | BindParameter[datetime]) -> Any:
     """The condition selecting, of every record, the version known at `known_at`."""
     return and_(
         records.c.recorded_at <= known_at,
