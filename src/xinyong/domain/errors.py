@@ -42,3 +42,10 @@ class ConfigurationError(XinyongError):
 
     status = 500
     title = "Configuration error"
+
+
+class Busy(XinyongError):
+    """The store stayed busy longer than we wait: try again later."""
+
+    status = 503
+    title = "Busy"

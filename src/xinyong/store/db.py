@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import weakref
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,17 +16,32 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 
-from xinyong.domain.errors import ConfigurationError
+from xinyong.domain.errors import Busy, ConfigurationError
 
 SUPPORTED = ("sqlite", "postgresql")
+_FOREIGN_KEYS_OFF = "xinyong_foreign_keys_off"
+# SQLite admits one writer at a time and makes the others poll with sleeps of 1 ms and more; the
+# writers of one process queue on this lock instead and start the moment the one before commits.
+_WRITERS: weakref.WeakKeyDictionary[Engine, threading.RLock] = weakref.WeakKeyDictionary()
+_ADVISORY_LOCK = text("SELECT pg_advisory_xact_lock(:k)")
+# How long a writer waits for the store (SQLite's busy timeout, and the in-process writer lock).
+BUSY_TIMEOUT_S = 60
+# Frames a server's SQLite log may reach before a commit copies it back: twice the point at
+# which its `WalCheckpointer` restarts the log, so that while it runs no commit ever does.
+SERVER_WAL_AUTOCHECKPOINT = 20_000
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
+def make_engine(url: str, *, wal_autocheckpoint: int = 1000, **kwargs: Any) -> Engine:
     """Create an engine for a supported backend, configured the way xinyong needs it.
 
     SQLite runs in WAL mode with foreign keys on. Its Python driver opens transactions lazily and
     only before writes; we take over and emit BEGIN ourselves (the recipe in SQLAlchemy's SQLite
     documentation), so that a transaction covers its reads and `write_lock` can make it IMMEDIATE.
+
+    SQLite copies its write-ahead log back into the database from within the commit that makes
+    the log `wal_autocheckpoint` frames long (SQLite's default: 1000): that commit takes tens of
+    milliseconds. A server runs a `WalCheckpointer` and passes SERVER_WAL_AUTOCHECKPOINT, so no
+    request pays for it while the checkpointer runs, and the log stays bounded if it does not.
     """
     backend = make_url(url).get_backend_name()
     if backend not in SUPPORTED:
@@ -44,9 +61,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA synchronous=NORMAL")
-            cur.execute("PRAGMA busy_timeout=60000")
+            cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_S * 1000}")
             cur.execute("PRAGMA cache_size=-131072")  # 128 MiB: index inserts of big batches stay in memory
             cur.execute("PRAGMA temp_store=MEMORY")
+            cur.execute(f"PRAGMA wal_autocheckpoint={int(wal_autocheckpoint)}")
             cur.close()
 
         @event.listens_for(engine, "begin")
@@ -57,12 +75,20 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
                 # SQLite's per-row foreign key lookups would double their cost. PostgreSQL still
                 # enforces every key, and every store test runs there too.
                 conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
-            conn.exec_driver_sql("BEGIN IMMEDIATE" if options.get("xinyong_write", False) else "BEGIN")
+                conn.connection.info[_FOREIGN_KEYS_OFF] = True
+            # On the driver's connection: through SQLAlchemy's execution path, a BEGIN would
+            # cost as much as the primary-key lookup it often precedes. (So a BEGIN IMMEDIATE that
+            # times out raises the driver's sqlite3.OperationalError, not SQLAlchemy's wrapper.)
+            conn.connection.driver_connection.execute(  # type: ignore[union-attr]
+                "BEGIN IMMEDIATE" if options.get("xinyong_write", False) else "BEGIN"
+            )
 
         @event.listens_for(engine, "checkin")
-        def _on_checkin(dbapi_conn: Any, _record: Any) -> None:
-            dbapi_conn.execute("PRAGMA foreign_keys=ON")
+        def _on_checkin(dbapi_conn: Any, record: Any) -> None:
+            if record.info.pop(_FOREIGN_KEYS_OFF, False) and dbapi_conn is not None:
+                dbapi_conn.execute("PRAGMA foreign_keys=ON")
 
+        _WRITERS[engine] = threading.RLock()
         return engine
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
@@ -74,7 +100,7 @@ def write_lock(conn: Connection, name: str) -> None:
     opened with ``execution_options(xinyong_write=True)``, which makes its BEGIN IMMEDIATE.
     """
     if conn.dialect.name == "postgresql":
-        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": zlib.crc32(name.encode())})
+        conn.execute(_ADVISORY_LOCK, {"k": zlib.crc32(name.encode())})
     elif not conn.get_execution_options().get("xinyong_write", False):
         raise RuntimeError("open the connection with execution_options(xinyong_write=True) to write")
 
@@ -115,6 +141,88 @@ def require_current(engine: Engine) -> None:
 @contextmanager
 def writing(engine: Engine) -> Iterator[Connection]:
     """A write transaction that takes SQLite's write lock at BEGIN (IMMEDIATE), so a decision
-    never fails half-way for want of the lock; on PostgreSQL an ordinary transaction."""
-    with engine.connect().execution_options(xinyong_write=True) as conn, conn.begin():
-        yield conn
+    never fails half-way for want of the lock; on PostgreSQL an ordinary transaction.
+
+    On SQLite the writers that come through here also queue on a lock of the engine (see
+    `_WRITERS`), so a transaction opened here must not open another one inside it (that one
+    would wait for SQLite's lock until its busy timeout and fail). Ingestion and `maintain` take
+    SQLite's lock with their own BEGIN IMMEDIATE; writers that meet them wait in SQLite's busy
+    handler as before."""
+    lock = _WRITERS.get(engine)
+    if lock is None:
+        with engine.connect().execution_options(xinyong_write=True) as conn, conn.begin():
+            yield conn
+        return
+    if not lock.acquire(timeout=BUSY_TIMEOUT_S):
+        raise Busy(f"the store has been busy with other writes for {BUSY_TIMEOUT_S} s: try again later")
+    try:
+        with engine.connect().execution_options(xinyong_write=True) as conn, conn.begin():
+            yield conn
+    finally:
+        lock.release()
+
+
+class WalCheckpointer:
+    """Copies SQLite's write-ahead log back into the database from a thread of its own.
+
+    Every `every` seconds a passive checkpoint copies what the log holds while readers and
+    writers go on. That alone never lets a busy log start again from its beginning: a writer
+    always appends while the copy runs. So once the log holds `restart_after` frames, a second
+    checkpoint (RESTART) runs with the writers of `writing()` held back (see `_WRITERS`): it has
+    only the frames written since the first one to copy, and the next writer starts the log
+    afresh. Should anyone else hold the log then, it gives up at once and tries at the next tick.
+    It syncs the database file while writers wait, tens of milliseconds on a slow disk, so it
+    comes rarely: ten thousand frames are 40 MiB of log at SQLite's 4 KiB pages. A no-op for
+    PostgreSQL.
+    """
+
+    def __init__(self, engine: Engine, *, every: float = 0.5, restart_after: int = 10_000) -> None:
+        self.engine, self.every, self.restart_after = engine, every, restart_after
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self.engine.dialect.name == "sqlite" and self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="xinyong-wal-checkpointer", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+            self.checkpoint()
+
+    def checkpoint(self, mode: str = "PASSIVE") -> tuple[int, int]:
+        """One checkpoint: (frames in the log, frames copied into the database)."""
+        with self.engine.connect() as conn:
+            _, log, copied = conn.exec_driver_sql(f"PRAGMA wal_checkpoint({mode})").one()
+        return int(log), int(copied)
+
+    def tick(self) -> bool:
+        """One passive checkpoint, and a restart when the log is long; whether it restarted."""
+        log, _ = self.checkpoint()
+        if log < self.restart_after:
+            return False
+        lock = _WRITERS.get(self.engine)
+        if lock is None or not lock.acquire(timeout=1):
+            return False
+        try:
+            with self.engine.connect() as conn:
+                # A reader or writer of another process may hold the log: then give up at once
+                # (try again at the next tick) rather than hold this process's writers back.
+                conn.exec_driver_sql("PRAGMA busy_timeout=0")
+                try:
+                    busy = conn.exec_driver_sql("PRAGMA wal_checkpoint(RESTART)").one()[0]
+                finally:
+                    conn.exec_driver_sql(f"PRAGMA busy_timeout={BUSY_TIMEOUT_S * 1000}")
+            return not busy
+        finally:
+            lock.release()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every):
+            try:
+                self.tick()
+            except Exception:  # noqa: BLE001, S112 - a busy or closing store: try again at the next tick
+                continue
