@@ -43,8 +43,10 @@ class Served:
     def key(self, role: str, name: str, **kw: Any) -> str:
         return str(create_key(self.engine, self.catalog, role=role, name=name, **kw)["key"])
 
-    def call(self, method: str, path: str, key: str | None = None, **kw: Any) -> httpx.Response:
-        headers = {"Authorization": f"Bearer {key}"} if key else {}
+    def call(
+        self, method: str, path: str, key: str | None = None, headers: dict[str, str] | None = None, **kw: Any
+    ) -> httpx.Response:
+        headers = {**(headers or {}), **({"Authorization": f"Bearer {key}"} if key else {})}
         return httpx.request(method, self.url + path, headers=headers, timeout=30, **kw)
 
 
@@ -202,5 +204,10 @@ def test_sources_submit_batches_with_rejects_scopes_and_bounds(served: Served, c
     assert big.status_code == 413 and "at most 50" in big.json()["detail"]
     huge = served.call("POST", "/v1/records", court, json={"records": [{**good, "case_no": "x" * 150_000}]})
     assert huge.status_code == 413 and "at most 100000 bytes" in huge.json()["detail"]
+    # Sent in chunks with no declared length: refused once the bytes received pass the bound.
+    chunks = (b'{"records": [' + b'"' + b"x" * 40_000 + b'",' for _ in range(3))
+    chunked = served.call("POST", "/v1/records", court, content=chunks, headers={"Content-Type": "application/json"})
+    assert chunked.status_code == 413 and "at most 100000 bytes" in chunked.json()["detail"]
+    assert chunked.headers["content-type"] == "application/problem+json"
     empty = served.call("POST", "/v1/records", court, json={"records": []})
     assert empty.status_code == 422 and empty.headers["content-type"] == "application/problem+json"

@@ -33,6 +33,7 @@ _WHY = {
     413: "Too large: split the batch.",
     422: "Invalid input: the detail names each field and what to fix.",
     429: "Too many requests: wait for Retry-After seconds.",
+    503: "Busy: the store stayed busy with other writes; try again later.",
 }
 
 # Every route may answer these; declared once so the OpenAPI schema tells clients the truth.

@@ -8,8 +8,10 @@ Appending takes the store's "audit" lock, so concurrent writers extend one chain
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 from sqlalchemy import Connection, Engine, insert, select
 
@@ -25,26 +27,50 @@ def event_hash(prev_hash: str, at: datetime, actor: str, action: str, target: st
     return hashlib.sha256(body).hexdigest()
 
 
+_LAST_HASH = select(audit_events.c.hash).order_by(audit_events.c.id.desc()).limit(1)
+_INSERT = insert(audit_events)
+
+
+class Event(NamedTuple):
+    """One event to append: who did what to which target, for what purpose, when."""
+
+    actor: str
+    action: str
+    target: str
+    purpose: str | None
+    at: datetime
+
+
 def append(
     conn: Connection, *, actor: str, action: str, target: str, purpose: str | None = None, at: datetime | None = None
 ) -> str:
     """Append one event inside the caller's transaction (which must be a write transaction)."""
+    return append_many(conn, [Event(actor, action, target, purpose, at or datetime.now(UTC))])
+
+
+def append_many(conn: Connection, events: Sequence[Event]) -> str:
+    """Append events in their order inside the caller's write transaction; the last one's hash."""
     write_lock(conn, "audit")
-    at = (at or datetime.now(UTC)).astimezone(UTC)
-    prev = conn.execute(select(audit_events.c.hash).order_by(audit_events.c.id.desc()).limit(1)).scalar()
-    digest = event_hash(prev or GENESIS, at, actor, action, target[:200], purpose)
-    conn.execute(
-        insert(audit_events).values(
-            at=at,
-            actor=actor,
-            action=action,
-            target=target[:200],
-            purpose=purpose,
-            prev_hash=prev or GENESIS,
-            hash=digest,
+    prev = conn.execute(_LAST_HASH).scalar() or GENESIS
+    rows = []
+    for actor, action, target, purpose, when in events:
+        at = when.astimezone(UTC)
+        digest = event_hash(prev, at, actor, action, target[:200], purpose)
+        rows.append(
+            {
+                "at": at,
+                "actor": actor,
+                "action": action,
+                "target": target[:200],
+                "purpose": purpose,
+                "prev_hash": prev,
+                "hash": digest,
+            }
         )
-    )
-    return digest
+        prev = digest
+    if rows:
+        conn.execute(_INSERT, rows)
+    return prev
 
 
 @dataclass(frozen=True)

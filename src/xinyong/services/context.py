@@ -2,21 +2,28 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Engine
+from sqlalchemy.exc import DataError, IntegrityError
 
 from xinyong.domain.catalog import Catalog, load_catalog
 from xinyong.domain.identifiers import IdentifierVault
+from xinyong.services.checks import Decided, store_checks
 from xinyong.settings import Settings
-from xinyong.store.db import make_engine, require_current
+from xinyong.store.db import SERVER_WAL_AUTOCHECKPOINT, make_engine, require_current
+from xinyong.store.group_commit import GroupCommitter
 
 
 @dataclass
 class AppContext:
     settings: Settings
+    # A server keeps SQLite's write-ahead log short from a thread of its own (`WalCheckpointer`),
+    # and its pool holds a connection for each worker thread.
+    serving: bool = False
+    _check_writer: GroupCommitter[Decided] | None = field(default=None, init=False, repr=False)
 
     @cached_property
     def catalog(self) -> Catalog:
@@ -24,7 +31,11 @@ class AppContext:
 
     @cached_property
     def engine(self) -> Engine:
-        return make_engine(self.settings.url)
+        if not self.serving:
+            return make_engine(self.settings.url)
+        return make_engine(
+            self.settings.url, wal_autocheckpoint=SERVER_WAL_AUTOCHECKPOINT, pool_size=20, max_overflow=40
+        )
 
     def migrated_engine(self) -> Engine:
         require_current(self.engine)
@@ -37,3 +48,21 @@ class AppContext:
     @cached_property
     def signing_key(self) -> Ed25519PrivateKey:
         return self.settings.signing_key()
+
+    @property
+    def check_writer(self) -> GroupCommitter[Decided]:
+        """Stores the checks the service decides, many to a transaction under load; made on first
+        use (by the event loop's thread only) and ended by `close_check_writer`."""
+        if self._check_writer is None:
+            self._check_writer = GroupCommitter(
+                lambda batch: store_checks(self.engine, batch),
+                name="xinyong-check-writer",
+                retry_alone=(IntegrityError, DataError),
+            )
+        return self._check_writer
+
+    def close_check_writer(self) -> None:
+        """Store the checks still waiting, then end the writer (a later check starts a new one)."""
+        writer, self._check_writer = self._check_writer, None
+        if writer is not None:
+            writer.stop()

@@ -26,7 +26,7 @@ class RateLimiter:
         self.hits: dict[str, deque[float]] = defaultdict(deque)
         self.lock = Lock()
 
-    def __call__(self, request: Request) -> None:
+    async def __call__(self, request: Request) -> None:
         limit = request.app.state.ctx.settings.public_rate_per_minute
         client = request.client.host if request.client else "unknown"
         now = time.monotonic()

@@ -1,0 +1,159 @@
+"""What the server adds around the store: the group committer that writes checks many to a
+transaction, and the thread that keeps SQLite's write-ahead log short.
+
+On the real store (SQLite and PostgreSQL) with real threads and a real event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import Column, Engine, Integer, MetaData, Table, Text, func, insert, select
+
+from builders import make_uscc
+from xinyong.domain.catalog import Catalog
+from xinyong.domain.identifiers import IdentifierVault
+from xinyong.services import audit
+from xinyong.services.checks import Decided, decide_check, store_checks
+from xinyong.store.db import SERVER_WAL_AUTOCHECKPOINT, WalCheckpointer, make_engine, writing
+from xinyong.store.group_commit import GroupCommitter
+from xinyong.store.tables import audit_events, checks
+
+KEY = Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
+
+
+def _decided(engine: Engine, catalog: Catalog, vault: IdentifierVault, n: int) -> list[Decided]:
+    return [
+        decide_check(
+            engine,
+            catalog,
+            vault,
+            KEY,
+            identifier=make_uscc(i),
+            context="procurement.tender",
+            purpose=f"tender {i}",
+            consumer="consumer:finance",
+        )
+        for i in range(1, n + 1)
+    ]
+
+
+def test_concurrent_checks_are_stored_in_shared_transactions_with_an_intact_chain(
+    engine: Engine, catalog: Catalog, vault: IdentifierVault
+) -> None:
+    decided = _decided(engine, catalog, vault, 60)
+    batches: list[int] = []
+
+    def write(batch: Sequence[Decided]) -> None:
+        batches.append(len(batch))
+        store_checks(engine, batch)
+
+    committer: GroupCommitter[Decided] = GroupCommitter(write, name="test-writer")
+
+    async def submit_all() -> None:
+        await asyncio.gather(*(committer.submit(d) for d in decided))
+
+    asyncio.run(submit_all())
+    committer.stop()
+    assert sum(batches) == 60
+    assert len(batches) < 60, "submitted together, the checks should have shared transactions"
+    with engine.connect() as conn:
+        stored = set(conn.scalars(select(checks.c.id)))
+        targets = list(conn.scalars(select(audit_events.c.purpose).order_by(audit_events.c.id)))
+    assert stored == {d.payload["check_id"] for d in decided}
+    assert sorted(targets) == sorted(f"tender {i}" for i in range(1, 61))
+    assert audit.verify(engine).intact
+
+
+def test_a_failing_item_fails_alone_and_a_stopped_committer_refuses_more() -> None:
+    written: list[int] = []
+
+    def write(batch: Sequence[int]) -> None:
+        if 13 in batch:
+            raise ValueError("13 is refused")
+        written.extend(batch)
+
+    committer: GroupCommitter[int] = GroupCommitter(write, name="test-writer", retry_alone=(ValueError,))
+
+    async def submit_all() -> list[BaseException | None]:
+        return await asyncio.gather(*(committer.submit(i) for i in range(30)), return_exceptions=True)
+
+    results = asyncio.run(submit_all())
+    assert [i for i, r in enumerate(results) if r is not None] == [13]
+    assert isinstance(results[13], ValueError) and "13 is refused" in str(results[13])
+    assert sorted(written) == [i for i in range(30) if i != 13]
+    committer.stop()
+    with pytest.raises(RuntimeError, match="has stopped"):
+        asyncio.run(committer.submit(99))
+
+
+def test_a_failure_of_the_store_fails_the_batch_once_not_once_per_item() -> None:
+    attempts: list[int] = []
+
+    def write(batch: Sequence[int]) -> None:
+        attempts.append(len(batch))
+        raise TimeoutError("the store's write lock was not free")
+
+    committer: GroupCommitter[int] = GroupCommitter(write, name="test-writer", retry_alone=(ValueError,))
+
+    async def submit_all() -> list[BaseException | None]:
+        return await asyncio.gather(*(committer.submit(i) for i in range(30)), return_exceptions=True)
+
+    results = asyncio.run(submit_all())
+    committer.stop()
+    assert all(isinstance(r, TimeoutError) for r in results)
+    assert sum(attempts) == 30, "each item was tried once, in its batch"
+
+
+def _pages_written(engine: Engine, commits: int) -> None:
+    table = Table("filler", MetaData(), Column("id", Integer, primary_key=True), Column("body", Text))
+    table.create(engine)
+    for i in range(commits):
+        with writing(engine) as conn:
+            conn.execute(insert(table), {"id": i, "body": "x" * 3000})
+
+
+def test_a_server_engine_leaves_the_log_to_its_checkpointer(tmp_path: Path) -> None:
+    # With the server's setting, commits leave the log to the checkpointer.
+    quiet = make_engine(f"sqlite:///{tmp_path / 'quiet.db'}", wal_autocheckpoint=SERVER_WAL_AUTOCHECKPOINT)
+    _pages_written(quiet, 1500)
+    log, copied = WalCheckpointer(quiet).checkpoint()
+    assert log >= 1500 and copied == log
+    # SQLite's own checkpoint on commit restarts the log every thousand frames or so.
+    default = make_engine(f"sqlite:///{tmp_path / 'default.db'}")
+    _pages_written(default, 1500)
+    assert WalCheckpointer(default).checkpoint()[0] < 1500
+    # The checkpointer's thread keeps a server engine's log as short as that, off the commits.
+    served = make_engine(f"sqlite:///{tmp_path / 'served.db'}", wal_autocheckpoint=SERVER_WAL_AUTOCHECKPOINT)
+    checkpointer = WalCheckpointer(served, every=0.01, restart_after=500)
+    checkpointer.start()
+    _pages_written(served, 1500)
+    checkpointer.stop()
+    log, copied = checkpointer.checkpoint()
+    assert log < 1500 and copied == log
+    with served.connect() as conn:
+        assert conn.scalar(select(func.count()).select_from(Table("filler", MetaData(), autoload_with=conn))) == 1500
+    for e in (quiet, default, served):
+        e.dispose()
+
+
+def test_the_restart_gives_way_at_once_to_a_reader_on_the_old_log(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 's.db'}", wal_autocheckpoint=SERVER_WAL_AUTOCHECKPOINT)
+    _pages_written(engine, 50)
+    checkpointer = WalCheckpointer(engine, restart_after=10)
+    with engine.connect() as reader, reader.begin():
+        reader.exec_driver_sql("SELECT count(*) FROM filler").one()  # holds its snapshot of the log
+        with writing(engine) as conn:  # the log grows past the reader's snapshot
+            conn.exec_driver_sql("INSERT INTO filler (id, body) VALUES (1000, 'x')")
+        assert checkpointer.tick() is False, "a reader holds the log: the restart must give up"
+        with writing(engine) as conn:  # and the writers are not held back by it
+            conn.exec_driver_sql("INSERT INTO filler (id, body) VALUES (1001, 'x')")
+    assert checkpointer.tick() is True, "with the reader gone, the restart goes through"
+    with writing(engine) as conn:
+        conn.exec_driver_sql("INSERT INTO filler (id, body) VALUES (1002, 'x')")
+    assert checkpointer.checkpoint()[0] < 10, "the next writer started the log afresh"
+    engine.dispose()
