@@ -20,7 +20,7 @@ import httpx
 import pytest
 import uvicorn
 from fastapi.routing import APIRoute
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event
 
 from builders import make_ric, make_uscc
 from conftest import TEST_KEY_HEX
@@ -31,7 +31,7 @@ from xinyong.domain.catalog import Catalog
 from xinyong.domain.certificates import load_public, verify
 from xinyong.domain.identifiers import IdentifierVault
 from xinyong.services import lists as lists_service
-from xinyong.services.keys import Role, create_key
+from xinyong.services.keys import Role, authenticate, create_key
 from xinyong.settings import Settings
 
 
@@ -100,6 +100,30 @@ def test_every_route_admits_exactly_the_roles_of_the_matrix(served: Served) -> N
                     assert r.headers["content-type"] == "application/problem+json"
     bad = served.call("GET", "/v1/me", "xy_0000000000000000_nope")
     assert bad.status_code == 401 and "unknown, revoked or malformed" in bad.json()["detail"]
+
+
+def test_a_key_is_read_in_one_statement_and_on_postgresql_outside_a_transaction(
+    engine: Engine, catalog: Catalog
+) -> None:
+    """Every request authenticates: on PostgreSQL its one read needs no BEGIN and ROLLBACK round trips."""
+    issued = create_key(engine, catalog, role="reviewer", name="desk 4")
+    states: list[Any] = []
+
+    def after(conn: Any, *_: Any) -> None:
+        driver = conn.connection.driver_connection
+        states.append(driver.info.transaction_status.name if engine.dialect.name == "postgresql" else None)
+
+    event.listen(engine, "after_cursor_execute", after)
+    try:
+        who = authenticate(engine, issued["key"])
+        nobody = authenticate(engine, issued["key"][:-1] + ("x" if issued["key"][-1] != "x" else "y"))
+    finally:
+        event.remove(engine, "after_cursor_execute", after)
+    assert who is not None and who.role is Role.REVIEWER and who.name == "desk 4"
+    assert nobody is None  # a wrong secret for a real key id
+    assert len(states) == 2
+    if engine.dialect.name == "postgresql":
+        assert states == ["IDLE", "IDLE"]  # in a transaction it would be INTRANS
 
 
 def test_check_certificate_replay_subject_file_objection_and_public_view(

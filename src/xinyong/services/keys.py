@@ -127,6 +127,9 @@ def authenticate(engine: Engine, token: str) -> Principal | None:
     if len(parts) != 3 or parts[0] != "xy" or len(parts[1]) != 16:
         return None
     with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            # One statement needs no transaction: without BEGIN and ROLLBACK, a third of the round trips.
+            conn.execution_options(isolation_level="AUTOCOMMIT")
         row = conn.execute(_KEY_BY_ID, {"key_id": parts[1]}).first()
     if row is None or row.revoked_at is not None or not hmac.compare_digest(row.secret_hash, _hash(parts[2])):
         return None
