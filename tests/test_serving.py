@@ -13,8 +13,10 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Column, Engine, Integer, MetaData, Table, Text, func, insert, select
+from sqlalchemy.exc import OperationalError
 
 from builders import make_uscc
+from conftest import pg_url
 from xinyong.domain.catalog import Catalog
 from xinyong.domain.identifiers import IdentifierVault
 from xinyong.services import audit
@@ -157,3 +159,34 @@ def test_the_restart_gives_way_at_once_to_a_reader_on_the_old_log(tmp_path: Path
         conn.exec_driver_sql("INSERT INTO filler (id, body) VALUES (1002, 'x')")
     assert checkpointer.checkpoint()[0] < 10, "the next writer started the log afresh"
     engine.dispose()
+
+
+def test_a_pooled_postgresql_connection_is_asked_whether_it_lives_only_after_it_idled(
+    pg_schema: tuple[str, str],
+) -> None:
+    """Asking before every use costs a round trip per request; asking only after an idle spell
+    still replaces, unseen, a connection that died while it waited."""
+    url = pg_url(*pg_schema)
+    admin = make_engine(url)
+
+    def backend(engine: Engine) -> int:
+        with engine.connect() as conn:
+            return int(conn.exec_driver_sql("SELECT pg_backend_pid()").scalar_one())
+
+    def kill(pid: int) -> None:
+        with admin.connect() as conn:  # returns once the backend has ended (or after 10 s, false)
+            assert conn.exec_driver_sql(f"SELECT pg_terminate_backend({pid}, 10000)").scalar_one()
+
+    idled = make_engine(url, idle_ping_s=0, pool_size=1, max_overflow=0)  # every connection counts as idle
+    first = backend(idled)
+    kill(first)
+    assert backend(idled) != first, "the dead connection was found before use and replaced"
+
+    busy = make_engine(url, idle_ping_s=3600, pool_size=1, max_overflow=0)  # none idles long enough
+    first = backend(busy)
+    kill(first)
+    with pytest.raises(OperationalError):
+        backend(busy)  # not asked: used moments ago, it fails on use like any in-flight failure
+    assert backend(busy) != first, "and the pool replaces it for the next request"
+    for engine in (idled, busy, admin):
+        engine.dispose()

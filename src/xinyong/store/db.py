@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 import weakref
 import zlib
 from collections.abc import Iterator
@@ -15,10 +16,14 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 
 from xinyong.domain.errors import Busy, ConfigurationError
 
 SUPPORTED = ("sqlite", "postgresql")
+# A pooled PostgreSQL connection idle this long is tested before use (see `_ping_when_idle`).
+IDLE_PING_S = 1.0
+_LAST_USED = "xinyong_last_used"
 _FOREIGN_KEYS_OFF = "xinyong_foreign_keys_off"
 # SQLite admits one writer at a time and makes the others poll with sleeps of 1 ms and more; the
 # writers of one process queue on this lock instead and start the moment the one before commits.
@@ -31,7 +36,7 @@ BUSY_TIMEOUT_S = 60
 SERVER_WAL_AUTOCHECKPOINT = 20_000
 
 
-def make_engine(url: str, *, wal_autocheckpoint: int = 1000, **kwargs: Any) -> Engine:
+def make_engine(url: str, *, wal_autocheckpoint: int = 1000, idle_ping_s: float = IDLE_PING_S, **kwargs: Any) -> Engine:
     """Create an engine for a supported backend, configured the way xinyong needs it.
 
     SQLite runs in WAL mode with foreign keys on. Its Python driver opens transactions lazily and
@@ -93,7 +98,34 @@ def make_engine(url: str, *, wal_autocheckpoint: int = 1000, **kwargs: Any) -> E
 
         _WRITERS[engine] = threading.RLock()
         return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    engine = create_engine(url, **kwargs)
+    _ping_when_idle(engine, idle_ping_s)
+    return engine
+
+
+def _ping_when_idle(engine: Engine, idle_s: float) -> None:
+    """Test a pooled PostgreSQL connection before use if it has been idle for `idle_s` or more.
+
+    A connection can die while it waits in the pool (the server restarted, a firewall forgot
+    it); SQLAlchemy's `pool_pre_ping` asks the server at every checkout, a round trip each time
+    (three of the sixteen of a check served alone). A connection in use moments ago is alive but for a
+    failure that no ping would have foreseen either; one idle longer is asked first and, dead,
+    replaced (the pool tries again when a checkout raises DisconnectionError).
+    """
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        if time.monotonic() - record.info[_LAST_USED] < idle_s:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_conn)
+        except Exception as exc:
+            raise DisconnectionError(f"a pooled connection is gone ({exc}): connecting again") from exc
+
+    @event.listens_for(engine, "connect")
+    @event.listens_for(engine, "checkin")
+    def _used(_dbapi_conn: Any, record: Any) -> None:
+        record.info[_LAST_USED] = time.monotonic()
 
 
 def write_lock(conn: Connection, name: str) -> None:
