@@ -5,7 +5,9 @@ about 85% organisations, 15% residents of whom about 10% hold a valid consent to
 their records (default 10,000,000) of the record types the shipped rulesets read, with values that
 fit the catalog (enum members, non-negative amounts with two decimals), decided over the five
 years before a fixed as_of; some have expired, a few are repaired or revoked. They are written
-straight to Parquet in the `records_in` and `subjects_in` layouts of the scoring pipeline.
+straight to Parquet in the `records_in` and `subjects_in` layouts of the scoring pipeline, as the
+service's export writes them for it: attributes only on the records of the types whose attributes
+some rule reads (`export_inputs` with the pipeline's `attribute_types`).
 
 1. Batch (value, baseline, ratio; seconds, lower is better, target ratio <= 3):
    - value: `run_duckdb(ScoringPipeline(catalog, as_of), records, subjects)`, the full pipeline
@@ -131,6 +133,11 @@ class Generator:
             if rs.requires_consent:
                 self.consent_type = rs.requires_consent
         self.types = sorted(set().union(*read.values()) | ({self.consent_type} if self.consent_type else set()))
+        # As the service exports for the pipeline: attributes only on the records whose type's
+        # attributes some rule reads (`export_inputs(..., pipeline.attribute_types)`).
+        self.attribute_codes = [
+            i for i, t in enumerate(self.types) if t in ScoringPipeline(catalog, as_of).attribute_types
+        ]
         self.code = {t: i for i, t in enumerate(self.types)}
         self.type_names = pa.array(self.types)
         for kind, types in read.items():
@@ -139,9 +146,15 @@ class Generator:
             self.mix[kind] = (np.array([self.code[t] for t in ordered]), weights / weights.sum())
 
     def records(
-        self, rng: np.random.Generator, subject_ids: np.ndarray, person: np.ndarray, first_id: int
+        self,
+        rng: np.random.Generator,
+        subject_ids: np.ndarray,
+        person: np.ndarray,
+        first_id: int,
+        every_attribute: bool = False,
     ) -> pa.RecordBatch:
-        """One record for each of `subject_ids` (person: whether that subject is a resident)."""
+        """One record for each of `subject_ids` (person: whether that subject is a resident), with
+        the attributes the pipeline reads, or with every record's (as the store holds them)."""
         n = len(subject_ids)
         codes = np.zeros(n, np.int64)
         for kind, mask in (("person", person), ("organisation", ~person)):
@@ -166,6 +179,9 @@ class Generator:
         inverse = np.empty(n, np.int64)
         inverse[order] = np.arange(n)
         attributes = pa.concat_arrays(parts).take(pa.array(inverse)) if parts else pa.array([], pa.string())
+        if not every_attribute:
+            read = pa.array(np.isin(codes, self.attribute_codes))
+            attributes = pc.if_else(read, attributes, pa.scalar(None, pa.string()))
         return self._batch(
             first_id, subject_ids, person, codes, decided, valid_from, until, open_ended, status, attributes
         )
@@ -417,7 +433,7 @@ def spark_figures(catalog: Catalog, records_path: str, subjects_path: str, work:
 def online_figures(catalog: Catalog, gen: Generator, seed: int) -> tuple[list[float], list[float]]:
     rng = np.random.default_rng(seed + 1)
     ids = np.repeat(np.arange(1, ONLINE_SUBJECTS + 1), ONLINE_RECORDS)
-    rows = gen.records(rng, ids, np.zeros(len(ids), bool), 1).to_pylist()
+    rows = gen.records(rng, ids, np.zeros(len(ids), bool), 1, every_attribute=True).to_pylist()
     facts: dict[int, list[RecordFact]] = {}
     for r in rows:
         fact = RecordFact(

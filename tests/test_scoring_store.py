@@ -18,6 +18,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+import pyarrow.parquet as pq
 import pytest
 import yaml
 from sqlalchemy import Engine, func, select
@@ -26,9 +27,13 @@ from builders import court_row, make_ric, make_uscc, mistype, ok, write_csv, xy
 from xinyong.domain.catalog import Catalog, load_catalog
 from xinyong.domain.catalog.loader import default_catalog_dir
 from xinyong.domain.scoring import Score
+from xinyong.engines.embedded import run_duckdb
+from xinyong.engines.scoring_sql import ScoringPipeline
 from xinyong.ingest.pipeline import BatchResult, ingest_file
+from xinyong.services.exports import export_inputs
 from xinyong.services.scoring import changed_subjects, rescore, score_online
 from xinyong.services.subjects import resolve_subject
+from xinyong.services.whatif import ruleset_diff
 from xinyong.store.tables import records, score_runs, scores
 
 NOW = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
@@ -286,6 +291,29 @@ def test_embedded_and_online_rescore_store_identical_rows_equal_to_score_online(
         "person": {"B": 2, "A": 1, "AA": 1, "not_opted_in": 2},
     }
     assert embedded.grades == online.grades == expected_grades
+
+
+def test_the_export_for_a_pipeline_carries_only_the_attributes_it_reads(engine, catalog, population, tmp_path):
+    pipeline = ScoringPipeline(catalog, AS_OF)
+    assert pipeline.attribute_types == {"tax.arrears", "quality.recall", "consent.scoring"}  # the shipped rulesets
+
+    def export(name: str, types: Any) -> tuple[str, str]:
+        (tmp_path / name).mkdir()
+        with engine.connect() as conn:
+            return export_inputs(conn, KNOWN, None, tmp_path / name, types)
+
+    full, slim, bare = export("full", None), export("slim", pipeline.attribute_types), export("bare", ())
+    rows = {
+        name: pq.read_table(paths[0]).to_pylist() for name, paths in (("full", full), ("slim", slim), ("bare", bare))
+    }
+    read = [r for r in rows["full"] if r["record_type"] in pipeline.attribute_types]
+    assert read and len(read) < len(rows["full"]), "the population has records whose attributes are read, and others"
+    for whole, kept, none in zip(rows["full"], rows["slim"], rows["bare"], strict=True):
+        assert {**kept, "attributes": whole["attributes"]} == whole == {**none, "attributes": whole["attributes"]}
+        assert whole["attributes"] is not None and none["attributes"] is None
+        assert kept["attributes"] == (whole["attributes"] if whole["record_type"] in pipeline.attribute_types else None)
+    # the pipeline scores the same from either (the service's rescore exports the slim one)
+    assert run_duckdb(pipeline, *slim)[0].equals(run_duckdb(pipeline, *full)[0])
 
 
 def test_rescore_of_chosen_subjects_scores_only_those(engine, catalog, population):
@@ -574,6 +602,31 @@ def test_changed_subjects_after_the_catalog_changed(ingest, tmp_path, engine, ca
     assert stricter.version != catalog.version
     assert stale_subjects(engine, stricter, day, KNOWN) == [sid]
     assert sid in changed_subjects(engine, stricter, day, KNOWN + MINUTE)[0]
+
+
+def test_a_what_if_exports_the_attributes_either_side_reads(engine, catalog, population, tmp_path):
+    """One export serves both sides of a what-if: it keeps the attributes the old rules read
+    even where the new ones read none."""
+
+    def without_arrears(rulesets: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        for rs in rulesets:
+            rs["rules"] = [r for r in rs["rules"] if r["id"] != "arrears"]
+        return rulesets
+
+    lenient = edited_catalog(tmp_path / "catalog", without_arrears)
+    assert "tax.arrears" in ScoringPipeline(catalog, AS_OF).attribute_types
+    assert "tax.arrears" not in ScoringPipeline(lenient, AS_OF).attribute_types
+    diff = ruleset_diff(
+        engine, catalog, lenient, "org.supervision", "org.supervision", as_of=AS_OF, known_at=KNOWN, examples=0
+    )
+    orgs = [sid for (kind, _), sid in population.items() if kind == "org"]
+    grades = [
+        (score_online(engine, catalog, s, AS_OF, KNOWN).grade, score_online(engine, lenient, s, AS_OF, KNOWN).grade)
+        for s in orgs
+    ]
+    moves = Counter(f"{old} -> {new}" for old, new in grades if old != new)
+    assert moves, "dropping the arrears rule changes some organisation's grade"
+    assert (diff.subjects, diff.transitions) == (len(orgs), dict(moves))
 
 
 # --- score history ------------------------------------------------------------------------------------

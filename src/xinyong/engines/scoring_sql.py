@@ -90,7 +90,7 @@ class ScoringPipeline:
             rs = (rulesets or {}).get(kind) or ruleset_in_force(catalog, kind, as_of)
             if rs is not None:
                 self.rulesets[kind] = rs
-        self.attributes = self._attributes_used()
+        self.attributes, self.attribute_types = self._attributes_used()
         in_force = list(self.rulesets.values())
         self.rule_id_t = _enum([*(r.id for rs in in_force for r in rs.rules), "limit"])
         self.status_t = _enum(["scored", "not_opted_in", "no_ruleset"])
@@ -98,11 +98,15 @@ class ScoringPipeline:
         self.version_t = _enum(rs.version for rs in in_force)
         self.grade_t = _enum(band.grade for rs in in_force for band in rs.bands)
 
-    def _attributes_used(self) -> dict[str, AttributeSpec]:
-        """Every attribute a rule or a consent check reads, with one type per name."""
+    def _attributes_used(self) -> tuple[dict[str, AttributeSpec], frozenset[str]]:
+        """Every attribute a rule or a consent check reads, with one type per name; and the record
+        types whose attributes are read (the pipeline reads no other record's attributes, so an
+        input may leave them out: see `export_inputs`)."""
         used: dict[str, AttributeSpec] = {}
+        types: set[str] = set()
 
         def need(type_id: str, name: str) -> None:
+            types.add(type_id)
             spec = self.catalog.record_types[type_id].attributes[name]
             seen = used.setdefault(name, spec)
             if seen.type != spec.type:
@@ -116,7 +120,7 @@ class ScoringPipeline:
                     need(rule.record_type, rule.points.attribute)
             if rs.requires_consent:
                 need(rs.requires_consent, "consent")
-        return used
+        return used, frozenset(types)
 
     # -- expressions ------------------------------------------------------------------------
 

@@ -6,7 +6,7 @@ Exports stream with bounded memory from the database driver's own cursor.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -53,12 +53,20 @@ def _chosen_subjects(conn: Connection, subject_ids: Sequence[int]) -> Table:
 
 
 def export_inputs(
-    conn: Connection, known_at: datetime, subject_ids: Sequence[int] | None, work: Path
+    conn: Connection,
+    known_at: datetime,
+    subject_ids: Sequence[int] | None,
+    work: Path,
+    attribute_types: Collection[str] | None = None,
 ) -> tuple[str, str]:
     """Write the records known at `known_at` and the subjects to score as Parquet; bounded memory.
 
     Rows are streamed from the driver's cursor in batches straight into Arrow: dates and
-    attributes come as text, so no per-value conversion happens in Python.
+    attributes come as text, so no per-value conversion happens in Python. With
+    `attribute_types` (a pipeline's `attribute_types`), only the records of those types carry
+    their attributes, the others none: the pipeline reads no other, and the attributes are most
+    of the bytes the engine would otherwise read and the export write (measured: a fifth of the
+    embedded pipeline's time over ten million records).
     """
     source = "records AS r"
     sq = select(subjects.c.id, subjects.c.kind)
@@ -70,9 +78,13 @@ def export_inputs(
         source = f"{chosen.name} AS c {how} records AS r ON r.subject_id = c.id"
         sq = sq.join_from(subjects, chosen, chosen.c.id == subjects.c.id)
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    attributes, typed = "CAST(r.attributes AS TEXT)", sorted(attribute_types or ())
+    if attribute_types is not None:
+        marks = ", ".join([mark] * len(typed))
+        attributes = f"CASE WHEN r.record_type IN ({marks}) THEN {attributes} END" if typed else "NULL"
     sql = (
         "SELECT r.id, r.subject_id, r.subject_kind, r.record_type, CAST(r.decided_on AS TEXT), "
-        "CAST(r.valid_from AS TEXT), CAST(r.valid_until AS TEXT), r.status, CAST(r.attributes AS TEXT) "
+        f"CAST(r.valid_from AS TEXT), CAST(r.valid_until AS TEXT), r.status, {attributes} "
         f"FROM {source} WHERE r.subject_id IS NOT NULL AND r.recorded_at <= {mark} "
         f"AND (r.superseded_at IS NULL OR r.superseded_at > {mark})"
     )  # the same selection as known_versions(), written once for the driver's own cursor
@@ -82,7 +94,7 @@ def export_inputs(
     # A server-side cursor on PostgreSQL, so the rows stream; SQLite's cursor streams anyway.
     cursor = dbapi.cursor(name="xinyong_export") if conn.dialect.name == "postgresql" else dbapi.cursor()
     try:
-        cursor.execute(sql, (known, known))
+        cursor.execute(sql, (*typed, known, known))
         with pq.ParquetWriter(rec_path, RECORD_SCHEMA) as writer:
             while part := cursor.fetchmany(EXPORT_BATCH):
                 cols = list(zip(*part, strict=True))

@@ -183,8 +183,8 @@ def rescore(
             score_rows, contribution_rows = _online_rows(conn, catalog, subject_ids, as_of, known_at)
         else:
             with tempfile.TemporaryDirectory(prefix="xinyong-rescore-") as tmp:
-                rec_path, sub_path = export_inputs(conn, known_at, subject_ids, Path(tmp))
                 pipeline = ScoringPipeline(catalog, as_of)
+                rec_path, sub_path = export_inputs(conn, known_at, subject_ids, Path(tmp), pipeline.attribute_types)
                 if engine_name == "embedded":
                     from xinyong.engines.embedded import run_duckdb
 

@@ -62,9 +62,10 @@ def ruleset_diff(
         )
     kind = old.subject_kind
     with engine.connect() as conn, tempfile.TemporaryDirectory(prefix="xinyong-whatif-") as tmp:
-        rec_path, sub_path = export_inputs(conn, known_at, None, Path(tmp))
-        before, _ = run_duckdb(ScoringPipeline(old_catalog, as_of, {kind: old}), rec_path, sub_path)
-        after, _ = run_duckdb(ScoringPipeline(new_catalog, as_of, {kind: new}), rec_path, sub_path)
+        then, now = ScoringPipeline(old_catalog, as_of, {kind: old}), ScoringPipeline(new_catalog, as_of, {kind: new})
+        rec_path, sub_path = export_inputs(conn, known_at, None, Path(tmp), then.attribute_types | now.attribute_types)
+        before, _ = run_duckdb(then, rec_path, sub_path)
+        after, _ = run_duckdb(now, rec_path, sub_path)
         grade_before = {
             r["subject_id"]: r["grade"] or r["status"] for r in before.to_pylist() if r["subject_kind"] == kind
         }
