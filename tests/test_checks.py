@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import given
 from hypothesis import strategies as st
-from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy import Engine, delete, event, insert, select, update
 
 from builders import make_uscc, ok, xy
 from process_story import T0, Story, at, org_row
@@ -23,7 +24,7 @@ from xinyong.domain.errors import InvalidInput
 from xinyong.domain.identifiers import IdentifierVault
 from xinyong.services import audit
 from xinyong.services import lists as lists_service
-from xinyong.services.checks import certificate_of, replay, run_check
+from xinyong.services.checks import certificate_of, decide_check, replay, run_check
 from xinyong.services.objections import decide_objection, file_objection
 from xinyong.store.tables import audit_events, records
 
@@ -200,6 +201,37 @@ def test_replay_gives_the_same_answer_as_known_then_even_after_a_correction(stor
     assert check(story, uscc, "procurement.tender", 36)["decision"]["outcome"] == "allow"
     again = replay(story.engine, story.catalog, first["check_id"])
     assert again["same"] is True and again["outcome_replayed"] == "deny", again["differences"]
+
+
+def test_a_check_reads_the_subject_file_in_one_statement_and_on_postgresql_outside_a_transaction(
+    story: Story, engine: Engine
+) -> None:
+    """The subject, its records, its open objections and its list entries: one snapshot on either
+    store, and on PostgreSQL one round trip, without BEGIN and ROLLBACK."""
+    uscc = black_listed(story, 8)
+    sid = story.subject_of("B-8")
+    file_objection(
+        engine, story.catalog, subject_id=sid, target="record:court/B-8", grounds="paid in full", actor=f"subject:{sid}",
+        now=at(33),
+    )  # fmt: skip
+    seen: list[str | None] = []
+
+    def after(conn: Any, *_: Any) -> None:
+        pg = engine.dialect.name == "postgresql"
+        seen.append(conn.connection.driver_connection.info.transaction_status.name if pg else None)
+
+    event.listen(engine, "after_cursor_execute", after)
+    try:
+        decided = decide_check(
+            engine, story.catalog, story.vault, KEY, identifier=uscc, context="procurement.tender",
+            purpose="tender 2027-009", consumer="consumer:finance", now=at(34),
+        )  # fmt: skip
+    finally:
+        event.remove(engine, "after_cursor_execute", after)
+    decision = decided.payload["decision"]
+    assert decision["outcome"] == "deny" and decision["applied"][0]["disputed"] is True  # entry, record, objection
+    assert decided.payload["subject"]["id"] == sid
+    assert seen == (["IDLE"] if engine.dialect.name == "postgresql" else [None])  # in a transaction: INTRANS
 
 
 def test_audit_chain_catches_alteration_deletion_insertion_and_reordering(story: Story, engine: Engine) -> None:

@@ -19,6 +19,7 @@ from sqlalchemy import Engine, bindparam, insert, select
 
 from xinyong.domain.catalog import Catalog
 from xinyong.domain.errors import InvalidInput, NotFound
+from xinyong.store.db import one_read
 from xinyong.store.tables import api_keys, subjects
 
 
@@ -126,10 +127,7 @@ def authenticate(engine: Engine, token: str) -> Principal | None:
     parts = token.split("_", 2)
     if len(parts) != 3 or parts[0] != "xy" or len(parts[1]) != 16:
         return None
-    with engine.connect() as conn:
-        if conn.dialect.name == "postgresql":
-            # One statement needs no transaction: without BEGIN and ROLLBACK, a third of the round trips.
-            conn.execution_options(isolation_level="AUTOCOMMIT")
+    with one_read(engine) as conn:
         row = conn.execute(_KEY_BY_ID, {"key_id": parts[1]}).first()
     if row is None or row.revoked_at is not None or not hmac.compare_digest(row.secret_hash, _hash(parts[2])):
         return None

@@ -6,11 +6,12 @@ decided; every view of a record, score or entry asks `disputes_of` to mark it.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, select
+from sqlalchemy import Connection, Engine, Select, bindparam, select
 
 from xinyong.domain.disputes import TargetKind
 from xinyong.domain.errors import NotFound
@@ -34,22 +35,36 @@ def open_objections() -> Any:
     return objections.outerjoin(objection_decisions, objection_decisions.c.objection_id == objections.c.id)
 
 
-_OPEN_OBJECTIONS_OF_SUBJECT = (
-    select(
-        objections.c.target_kind,
-        objections.c.source_id,
-        objections.c.source_ref,
-        objections.c.entry_id,
-        objections.c.score_id,
-    )
-    .select_from(open_objections())
-    .where(objections.c.subject_id == bindparam("subject_id"), objection_decisions.c.id.is_(None))
+# What `disputes_from` reads of an open objection, in its order.
+DISPUTE_COLUMNS = (
+    objections.c.target_kind,
+    objections.c.source_id,
+    objections.c.source_ref,
+    objections.c.entry_id,
+    objections.c.score_id,
 )
 
 
+def open_objections_of(subject_id: Any) -> Select[Any]:
+    """The DISPUTE_COLUMNS of a subject's open objections."""
+    return (
+        select(*DISPUTE_COLUMNS)
+        .select_from(open_objections())
+        .where(objections.c.subject_id == subject_id, objection_decisions.c.id.is_(None))
+    )
+
+
+_OPEN_OBJECTIONS_OF_SUBJECT = open_objections_of(bindparam("subject_id"))
+
+
 def disputes_of(conn: Connection, subject_id: int) -> Disputes:
+    return disputes_from(conn.execute(_OPEN_OBJECTIONS_OF_SUBJECT, {"subject_id": subject_id}))
+
+
+def disputes_from(rows: Iterable[Sequence[Any]]) -> Disputes:
+    """The disputes of a subject from the DISPUTE_COLUMNS of its open objections."""
     d = Disputes()
-    for kind, src, ref, entry_id, score_id in conn.execute(_OPEN_OBJECTIONS_OF_SUBJECT, {"subject_id": subject_id}):
+    for kind, src, ref, entry_id, score_id in rows:
         if kind == TargetKind.RECORD:
             d.records.add((src, ref))
         elif kind == TargetKind.LINK:
