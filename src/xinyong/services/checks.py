@@ -12,11 +12,12 @@ together (group commit), so checks never wait on each other's reads. The read is
 (`_file_statement`): the subject and, aggregated as JSON, its records, open objections and list
 entries, so it sees one snapshot on either store and costs one round trip to PostgreSQL (four
 statements in a transaction were six, and three times the time). The moment the check is
-"known at" is taken as it starts. Known limit: a writer still in flight at that moment whose rows are stamped earlier
-(an ingestion batch stamps its records when it starts, before it takes the write lock) commits
-rows the check did not see but a replay will; replay then says that the store's history as known
-at that moment changed, which is the truth, but not the promise of principle 7. Closing the gap
-needs writers that stamp under the write lock and checks that confirm their snapshot under it.
+"known at" is taken as it starts. Known limit: a writer still in flight at that moment whose
+rows are stamped earlier (an ingestion batch stamps its records when it starts, before it takes
+the write lock) commits rows the check did not see but a replay will; replay then says that the
+store's history as known at that moment changed, which is the truth, but not the promise of
+principle 7. Closing the gap needs writers that stamp under the write lock and checks that
+confirm their snapshot under it.
 
 The hot statements are built once at import with bind parameters: building a SQLAlchemy statement
 costs several times what executing a cached one does.
@@ -53,8 +54,13 @@ PURPOSE_MAX = 200
 _KNOWN_AT = bindparam("known_at", type_=records.c.recorded_at.type)
 _FACTS = (*FACT_COLUMNS, records.c.link_method)
 # Each entry of the subject with its transitions: folded per entry, in order, in Python.
-_ENTRY_COLUMNS = (*TRANSITION_COLUMNS, list_entries.c.id, list_entries.c.list_id, list_entries.c.source_id,
-                  list_entries.c.source_ref)  # fmt: skip
+_ENTRY_COLUMNS = (
+    *TRANSITION_COLUMNS,
+    list_entries.c.id,
+    list_entries.c.list_id,
+    list_entries.c.source_id,
+    list_entries.c.source_ref,
+)
 _ENTRY_AT, _SEQ_AT = len(TRANSITION_COLUMNS), 0
 
 
