@@ -7,6 +7,7 @@ On the real store (SQLite and PostgreSQL) with real threads and a real event loo
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from sqlalchemy.exc import OperationalError
 from builders import make_uscc
 from conftest import pg_url
 from xinyong.domain.catalog import Catalog
+from xinyong.domain.errors import Busy
 from xinyong.domain.identifiers import IdentifierVault
 from xinyong.services import audit
 from xinyong.services.checks import Decided, decide_check, store_checks
@@ -109,6 +111,46 @@ def test_a_failure_of_the_store_fails_the_batch_once_not_once_per_item() -> None
     committer.stop()
     assert all(isinstance(r, TimeoutError) for r in results)
     assert sum(attempts) == 30, "each item was tried once, in its batch"
+
+
+def test_a_committer_that_falls_behind_refuses_more_at_once_and_takes_them_again_once_it_caught_up() -> None:
+    release, started = threading.Event(), threading.Event()
+    written: list[int] = []
+
+    def write(batch: Sequence[int]) -> None:
+        started.set()
+        assert release.wait(30), "the test releases the store"
+        written.extend(batch)
+
+    committer: GroupCommitter[int] = GroupCommitter(write, name="test-writer", max_waiting=5)
+
+    async def scenario() -> tuple[list[BaseException | None], BaseException | None]:
+        held = [asyncio.ensure_future(committer.submit(i)) for i in range(5)]
+        await asyncio.sleep(0)  # the five are handed over: one is being written, four wait
+        with pytest.raises(Busy, match="5 writes are waiting"):
+            await committer.submit(5)
+        await asyncio.to_thread(started.wait, 30)
+        release.set()
+        done = await asyncio.gather(*held, return_exceptions=True)
+        return done, await asyncio.gather(committer.submit(6), return_exceptions=True)
+
+    done, later = asyncio.run(scenario())
+    committer.stop()
+    assert done == [None] * 5 and later == [None]
+    assert sorted(written) == [0, 1, 2, 3, 4, 6], "the refused one was never written; the next one was"
+
+
+def test_a_writer_that_cannot_get_the_store_is_told_busy_not_handed_a_driver_error(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    holder, impatient = make_engine(url), make_engine(url, busy_timeout_s=0)  # two processes' worth
+    with writing(holder) as conn:
+        conn.exec_driver_sql("CREATE TABLE t (x INTEGER)")
+        with pytest.raises(Busy, match="another writer held the store for 0 s: try again later"), writing(impatient):
+            pass
+    with writing(impatient) as conn:  # the holder committed: the store is free again
+        conn.exec_driver_sql("INSERT INTO t VALUES (1)")
+    for engine in (holder, impatient):
+        engine.dispose()
 
 
 def _pages_written(engine: Engine, commits: int) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
 import weakref
@@ -36,7 +37,14 @@ BUSY_TIMEOUT_S = 60
 SERVER_WAL_AUTOCHECKPOINT = 20_000
 
 
-def make_engine(url: str, *, wal_autocheckpoint: int = 1000, idle_ping_s: float = IDLE_PING_S, **kwargs: Any) -> Engine:
+def make_engine(
+    url: str,
+    *,
+    wal_autocheckpoint: int = 1000,
+    idle_ping_s: float = IDLE_PING_S,
+    busy_timeout_s: float = BUSY_TIMEOUT_S,
+    **kwargs: Any,
+) -> Engine:
     """Create an engine for a supported backend, configured the way xinyong needs it.
 
     SQLite runs in WAL mode with foreign keys on. Its Python driver opens transactions lazily and
@@ -66,7 +74,7 @@ def make_engine(url: str, *, wal_autocheckpoint: int = 1000, idle_ping_s: float 
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA synchronous=NORMAL")
-            cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_S * 1000}")
+            cur.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
             # 64 MiB: the indexes a batch of a million records inserts into at random (identifiers
             # by keyed hash, records by subject) stay in memory; twice that was no faster, and
             # it kept ingestion's memory above its 500 MB budget.
@@ -85,11 +93,14 @@ def make_engine(url: str, *, wal_autocheckpoint: int = 1000, idle_ping_s: float 
                 conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
                 conn.connection.info[_FOREIGN_KEYS_OFF] = True
             # On the driver's connection: through SQLAlchemy's execution path, a BEGIN would
-            # cost as much as the primary-key lookup it often precedes. (So a BEGIN IMMEDIATE that
-            # times out raises the driver's sqlite3.OperationalError, not SQLAlchemy's wrapper.)
-            conn.connection.driver_connection.execute(  # type: ignore[union-attr]
-                "BEGIN IMMEDIATE" if options.get("xinyong_write", False) else "BEGIN"
-            )
+            # cost as much as the primary-key lookup it often precedes.
+            write = options.get("xinyong_write", False)
+            try:
+                conn.connection.driver_connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")  # type: ignore[union-attr]
+            except sqlite3.OperationalError as exc:
+                if write and exc.sqlite_errorname == "SQLITE_BUSY":
+                    raise Busy(f"another writer held the store for {busy_timeout_s:g} s: try again later") from exc
+                raise
 
         @event.listens_for(engine, "checkin")
         def _on_checkin(dbapi_conn: Any, record: Any) -> None:

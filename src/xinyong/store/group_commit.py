@@ -9,6 +9,10 @@ the committer's thread does.
 If a batch fails for a reason one item can cause (`retry_alone`, e.g. an integrity error), its
 items are written again one by one, so that one bad item fails alone; any other failure (a lock
 timeout, a lost connection) fails the whole batch at once rather than once per item.
+
+At most `max_waiting` items wait at once: past that the store is not keeping up, and a new item
+is refused at once with `Busy` (503 to a client, who may try again) rather than queued without
+bound, holding its request's memory and answering ever later.
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
+
+from xinyong.domain.errors import Busy
 
 T = TypeVar("T")
 
@@ -48,11 +54,14 @@ class GroupCommitter(Generic[T]):
         name: str,
         retry_alone: tuple[type[Exception], ...] = (),
         max_batch: int = 256,
+        max_waiting: int = 4096,
     ) -> None:
         self._write = write
         self._retry_alone = retry_alone
         self._name = name
         self._max_batch = max_batch
+        self._max_waiting = max_waiting
+        self._waiting = 0  # submitted and not yet told: under `_lock`
         self._queue: queue.SimpleQueue[_Waiting[T] | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -79,6 +88,9 @@ class GroupCommitter(Generic[T]):
         with self._lock:
             if self._stopped:
                 raise RuntimeError(f"{self._name} has stopped")
+            if self._waiting >= self._max_waiting:
+                raise Busy(f"{self._max_waiting} writes are waiting for the store already: try again in a moment")
+            self._waiting += 1
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
                 self._thread.start()
@@ -128,7 +140,8 @@ class GroupCommitter(Generic[T]):
         for waiting in batch:
             self._tell(waiting, None)
 
-    @staticmethod
-    def _tell(waiting: _Waiting[T], error: BaseException | None) -> None:
+    def _tell(self, waiting: _Waiting[T], error: BaseException | None) -> None:
+        with self._lock:
+            self._waiting -= 1
         with contextlib.suppress(RuntimeError):  # a closed loop: nobody is waiting any more
             waiting.loop.call_soon_threadsafe(_settle, waiting.future, error)
