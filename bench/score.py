@@ -5,9 +5,11 @@ about 85% organisations, 15% residents of whom about 10% hold a valid consent to
 their records (default 10,000,000) of the record types the shipped rulesets read, with values that
 fit the catalog (enum members, non-negative amounts with two decimals), decided over the five
 years before a fixed as_of; some have expired, a few are repaired or revoked. They are written
-straight to Parquet in the `records_in` and `subjects_in` layouts of the scoring pipeline, as the
-service's export writes them for it: attributes only on the records of the types whose attributes
-some rule reads (`export_inputs` with the pipeline's `attribute_types`).
+straight to Parquet in the `records_in` and `subjects_in` layouts of the scoring pipeline: every
+record with its attributes (`stored.parquet`, what the store holds, loaded into it for step 3),
+and, as the service's export writes them for the pipeline (`export_inputs` with the pipeline's
+`attribute_types`), with attributes only on the records of the types whose attributes some rule
+reads (`records.parquet`, which the batch and Spark figures read).
 
 1. Batch (value, baseline, ratio; seconds, lower is better, target ratio <= 3):
    - value: `run_duckdb(ScoringPipeline(catalog, as_of), records, subjects)`, the full pipeline
@@ -133,11 +135,6 @@ class Generator:
             if rs.requires_consent:
                 self.consent_type = rs.requires_consent
         self.types = sorted(set().union(*read.values()) | ({self.consent_type} if self.consent_type else set()))
-        # As the service exports for the pipeline: attributes only on the records whose type's
-        # attributes some rule reads (`export_inputs(..., pipeline.attribute_types)`).
-        self.attribute_codes = [
-            i for i, t in enumerate(self.types) if t in ScoringPipeline(catalog, as_of).attribute_types
-        ]
         self.code = {t: i for i, t in enumerate(self.types)}
         self.type_names = pa.array(self.types)
         for kind, types in read.items():
@@ -146,15 +143,9 @@ class Generator:
             self.mix[kind] = (np.array([self.code[t] for t in ordered]), weights / weights.sum())
 
     def records(
-        self,
-        rng: np.random.Generator,
-        subject_ids: np.ndarray,
-        person: np.ndarray,
-        first_id: int,
-        every_attribute: bool = False,
+        self, rng: np.random.Generator, subject_ids: np.ndarray, person: np.ndarray, first_id: int
     ) -> pa.RecordBatch:
-        """One record for each of `subject_ids` (person: whether that subject is a resident), with
-        the attributes the pipeline reads, or with every record's (as the store holds them)."""
+        """One record for each of `subject_ids` (person: whether that subject is a resident)."""
         n = len(subject_ids)
         codes = np.zeros(n, np.int64)
         for kind, mask in (("person", person), ("organisation", ~person)):
@@ -179,9 +170,6 @@ class Generator:
         inverse = np.empty(n, np.int64)
         inverse[order] = np.arange(n)
         attributes = pa.concat_arrays(parts).take(pa.array(inverse)) if parts else pa.array([], pa.string())
-        if not every_attribute:
-            read = pa.array(np.isin(codes, self.attribute_codes))
-            attributes = pc.if_else(read, attributes, pa.scalar(None, pa.string()))
         return self._batch(
             first_id, subject_ids, person, codes, decided, valid_from, until, open_ended, status, attributes
         )
@@ -315,11 +303,12 @@ class Population:
 
 def generate(
     catalog: Catalog, work: Path, n_subjects: int, n_records: int, seed: int
-) -> tuple[Population, str, str, Generator]:
+) -> tuple[Population, str, str, Generator, str]:
+    """(population, exported records, subjects, generator, stored records): paths of Parquet files."""
     rng = np.random.default_rng(seed)
     pop = Population(n_subjects, rng)
     gen = Generator(catalog, AS_OF)
-    subjects_path, records_path = str(work / "subjects.parquet"), str(work / "records.parquet")
+    subjects_path, records_path = str(work / "subjects.parquet"), str(work / "stored.parquet")
     pq.write_table(
         pa.table({"subject_id": pa.array(np.arange(1, n_subjects + 1, dtype=np.int64)), "subject_kind": pop.kinds()}),
         subjects_path,
@@ -337,7 +326,13 @@ def generate(
             done += n
             if done % (5 * CHUNK) == 0 or done == n_records:
                 log(f"generated {done:,} / {n_records:,} records")
-    return pop, records_path, subjects_path, gen
+    exported = str(work / "records.parquet")
+    read = pa.array(sorted(ScoringPipeline(catalog, AS_OF).attribute_types))
+    with pq.ParquetWriter(exported, RECORD_SCHEMA) as writer:
+        for rb in pq.ParquetFile(records_path).iter_batches(batch_size=CHUNK):
+            kept = pc.if_else(pc.is_in(rb["record_type"], read), rb["attributes"], pa.scalar(None, pa.binary()))
+            writer.write_batch(rb.set_column(RECORD_SCHEMA.get_field_index("attributes"), "attributes", kept))
+    return pop, exported, subjects_path, gen, records_path
 
 
 # -- batch --------------------------------------------------------------------------------------
@@ -433,7 +428,7 @@ def spark_figures(catalog: Catalog, records_path: str, subjects_path: str, work:
 def online_figures(catalog: Catalog, gen: Generator, seed: int) -> tuple[list[float], list[float]]:
     rng = np.random.default_rng(seed + 1)
     ids = np.repeat(np.arange(1, ONLINE_SUBJECTS + 1), ONLINE_RECORDS)
-    rows = gen.records(rng, ids, np.zeros(len(ids), bool), 1, every_attribute=True).to_pylist()
+    rows = gen.records(rng, ids, np.zeros(len(ids), bool), 1).to_pylist()
     facts: dict[int, list[RecordFact]] = {}
     for r in rows:
         fact = RecordFact(
@@ -671,7 +666,7 @@ def main() -> None:
     catalog = load_catalog()
     work = Path(tempfile.mkdtemp(prefix="xinyong-bench-score-"))
     try:
-        gen_s, (pop, records_path, subjects_path, gen) = timed(
+        gen_s, (pop, records_path, subjects_path, gen, stored_path) = timed(
             lambda: generate(catalog, work, args.subjects, args.records, args.seed)
         )
         size_mb = Path(records_path).stat().st_size / 1e6
@@ -705,7 +700,7 @@ def main() -> None:
 
         store: dict[str, Any] = {}
         if not args.skip_store:
-            store = store_figures(catalog, work, pop, records_path, args.seed)
+            store = store_figures(catalog, work, pop, stored_path, args.seed)
             print(
                 f"incremental ratio {store['incremental_s'] / store['full_rescore_s']:.3f} "
                 f"(incremental / full, target < 0.05)"
