@@ -68,14 +68,20 @@ def export_inputs(
     of the bytes the engine would otherwise read and the export write (measured: a fifth of the
     embedded pipeline's time over ten million records).
     """
-    source = "records AS r"
+    source, only = "records AS r", ""
     sq = select(subjects.c.id, subjects.c.kind)
     if subject_ids is not None:
         chosen = _chosen_subjects(conn, subject_ids)
-        # The chosen subjects drive the join, each looking up its records by index; SQLite takes
-        # CROSS JOIN as the order to follow (its planner would otherwise scan every record).
-        how = "CROSS JOIN" if conn.dialect.name == "sqlite" else "JOIN"
-        source = f"{chosen.name} AS c {how} records AS r ON r.subject_id = c.id"
+        if conn.dialect.name == "sqlite":
+            # The chosen subjects drive, each looking up its records' ids in the subject index
+            # (CROSS JOIN: SQLite's order to follow; its planner would scan every record); the
+            # rows are then read in the order of their ids, that is of their place in the file,
+            # not subject by subject all over it. On a store larger than the page cache,
+            # measured: a fifth less time for the records of 10,000 subjects of a million.
+            ids = f"SELECT r2.id FROM {chosen.name} AS c CROSS JOIN records AS r2 ON r2.subject_id = c.id"
+            only = f"r.id IN ({ids}) AND "
+        else:
+            source = f"{chosen.name} AS c JOIN records AS r ON r.subject_id = c.id"
         sq = sq.join_from(subjects, chosen, chosen.c.id == subjects.c.id)
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     attributes, typed = "CAST(r.attributes AS TEXT)", sorted(attribute_types or ())
@@ -85,7 +91,7 @@ def export_inputs(
     sql = (
         "SELECT r.id, r.subject_id, r.subject_kind, r.record_type, CAST(r.decided_on AS TEXT), "
         f"CAST(r.valid_from AS TEXT), CAST(r.valid_until AS TEXT), r.status, {attributes} "
-        f"FROM {source} WHERE r.subject_id IS NOT NULL AND r.recorded_at <= {mark} "
+        f"FROM {source} WHERE {only}r.subject_id IS NOT NULL AND r.recorded_at <= {mark} "
         f"AND (r.superseded_at IS NULL OR r.superseded_at > {mark})"
     )  # the same selection as known_versions(), written once for the driver's own cursor
     known = timestamp(conn, known_at)
