@@ -164,7 +164,9 @@ def test_check_certificate_replay_subject_file_objection_and_public_view(
 
     cert = served.call("GET", result["certificate_url"])
     [k] = served.call("GET", "/v1/keys").json()
-    assert verify(cert.content, {k["key_id"]: load_public(k["public_key"])}).payload["check_id"] == result["check_id"]
+    signed = verify(cert.content, {k["key_id"]: load_public(k["public_key"])}).payload
+    assert signed == {key: v for key, v in result.items() if key != "certificate_url"}  # the answer is what was signed
+    assert result["certificate_url"] == f"/v1/checks/{result['check_id']}/certificate"
     assert served.call("GET", f"/v1/checks/{result['check_id']}/replay").json()["same"] is True
 
     sid = story.subject_of("H-1")

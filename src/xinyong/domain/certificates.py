@@ -47,9 +47,14 @@ def sign(private: Ed25519PrivateKey, payload: dict[str, Any]) -> bytes:
     """The certificate file's bytes for this payload: the canonical form of
     {algorithm, key_id, payload, signature}, assembled around the payload's canonical bytes
     (the keys are already in sorted order, so this is `canonical` of the whole document)."""
+    return signed(private, payload)[0]
+
+
+def signed(private: Ed25519PrivateKey, payload: dict[str, Any]) -> tuple[bytes, bytes]:
+    """(the certificate's bytes, as `sign` gives them; the payload's canonical bytes in it)."""
     body = canonical(payload)
     signature = base64.b64encode(private.sign(body)).decode()
-    return b"".join(
+    certificate = b"".join(
         (
             b'{"algorithm":',
             canonical(ALGORITHM),
@@ -62,6 +67,7 @@ def sign(private: Ed25519PrivateKey, payload: dict[str, Any]) -> bytes:
             b"}\n",
         )
     )
+    return certificate, body
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import JSON, Connection, Engine, Select, Subquery, bindparam, func, insert, select
 
 from xinyong.domain.catalog import Catalog
-from xinyong.domain.certificates import canonical, sign
+from xinyong.domain.certificates import canonical, signed
 from xinyong.domain.errors import InvalidInput, NotFound
 from xinyong.domain.identifiers import IdentifierVault
 from xinyong.domain.lists import Transition, fold
@@ -199,6 +199,7 @@ class Decided:
     payload: dict[str, Any]
     row: dict[str, Any]
     event: audit.Event
+    payload_json: bytes  # the payload's canonical JSON, as signed in the certificate
 
 
 def decide_check(
@@ -240,6 +241,7 @@ def decide_check(
         "data_version": {"catalog": catalog.version, "as_of": day.isoformat(), "known_at": known_at.isoformat()},
         "decision": decision,
     }
+    certificate, body = signed(signing_key, payload)
     row = {
         "id": check_id,
         "created_at": known_at,
@@ -255,10 +257,10 @@ def decide_check(
         "catalog_version": catalog.version,
         "outcome": decision["outcome"],
         "decision": decision,
-        "certificate": sign(signing_key, payload).decode(),
+        "certificate": certificate.decode(),
     }
     target = f"subject:{subject_id}" if subject_id else f"identifier:{scheme} {masked}"
-    return Decided(payload, row, audit.Event(consumer, "check", target, purpose, known_at))
+    return Decided(payload, row, audit.Event(consumer, "check", target, purpose, known_at), body)
 
 
 def store_checks(engine: Engine, decided: Sequence[Decided]) -> None:
