@@ -308,13 +308,13 @@ def generate(
     rng = np.random.default_rng(seed)
     pop = Population(n_subjects, rng)
     gen = Generator(catalog, AS_OF)
-    subjects_path, records_path = str(work / "subjects.parquet"), str(work / "stored.parquet")
+    subjects_path, stored_path = str(work / "subjects.parquet"), str(work / "stored.parquet")
     pq.write_table(
         pa.table({"subject_id": pa.array(np.arange(1, n_subjects + 1, dtype=np.int64)), "subject_kind": pop.kinds()}),
         subjects_path,
     )
     consenting = rng.choice(pop.person_ids, min(round(len(pop.person_ids) * CONSENT_SHARE), n_records), replace=False)
-    with pq.ParquetWriter(records_path, RECORD_SCHEMA) as writer:
+    with pq.ParquetWriter(stored_path, RECORD_SCHEMA) as writer:
         if len(consenting) and gen.consent_type:
             granted = rng.random(len(consenting)) < GRANTED_SHARE
             writer.write_batch(gen.consents(rng, np.sort(consenting), granted, 1))
@@ -329,10 +329,10 @@ def generate(
     exported = str(work / "records.parquet")
     read = pa.array(sorted(ScoringPipeline(catalog, AS_OF).attribute_types))
     with pq.ParquetWriter(exported, RECORD_SCHEMA) as writer:
-        for rb in pq.ParquetFile(records_path).iter_batches(batch_size=CHUNK):
+        for rb in pq.ParquetFile(stored_path).iter_batches(batch_size=CHUNK):
             kept = pc.if_else(pc.is_in(rb["record_type"], read), rb["attributes"], pa.scalar(None, pa.binary()))
             writer.write_batch(rb.set_column(RECORD_SCHEMA.get_field_index("attributes"), "attributes", kept))
-    return pop, exported, subjects_path, gen, records_path
+    return pop, exported, subjects_path, gen, stored_path
 
 
 # -- batch --------------------------------------------------------------------------------------

@@ -124,10 +124,6 @@ def _day(text: str | None) -> date | None:
     return None if text is None else date.fromisoformat(text)
 
 
-def _date(text: str) -> date:
-    return date.fromisoformat(text)
-
-
 def _moment(text: str) -> datetime:
     """A timestamp as JSON gives it: PostgreSQL's with its offset, SQLite's without (stored in UTC)."""
     at = datetime.fromisoformat(text)
@@ -139,7 +135,17 @@ def _facts(catalog: Catalog, row: Any, as_of: date, known_at: datetime) -> Subje
     disputes = disputes_from(row.objections or ())
     linked = [
         LinkedRecord(
-            RecordFact(rid, rtype, _date(decided), _date(start), _day(until), attributes, status, source, ref),
+            RecordFact(
+                rid,
+                rtype,
+                date.fromisoformat(decided),
+                date.fromisoformat(start),
+                _day(until),
+                attributes,
+                status,
+                source,
+                ref,
+            ),
             link_method,
             disputes.record_disputed(source, ref),
         )

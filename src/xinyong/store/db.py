@@ -119,7 +119,7 @@ def _ping_when_idle(engine: Engine, idle_s: float) -> None:
 
     A connection can die while it waits in the pool (the server restarted, a firewall forgot
     it); SQLAlchemy's `pool_pre_ping` asks the server at every checkout, a round trip each time
-    (three of the sixteen of a check served alone). A connection in use moments ago is alive but for a
+    (a request checks out two or three). A connection in use moments ago is alive but for a
     failure that no ping would have foreseen either; one idle longer is asked first and, dead,
     replaced (the pool tries again when a checkout raises DisconnectionError).
     """
