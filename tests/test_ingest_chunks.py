@@ -19,7 +19,6 @@ from builders import court_row, make_ric, make_uscc, mistype, write_csv, write_j
 from xinyong.domain.records import RowValidator, ValidRow
 from xinyong.ingest.pipeline import ingest_file
 from xinyong.ingest.validation import Chunk, Job, helper_chunks, local_chunks
-from xinyong.store.batch_store import STAGE_COLUMNS
 from xinyong.store.tables import batches
 
 TODAY = date(2026, 11, 29)
@@ -89,7 +88,3 @@ def test_the_batch_records_the_file_digest(engine, catalog, vault, tmp_path, wri
         stored = c.scalar(select(batches.c.file_sha256).where(batches.c.id == result.batch_id))
     assert stored == hashlib.sha256(path.read_bytes()).hexdigest()
     assert result.accepted == 30
-
-
-def test_staging_mirrors_the_validated_row():
-    assert (*(f.removesuffix("_json") for f in ValidRow._fields), "subject_id", "new_subject") == STAGE_COLUMNS

@@ -187,7 +187,6 @@ def _store_chunks(
                 if progress:
                     progress(chunk.rows_read)
                 log.info("batch %s (%s): %d rows read", batch_id, path.name, result.rows_read)
-            store.close()
             result.report = str(report.final) if report.rows else None
             repo.close_batch(
                 conn,

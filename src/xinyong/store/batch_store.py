@@ -7,15 +7,13 @@ identifier index costs more than inserting the record). So:
 - a subject is resolved once per distinct identifier and batch: the batch keeps a map of the
   identifiers it has met, and asks the store only about identifiers new to the batch, a chunk's
   worth in one statement; an identifier the store has never seen gets a new subject id, and
-  the first row naming it is marked to create it;
-- a chunk's rows, with their subjects, are loaded as they are into a temporary staging table with
-  one `executemany` (measured: a third cheaper than an `executemany` into the indexed records
-  table), and the new subjects, their identifiers, the records and the unresolved queue are
-  filled from it set-based.
-
-The staging table lives in the batch's transaction (created after the batch opens, dropped before
-it commits, gone with it if it rolls back) and holds what the records will hold: keyed hashes and
-masks, never a raw resident number.
+  the first row naming it creates it;
+- the new subjects, their identifiers, the records (with ids drawn up front, so the unresolved
+  queue can name them) and the queue are each written with one `executemany` of tuples built
+  with `map` and `zip`; what is the same for the whole batch (source, batch, time, status) is a
+  parameter of the statement, not of every row. Measured on a million rows: a sixth faster than
+  loading a staging table and filling the tables from it with INSERT ... SELECT, and 50 MB less
+  memory.
 """
 
 from __future__ import annotations
@@ -23,55 +21,30 @@ from __future__ import annotations
 import operator
 from collections.abc import Sequence
 from datetime import datetime
+from itertools import repeat
 from typing import Any, NamedTuple
 
-from sqlalchemy import BigInteger, Column, Connection, Date, Integer, MetaData, String, Table, Text, text
+from sqlalchemy import Connection
 
 from xinyong.domain.records import ValidRow
-from xinyong.store.bulk import allocate_ids, insert_rows, timestamp
+from xinyong.store.bulk import allocate_ids, timestamp
 from xinyong.store.ingest_repo import StoredVersion
-from xinyong.store.tables import subjects
-from xinyong.store.types import Json
+from xinyong.store.tables import records, subjects
 
 IN_LIST = 2000  # values per IN (...) list: well below SQLite's limit of bound parameters
 _HASH, _WHY_UNRESOLVED = (operator.itemgetter(ValidRow._fields.index(f)) for f in ("id_hash", "unresolved"))
 
 
 class Links(NamedTuple):
-    """A chunk's rows' subjects: each row's subject id, and which rows create their subject."""
+    """A chunk's rows' subjects: each row's subject id, and the rows that create their subject."""
 
     subject_ids: list[int | None]
-    creates: list[int | None]  # 1 on the first row naming a subject new to the store
-    created: int
+    creates: list[int]  # positions of the first rows naming subjects new to the store, in order
 
+    @property
+    def created(self) -> int:
+        return len(self.creates)
 
-_metadata = MetaData()
-# One column per field of ValidRow, in its order, then the subject: validated rows load as they are.
-stage = Table(
-    "xy_stage",
-    _metadata,
-    Column("line", Integer, primary_key=True, autoincrement=False),
-    Column("source_ref", String(64), nullable=False),
-    Column("revision", Integer, nullable=False),
-    Column("record_type", String(64), nullable=False),
-    Column("subject_kind", String(16), nullable=False),
-    Column("subject_name", String(200)),
-    Column("scheme", String(32), nullable=False),
-    Column("id_hash", String(64)),
-    Column("id_masked", String(64)),
-    Column("id_public", String(64)),
-    Column("unresolved", Text),
-    Column("decided_on", Date, nullable=False),
-    Column("valid_from", Date, nullable=False),
-    Column("valid_until", Date),
-    Column("document_no", String(64)),
-    Column("attributes", Json, nullable=False),
-    Column("content_hash", String(64), nullable=False),
-    Column("subject_id", BigInteger),
-    Column("new_subject", Integer),  # 1 on the row that creates its subject (the first naming it)
-    prefixes=["TEMPORARY"],
-)
-STAGE_COLUMNS = tuple(c.name for c in stage.columns)  # a test holds them to ValidRow's fields
 
 # Look-ups by a list of values. PostgreSQL takes the list as one array joined with unnest(): with
 # an IN list of thousands and no statistics (a table filling in the open transaction has none)
@@ -88,38 +61,23 @@ _IDENTIFIERS_OF = {
     "postgresql": "SELECT i.value_hash, i.subject_id FROM unnest(%(values)s::varchar[]) AS u(h) "
     "JOIN identifiers i ON i.value_hash = u.h",
 }
-_SUBJECTS = """
-    INSERT INTO subjects (id, kind, display_name, created_at, created_by_batch)
-    SELECT s.subject_id, s.subject_kind, s.subject_name, :at, :batch_id
-    FROM xy_stage s WHERE s.new_subject = 1 ORDER BY s.subject_id
-"""
-_IDENTIFIERS = """
-    INSERT INTO identifiers (subject_id, scheme, value_hash, masked, value, created_at)
-    SELECT s.subject_id, s.scheme, s.id_hash, s.id_masked, s.id_public, :at
-    FROM xy_stage s WHERE s.new_subject = 1 ORDER BY s.subject_id
-"""
-_RECORDS = """
-    INSERT INTO records (
-        source_id, source_ref, revision, record_type, subject_kind, subject_id, link_method, subject_name,
-        id_scheme, id_hash, id_masked, decided_on, valid_from, valid_until, document_no, attributes, status,
-        content_hash, batch_id, batch_line, recorded_at, superseded_at)
-    SELECT :source_id, s.source_ref, s.revision, s.record_type, s.subject_kind, s.subject_id,
-        CASE WHEN s.subject_id IS NULL THEN NULL ELSE 'identifier' END, s.subject_name,
-        s.scheme, s.id_hash, s.id_masked, s.decided_on, s.valid_from, s.valid_until, s.document_no, s.attributes,
-        'active', s.content_hash, :batch_id, s.line, :at, NULL
-    FROM xy_stage s
-    ORDER BY s.line
-"""
-_UNRESOLVED = """
-    INSERT INTO unresolved (record_id, reason_code, reason, queued_at)
-    SELECT r.id,
-        CASE WHEN s.unresolved = 'missing identifier' THEN 'missing_identifier' ELSE 'invalid_identifier' END,
-        substr(s.unresolved, 1, 300), :at
-    FROM xy_stage s
-    JOIN records r ON r.source_id = :source_id AND r.source_ref = s.source_ref AND r.revision = s.revision
-    WHERE s.unresolved IS NOT NULL
-    ORDER BY s.line
-"""
+# Each statement's rows carry what differs from row to row; the rest is written into the statement
+# (see BatchStore._constants). A record's row: these fields of its ValidRow, then subject_id,
+# link_method and id.
+_RECORD_FIELDS = (
+    "source_ref", "revision", "record_type", "subject_kind", "subject_name", "scheme", "id_hash", "id_masked",
+    "decided_on", "valid_from", "valid_until", "document_no", "attributes_json", "content_hash", "line",
+)  # fmt: skip
+_RECORD_COLUMNS = (
+    "source_ref", "revision", "record_type", "subject_kind", "subject_name", "id_scheme", "id_hash", "id_masked",
+    "decided_on", "valid_from", "valid_until", "document_no", "attributes", "content_hash", "batch_line",
+    "subject_id", "link_method", "id",
+)  # fmt: skip
+_RECORD_OF = operator.itemgetter(*(ValidRow._fields.index(f) for f in _RECORD_FIELDS))
+_KIND, _NAME, _SCHEME, _MASKED, _PUBLIC = (
+    operator.itemgetter(ValidRow._fields.index(f))
+    for f in ("subject_kind", "subject_name", "scheme", "id_masked", "id_public")
+)
 
 
 class BatchStore:
@@ -128,16 +86,42 @@ class BatchStore:
     def __init__(self, conn: Connection, source_id: str, batch_id: int, now: datetime) -> None:
         self._conn = conn
         self._source_id = source_id
-        self._params: dict[str, Any] = {"source_id": source_id, "batch_id": batch_id, "at": timestamp(conn, now)}
         # Every identifier this batch has met, and its subject, by keyed hash alone: the hash
         # covers the scheme (IdentifierVault.digest), and a tuple per key would cost a quarter
         # of this map's memory (about 25 MB in a batch that meets 400,000 identifiers).
         self._subjects: dict[str, int] = {}
-        conn.exec_driver_sql(f"DROP TABLE IF EXISTS {stage.name}")
-        stage.create(conn)
+        mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+        at, batch = self._constant(timestamp(conn, now)), str(int(batch_id))
 
-    def close(self) -> None:
-        stage.drop(self._conn)
+        def insert(table: str, columns: Sequence[str], constants: dict[str, str]) -> str:
+            names = ", ".join((*columns, *constants))
+            return f"INSERT INTO {table} ({names}) VALUES ({', '.join([mark] * len(columns) + [*constants.values()])})"
+
+        self._insert_subjects = insert(
+            "subjects", ("id", "kind", "display_name"), {"created_at": at, "created_by_batch": batch}
+        )
+        self._insert_identifiers = insert(
+            "identifiers", ("subject_id", "scheme", "value_hash", "masked", "value"), {"created_at": at}
+        )
+        self._insert_records = insert(
+            "records",
+            _RECORD_COLUMNS,
+            {
+                "source_id": self._constant(source_id),
+                "status": "'active'",
+                "batch_id": batch,
+                "recorded_at": at,
+                "superseded_at": "NULL",
+            },
+        )
+        self._insert_unresolved = insert("unresolved", ("record_id", "reason_code", "reason"), {"queued_at": at})
+
+    def _constant(self, value: Any) -> str:
+        """`value` (text, or a timestamp on PostgreSQL) as an SQL literal of the batch's statements."""
+        if isinstance(value, datetime):
+            return f"{self._constant(value.isoformat())}::timestamptz"
+        literal = "'" + str(value).replace("'", "''") + "'"
+        return literal.replace("%", "%%") if self._conn.dialect.paramstyle != "qmark" else literal
 
     def _matching(self, sql: dict[str, str], values: Sequence[str], *, source: bool = False) -> list[Any]:
         """Rows of `sql[dialect]` for a list of values (see _VERSIONS for why two forms)."""
@@ -171,17 +155,15 @@ class BatchStore:
             keys[i] = None  # cannot be linked (a row with no reason to be unresolved has a hash)
         known = self._subjects
         new = [k for k in dict.fromkeys(keys) if k is not None and k not in known]  # in order of first line
-        creates: list[int | None] = [None] * len(rows)
+        creates: list[int] = []
         if new:
             known.update(self._find(new))
             missing = [k for k in new if k not in known]
             if missing:
                 first = dict(zip(reversed(keys), range(len(keys) - 1, -1, -1), strict=True))  # each key's first row
-                ids = allocate_ids(self._conn, subjects, len(missing))
-                known.update(zip(missing, ids, strict=True))
-                for k in missing:
-                    creates[first[k]] = 1
-        return Links(list(map(known.get, keys)), creates, creates.count(1))  # type: ignore[arg-type]
+                known.update(zip(missing, allocate_ids(self._conn, subjects, len(missing)), strict=True))
+                creates = [first[k] for k in missing]
+        return Links(list(map(known.get, keys)), creates)  # type: ignore[arg-type]
 
     def _find(self, keys: list[str]) -> dict[str, int]:
         """The subjects the store already holds for these identifiers (by keyed hash)."""
@@ -190,12 +172,37 @@ class BatchStore:
     def store(self, rows: Sequence[ValidRow], links: Links) -> None:
         """Insert the rows as records of their subjects (creating the new subjects first), and
         queue those that cannot be linked."""
+        if not rows:
+            return
         conn = self._conn
-        conn.execute(stage.delete())
-        staged = list(map(operator.add, rows, zip(links.subject_ids, links.creates, strict=True)))
-        insert_rows(conn, stage, STAGE_COLUMNS, staged)
-        if links.created:
-            conn.execute(text(_SUBJECTS), self._params)
-            conn.execute(text(_IDENTIFIERS), self._params)
-        conn.execute(text(_RECORDS), self._params)
-        conn.execute(text(_UNRESOLVED), self._params)
+        ids = links.subject_ids
+        if links.creates:
+            new = [rows[i] for i in links.creates]
+            subject_ids = [ids[i] for i in links.creates]
+            conn.exec_driver_sql(
+                self._insert_subjects, list(zip(subject_ids, map(_KIND, new), map(_NAME, new), strict=True))
+            )
+            conn.exec_driver_sql(
+                self._insert_identifiers,
+                list(
+                    zip(
+                        subject_ids,
+                        map(_SCHEME, new),
+                        map(_HASH, new),
+                        map(_MASKED, new),
+                        map(_PUBLIC, new),
+                        strict=True,
+                    )
+                ),
+            )
+        record_ids = allocate_ids(conn, records, len(rows))
+        methods = repeat("identifier") if None not in ids else [None if i is None else "identifier" for i in ids]
+        linked = zip(ids, methods, record_ids, strict=False)  # methods may repeat without end
+        conn.exec_driver_sql(self._insert_records, list(map(operator.add, map(_RECORD_OF, rows), linked)))
+        queued = [
+            (record_id, "missing_identifier" if why == "missing identifier" else "invalid_identifier", why[:300])
+            for record_id, why in zip(record_ids, map(_WHY_UNRESOLVED, rows), strict=True)
+            if why is not None
+        ]
+        if queued:
+            conn.exec_driver_sql(self._insert_unresolved, queued)
