@@ -5,6 +5,7 @@ Every test that takes `engine` runs on SQLite and on PostgreSQL, after the fixtu
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -14,7 +15,7 @@ from sqlalchemy import func, insert, inspect, select
 from sqlalchemy.exc import StatementError
 
 from xinyong.domain.errors import ConfigurationError
-from xinyong.store.db import current_revision, head_revision, make_engine, require_current, upgrade
+from xinyong.store.db import PAGE_SIZE, current_revision, head_revision, make_engine, require_current, upgrade
 from xinyong.store.tables import metadata, sources
 
 BEIJING = timezone(timedelta(hours=8))
@@ -51,6 +52,28 @@ def test_empty_store_is_refused_until_upgraded(tmp_path):
         assert current_revision(engine) == head_revision()
     finally:
         engine.dispose()
+
+
+def test_a_new_sqlite_store_has_large_pages_and_an_old_one_keeps_its_own(tmp_path):
+    def page_size(engine):
+        with engine.connect() as conn:
+            return conn.exec_driver_sql("PRAGMA page_size").scalar()
+
+    new = make_engine(f"sqlite:///{tmp_path / 'new.db'}")
+    old_path = tmp_path / "old.db"
+    raw = sqlite3.connect(old_path)
+    raw.execute("CREATE TABLE t (x INTEGER)")  # created with SQLite's default page
+    raw.close()
+    old = make_engine(f"sqlite:///{old_path}")
+    try:
+        upgrade(new)
+        upgrade(old)
+        assert page_size(new) == PAGE_SIZE == 32768
+        assert page_size(old) == 4096
+        require_current(old)
+    finally:
+        new.dispose()
+        old.dispose()
 
 
 def test_upgrade_twice_is_harmless(engine):

