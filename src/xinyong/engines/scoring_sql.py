@@ -20,14 +20,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
-
-import sqlglot
-from sqlglot import exp
+from typing import TYPE_CHECKING, Any
 
 from xinyong.domain.catalog import Catalog
 from xinyong.domain.catalog.models import AttributeSpec, Condition, ProportionalPoints, Rule, Ruleset
 from xinyong.domain.scoring import add_months, cents_reaching_cap, cp, ruleset_in_force
+
+if TYPE_CHECKING:
+    from sqlglot import exp
 
 KINDS = ("organisation", "person")
 _SQL_TYPES = {"string": "VARCHAR", "integer": "BIGINT", "decimal": "DOUBLE", "boolean": "BOOLEAN", "date": "DATE"}
@@ -57,12 +57,16 @@ class Statement:
     def for_engine(self, dialect: str) -> str:
         if dialect == "duckdb":
             return self.select
+        import sqlglot  # only the distributed engine needs the translation
+
         tree = sqlglot.parse_one(self.select, read="duckdb")
         return tree.transform(_without_enums).sql(dialect)
 
 
 def _without_enums(node: exp.Expression) -> exp.Expression:
     """A cast to an ENUM (DuckDB's dictionary-encoded text) is the text itself elsewhere."""
+    from sqlglot import exp
+
     if isinstance(node, exp.Cast) and node.to.this == exp.DataType.Type.ENUM:
         inner: exp.Expression = node.this
         return inner

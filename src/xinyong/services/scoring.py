@@ -15,18 +15,19 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
-import pyarrow.parquet as pq
 from sqlalchemy import Connection, Engine, and_, func, or_, select
 from sqlalchemy.sql.elements import BindParameter
 
 from xinyong.domain.catalog import Catalog
 from xinyong.domain.scoring import RecordFact, Score, add_months, ruleset_in_force, score_subject
 from xinyong.engines.scoring_sql import ScoringPipeline
-from xinyong.services.exports import EXPORT_BATCH, export_inputs
 from xinyong.store.bulk import allocate_ids, insert_rows, timestamp
 from xinyong.store.tables import records, score_runs, scores, subjects
 
 EngineName = Literal["online", "embedded", "spark"]
+
+
+SCORES_PER_INSERT = 50_000  # scores written per executemany
 
 
 def known_versions(known_at: datetime | BindParameter[datetime]) -> Any:
@@ -124,7 +125,7 @@ def _store_scores(
                 s["ruleset_version"], catalog_version, s["points_cp"], s["grade"], json.dumps(contribs),
             )
         )  # fmt: skip
-        if len(batch) >= EXPORT_BATCH:
+        if len(batch) >= SCORES_PER_INSERT:
             flush()
     flush()
     return {k: dict(v) for k, v in grades.items()}
@@ -183,6 +184,8 @@ def rescore(
             score_rows, contribution_rows = _online_rows(conn, catalog, subject_ids, as_of, known_at)
         else:
             with tempfile.TemporaryDirectory(prefix="xinyong-rescore-") as tmp:
+                from xinyong.services.exports import export_inputs  # pyarrow: imported when used
+
                 pipeline = ScoringPipeline(catalog, as_of)
                 rec_path, sub_path = export_inputs(conn, known_at, subject_ids, Path(tmp), pipeline.attribute_types)
                 if engine_name == "embedded":
@@ -190,6 +193,8 @@ def rescore(
 
                     s_tbl, c_tbl = run_duckdb(pipeline, rec_path, sub_path)
                 else:
+                    import pyarrow.parquet as pq
+
                     from xinyong.engines.spark import local_session, run_spark
 
                     with local_session() as spark:
