@@ -113,6 +113,42 @@ def test_a_failure_of_the_store_fails_the_batch_once_not_once_per_item() -> None
     assert sum(attempts) == 30, "each item was tried once, in its batch"
 
 
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")  # the thread's end, on purpose
+def test_a_committer_whose_thread_dies_mid_batch_tells_each_item_once_and_writes_the_rest() -> None:
+    class Fatal(BaseException):  # not an Exception: it ends the committer's thread
+        pass
+
+    gate, written = threading.Event(), []
+
+    def write(batch: Sequence[int]) -> None:
+        if batch == [0]:
+            assert gate.wait(30), "the test opens the gate once every item is queued"
+        if len(batch) > 1:
+            raise ValueError("one of them is bad")  # so each is written alone
+        if batch[0] == 2:
+            raise Fatal
+        written.extend(batch)
+
+    committer: GroupCommitter[int] = GroupCommitter(write, name="test-writer", retry_alone=(ValueError,))
+
+    async def scenario() -> list[BaseException | None]:
+        first = asyncio.ensure_future(committer.submit(0))
+        await asyncio.sleep(0.05)  # item 0 is being written, alone, behind the gate
+        rest = [asyncio.ensure_future(committer.submit(i)) for i in range(1, 6)]
+        await asyncio.sleep(0)
+        gate.set()
+        return await asyncio.gather(first, *rest, return_exceptions=True)
+
+    results = asyncio.run(scenario())
+    committer.stop()
+    assert isinstance(results[2], RuntimeError), "the item whose write ended the thread is told so"
+    failed_with_it = {i for i, r in enumerate(results) if r is not None}
+    assert 2 in failed_with_it and all(isinstance(results[i], RuntimeError) for i in failed_with_it)
+    assert set(written) | failed_with_it == set(range(6)), "every other item was written, by a new thread"
+    assert {0, 1} <= set(written), "written before the thread ended, and told so once"
+    assert committer.waiting == 0, "each item left the count once"
+
+
 def test_a_committer_that_falls_behind_refuses_more_at_once_and_takes_them_again_once_it_caught_up() -> None:
     release, started = threading.Event(), threading.Event()
     written: list[int] = []

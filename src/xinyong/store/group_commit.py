@@ -35,6 +35,7 @@ class _Waiting(Generic[T]):
     item: T
     loop: asyncio.AbstractEventLoop
     future: asyncio.Future[None]
+    told: bool = False  # under GroupCommitter._lock: an item is told (and uncounted) once
 
 
 def _settle(future: asyncio.Future[None], error: BaseException | None) -> None:
@@ -66,6 +67,12 @@ class GroupCommitter(Generic[T]):
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._stopped = False
+
+    @property
+    def waiting(self) -> int:
+        """Items submitted and not yet told how their write ended."""
+        with self._lock:
+            return self._waiting
 
     async def submit(self, item: T) -> None:
         """Write `item` in the next batch; return once it is committed, or raise why it was not."""
@@ -103,7 +110,17 @@ class GroupCommitter(Generic[T]):
         except BaseException as exc:  # the thread is ending: nobody may be left waiting
             for waiting in batch:
                 self._tell(waiting, exc if isinstance(exc, Exception) else RuntimeError(f"{self._name} ended"))
+            self._replace()
             raise
+
+    def _replace(self) -> None:
+        """After this thread's end, a new thread writes what waits behind the failed batch."""
+        with self._lock:
+            if self._thread is threading.current_thread():
+                self._thread = None
+                if not self._stopped and not self._queue.empty():
+                    self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
+                    self._thread.start()
 
     def _serve(self, batch: list[_Waiting[T]]) -> None:
         while True:
@@ -142,6 +159,9 @@ class GroupCommitter(Generic[T]):
 
     def _tell(self, waiting: _Waiting[T], error: BaseException | None) -> None:
         with self._lock:
+            if waiting.told:  # told already, before the thread ended: see _run
+                return
+            waiting.told = True
             self._waiting -= 1
         with contextlib.suppress(RuntimeError):  # a closed loop: nobody is waiting any more
             waiting.loop.call_soon_threadsafe(_settle, waiting.future, error)
