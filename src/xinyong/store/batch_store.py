@@ -11,9 +11,9 @@ identifier index costs more than inserting the record). So:
 - the new subjects, their identifiers, the records (with ids drawn up front, so the unresolved
   queue can name them) and the queue are each written with one `executemany` of tuples built
   with `map` and `zip`; what is the same for the whole batch (source, batch, time, status) is a
-  parameter of the statement, not of every row. Measured on a million rows: a sixth faster than
-  loading a staging table and filling the tables from it with INSERT ... SELECT, and 50 MB less
-  memory.
+  parameter of the statement, not of every row. Measured on a million rows: the inserts a
+  sixth faster than loading a staging table and filling the tables from it with INSERT ...
+  SELECT, and 50 MB less memory.
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ _IDENTIFIERS_OF = {
     "JOIN identifiers i ON i.value_hash = u.h",
 }
 # Each statement's rows carry what differs from row to row; the rest is written into the statement
-# (see BatchStore._constants). A record's row: these fields of its ValidRow, then subject_id,
+# (see BatchStore._constant). A record's row: these fields of its ValidRow, then subject_id,
 # link_method and id.
 _RECORD_FIELDS = (
     "source_ref", "revision", "record_type", "subject_kind", "subject_name", "scheme", "id_hash", "id_masked",
