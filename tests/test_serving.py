@@ -118,7 +118,7 @@ def test_a_committer_whose_thread_dies_mid_batch_tells_each_item_once_and_writes
     class Fatal(BaseException):  # not an Exception: it ends the committer's thread
         pass
 
-    gate, written = threading.Event(), []
+    gate, written, dying = threading.Event(), [], []
 
     def write(batch: Sequence[int]) -> None:
         if batch == [0]:
@@ -126,6 +126,7 @@ def test_a_committer_whose_thread_dies_mid_batch_tells_each_item_once_and_writes
         if len(batch) > 1:
             raise ValueError("one of them is bad")  # so each is written alone
         if batch[0] == 2:
+            dying.append(threading.current_thread())
             raise Fatal
         written.extend(batch)
 
@@ -141,6 +142,7 @@ def test_a_committer_whose_thread_dies_mid_batch_tells_each_item_once_and_writes
 
     results = asyncio.run(scenario())
     committer.stop()
+    dying[0].join(30)  # its end is reported within this test, which expects it
     assert isinstance(results[2], RuntimeError), "the item whose write ended the thread is told so"
     failed_with_it = {i for i, r in enumerate(results) if r is not None}
     assert 2 in failed_with_it and all(isinstance(results[i], RuntimeError) for i in failed_with_it)
