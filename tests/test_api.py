@@ -235,5 +235,6 @@ def test_sources_submit_batches_with_rejects_scopes_and_bounds(served: Served, c
     chunked = served.call("POST", "/v1/records", court, content=chunks, headers={"Content-Type": "application/json"})
     assert chunked.status_code == 413 and "at most 100000 bytes" in chunked.json()["detail"]
     assert chunked.headers["content-type"] == "application/problem+json"
+    assert chunked.json()["title"] == huge.json()["title"] == "Too large", "one refusal, one title"
     empty = served.call("POST", "/v1/records", court, json={"records": []})
     assert empty.status_code == 422 and empty.headers["content-type"] == "application/problem+json"

@@ -78,7 +78,7 @@ class BoundedBody:
         if declared is None:
             await self.app(scope, self._counting(receive), send)
         elif not declared.isdigit() or int(declared) > self.limit:
-            await errors.problem(413, "Too large", self.detail)(scope, receive, send)
+            await errors.problem(413, errors.TITLES[413], self.detail)(scope, receive, send)
         else:
             await self.app(scope, receive, send)
 

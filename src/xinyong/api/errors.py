@@ -36,6 +36,9 @@ _WHY = {
     503: "Busy: the store stayed busy with other writes; try again later.",
 }
 
+# Titles of statuses raised as HTTPException from more than one place, the same from each.
+TITLES = {413: "Too large"}
+
 # Every route may answer these; declared once so the OpenAPI schema tells clients the truth.
 RESPONSES: dict[int | str, dict[str, Any]] = {
     code: {"description": why, "content": {PROBLEM: {"schema": Problem.model_json_schema()}}}
@@ -69,7 +72,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        response = problem(exc.status_code, str(exc.detail), str(exc.detail))
+        response = problem(exc.status_code, TITLES.get(exc.status_code, str(exc.detail)), str(exc.detail))
         for k, v in (exc.headers or {}).items():
             response.headers[k] = v
         return response
