@@ -27,9 +27,9 @@ from typing import Any, NamedTuple
 from sqlalchemy import Connection
 
 from xinyong.domain.records import ValidRow
-from xinyong.store.bulk import allocate_ids, timestamp
+from xinyong.store.bulk import allocate_ids, insert_rows, timestamp
 from xinyong.store.ingest_repo import StoredVersion
-from xinyong.store.tables import records, subjects
+from xinyong.store.tables import identifiers, records, subjects, unresolved
 
 IN_LIST = 2000  # values per IN (...) list: well below SQLite's limit of bound parameters
 _HASH, _WHY_UNRESOLVED = (operator.itemgetter(ValidRow._fields.index(f)) for f in ("id_hash", "unresolved"))
@@ -90,31 +90,17 @@ class BatchStore:
         # covers the scheme (IdentifierVault.digest), and a tuple per key would cost a quarter
         # of this map's memory (about 25 MB in a batch that meets 400,000 identifiers).
         self._subjects: dict[str, int] = {}
-        mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
         at, batch = self._constant(timestamp(conn, now)), str(int(batch_id))
-
-        def insert(table: str, columns: Sequence[str], constants: dict[str, str]) -> str:
-            names = ", ".join((*columns, *constants))
-            return f"INSERT INTO {table} ({names}) VALUES ({', '.join([mark] * len(columns) + [*constants.values()])})"
-
-        self._insert_subjects = insert(
-            "subjects", ("id", "kind", "display_name"), {"created_at": at, "created_by_batch": batch}
-        )
-        self._insert_identifiers = insert(
-            "identifiers", ("subject_id", "scheme", "value_hash", "masked", "value"), {"created_at": at}
-        )
-        self._insert_records = insert(
-            "records",
-            _RECORD_COLUMNS,
-            {
-                "source_id": self._constant(source_id),
-                "status": "'active'",
-                "batch_id": batch,
-                "recorded_at": at,
-                "superseded_at": "NULL",
-            },
-        )
-        self._insert_unresolved = insert("unresolved", ("record_id", "reason_code", "reason"), {"queued_at": at})
+        self._subject_constants = {"created_at": at, "created_by_batch": batch}
+        self._identifier_constants = {"created_at": at}
+        self._record_constants = {
+            "source_id": self._constant(source_id),
+            "status": "'active'",
+            "batch_id": batch,
+            "recorded_at": at,
+            "superseded_at": "NULL",
+        }
+        self._queue_constants = {"queued_at": at}
 
     def _constant(self, value: Any) -> str:
         """`value` (text, or a timestamp on PostgreSQL) as an SQL literal of the batch's statements."""
@@ -179,11 +165,17 @@ class BatchStore:
         if links.creates:
             new = [rows[i] for i in links.creates]
             subject_ids = [ids[i] for i in links.creates]
-            conn.exec_driver_sql(
-                self._insert_subjects, list(zip(subject_ids, map(_KIND, new), map(_NAME, new), strict=True))
+            insert_rows(
+                conn,
+                subjects,
+                ("id", "kind", "display_name"),
+                list(zip(subject_ids, map(_KIND, new), map(_NAME, new), strict=True)),
+                self._subject_constants,
             )
-            conn.exec_driver_sql(
-                self._insert_identifiers,
+            insert_rows(
+                conn,
+                identifiers,
+                ("subject_id", "scheme", "value_hash", "masked", "value"),
                 list(
                     zip(
                         subject_ids,
@@ -194,15 +186,21 @@ class BatchStore:
                         strict=True,
                     )
                 ),
+                self._identifier_constants,
             )
         record_ids = allocate_ids(conn, records, len(rows))
         methods = repeat("identifier") if None not in ids else [None if i is None else "identifier" for i in ids]
         linked = zip(ids, methods, record_ids, strict=False)  # methods may repeat without end
-        conn.exec_driver_sql(self._insert_records, list(map(operator.add, map(_RECORD_OF, rows), linked)))
+        insert_rows(
+            conn,
+            records,
+            _RECORD_COLUMNS,
+            list(map(operator.add, map(_RECORD_OF, rows), linked)),
+            self._record_constants,
+        )
         queued = [
             (record_id, "missing_identifier" if why == "missing identifier" else "invalid_identifier", why[:300])
             for record_id, why in zip(record_ids, map(_WHY_UNRESOLVED, rows), strict=True)
             if why is not None
         ]
-        if queued:
-            conn.exec_driver_sql(self._insert_unresolved, queued)
+        insert_rows(conn, unresolved, ("record_id", "reason_code", "reason"), queued, self._queue_constants)

@@ -9,7 +9,7 @@ would write, so the rest of the code reads them back through the ordinary Core t
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,16 +24,28 @@ def timestamp(conn: Connection, value: datetime) -> Any:
     return value.astimezone(UTC)
 
 
-def insert_rows(conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> None:
-    """Insert `rows` (tuples in the order of `columns`) with the driver's executemany."""
+def insert_rows(
+    conn: Connection,
+    table: Table,
+    columns: Sequence[str],
+    rows: Sequence[tuple[Any, ...]],
+    constants: Mapping[str, str] | None = None,
+) -> None:
+    """Insert `rows` (tuples in the order of `columns`) with the driver's executemany.
+
+    `constants` gives further columns the same value in every row, as SQL literals written into
+    the statement (the caller makes them safe), so that no row carries them as parameters.
+    """
     if not rows:
         return
-    unknown = [c for c in columns if c not in table.c]
+    constants = constants or {}
+    unknown = [c for c in (*columns, *constants) if c not in table.c]
     if unknown:
         raise ValueError(f"table {table.name} has no column(s) {', '.join(unknown)}")
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))})"
-    conn.exec_driver_sql(sql, list(rows))
+    names = ", ".join((*columns, *constants))
+    values = ", ".join([mark] * len(columns) + list(constants.values()))
+    conn.exec_driver_sql(f"INSERT INTO {table.name} ({names}) VALUES ({values})", list(rows))
 
 
 def allocate_ids(conn: Connection, table: Table, n: int) -> list[int]:
