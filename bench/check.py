@@ -39,6 +39,7 @@ from stdnum.cn import uscc
 from xinyong.domain.catalog import load_catalog
 from xinyong.domain.identifiers import IdentifierVault
 from xinyong.services.keys import create_key
+from xinyong.store import clock
 from xinyong.store.bulk import insert_rows, timestamp
 from xinyong.store.db import make_engine, upgrade
 from xinyong.store.ingest_repo import RECORD_COLUMNS, open_batch, sync_sources
@@ -106,7 +107,7 @@ def build(url: str, n: int, rng: random.Random) -> list[str]:
                 "finished_at": NOW,
             },
         )
-        ts = timestamp(conn, NOW)
+        ts = timestamp(conn, clock.advance(conn, NOW))  # what a check is known at: see store.clock
         subs, ids, recs, entries, steps, states = [], [], [], [], [], []
         listed = set(rng.sample(range(1, n + 1), n // 50))
         attrs = json.dumps(

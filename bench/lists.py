@@ -31,6 +31,7 @@ from sqlalchemy import Connection, func, select
 from xinyong.domain.catalog import load_catalog
 from xinyong.domain.scoring import add_months
 from xinyong.services.maintain import maintain
+from xinyong.store import clock
 from xinyong.store.bulk import insert_rows, timestamp
 from xinyong.store.db import make_engine, upgrade
 from xinyong.store.ingest_repo import RECORD_COLUMNS, open_batch, sync_sources
@@ -60,7 +61,7 @@ def _attributes(performance: str) -> str:
 def build(conn: Connection, n_subjects: int, n_entries: int, rng: random.Random) -> dict[str, int]:
     """Write the store in bulk; return what is waiting for the run."""
     catalog = load_catalog()
-    now = timestamp(conn, NOW - timedelta(days=1))
+    now = timestamp(conn, clock.advance(conn, NOW - timedelta(days=1)))  # the latest stamp written here
     sync_sources(conn, catalog, NOW - timedelta(days=400))
     batch = open_batch(
         conn,

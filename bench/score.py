@@ -63,6 +63,7 @@ from xinyong.engines.embedded import run_duckdb
 from xinyong.engines.scoring_sql import ScoringPipeline
 from xinyong.services.exports import RECORD_SCHEMA
 from xinyong.services.scoring import changed_subjects, rescore
+from xinyong.store import clock
 from xinyong.store.bulk import insert_rows, timestamp
 from xinyong.store.db import make_engine, upgrade
 from xinyong.store.ingest_repo import RECORD_COLUMNS
@@ -497,7 +498,7 @@ def build_store(catalog: Catalog, work: Path, pop: Population, records_path: str
     names = {"organisation": "杭州某某科技有限公司", "person": "张伟"}
     counts = dict.fromkeys(submitting, 0)
     with engine.connect().execution_options(xinyong_write=True, xinyong_bulk=True) as conn, conn.begin():
-        at = timestamp(conn, RECORDED_AT)
+        at = timestamp(conn, clock.advance(conn, RECORDED_AT))  # what a rescore is known at: see store.clock
         insert_rows(
             conn, sources, ("id", "name", "registered_at"), [(s.id, s.name, at) for s in catalog.sources.values()]
         )

@@ -7,6 +7,7 @@ All on the real store (SQLite and PostgreSQL), with records ingested at injected
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,15 +18,18 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine, delete, event, insert, select, update
 
 from builders import make_uscc, ok, xy
-from process_story import T0, Story, at, org_row
+from process_story import T0, Story, at, org_row, write_csv
 from xinyong.domain.catalog import Catalog
 from xinyong.domain.certificates import ALGORITHM, CertificateInvalid, canonical, key_id, sign, verify
 from xinyong.domain.errors import InvalidInput
 from xinyong.domain.identifiers import IdentifierVault
+from xinyong.ingest.pipeline import ingest_file
 from xinyong.services import audit
 from xinyong.services import lists as lists_service
-from xinyong.services.checks import certificate_of, decide_check, replay, run_check
+from xinyong.services.checks import certificate_of, decide_check, replay, run_check, store_checks
 from xinyong.services.objections import decide_objection, file_objection
+from xinyong.store import clock
+from xinyong.store.db import writing
 from xinyong.store.tables import audit_events, records
 
 KEY = Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
@@ -73,11 +77,14 @@ def test_black_listed_company_is_denied_in_procurement_with_reasons_and_a_certif
     assert "Government Procurement Law" in applied["legal_basis"]
     assert applied["basis"][0]["record"] == "court/B-1" and "in force since 2027-04-01" in applied["reason"]
     assert all(m["reason"].startswith("does not apply") for m in d["not_applied"]) and d["not_applied"]
+    # Known at the last moment the platform learnt something (the listing by maintenance on
+    # day 31), which a replay can reproduce; asked on day 32.
     assert result["data_version"] == {
         "catalog": story.catalog.version,
         "as_of": "2027-04-02",
-        "known_at": at(32).isoformat(),
+        "known_at": at(31).isoformat(),
     }
+    assert result["issued_at"] == at(32).isoformat()
     cert = certificate_of(story.engine, result["check_id"])
     assert verify(cert, KEYS).payload == result
     # Before publication (in the notice period) the same company is allowed, and told why.
@@ -201,6 +208,90 @@ def test_replay_gives_the_same_answer_as_known_then_even_after_a_correction(stor
     assert check(story, uscc, "procurement.tender", 36)["decision"]["outcome"] == "allow"
     again = replay(story.engine, story.catalog, first["check_id"])
     assert again["same"] is True and again["outcome_replayed"] == "deny", again["differences"]
+
+
+def test_a_check_made_while_a_batch_is_being_written_replays_the_same(story: Story, tmp_path: Path) -> None:
+    """A batch stamped before a check but committed after it must not enter the check's replay:
+    the check is known at the knowledge clock's committed stamp, and the batch, stamped under
+    the clock's lock, carries a later one."""
+    uscc = make_uscc(7)
+    tax = {
+        "revision": 1,
+        "subject_name": "杭州某某有限公司",
+        "id_scheme": "cn.uscc",
+        "id_number": uscc,
+        "decided_on": "2027-02-20",
+        "valid_from": "2027-02-25",
+        "valid_until": "",
+        "document_no": "杭税 7",
+        "source_ref": "A-7",
+        "record_type": "tax.a_grade",
+        "rating_year": "2026",
+        "violation": "",
+        "amount_cny": "",
+    }
+    assert story.ingest([tax], T0, source="tax").accepted == 1  # the company is known before the batch
+    violation = {**tax, "source_ref": "TX-7", "record_type": "tax.major_violation", "rating_year": ""}
+    violation.update(violation="false_invoicing", amount_cny="900000")
+    path = tmp_path / "batch" / "tax.csv"
+    path.parent.mkdir()
+    write_csv(path, [violation, {**violation, "source_ref": "TX-8", "id_number": make_uscc(8)}])
+    during: list[Any] = []
+
+    def mid_batch(_rows: int) -> None:  # after the first chunk is written, before the commit
+        if not during:
+            during.append(
+                decide_check(
+                    story.engine,
+                    story.catalog,
+                    story.vault,
+                    KEY,
+                    identifier=uscc,
+                    context="finance.subsidy",
+                    purpose="subsidy 2027-7",
+                    consumer="consumer:finance",
+                    now=at(3),
+                )
+            )
+
+    result = ingest_file(
+        story.engine,
+        story.catalog,
+        story.vault,
+        path,
+        report_dir=tmp_path,
+        chunk_rows=1,
+        helper_min_bytes=None,
+        now=at(2),
+        progress=mid_batch,
+    )
+    assert result.accepted == 2 and result.rejected == 0
+    [decided] = during
+    assert decided.payload["decision"]["outcome"] == "allow"
+    assert datetime.fromisoformat(decided.payload["data_version"]["known_at"]) < at(2)
+    store_checks(story.engine, [decided])
+    assert check(story, uscc, "finance.subsidy", 4)["decision"]["outcome"] == "deny"
+    again = replay(story.engine, story.catalog, decided.payload["check_id"])
+    assert again["same"] is True and again["outcome_replayed"] == "allow", again["differences"]
+
+
+def test_the_knowledge_clock_never_runs_backwards_and_reads_only_what_is_committed(story: Story) -> None:
+    with writing(story.engine) as conn:
+        first = clock.advance(conn, at(10))
+    with writing(story.engine) as conn:
+        assert clock.advance(conn, at(5)) == first + clock.TICK  # an earlier moment moves forward
+    with story.engine.connect() as reader:
+        assert clock.known_at(reader) == first + clock.TICK
+
+    def rolled_back() -> None:
+        with writing(story.engine) as conn:
+            clock.advance(conn, at(20))
+            raise RuntimeError("rolled back")
+
+    with pytest.raises(RuntimeError, match="rolled back"):
+        rolled_back()
+    with story.engine.connect() as reader:
+        assert clock.known_at(reader) == first + clock.TICK
 
 
 def test_a_check_reads_the_subject_file_in_one_statement_and_on_postgresql_outside_a_transaction(

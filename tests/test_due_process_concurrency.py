@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -144,8 +145,11 @@ def test_random_decisions_follow_the_table_and_the_state_row_follows_the_transit
 ) -> None:
     story.files += 1
     ref = f"P-{story.files}"
-    story.ingest([person_row(ref, 300 + story.files % 600)], T0)
-    story.maintain(at(0))
+    # Each example in the same store a quarter of an hour after the one before, its steps a minute
+    # apart: knowledge time only moves on.
+    start = at(story.files / 96)
+    story.ingest([person_row(ref, 300 + story.files % 600)], start)
+    story.maintain(start)
     eid = story.entry(ref)
     assert eid is not None
     state: State = State.PROPOSED
@@ -154,13 +158,13 @@ def test_random_decisions_follow_the_table_and_the_state_row_follows_the_transit
         expected = TRANSITIONS.get((state, action))
         allowed = expected is not None and actor.split(":")[0] in ACTORS[action]
         if allowed:
-            _act(story, eid, action, actor, at(1 + i))
+            _act(story, eid, action, actor, start + timedelta(minutes=1 + i))
             assert expected is not None
             state = expected
             seen.append(state)
         else:
             with pytest.raises(InvalidTransition):
-                _act(story, eid, action, actor, at(1 + i))
+                _act(story, eid, action, actor, start + timedelta(minutes=1 + i))
         if seen[-2:-1] and seen[-2] in TERMINAL:
             pytest.fail(f"a terminal state moved: {seen}")
     if State.LISTED in seen:
@@ -194,7 +198,7 @@ def test_an_entry_moved_after_the_run_selected_it_is_skipped_and_the_run_goes_on
         now=at(31),
     )
     with story.engine.connect().execution_options(xinyong_write=True) as conn, conn.begin():
-        done = [m._guarded(conn, m._publish_one, conn, story.catalog, e, at(31)) for e in stale]
+        done = [m._guarded(conn, m._publish_one, conn, story.catalog, e, at(32)) for e in stale]
     assert done == [None, True]
-    assert story.state(stale[0].id, at(31)) == "withdrawn" and story.state(stale[1].id, at(31)) == "listed"
+    assert story.state(stale[0].id, at(32)) == "withdrawn" and story.state(stale[1].id, at(32)) == "listed"
     assert story.steps(stale[0].id)[-1][0] == "withdraw"

@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from builders import court_row, make_ric, make_uscc, mistype, write_csv, write_jsonl, write_parquet
 from xinyong.domain.errors import FileRefused
 from xinyong.ingest.pipeline import BatchResult, ingest_file, plan_directory
+from xinyong.store import clock
 from xinyong.store.tables import batches, identifiers, records, rejects, subjects, unresolved
 
 NOW = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
@@ -103,7 +104,8 @@ def test_higher_revision_is_a_new_version(ingest, tmp_path, engine, baseline):
             .order_by(records.c.revision)
         ).all()
     assert [h[0] for h in hist] == [1, 2]
-    assert hist[0][1] == NOW and hist[1][1] is None
+    # Both files are ingested at NOW: the knowledge clock stamps the second a tick later.
+    assert hist[0][1] == NOW + clock.TICK and hist[1][1] is None
     assert hist[0][2]["performance"] == "none" and hist[1][2]["performance"] == "performed"
     after = counts(engine)
     assert after["records"] == baseline["records"] and after["versions"] == baseline["versions"] + 1
@@ -144,7 +146,7 @@ def test_correction_closes_unresolved_entry(ingest, tmp_path, engine):
     with engine.connect() as c:
         rows = c.execute(select(unresolved.c.resolved_at, unresolved.c.resolution)).all()
         linked = c.scalar(select(records.c.subject_id).where(records.c.superseded_at.is_(None)))
-    assert rows == [(NOW, "superseded")] and linked is not None
+    assert rows == [(NOW + clock.TICK, "superseded")] and linked is not None  # the second file: a tick later
 
 
 # ---- bad input: whole files refused ------------------------------------------------------------

@@ -15,8 +15,9 @@ from sqlalchemy import func, insert, inspect, select
 from sqlalchemy.exc import StatementError
 
 from xinyong.domain.errors import ConfigurationError
+from xinyong.store import clock
 from xinyong.store.db import PAGE_SIZE, current_revision, head_revision, make_engine, require_current, upgrade
-from xinyong.store.tables import metadata, sources
+from xinyong.store.tables import metadata, sources, subjects
 
 BEIJING = timezone(timedelta(hours=8))
 
@@ -129,3 +130,20 @@ def test_naive_timestamp_is_refused(engine):
     assert "timezone-aware UTC" in str(info.value)
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(sources)).scalar_one() == 0
+
+
+def test_the_knowledge_clock_starts_at_the_latest_stamp_the_store_holds(tmp_path):
+    empty, used = (make_engine(f"sqlite:///{tmp_path / name}") for name in ("empty.db", "used.db"))
+    learnt = datetime(2026, 11, 1, 8, 30, 0, 250000, tzinfo=UTC)
+    try:
+        upgrade(empty)
+        upgrade(used, "0006")
+        with used.begin() as conn:
+            conn.execute(insert(subjects).values(id=1, kind="org", created_at=learnt - timedelta(days=1)))
+            conn.execute(insert(subjects).values(id=2, kind="org", created_at=learnt))
+        upgrade(used)
+        with empty.connect() as a, used.connect() as b:
+            assert (clock.known_at(a), clock.known_at(b)) == (clock.EPOCH, learnt)
+    finally:
+        empty.dispose()
+        used.dispose()

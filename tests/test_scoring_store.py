@@ -40,6 +40,7 @@ NOW = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
 AS_OF = date(2026, 6, 1)
 LATER = "2027-03-05"  # a valid_until after every as_of used here
 MINUTE = timedelta(minutes=1)
+SECOND = timedelta(seconds=1)
 
 
 # --- department rows ----------------------------------------------------------------------------------
@@ -370,10 +371,13 @@ DAY = date(2026, 11, 1)
 def corrected(ingest, tmp_path, engine, catalog, vault) -> dict[str, Any]:
     """An organisation's arrears of 50,000 CNY at T1, corrected to 150,000 at T2; a consenting
     resident's defaulter record at T1, reported performed at T2."""
-    ingest(write_csv(tmp_path / "tax.csv", [tax_row("T-9", make_uscc(9), "50000")]), now=T1)
-    ingest(write_csv(tmp_path / "credit_office.csv", [consent_row("K-9", 9, "granted", "2025-01-01")]), now=T1)
+    # One moment a file: the knowledge clock would stamp a second file at the same moment a tick later.
+    ingest(write_csv(tmp_path / "tax.csv", [tax_row("T-9", make_uscc(9), "50000")]), now=T1 - 2 * SECOND)
+    ingest(write_csv(tmp_path / "credit_office.csv", [consent_row("K-9", 9, "granted", "2025-01-01")]), now=T1 - SECOND)
     ingest(write_csv(tmp_path / "court.csv", [person_court("C-9", 9)]), now=T1)
-    fix = ingest(write_csv(tmp_path / "tax.fix.csv", [tax_row("T-9", make_uscc(9), "150000", revision=2)]), now=T2)
+    fix = ingest(
+        write_csv(tmp_path / "tax.fix.csv", [tax_row("T-9", make_uscc(9), "150000", revision=2)]), now=T2 - SECOND
+    )
     court_fix = [person_court("C-9", 9, revision=2, performance="performed")]
     fix2 = ingest(write_csv(tmp_path / "court.fix.csv", court_fix), now=T2)
     assert fix.new_versions == fix2.new_versions == 1

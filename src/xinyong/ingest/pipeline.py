@@ -25,6 +25,7 @@ from xinyong.domain.identifiers import IdentifierVault
 from xinyong.domain.records import Problem, RowValidator, ValidRow
 from xinyong.ingest.readers import FORMATS, file_format
 from xinyong.ingest.validation import Chunk, Job, gc_paused, helper_chunks, local_chunks
+from xinyong.store import clock
 from xinyong.store import ingest_repo as repo
 from xinyong.store.batch_store import BatchStore
 from xinyong.store.db import write_lock
@@ -167,6 +168,7 @@ def _store_chunks(
         options = {"xinyong_write": True, "xinyong_bulk": True}
         with engine.connect().execution_options(**options) as conn, conn.begin():
             write_lock(conn, "ingest")
+            at = clock.advance(conn, now)  # when the platform knows this batch: see store.clock
             repo.sync_sources(conn, catalog, now)
             batch_id = repo.open_batch(
                 conn,
@@ -181,9 +183,9 @@ def _store_chunks(
                 },
             )
             result = BatchResult(batch_id=batch_id, source=source_id, file=str(path))
-            store = BatchStore(conn, source_id, batch_id, now)
+            store = BatchStore(conn, source_id, batch_id, at)
             for chunk in chain([first], chunks):
-                _store_chunk(conn, store, batch_id, chunk, now, result, report)
+                _store_chunk(conn, store, batch_id, chunk, at, result, report)
                 if progress:
                     progress(chunk.rows_read)
                 log.info("batch %s (%s): %d rows read", batch_id, path.name, result.rows_read)

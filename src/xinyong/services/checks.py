@@ -33,7 +33,7 @@ from itertools import groupby
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import JSON, Connection, Engine, Select, Subquery, bindparam, func, insert, select
+from sqlalchemy import JSON, Connection, Engine, Select, Subquery, bindparam, func, insert, select, true
 
 from xinyong.domain.catalog import Catalog
 from xinyong.domain.certificates import canonical, signed
@@ -46,8 +46,17 @@ from xinyong.services import audit
 from xinyong.services.lists import TRANSITION_COLUMNS, transition
 from xinyong.services.objection_views import DISPUTE_COLUMNS, disputes_from, open_objections_of
 from xinyong.services.scoring import FACT_COLUMNS, known_versions
+from xinyong.store import clock
 from xinyong.store.db import one_read, writing
-from xinyong.store.tables import checks, identifiers, list_entries, list_transitions, records, subjects
+from xinyong.store.tables import (
+    checks,
+    data_clock,
+    identifiers,
+    list_entries,
+    list_transitions,
+    records,
+    subjects,
+)
 
 PURPOSE_MAX = 200
 
@@ -74,12 +83,12 @@ def _rows(dialect: str, columns: Sequence[Any]) -> Any:
     )
 
 
-def _file_statement(dialect: str, subject: Subquery) -> Select[Any]:
+def _file_statement(dialect: str, subject: Subquery, known: Any) -> Select[Any]:
     """The subject of `subject` (one row or none: subject_id, kind) and, as JSON, everything a
-    decision rests on: its records as known at :known_at, its open objections, its list entries
+    decision rests on: its records as known at `known`, its open objections, its list entries
     with their transitions. One statement, so one snapshot on either store, and one round trip."""
     sid = subject.c.subject_id
-    linked = select(_rows(dialect, _FACTS)).where(records.c.subject_id == sid, known_versions(_KNOWN_AT))
+    linked = select(_rows(dialect, _FACTS)).where(records.c.subject_id == sid, known_versions(known))
     disputes = open_objections_of(sid).with_only_columns(_rows(dialect, DISPUTE_COLUMNS))
     entries = (
         select(_rows(dialect, _ENTRY_COLUMNS))
@@ -102,10 +111,24 @@ def _by_hash() -> Subquery:
         .where(
             identifiers.c.scheme == bindparam("scheme"),
             identifiers.c.value_hash == bindparam("digest"),
-            identifiers.c.created_at <= _KNOWN_AT,
+            identifiers.c.created_at <= clock.KNOWN_AT,
         )
         .limit(1)
         .subquery("s")
+    )
+
+
+def _live(dialect: str) -> Select[Any]:
+    """The file of the subject with an identifier, as the platform knows it now: as known at the
+    knowledge clock's committed stamp, which the statement returns (`known_at`) in its one row,
+    the subject's columns NULL when no subject has that identifier (see store.clock)."""
+    s = _by_hash()
+    live = _file_statement(dialect, s, data_clock.c.stamp)
+    return (
+        live.add_columns(data_clock.c.stamp.label("known_at"))
+        .select_from(data_clock)
+        .outerjoin(s, true())
+        .where(data_clock.c.id == 1)
     )
 
 
@@ -115,8 +138,8 @@ def _by_id() -> Subquery:
 
 
 # Built once per dialect at import: building a statement costs several times what running a cached one does.
-_FILE_BY_HASH = {d: _file_statement(d, _by_hash()) for d in ("sqlite", "postgresql")}
-_FILE_BY_ID = {d: _file_statement(d, _by_id()) for d in ("sqlite", "postgresql")}
+_FILE_BY_HASH = {d: _live(d) for d in ("sqlite", "postgresql")}
+_FILE_BY_ID = {d: _file_statement(d, _by_id(), _KNOWN_AT) for d in ("sqlite", "postgresql")}
 _INSERT_CHECK = insert(checks)
 
 
@@ -229,17 +252,17 @@ def decide_check(
         raise InvalidInput(f"purpose: say in 3 to {PURPOSE_MAX} characters what the check is for")
     scheme, digest, masked = _identify(catalog, vault, identifier)
     check_id = secrets.token_hex(16)
-    known_at = now or datetime.now(UTC)
-    day = as_of or known_at.date()
+    now = now or datetime.now(UTC)
+    day = as_of or now.date()
     with one_read(engine) as conn:
-        params = {"scheme": scheme, "digest": digest, "known_at": known_at}
-        found = conn.execute(_FILE_BY_HASH[conn.dialect.name], params).first()
-    facts = None if found is None else _facts(catalog, found, day, known_at)
+        found = conn.execute(_FILE_BY_HASH[conn.dialect.name], {"scheme": scheme, "digest": digest}).one()
+    known_at = found.known_at
+    facts = None if found.subject_id is None else _facts(catalog, found, day, known_at)
     subject_id = None if facts is None else facts.subject_id
     decision = decide(catalog, context, facts, day, _UNKNOWN).as_dict()
     payload = {
         "check_id": check_id,
-        "issued_at": known_at.isoformat(),
+        "issued_at": now.isoformat(),
         "consumer": consumer,
         "context": context,
         "purpose": purpose,
@@ -250,7 +273,7 @@ def decide_check(
     certificate, body = signed(signing_key, payload)
     row = {
         "id": check_id,
-        "created_at": known_at,
+        "created_at": now,
         "consumer": consumer,
         "context": context,
         "purpose": purpose,
@@ -266,12 +289,12 @@ def decide_check(
         "certificate": certificate.decode(),
     }
     target = f"subject:{subject_id}" if subject_id else f"identifier:{scheme} {masked}"
-    return Decided(payload, row, audit.Event(consumer, "check", target, purpose, known_at), body)
+    return Decided(payload, row, audit.Event(consumer, "check", target, purpose, now), body)
 
 
 def store_checks(engine: Engine, decided: Sequence[Decided]) -> None:
     """Store decided checks and their audit events, in their order, in one write transaction."""
-    with writing(engine) as conn:
+    with writing(engine, dated=False) as conn:
         conn.execute(_INSERT_CHECK, [d.row for d in decided])
         audit.append_many(conn, [d.event for d in decided])
 

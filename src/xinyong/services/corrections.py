@@ -18,6 +18,7 @@ from sqlalchemy import Connection, insert, select
 from xinyong.domain.catalog import Catalog
 from xinyong.domain.errors import InvalidInput, NotFound
 from xinyong.domain.values import BadValue, canonical_json, converter
+from xinyong.store import clock
 from xinyong.store.ingest_repo import RECORD_COLUMNS, close_batch, open_batch, supersede
 from xinyong.store.tables import records, unresolved
 
@@ -90,13 +91,14 @@ def new_version(
             "finished_at": now,
         },
     )
-    supersede(conn, [old.id], now)
+    known = clock.advance(conn, now)  # when the platform knows the new version: see store.clock
+    supersede(conn, [old.id], known)
     values.update(
         revision=old.revision + 1,
         content_hash=digest.hexdigest(),
         batch_id=batch_id,
         batch_line=0,
-        recorded_at=now,
+        recorded_at=known,
         superseded_at=None,
     )
     new_id = conn.execute(insert(records).values(**values).returning(records.c.id)).scalar_one()

@@ -31,6 +31,7 @@ from xinyong.domain.lists import (
 from xinyong.domain.notices import Notice, NoticeKind, basis_text, record_text
 from xinyong.services import notices as outbox
 from xinyong.services.proposals import proposal_notice
+from xinyong.store import clock
 from xinyong.store.db import writing
 from xinyong.store.tables import list_entries, list_entry_state, list_transitions, records, sources
 
@@ -165,6 +166,7 @@ def apply(
     view = view if view is not None else current_view(conn, entry_id, lock=True)
     target = next_state(entry_id, view.state, action, actor_role(actor))
     seq = view.seq + 1
+    known = clock.advance(conn, now)  # when the platform knows it: see store.clock
     try:
         with conn.begin_nested():
             conn.execute(
@@ -175,7 +177,7 @@ def apply(
                     from_state=view.state.value,
                     to_state=target.value,
                     actor=actor,
-                    at=now,
+                    at=known,
                     reason=reason,
                     legal_basis=basis_text(listing.legal_basis),
                     listed_on=listed_on,

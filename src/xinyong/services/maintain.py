@@ -35,6 +35,7 @@ from xinyong.services import lists as lists_service
 from xinyong.services import notices as outbox
 from xinyong.services.proposals import create_entries
 from xinyong.services.refresh import end_for_ground
+from xinyong.store import clock
 from xinyong.store.db import write_lock
 from xinyong.store.tables import (
     list_entries,
@@ -336,6 +337,7 @@ def maintain(engine: Engine, catalog: Catalog, now: datetime | None = None) -> d
     counts: Counter[str] = Counter()
     with engine.connect().execution_options(xinyong_write=True) as conn, conn.begin():
         write_lock(conn, "maintain")
+        clock.hold(conn)  # before any row lock: see store.clock
         counts["state_rows_rebuilt"] = refresh_state(conn, catalog)
         counts["ended_ground_changed"] = ground_changes(conn, catalog, now)
         counts["expired"] = expire(conn, catalog, now)

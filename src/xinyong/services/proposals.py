@@ -17,6 +17,7 @@ from xinyong.domain.catalog import Catalog
 from xinyong.domain.catalog.models import ListDefinition
 from xinyong.domain.lists import Action, State
 from xinyong.domain.notices import Notice, NoticeKind, basis_text, record_text
+from xinyong.store import clock
 from xinyong.store.bulk import allocate_ids
 from xinyong.store.tables import list_entries, list_entry_state, list_transitions, notices, sources
 
@@ -56,6 +57,7 @@ def create_entries(
     basis = basis_text(listing.legal_basis)
     notice_ends = now.date() + timedelta(days=listing.notice_days) if auto else None
     approve_reason = f"{listing.name} needs no reviewer: entries are notified when proposed"
+    known = clock.advance(conn, now)  # when the platform knows the proposals: see store.clock
     entry_rows, steps, states, letters = [], [], [], []
     for entry_id, r in zip(ids, found, strict=True):
         rt = catalog.record_types[r.record_type]
@@ -75,7 +77,7 @@ def create_entries(
         )
         step = {
             "entry_id": entry_id,
-            "at": now,
+            "at": known,
             "actor": "system:maintain",
             "legal_basis": basis,
             "listed_on": None,

@@ -21,6 +21,7 @@ from sqlalchemy.sql.elements import BindParameter
 from xinyong.domain.catalog import Catalog
 from xinyong.domain.scoring import RecordFact, Score, add_months, ruleset_in_force, score_subject
 from xinyong.engines.scoring_sql import ScoringPipeline
+from xinyong.store import clock
 from xinyong.store.bulk import allocate_ids, insert_rows, timestamp
 from xinyong.store.tables import records, score_runs, scores, subjects
 
@@ -175,10 +176,11 @@ def rescore(
     mode: str = "all",
     engine_name: EngineName = "embedded",
 ) -> RunResult:
-    """Score the given subjects (all when None) and append the scores to the history."""
-    known_at = known_at or datetime.now(UTC)
+    """Score the given subjects (all when None) and append the scores to the history, as known at
+    `known_at` (default: the knowledge clock's committed stamp, which a replay reproduces)."""
     started = datetime.now(UTC)
     with engine.connect() as conn:
+        known_at = known_at or clock.known_at(conn)
         newest = _newest_record_id(conn, known_at)
         if engine_name == "online":
             score_rows, contribution_rows = _online_rows(conn, catalog, subject_ids, as_of, known_at)

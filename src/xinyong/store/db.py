@@ -20,6 +20,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
 
 from xinyong.domain.errors import Busy, ConfigurationError
+from xinyong.store import clock
 
 SUPPORTED = ("sqlite", "postgresql")
 # A pooled PostgreSQL connection idle this long is tested before use (see `_ping_when_idle`).
@@ -205,9 +206,11 @@ def require_current(engine: Engine) -> None:
 
 
 @contextmanager
-def writing(engine: Engine) -> Iterator[Connection]:
+def writing(engine: Engine, *, dated: bool = True) -> Iterator[Connection]:
     """A write transaction that takes SQLite's write lock at BEGIN (IMMEDIATE), so a decision
-    never fails half-way for want of the lock; on PostgreSQL an ordinary transaction.
+    never fails half-way for want of the lock; on PostgreSQL an ordinary transaction that first
+    takes the knowledge clock (`clock.hold`), unless `dated` is False: a transaction that writes
+    no records, identifiers or list transitions (checks, audit events) need not queue for it.
 
     On SQLite the writers that come through here also queue on a lock of the engine (see
     `_WRITERS`), so a transaction opened here must not open another one inside it (that one
@@ -217,6 +220,8 @@ def writing(engine: Engine) -> Iterator[Connection]:
     lock = _WRITERS.get(engine)
     if lock is None:
         with engine.connect().execution_options(xinyong_write=True) as conn, conn.begin():
+            if dated and conn.dialect.name == "postgresql":
+                clock.hold(conn)
             yield conn
         return
     if not lock.acquire(timeout=BUSY_TIMEOUT_S):

@@ -369,3 +369,12 @@ api_keys = Table(
     Column("created_at", UTCDateTime(), nullable=False),
     Column("revoked_at", UTCDateTime()),
 )
+
+# The knowledge clock: one row holding the stamp of the last committed write of dated facts
+# (records, identifiers, list transitions). See xinyong.store.clock.
+data_clock = Table(
+    "data_clock",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("stamp", UTCDateTime(), nullable=False),
+)

@@ -71,7 +71,7 @@ def submit(
             report_dir=ctx.settings.rejects,
             helper_min_bytes=-1,
         )
-    with writing(ctx.engine) as conn:
+    with writing(ctx.engine, dated=False) as conn:
         audit.append(
             conn, actor=who.actor, action="submit_records", target=f"batch:{result.batch_id}", at=datetime.now(UTC)
         )

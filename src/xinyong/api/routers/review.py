@@ -53,7 +53,7 @@ class RepairDecision(BaseModel):
 
 
 def _audit(ctx: Ctx, who: Principal, action: str, target: str) -> None:
-    with writing(ctx.engine) as conn:
+    with writing(ctx.engine, dated=False) as conn:
         audit.append(conn, actor=who.actor, action=action, target=target, purpose="due process")
 
 

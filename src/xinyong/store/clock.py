@@ -1,0 +1,67 @@
+"""The knowledge clock: when the platform knew what it knows, in the order it committed it.
+
+Records, identifiers and list transitions carry the moment the platform learnt them, and a
+check or a score read "as known at" a moment must find, when replayed, exactly what it found.
+That breaks if a moment can be read while a write stamped earlier is still uncommitted: an
+ingestion stamped at 10:00 that commits at 10:01 is invisible to a check at 10:00:30, but a
+replay "as known at 10:00:30" would include it.
+
+So every write of dated facts takes its stamp from this clock inside its transaction
+(`advance`): the clock's row is locked until the transaction ends (SQLite's single writer;
+PostgreSQL's row lock), so stamps increase in commit order. A reader takes as its `known_at`
+the clock's committed stamp (`known_at`, or `KNOWN_AT` inside its own statement): every fact
+stamped at or before it was committed before it, and every fact still being written carries a
+later stamp. Replaying at that moment finds the same facts whenever it runs.
+
+On PostgreSQL the clock is a row lock that writers of dated facts hold until they commit: take
+it (`hold`) after any advisory lock and before any row lock, so that two writers never wait for
+each other in opposite orders. `db.writing` does so unless told the transaction writes no dated
+facts (checks and audit events).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import Connection, select, update
+
+from xinyong.store.tables import data_clock
+
+TICK = timedelta(microseconds=1)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # the stamp of a store that knows nothing yet (migration 0007)
+_ROW = data_clock.c.id == 1
+_HELD = "xinyong.clock"  # conn.info: (transaction, stamp) of the transaction that advanced the clock
+
+# The clock's committed stamp, for use inside a reader's own statement (one snapshot).
+KNOWN_AT = select(data_clock.c.stamp).where(_ROW).scalar_subquery()
+
+
+def hold(conn: Connection) -> None:
+    """Take the clock for the rest of the current transaction without moving it yet."""
+    conn.execute(select(data_clock.c.id).where(_ROW).with_for_update())
+
+
+def advance(conn: Connection, now: datetime | None = None) -> datetime:
+    """The stamp for the dated facts of the current write transaction: `now` (default: the
+    time), or a tick after the last committed stamp if that is not earlier (knowledge time
+    never runs backwards). One stamp per transaction: a later call in the same transaction
+    returns the first one's. Holds the clock until the transaction ends.
+
+    Not to be called inside a savepoint that may roll back while its transaction goes on."""
+    transaction = conn.get_transaction()
+    held = conn.info.get(_HELD)
+    if held is not None and held[0] is transaction:
+        stamp: datetime = held[1]
+        return stamp
+    now = now or datetime.now(UTC)
+    last: datetime = conn.execute(select(data_clock.c.stamp).where(_ROW).with_for_update()).scalar_one()
+    stamp = max(now, last + TICK)
+    conn.execute(update(data_clock).where(_ROW).values(stamp=stamp))
+    conn.info[_HELD] = (transaction, stamp)
+    return stamp
+
+
+def known_at(conn: Connection) -> datetime:
+    """The moment up to which everything the platform knows is committed."""
+    stamp: datetime = conn.execute(select(data_clock.c.stamp).where(_ROW)).scalar_one()
+    return stamp
