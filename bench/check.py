@@ -10,7 +10,10 @@ same run:
 - baseline: a bare FastAPI app (one uvicorn worker) whose one endpoint reads one subject by primary
   key from the same store, driven the same way.
 
-Figures: checks/s at 64 connections beside the baseline's requests/s (target ratio >= 0.7), and the
+Both servers run side by side; their load runs alternate in rounds (default 3 of 5 s at each
+connection count), each round in the other order, so that a shared machine's drift weighs on value
+and baseline alike. Figures, each the median over the rounds: checks/s at 64 connections beside the
+baseline's requests/s, and their ratio (the median of each round's ratio; target >= 0.7), and the
 p99 latency at 1 connection (`p99_ms_1conn`, target < 5 ms). Needs `wrk` (Debian package `wrk`).
 Prints both, and as its last line one JSON object (see BENCH.md). Cleans up after itself.
 """
@@ -31,6 +34,7 @@ import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
+from statistics import median
 from typing import Any
 
 from sqlalchemy import text
@@ -331,7 +335,7 @@ def wrk(url: str, script: Path, connections: int, seconds: int) -> dict[str, flo
     }
 
 
-def measure(name: str, url: str, n: int, seconds: int, tmp: Path, rng: random.Random) -> dict[str, Any]:
+def measure(name: str, url: str, n: int, seconds: int, rounds: int, tmp: Path, rng: random.Random) -> dict[str, Any]:
     t = time.perf_counter()
     sample = build(url, n, rng)
     print(f"[{name}] built {n:,} subjects in {time.perf_counter() - t:.0f} s", flush=True)
@@ -358,46 +362,67 @@ def measure(name: str, url: str, n: int, seconds: int, tmp: Path, rng: random.Ra
     }
     scripts["checks"].write_text(WRK_SCRIPT % (f'wrk.headers["Authorization"] = "Bearer {consumer}"', checks_body, 7))
     scripts["bare"].write_text(WRK_SCRIPT % ("", bare_body, 7))
-    figures: dict[str, Any] = {}
-    for kind, app, path in (("checks", "xinyong.api.app:create_app", "/v1/checks"), ("bare", "bare_app:app", "/bare")):
-        proc, base = serve(env, app, tmp)
-        try:
-            wrk(base + path, scripts[kind], 1, 2)  # warm up
-            for conns in (1, 64):
-                figures[f"{kind}_{conns}"] = wrk(base + path, scripts[kind], conns, seconds)
-                print(f"[{name}] {kind} at {conns} connection(s): {figures[f'{kind}_{conns}']}", flush=True)
-        finally:
+    apps = {"checks": ("xinyong.api.app:create_app", "/v1/checks"), "bare": ("bare_app:app", "/bare")}
+    runs: dict[str, list[dict[str, float]]] = {f"{kind}_{c}": [] for kind in apps for c in (1, 64)}
+    servers = {kind: serve(env, app, tmp) for kind, (app, _) in apps.items()}
+    try:
+        urls = {kind: servers[kind][1] + path for kind, (_, path) in apps.items()}
+        for kind in apps:
+            wrk(urls[kind], scripts[kind], 1, 2)  # warm up
+        # Value and baseline alternate, each round in the other order, so that a machine that
+        # slows down or speeds up during the run weighs on both alike; each figure is a median.
+        for r in range(rounds):
+            for kind in apps if r % 2 == 0 else reversed(apps):
+                for conns in (1, 64):
+                    got = wrk(urls[kind], scripts[kind], conns, seconds)
+                    runs[f"{kind}_{conns}"].append(got)
+                    print(f"[{name}] round {r + 1}: {kind} at {conns} connection(s): {got}", flush=True)
+    finally:
+        for proc, _ in servers.values():
             proc.terminate()
             proc.wait(timeout=30)
+    ratios = [c["rps"] / b["rps"] for c, b in zip(runs["checks_64"], runs["bare_64"], strict=True)]
     return {
-        "checks_per_s_64": figures["checks_64"]["rps"],
-        "baseline_per_s_64": figures["bare_64"]["rps"],
-        "ratio": round(figures["checks_64"]["rps"] / figures["bare_64"]["rps"], 3),
-        "p99_ms_1conn": figures["checks_1"]["p99_ms"],
-        "baseline_p99_ms_1conn": figures["bare_1"]["p99_ms"],
-        "non_2xx": figures["checks_64"]["non_2xx"] + figures["checks_1"]["non_2xx"],
+        "checks_per_s_64": median(r["rps"] for r in runs["checks_64"]),
+        "baseline_per_s_64": median(r["rps"] for r in runs["bare_64"]),
+        "ratio": round(median(ratios), 3),
+        "ratios": [round(x, 3) for x in ratios],
+        "p99_ms_1conn": median(r["p99_ms"] for r in runs["checks_1"]),
+        "baseline_p99_ms_1conn": median(r["p99_ms"] for r in runs["bare_1"]),
+        "non_2xx": sum(r["non_2xx"] for kind in ("checks_1", "checks_64") for r in runs[kind]),
     }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--subjects", type=int, default=1_000_000)
-    parser.add_argument("--seconds", type=int, default=10, help="Duration of each load run.")
+    parser.add_argument("--seconds", type=int, default=5, help="Duration of each load run.")
+    parser.add_argument("--rounds", type=int, default=3, help="Rounds of value and baseline runs, alternated.")
     parser.add_argument(
         "--pg-url",
         default=os.environ.get("XINYONG_TEST_POSTGRES_URL"),
         help="PostgreSQL server to measure too (a schema of its own is created and dropped).",
     )
     parser.add_argument("--seed", type=int, default=20261129)
+    parser.add_argument("--skip-sqlite", action="store_true", help="Measure PostgreSQL only.")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed: apt-get install -y wrk (make bench does it)")
     tmp = Path(tempfile.mkdtemp(prefix="xinyong-bench-check-"))
     results: dict[str, Any] = {}
     try:
-        results["sqlite"] = measure(
-            "sqlite", f"sqlite:///{tmp / 'store.db'}", args.subjects, args.seconds, tmp, random.Random(args.seed)
-        )
+        if args.skip_sqlite and not args.pg_url:
+            sys.exit("--skip-sqlite needs --pg-url (or XINYONG_TEST_POSTGRES_URL)")
+        if not args.skip_sqlite:
+            results["sqlite"] = measure(
+                "sqlite",
+                f"sqlite:///{tmp / 'store.db'}",
+                args.subjects,
+                args.seconds,
+                args.rounds,
+                tmp,
+                random.Random(args.seed),
+            )
         if args.pg_url:
             schema = f"bench_check_{uuid.uuid4().hex[:8]}"
             admin = make_engine(args.pg_url)
@@ -410,6 +435,7 @@ def main() -> None:
                     f"{args.pg_url}{sep}options=-csearch_path%3D{schema}",
                     args.subjects,
                     args.seconds,
+                    args.rounds,
                     tmp,
                     random.Random(args.seed),
                 )
@@ -419,11 +445,12 @@ def main() -> None:
                 admin.dispose()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    s = results["sqlite"]
-    print(
-        f"SQLite: {s['checks_per_s_64']:.0f} checks/s at 64 connections vs bare lookup {s['baseline_per_s_64']:.0f}/s "
-        f"(ratio {s['ratio']}); p99 at 1 connection {s['p99_ms_1conn']:.2f} ms"
-    )
+    for store, s in results.items():
+        print(
+            f"{store}: {s['checks_per_s_64']:.0f} checks/s at 64 connections vs bare lookup "
+            f"{s['baseline_per_s_64']:.0f}/s (ratio {s['ratio']}); p99 at 1 connection {s['p99_ms_1conn']:.2f} ms"
+        )
+    s = results["sqlite" if "sqlite" in results else "postgresql"]
     print(
         json.dumps(
             {
