@@ -1,17 +1,18 @@
 """Dependencies shared by the routers: the app context, the caller, and the authorisation guard.
 
 They are coroutines: FastAPI runs a plain function dependency in a worker thread, and the hop
-there and back costs more than any of these does. `caller` reads one key by primary key on the
-event loop for the same reason (readers never wait for a lock, and a server's pool holds a
-connection for each worker thread besides, see AppContext).
+there and back costs more than any of these does. `caller` reads one key by primary key through
+`read` (readers never wait for a lock, and a server's pool holds a connection for each worker
+thread besides, see AppContext).
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Annotated
+from typing import Annotated, ParamSpec, TypeVar
 
 from fastapi import Depends, HTTPException, Path, Request
+from starlette.concurrency import run_in_threadpool
 
 from xinyong.api.authz import allowed
 from xinyong.services.context import AppContext
@@ -25,6 +26,18 @@ async def app_context(request: Request) -> AppContext:
 
 Ctx = Annotated[AppContext, Depends(app_context)]
 
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+async def read(ctx: AppContext, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    """Run a read of the store for a request: on SQLite on the event loop, since a read of a
+    local file costs less than a hop to a worker thread and back; on PostgreSQL in a worker
+    thread, since a round trip would hold the loop, and every other request, for its duration."""
+    if ctx.engine.dialect.name == "sqlite":
+        return fn(*args, **kwargs)
+    return await run_in_threadpool(fn, *args, **kwargs)
+
 
 async def caller(request: Request, ctx: Ctx) -> Principal:
     """The principal of the request's key (`Authorization: Bearer xy_...`); the public without one."""
@@ -32,7 +45,7 @@ async def caller(request: Request, ctx: Ctx) -> Principal:
     if not header:
         return PUBLIC
     scheme, _, token = header.partition(" ")
-    principal = authenticate(ctx.engine, token.strip()) if scheme.lower() == "bearer" else None
+    principal = await read(ctx, authenticate, ctx.engine, token.strip()) if scheme.lower() == "bearer" else None
     if principal is None:
         raise HTTPException(401, "the API key is unknown, revoked or malformed", {"WWW-Authenticate": "Bearer"})
     return principal

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, HTTPException, Response
 from pydantic import BaseModel, Field
 
 from xinyong.api import errors
-from xinyong.api.deps import CheckId, Ctx, guard
+from xinyong.api.deps import CheckId, Ctx, guard, read
 from xinyong.domain.certificates import ALGORITHM, key_id, public_bytes
 from xinyong.services.checks import certificate_of, decide_check, replay
 from xinyong.services.keys import Principal
@@ -65,11 +65,13 @@ async def create_check(
         raise HTTPException(403, f"this key may check only in: {', '.join(contexts)}")
     if purposes and not any(body.purpose.startswith(p) for p in purposes):
         raise HTTPException(403, f"this key may check only for the purposes: {', '.join(purposes)}")
-    # Decided on the event loop: it only reads, and readers of either store never wait for a lock
-    # (SQLite's write-ahead log, PostgreSQL's snapshots), while a hop to a worker thread and back
-    # costs more than the reads do. Stored by the group committer, whose thread alone waits for the
-    # write lock; the answer leaves only once the check and its audit event are committed.
-    decided = decide_check(
+    # Decided through `read`: it only reads, and readers of either store never wait for a lock
+    # (SQLite's write-ahead log, PostgreSQL's snapshots). Stored by the group committer, whose
+    # thread alone waits for the write lock; the answer leaves only once the check and its audit
+    # event are committed.
+    decided = await read(
+        ctx,
+        decide_check,
         ctx.engine,
         ctx.catalog,
         ctx.vault,
