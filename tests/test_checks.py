@@ -7,6 +7,7 @@ All on the real store (SQLite and PostgreSQL), with records ingested at injected
 from __future__ import annotations
 
 import json
+import threading
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -18,18 +19,19 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine, delete, event, insert, select, update
 
 from builders import make_uscc, ok, xy
+from conftest import pg_url
 from process_story import T0, Story, at, org_row, write_csv
 from xinyong.domain.catalog import Catalog
 from xinyong.domain.certificates import ALGORITHM, CertificateInvalid, canonical, key_id, sign, verify
-from xinyong.domain.errors import InvalidInput
+from xinyong.domain.errors import Busy, InvalidInput
 from xinyong.domain.identifiers import IdentifierVault
 from xinyong.ingest.pipeline import ingest_file
 from xinyong.services import audit
 from xinyong.services import lists as lists_service
 from xinyong.services.checks import certificate_of, decide_check, replay, run_check, store_checks
 from xinyong.services.objections import decide_objection, file_objection
-from xinyong.store import clock
-from xinyong.store.db import writing
+from xinyong.store import clock, db
+from xinyong.store.db import make_engine, writing
 from xinyong.store.tables import audit_events, records
 
 KEY = Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
@@ -406,3 +408,48 @@ def test_check_certificate_and_audit_from_the_command_line(
         conn.execute(update(audit_events).values(actor="consumer:someone-else"))
     broken = xy(env, "audit", "verify", cwd=tmp_path)
     assert broken.returncode == 1 and "altered" in broken.stdout
+
+
+def test_the_knowledge_clock_keeps_no_stamp_a_savepoint_rolled_back(story: Story) -> None:
+    with story.engine.connect() as conn:
+        with pytest.raises(RuntimeError, match="inside a write transaction"):
+            clock.advance(conn, at(10))
+        conn.rollback()
+        with writing(story.engine) as w:
+            inner = w.begin_nested()
+            undone = clock.advance(w, at(10))
+            inner.rollback()
+            kept = clock.advance(w, at(10))
+            assert clock.advance(w, at(11)) == kept  # one stamp for the rest of the transaction
+        assert clock.known_at(conn) == kept >= undone
+
+
+def test_on_postgresql_a_writer_waiting_for_the_clock_gets_busy_not_a_hang(
+    pg_schema: tuple[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch being ingested holds the knowledge clock until it commits; a decision that waits
+    for it longer than the store's busy timeout is told to try again later, as on SQLite."""
+    engine = make_engine(pg_url(*pg_schema))
+    monkeypatch.setattr(db, "BUSY_TIMEOUT_S", 1)
+    try:
+        with writing(engine) as holder:
+            clock.advance(holder)
+            failed: list[BaseException] = []
+
+            def decide() -> None:
+                try:
+                    with writing(engine):
+                        pass
+                except BaseException as exc:  # noqa: BLE001 - handed to the test's thread
+                    failed.append(exc)
+
+            waiting = threading.Thread(target=decide)
+            waiting.start()
+            waiting.join(timeout=30)
+            assert not waiting.is_alive()
+        [exc] = failed
+        assert isinstance(exc, Busy) and "try again later" in str(exc)
+        with writing(engine) as after:  # the clock is free again once the holder commits
+            clock.advance(after)
+    finally:
+        engine.dispose()

@@ -7,7 +7,7 @@ held by an objection; a term ending with no job; and the ways a decision is refu
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -673,3 +673,42 @@ def test_objection_to_a_listing_keeps_it_in_force_until_upheld_and_a_score_objec
     )
     assert d["outcome"] == "dismissed" and d["appeal_until"] == date(2027, 4, 28)
     assert story.notice_kinds(sid)[-1] == "objection_dismissed"
+
+
+def test_a_decision_acting_at_a_moment_behind_the_clock_reads_what_is_committed(story: Story) -> None:
+    """Another department's file may commit with a later stamp between the moment a reviewer acts
+    at and the start of the decision's transaction: the decision still reads every committed
+    version, so the repair it approves ends the listing as a repair, and stamps after them."""
+    story.ingest([org_row("C-7", 7)], T0)
+    sid = story.subject_of("C-7")
+    eid = listed(story, "C-7")
+    r = file_repair(
+        story.engine,
+        story.catalog,
+        subject_id=sid,
+        record="court/C-7",
+        evidence_ref="receipt 2028-017",
+        commitment=True,
+        actor=f"subject:{sid}",
+        now=at(362),
+    )
+    assert r["unmet"] == []
+    later = at(365) + timedelta(seconds=1)
+    assert story.ingest([org_row("C-8", 8)], later).accepted == 1
+    decide_repair(story.engine, story.catalog, r["id"], approve=True, actor=WANG, reason="obligation met", now=at(365))
+    assert story.steps(eid)[-1][0] == "repair" and story.state(eid, at(366)) == "repaired"
+    assert story.points(sid, at(366)) == 100.0
+    assert story.notice_kinds(sid)[-2:] == ["repaired", "repair_approved"]
+    with story.engine.connect() as conn:
+        stamp = conn.scalar(
+            select(list_transitions.c.at)
+            .where(list_transitions.c.entry_id == eid)
+            .order_by(list_transitions.c.seq.desc())
+            .limit(1)
+        )
+    assert stamp > later
+
+
+def test_maintenance_behind_the_clock_still_proposes_what_is_committed(story: Story) -> None:
+    story.ingest([person_row("C-9", 9)], at(10))
+    assert story.maintain(at(9))["proposed"] == 1

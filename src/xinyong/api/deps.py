@@ -9,10 +9,12 @@ thread besides, see AppContext).
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Annotated, ParamSpec, TypeVar
 
+import anyio
+import anyio.to_thread
 from fastapi import Depends, HTTPException, Path, Request
-from starlette.concurrency import run_in_threadpool
 
 from xinyong.api.authz import allowed
 from xinyong.services.context import AppContext
@@ -30,13 +32,21 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 
+READ_THREADS = 16  # worker threads for reads, besides the shared pool (see AppContext's pool)
+_readers: list[anyio.CapacityLimiter] = []  # made on first use, inside the event loop
+
+
 async def read(ctx: AppContext, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
     """Run a read of the store for a request: on SQLite on the event loop, since a read of a
     local file costs less than a hop to a worker thread and back; on PostgreSQL in a worker
-    thread, since a round trip would hold the loop, and every other request, for its duration."""
+    thread, since a round trip would hold the loop, and every other request, for its duration.
+    Those threads are limited apart from the pool that runs plain routes, so reads never queue
+    behind writers that wait for a lock (a batch being ingested holds the knowledge clock)."""
     if ctx.engine.dialect.name == "sqlite":
         return fn(*args, **kwargs)
-    return await run_in_threadpool(fn, *args, **kwargs)
+    if not _readers:
+        _readers.append(anyio.CapacityLimiter(READ_THREADS))
+    return await anyio.to_thread.run_sync(partial(fn, *args, **kwargs), limiter=_readers[0])
 
 
 async def caller(request: Request, ctx: Ctx) -> Principal:

@@ -76,6 +76,7 @@ def rescore_cmd(
 ) -> None:
     """Recompute scores set-based and append them to the score history."""
     from xinyong.services.scoring import changed_subjects, rescore
+    from xinyong.store import clock
 
     if all_subjects == changed:
         raise fail("say --all or --changed")
@@ -87,10 +88,11 @@ def rescore_cmd(
         engine = ctx.migrated_engine()
         ids = None
         why = "every subject"
+        known = clock.latest(engine)  # one moment for the choice of subjects and their scores
         if changed:
-            ids, why = changed_subjects(engine, ctx.catalog, day, datetime.now(UTC))
+            ids, why = changed_subjects(engine, ctx.catalog, day, known)
         result = rescore(
-            engine, ctx.catalog, as_of=day, subject_ids=ids, mode="changed" if changed else "all",
+            engine, ctx.catalog, as_of=day, known_at=known, subject_ids=ids, mode="changed" if changed else "all",
             engine_name=engine_name,  # type: ignore[arg-type]
         )  # fmt: skip
     except XinyongError as exc:

@@ -114,12 +114,13 @@ def ingest(
         rescored = None
         if rescore_after and any(r.accepted or r.new_versions for r in results):
             from xinyong.services.scoring import changed_subjects, rescore
+            from xinyong.store import clock
 
-            today = datetime.now(UTC).date()
-            ids, _ = changed_subjects(engine, catalog, today, datetime.now(UTC))
+            today, known = datetime.now(UTC).date(), clock.latest(engine)  # one moment for both steps
+            ids, _ = changed_subjects(engine, catalog, today, known)
             if ids:
                 rescored = rescore(
-                    engine, catalog, as_of=today, subject_ids=ids, mode="changed",
+                    engine, catalog, as_of=today, known_at=known, subject_ids=ids, mode="changed",
                     engine_name="online" if len(ids) < 200 else "embedded",
                 )  # fmt: skip
     except XinyongError as exc:

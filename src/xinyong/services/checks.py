@@ -104,14 +104,14 @@ def _file_statement(dialect: str, subject: Subquery, known: Any) -> Select[Any]:
     )
 
 
-def _by_hash() -> Subquery:
+def _by_hash(known: Any) -> Subquery:
     return (
         select(identifiers.c.subject_id, subjects.c.kind)
         .join(subjects, subjects.c.id == identifiers.c.subject_id)
         .where(
             identifiers.c.scheme == bindparam("scheme"),
             identifiers.c.value_hash == bindparam("digest"),
-            identifiers.c.created_at <= clock.KNOWN_AT,
+            identifiers.c.created_at <= known,
         )
         .limit(1)
         .subquery("s")
@@ -119,13 +119,16 @@ def _by_hash() -> Subquery:
 
 
 def _live(dialect: str) -> Select[Any]:
-    """The file of the subject with an identifier, as the platform knows it now: as known at the
-    knowledge clock's committed stamp, which the statement returns (`known_at`) in its one row,
-    the subject's columns NULL when no subject has that identifier (see store.clock)."""
-    s = _by_hash()
-    live = _file_statement(dialect, s, data_clock.c.stamp)
+    """The file of the subject with an identifier, as the platform knows it at :known_at (the
+    moment of asking): as known at the knowledge clock's committed stamp, or at :known_at if that
+    is earlier, which the statement returns (`known_at`) in its one row, the subject's columns
+    NULL when no subject has that identifier (see store.clock)."""
+    earlier = func.least if dialect == "postgresql" else func.min  # SQLite's min() of two is scalar
+    s = _by_hash(earlier(clock.KNOWN_AT, _KNOWN_AT, type_=data_clock.c.stamp.type))  # a FROM: no correlation
+    known = earlier(data_clock.c.stamp, _KNOWN_AT, type_=data_clock.c.stamp.type)
+    live = _file_statement(dialect, s, known)
     return (
-        live.add_columns(data_clock.c.stamp.label("known_at"))
+        live.add_columns(known.label("known_at"))
         .select_from(data_clock)
         .outerjoin(s, true())
         .where(data_clock.c.id == 1)
@@ -255,7 +258,8 @@ def decide_check(
     now = now or datetime.now(UTC)
     day = as_of or now.date()
     with one_read(engine) as conn:
-        found = conn.execute(_FILE_BY_HASH[conn.dialect.name], {"scheme": scheme, "digest": digest}).one()
+        params = {"scheme": scheme, "digest": digest, "known_at": now}
+        found = conn.execute(_FILE_BY_HASH[conn.dialect.name], params).one()
     known_at = found.known_at
     facts = None if found.subject_id is None else _facts(catalog, found, day, known_at)
     subject_id = None if facts is None else facts.subject_id

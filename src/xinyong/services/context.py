@@ -33,6 +33,8 @@ class AppContext:
     def engine(self) -> Engine:
         if not self.serving:
             return make_engine(self.settings.url)
+        # Room for a connection in each thread that may hold one at once: the 40 of the pool that
+        # runs plain routes, the 16 reads of api.deps.read (PostgreSQL), and the group committer.
         return make_engine(
             self.settings.url, wal_autocheckpoint=SERVER_WAL_AUTOCHECKPOINT, pool_size=20, max_overflow=40
         )

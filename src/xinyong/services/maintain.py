@@ -111,8 +111,7 @@ def propose(conn: Connection, catalog: Catalog, listing: ListDefinition, now: da
             records.c.status == "active",
             records.c.subject_id.isnot(None),
             records.c.link_method.in_(LINKS_THAT_MAY_LIST),
-            records.c.recorded_at <= now,
-            records.c.superseded_at.is_(None),
+            records.c.superseded_at.is_(None),  # every committed version is known: the clock is held
             _in_force(catalog, types, now.date()),
         )
         .order_by(records.c.id)
@@ -267,7 +266,6 @@ def ground_changes(conn: Connection, catalog: Catalog, now: datetime) -> int:
                 cur.c.source_id == e.c.source_id,
                 cur.c.source_ref == e.c.source_ref,
                 cur.c.superseded_at.is_(None),
-                cur.c.recorded_at <= now,
             ),
         )
         .where(s.c.state.notin_([t.value for t in TERMINAL]), or_(cur.c.id.is_(None), cur.c.id != e.c.record_id))
@@ -337,7 +335,9 @@ def maintain(engine: Engine, catalog: Catalog, now: datetime | None = None) -> d
     counts: Counter[str] = Counter()
     with engine.connect().execution_options(xinyong_write=True) as conn, conn.begin():
         write_lock(conn, "maintain")
-        clock.hold(conn)  # before any row lock: see store.clock
+        # The run's one stamp, taken before any row lock and outside the savepoints of its steps,
+        # whose writes then share it (see store.clock).
+        clock.advance(conn, now)
         counts["state_rows_rebuilt"] = refresh_state(conn, catalog)
         counts["ended_ground_changed"] = ground_changes(conn, catalog, now)
         counts["expired"] = expire(conn, catalog, now)

@@ -71,12 +71,13 @@ def end_for_ground(
     return True
 
 
-def current_version(conn: Connection, source_id: str, source_ref: str, now: datetime) -> Any:
+def current_version(conn: Connection, source_id: str, source_ref: str) -> Any:
+    """The record's current version, in a write transaction that holds the knowledge clock: every
+    committed version is known then, whatever moment the caller acts at (see store.clock)."""
     return conn.execute(
         select(records).where(
             records.c.source_id == source_id,
             records.c.source_ref == source_ref,
-            records.c.recorded_at <= now,
             records.c.superseded_at.is_(None),
         )
     ).first()
@@ -92,7 +93,7 @@ def refresh_entries_of_record(
         .where(and_(list_entries.c.source_id == source_id, list_entries.c.source_ref == source_ref))
         .order_by(list_entries.c.id)
     )
-    current = current_version(conn, source_id, source_ref, now)
+    current = current_version(conn, source_id, source_ref)
     ended = 0
     for row in conn.execute(q).all():
         state = State(row.state)
@@ -108,4 +109,5 @@ def rescore_subjects(engine: Engine, catalog: Catalog, subject_ids: Iterable[int
 
     ids = sorted(set(subject_ids))
     if ids:
-        rescore(engine, catalog, as_of=now.date(), known_at=now, subject_ids=ids, mode="subject", engine_name="online")
+        # As known at the knowledge clock: the decision's own versions may carry a stamp after `now`.
+        rescore(engine, catalog, as_of=now.date(), subject_ids=ids, mode="subject", engine_name="online")

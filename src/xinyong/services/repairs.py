@@ -75,7 +75,7 @@ def file_repair(
     evidence = (evidence_ref or "").strip() or None
     if evidence is not None and len(evidence) > EVIDENCE_MAX:
         raise InvalidInput(f"evidence: a reference (document number, receipt id) of at most {EVIDENCE_MAX} characters")
-    with writing(engine) as conn:
+    with writing(engine, dated=False) as conn:  # a request only: no record or list entry moves
         rec = current_record(conn, source_id, source_ref)
         if rec.subject_id != subject_id:
             raise InvalidInput(f"record {record} is not in the file of subject {subject_id}")

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, Engine, select, update
 
 from xinyong.store.tables import data_clock
 
@@ -47,8 +47,12 @@ def advance(conn: Connection, now: datetime | None = None) -> datetime:
     never runs backwards). One stamp per transaction: a later call in the same transaction
     returns the first one's. Holds the clock until the transaction ends.
 
-    Not to be called inside a savepoint that may roll back while its transaction goes on."""
+    Called inside a savepoint first, the stamp is not kept for the transaction (the savepoint may
+    roll the clock back): a later call takes the next one, later still, so every stamp written is
+    still at most the committed one. Writers that use savepoints advance before them."""
     transaction = conn.get_transaction()
+    if transaction is None:
+        raise RuntimeError("advance the knowledge clock inside a write transaction")
     held = conn.info.get(_HELD)
     if held is not None and held[0] is transaction:
         stamp: datetime = held[1]
@@ -57,8 +61,15 @@ def advance(conn: Connection, now: datetime | None = None) -> datetime:
     last: datetime = conn.execute(select(data_clock.c.stamp).where(_ROW).with_for_update()).scalar_one()
     stamp = max(now, last + TICK)
     conn.execute(update(data_clock).where(_ROW).values(stamp=stamp))
-    conn.info[_HELD] = (transaction, stamp)
+    if conn.get_nested_transaction() is None:
+        conn.info[_HELD] = (transaction, stamp)
     return stamp
+
+
+def latest(engine: Engine) -> datetime:
+    """`known_at` on a connection of its own."""
+    with engine.connect() as conn:
+        return known_at(conn)
 
 
 def known_at(conn: Connection) -> datetime:

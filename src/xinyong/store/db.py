@@ -17,7 +17,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import DisconnectionError, OperationalError
 
 from xinyong.domain.errors import Busy, ConfigurationError
 from xinyong.store import clock
@@ -33,6 +33,8 @@ _WRITERS: weakref.WeakKeyDictionary[Engine, threading.RLock] = weakref.WeakKeyDi
 _ADVISORY_LOCK = text("SELECT pg_advisory_xact_lock(:k)")
 # How long a writer waits for the store (SQLite's busy timeout, and the in-process writer lock).
 BUSY_TIMEOUT_S = 60
+_LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL's SQLSTATE when lock_timeout runs out
+_BUSY = f"the store has been busy with other writes for {BUSY_TIMEOUT_S} s: try again later"
 # Frames a server's SQLite log may reach before a commit copies it back: twice the point at
 # which its `WalCheckpointer` restarts the log, so that while it runs no commit ever does.
 SERVER_WAL_AUTOCHECKPOINT = 20_000
@@ -219,13 +221,21 @@ def writing(engine: Engine, *, dated: bool = True) -> Iterator[Connection]:
     handler as before."""
     lock = _WRITERS.get(engine)
     if lock is None:
-        with engine.connect().execution_options(xinyong_write=True) as conn, conn.begin():
-            if dated and conn.dialect.name == "postgresql":
-                clock.hold(conn)
-            yield conn
+        try:
+            with engine.connect().execution_options(xinyong_write=True) as conn, conn.begin():
+                if conn.dialect.name == "postgresql":
+                    # As long as SQLite's writers wait for its lock, then "try again later".
+                    conn.execute(text(f"SET LOCAL lock_timeout = '{BUSY_TIMEOUT_S}s'"))
+                    if dated:
+                        clock.hold(conn)
+                yield conn
+        except OperationalError as exc:
+            if getattr(exc.orig, "sqlstate", None) == _LOCK_NOT_AVAILABLE:
+                raise Busy(_BUSY) from exc
+            raise
         return
     if not lock.acquire(timeout=BUSY_TIMEOUT_S):
-        raise Busy(f"the store has been busy with other writes for {BUSY_TIMEOUT_S} s: try again later")
+        raise Busy(_BUSY)
     try:
         with engine.connect().execution_options(xinyong_write=True) as conn, conn.begin():
             yield conn
