@@ -223,11 +223,12 @@ def writing(engine: Engine, *, dated: bool = True) -> Iterator[Connection]:
     if lock is None:
         try:
             with engine.connect().execution_options(xinyong_write=True) as conn, conn.begin():
-                if conn.dialect.name == "postgresql":
-                    # As long as SQLite's writers wait for its lock, then "try again later".
+                if dated and conn.dialect.name == "postgresql":
+                    # Wait for the clock (a batch may hold it) as long as SQLite's writers wait
+                    # for its lock, then "try again later". Checks and audit events skip this
+                    # round trip: they take no lock that is held for long.
                     conn.execute(text(f"SET LOCAL lock_timeout = '{BUSY_TIMEOUT_S}s'"))
-                    if dated:
-                        clock.hold(conn)
+                    clock.hold(conn)
                 yield conn
         except OperationalError as exc:
             if getattr(exc.orig, "sqlstate", None) == _LOCK_NOT_AVAILABLE:
