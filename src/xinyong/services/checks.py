@@ -127,12 +127,7 @@ def _live(dialect: str) -> Select[Any]:
     s = _by_hash(earlier(clock.KNOWN_AT, _KNOWN_AT, type_=data_clock.c.stamp.type))  # a FROM: no correlation
     known = earlier(data_clock.c.stamp, _KNOWN_AT, type_=data_clock.c.stamp.type)
     live = _file_statement(dialect, s, known)
-    return (
-        live.add_columns(known.label("known_at"))
-        .select_from(data_clock)
-        .outerjoin(s, true())
-        .where(data_clock.c.id == 1)
-    )
+    return live.add_columns(known.label("known_at")).select_from(data_clock).outerjoin(s, true()).where(clock.ROW)
 
 
 def _by_id() -> Subquery:

@@ -29,16 +29,17 @@ from xinyong.store.tables import data_clock
 
 TICK = timedelta(microseconds=1)
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # the stamp of a store that knows nothing yet (migration 0007)
-_ROW = data_clock.c.id == 1
+ROW = data_clock.c.id == 1  # the clock's one row
+_STAMP = select(data_clock.c.stamp).where(ROW)
 _HELD = "xinyong.clock"  # conn.info: (transaction, stamp) of the transaction that advanced the clock
 
 # The clock's committed stamp, for use inside a reader's own statement (one snapshot).
-KNOWN_AT = select(data_clock.c.stamp).where(_ROW).scalar_subquery()
+KNOWN_AT = _STAMP.scalar_subquery()
 
 
 def hold(conn: Connection) -> None:
     """Take the clock for the rest of the current transaction without moving it yet."""
-    conn.execute(select(data_clock.c.id).where(_ROW).with_for_update())
+    conn.execute(_STAMP.with_for_update())
 
 
 def advance(conn: Connection, now: datetime | None = None) -> datetime:
@@ -58,9 +59,9 @@ def advance(conn: Connection, now: datetime | None = None) -> datetime:
         stamp: datetime = held[1]
         return stamp
     now = now or datetime.now(UTC)
-    last: datetime = conn.execute(select(data_clock.c.stamp).where(_ROW).with_for_update()).scalar_one()
+    last: datetime = conn.execute(_STAMP.with_for_update()).scalar_one()
     stamp = max(now, last + TICK)
-    conn.execute(update(data_clock).where(_ROW).values(stamp=stamp))
+    conn.execute(update(data_clock).where(ROW).values(stamp=stamp))
     if conn.get_nested_transaction() is None:
         conn.info[_HELD] = (transaction, stamp)
     return stamp
@@ -74,5 +75,5 @@ def latest(engine: Engine) -> datetime:
 
 def known_at(conn: Connection) -> datetime:
     """The moment up to which everything the platform knows is committed."""
-    stamp: datetime = conn.execute(select(data_clock.c.stamp).where(_ROW)).scalar_one()
+    stamp: datetime = conn.execute(_STAMP).scalar_one()
     return stamp
