@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Column, Engine, Integer, MetaData, Table, Text, func, insert, select
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 
 from builders import make_uscc
 from conftest import pg_url
@@ -71,6 +71,66 @@ def test_concurrent_checks_are_stored_in_shared_transactions_with_an_intact_chai
     assert stored == {d.payload["check_id"] for d in decided}
     assert sorted(targets) == sorted(f"tender {i}" for i in range(1, 61))
     assert audit.verify(engine).intact
+
+
+def test_stored_checks_read_back_as_decided_and_a_bad_batch_leaves_nothing(
+    engine: Engine, catalog: Catalog, vault: IdentifierVault
+) -> None:
+    # What store_checks stores reads back as the decision; a statement that fails raises
+    # SQLAlchemy's error for it (which the group committer retries item by item) and leaves
+    # nothing of its transaction behind.
+    first, second = _decided(engine, catalog, vault, 2)
+    store_checks(engine, [first])
+    with engine.connect() as conn:
+        row = conn.execute(select(checks).where(checks.c.id == first.payload["check_id"])).one()
+    assert row.decision == first.payload["decision"]
+    assert row.created_at == first.row["created_at"] and row.known_at == first.row["known_at"]
+    assert row.certificate == first.row["certificate"]
+    with pytest.raises(IntegrityError):  # the first check again: its id is taken
+        store_checks(engine, [second, first])
+    too_long = Decided(second.payload, {**second.row, "consumer": "x" * 101}, second.event, second.payload_json)
+    if engine.dialect.name == "postgresql":  # SQLite does not enforce a VARCHAR's length
+        with pytest.raises(DataError):
+            store_checks(engine, [too_long])
+    with engine.connect() as conn:
+        assert conn.scalar(select(func.count()).select_from(checks)) == 1
+        assert conn.scalar(select(func.count()).select_from(audit_events)) == 1
+    store_checks(engine, [second])  # the connection that failed is usable again
+    assert audit.verify(engine).intact
+
+
+def test_checks_and_other_writers_of_the_audit_chain_extend_one_chain(
+    engine: Engine, catalog: Catalog, vault: IdentifierVault
+) -> None:
+    # Checks and other writers append to the chain from threads of their own at once: each must
+    # read the hash its predecessor committed, never a stale one.
+    decided = _decided(engine, catalog, vault, 40)
+    errors: list[BaseException] = []
+
+    def checks_writer(part: list[Decided]) -> None:
+        try:
+            for d in part:
+                store_checks(engine, [d])
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+
+    def other_writer() -> None:
+        try:
+            for i in range(40):
+                with writing(engine, dated=False) as conn:
+                    audit.append(conn, actor="admin:test", action="read", target=f"subject:{i}")
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=checks_writer, args=(decided[i::2],)) for i in range(2)]
+    threads.append(threading.Thread(target=other_writer))
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    report = audit.verify(engine)
+    assert report.events == 80 and report.intact, report.problems
 
 
 def test_a_failing_item_fails_alone_and_a_stopped_committer_refuses_more() -> None:
