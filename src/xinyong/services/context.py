@@ -4,17 +4,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Engine
 from sqlalchemy.exc import DataError, IntegrityError
 
 from xinyong.domain.catalog import Catalog, load_catalog
 from xinyong.domain.identifiers import IdentifierVault
-from xinyong.services.checks import Decided, store_checks
 from xinyong.settings import Settings
 from xinyong.store.db import SERVER_WAL_AUTOCHECKPOINT, make_engine, require_current
 from xinyong.store.group_commit import GroupCommitter
+
+if TYPE_CHECKING:  # the check service (and its cryptography) is imported by the commands that use it
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from xinyong.services.checks import Decided
 
 
 @dataclass
@@ -56,6 +60,8 @@ class AppContext:
         """Stores the checks the service decides, many to a transaction under load; made on first
         use (by the event loop's thread only) and ended by `close_check_writer`."""
         if self._check_writer is None:
+            from xinyong.services.checks import store_checks
+
             self._check_writer = GroupCommitter(
                 lambda batch: store_checks(self.engine, batch),
                 name="xinyong-check-writer",
