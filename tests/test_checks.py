@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import Engine, delete, event, insert, select, update
+from sqlalchemy.exc import OperationalError
 
 from builders import make_uscc, ok, xy
 from conftest import pg_url
@@ -453,3 +454,63 @@ def test_on_postgresql_a_writer_waiting_for_the_clock_gets_busy_not_a_hang(
             clock.advance(after)
     finally:
         engine.dispose()
+
+
+def test_on_postgresql_a_writer_waiting_for_the_audit_chain_gets_busy_not_a_hang(
+    pg_schema: tuple[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The audit lock and the chain's end are taken in one round trip, past SQLAlchemy: a wait
+    for the lock longer than the busy timeout must still be told Busy, and leave the chain whole."""
+    engine = make_engine(pg_url(*pg_schema))
+    monkeypatch.setattr(db, "BUSY_TIMEOUT_S", 1)
+    before = audit.verify(engine).events  # the session's schema: other tests' events may be there
+    try:
+        with writing(engine, dated=False) as holder:  # a check being stored holds the chain's end
+            audit.append(holder, actor="consumer:test", action="check", target="subject:1")
+            failed: list[BaseException] = []
+
+            def decide() -> None:
+                try:
+                    with writing(engine) as conn:  # a decision, which waits at most the busy timeout
+                        audit.append(conn, actor="reviewer:test", action="entry_remove", target="entry:1")
+                except BaseException as exc:  # noqa: BLE001 - handed to the test's thread
+                    failed.append(exc)
+
+            waiting = threading.Thread(target=decide)
+            waiting.start()
+            waiting.join(timeout=30)
+            assert not waiting.is_alive()
+        [exc] = failed
+        assert isinstance(exc, Busy) and "try again later" in str(exc)
+        with writing(engine) as after:  # the chain is free again once the holder commits
+            audit.append(after, actor="reviewer:test", action="entry_remove", target="entry:1")
+        report = audit.verify(engine)
+        assert report.events == before + 2 and report.intact, report.problems
+    finally:
+        with engine.begin() as conn:  # the session's schema: leave no events to the tests after this one
+            conn.execute(delete(audit_events))
+        engine.dispose()
+
+
+def test_on_postgresql_a_connection_lost_while_taking_the_audit_chain_is_not_handed_out_again(
+    pg_schema: tuple[str, str],
+) -> None:
+    url = pg_url(*pg_schema)
+    admin = make_engine(url)
+    engine = make_engine(url, idle_ping_s=3600, pool_size=1, max_overflow=0)  # never asked whether it lives
+    before = audit.verify(engine).events  # the session's schema: other tests' events may be there
+    try:
+        with engine.connect() as conn:
+            pid = int(conn.exec_driver_sql("SELECT pg_backend_pid()").scalar_one())
+        with admin.connect() as conn:
+            assert conn.exec_driver_sql(f"SELECT pg_terminate_backend({pid}, 10000)").scalar_one()
+        with pytest.raises(OperationalError), writing(engine, dated=False) as conn:
+            audit.append(conn, actor="consumer:test", action="check", target="subject:1")
+        with writing(engine, dated=False) as conn:  # on a new connection
+            audit.append(conn, actor="consumer:test", action="check", target="subject:1")
+        assert audit.verify(engine).events == before + 1
+    finally:
+        with engine.begin() as conn:  # the session's schema: leave no events to the tests after this one
+            conn.execute(delete(audit_events))
+        engine.dispose()
+        admin.dispose()

@@ -11,12 +11,13 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, Engine, insert, select
+from sqlalchemy.exc import DBAPIError
 
 from xinyong.domain.certificates import canonical
-from xinyong.store.db import write_lock
+from xinyong.store.db import advisory_key, write_lock
 from xinyong.store.tables import audit_events
 
 GENESIS = "0" * 64
@@ -27,7 +28,13 @@ def event_hash(prev_hash: str, at: datetime, actor: str, action: str, target: st
     return hashlib.sha256(body).hexdigest()
 
 
+AUDIT_LOCK = "audit"
 _LAST_HASH = select(audit_events.c.hash).order_by(audit_events.c.id.desc()).limit(1)
+# The lock and the read as one query of two statements (PostgreSQL's simple query protocol, which
+# the driver uses for a query without parameters): one round trip, not two.
+_LOCKED_HEAD = (
+    f"SELECT pg_advisory_xact_lock({advisory_key(AUDIT_LOCK)}); SELECT hash FROM audit_events ORDER BY id DESC LIMIT 1"
+)
 _INSERT = insert(audit_events)
 
 
@@ -50,8 +57,11 @@ def append(
 
 def append_many(conn: Connection, events: Sequence[Event]) -> str:
     """Append events in their order inside the caller's write transaction; the last one's hash."""
-    write_lock(conn, "audit")
-    prev = conn.execute(_LAST_HASH).scalar() or GENESIS
+    if conn.dialect.name == "postgresql":
+        prev = _locked_head(conn)
+    else:
+        write_lock(conn, AUDIT_LOCK)
+        prev = conn.execute(_LAST_HASH).scalar() or GENESIS
     rows = []
     for actor, action, target, purpose, when in events:
         at = when.astimezone(UTC)
@@ -71,6 +81,25 @@ def append_many(conn: Connection, events: Sequence[Event]) -> str:
     if rows:
         conn.execute(_INSERT, rows)
     return prev
+
+
+def _locked_head(conn: Connection) -> str:
+    """On PostgreSQL: take the audit lock and read the chain's last hash, in one round trip.
+
+    Two statements, not one: in READ COMMITTED each statement reads a snapshot taken as it
+    starts, so the read, which starts once the lock is granted, sees what the lock's previous
+    holder committed (a read in the same statement as the lock would not)."""
+    dbapi = conn.dialect.loaded_dbapi
+    raw: Any = conn.connection.driver_connection
+    try:
+        with raw.cursor() as cursor:
+            cursor.execute(_LOCKED_HEAD)
+            cursor.nextset()
+            row = cursor.fetchone()
+    except dbapi.Error as exc:  # as SQLAlchemy would raise it (a lock timeout is an OperationalError;
+        # a lost connection fails the rollback that follows, and SQLAlchemy then discards it)
+        raise DBAPIError.instance(_LOCKED_HEAD, None, exc, dbapi.Error, dialect=conn.dialect) from exc
+    return str(row[0]) if row else GENESIS
 
 
 @dataclass(frozen=True)

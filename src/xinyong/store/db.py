@@ -162,6 +162,11 @@ def one_read(engine: Engine) -> Iterator[Connection]:
         yield conn
 
 
+def advisory_key(name: str) -> int:
+    """The key of PostgreSQL's advisory lock for writers of one kind (see `write_lock`)."""
+    return zlib.crc32(name.encode())
+
+
 def write_lock(conn: Connection, name: str) -> None:
     """Serialise writers of one kind (e.g. ingestion) for the rest of the current transaction.
 
@@ -169,7 +174,7 @@ def write_lock(conn: Connection, name: str) -> None:
     opened with ``execution_options(xinyong_write=True)``, which makes its BEGIN IMMEDIATE.
     """
     if conn.dialect.name == "postgresql":
-        conn.execute(_ADVISORY_LOCK, {"k": zlib.crc32(name.encode())})
+        conn.execute(_ADVISORY_LOCK, {"k": advisory_key(name)})
     elif not conn.get_execution_options().get("xinyong_write", False):
         raise RuntimeError("open the connection with execution_options(xinyong_write=True) to write")
 
