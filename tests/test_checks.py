@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -425,6 +426,23 @@ def test_the_knowledge_clock_keeps_no_stamp_a_savepoint_rolled_back(story: Story
         assert clock.known_at(conn) == kept >= undone
 
 
+def _failure_in_a_thread(work: Callable[[], None]) -> BaseException | None:
+    """Run `work` in a thread of its own (it may wait for a lock this thread holds); how it failed."""
+    failed: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            work()
+        except BaseException as exc:  # noqa: BLE001 - handed to the test's thread
+            failed.append(exc)
+
+    waiting = threading.Thread(target=run)
+    waiting.start()
+    waiting.join(timeout=30)
+    assert not waiting.is_alive(), "the waiting writer hung"
+    return failed[0] if failed else None
+
+
 def test_on_postgresql_a_writer_waiting_for_the_clock_gets_busy_not_a_hang(
     pg_schema: tuple[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -432,23 +450,15 @@ def test_on_postgresql_a_writer_waiting_for_the_clock_gets_busy_not_a_hang(
     for it longer than the store's busy timeout is told to try again later, as on SQLite."""
     engine = make_engine(pg_url(*pg_schema))
     monkeypatch.setattr(db, "BUSY_TIMEOUT_S", 1)
+
+    def decide() -> None:
+        with writing(engine):
+            pass
+
     try:
         with writing(engine) as holder:
             clock.advance(holder)
-            failed: list[BaseException] = []
-
-            def decide() -> None:
-                try:
-                    with writing(engine):
-                        pass
-                except BaseException as exc:  # noqa: BLE001 - handed to the test's thread
-                    failed.append(exc)
-
-            waiting = threading.Thread(target=decide)
-            waiting.start()
-            waiting.join(timeout=30)
-            assert not waiting.is_alive()
-        [exc] = failed
+            exc = _failure_in_a_thread(decide)
         assert isinstance(exc, Busy) and "try again later" in str(exc)
         with writing(engine) as after:  # the clock is free again once the holder commits
             clock.advance(after)
@@ -464,23 +474,15 @@ def test_on_postgresql_a_writer_waiting_for_the_audit_chain_gets_busy_not_a_hang
     engine = make_engine(pg_url(*pg_schema))
     monkeypatch.setattr(db, "BUSY_TIMEOUT_S", 1)
     before = audit.verify(engine).events  # the session's schema: other tests' events may be there
+
+    def decide() -> None:
+        with writing(engine) as conn:  # a decision, which waits at most the busy timeout
+            audit.append(conn, actor="reviewer:test", action="entry_remove", target="entry:1")
+
     try:
         with writing(engine, dated=False) as holder:  # a check being stored holds the chain's end
             audit.append(holder, actor="consumer:test", action="check", target="subject:1")
-            failed: list[BaseException] = []
-
-            def decide() -> None:
-                try:
-                    with writing(engine) as conn:  # a decision, which waits at most the busy timeout
-                        audit.append(conn, actor="reviewer:test", action="entry_remove", target="entry:1")
-                except BaseException as exc:  # noqa: BLE001 - handed to the test's thread
-                    failed.append(exc)
-
-            waiting = threading.Thread(target=decide)
-            waiting.start()
-            waiting.join(timeout=30)
-            assert not waiting.is_alive()
-        [exc] = failed
+            exc = _failure_in_a_thread(decide)
         assert isinstance(exc, Busy) and "try again later" in str(exc)
         with writing(engine) as after:  # the chain is free again once the holder commits
             audit.append(after, actor="reviewer:test", action="entry_remove", target="entry:1")
