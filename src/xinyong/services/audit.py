@@ -30,8 +30,9 @@ def event_hash(prev_hash: str, at: datetime, actor: str, action: str, target: st
 
 AUDIT_LOCK = "audit"
 _LAST_HASH = select(audit_events.c.hash).order_by(audit_events.c.id.desc()).limit(1)
-# The lock and the read as one query of two statements (PostgreSQL's simple query protocol, which
-# the driver uses for a query without parameters): one round trip, not two.
+# The lock and the read as one query of two statements: one round trip, not two. psycopg sends a
+# query without parameters by PostgreSQL's simple query protocol, which takes several statements,
+# and never prepares a query that returns several results (its prepared statements would not).
 _LOCKED_HEAD = (
     f"SELECT pg_advisory_xact_lock({advisory_key(AUDIT_LOCK)}); SELECT hash FROM audit_events ORDER BY id DESC LIMIT 1"
 )
