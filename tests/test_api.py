@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 from collections.abc import Iterator
@@ -20,7 +21,7 @@ import httpx
 import pytest
 import uvicorn
 from fastapi.routing import APIRoute
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, event, func, select
 
 from builders import make_ric, make_uscc
 from conftest import TEST_KEY_HEX
@@ -29,10 +30,12 @@ from xinyong.api.app import ROUTERS, create_app
 from xinyong.api.authz import MATRIX
 from xinyong.domain.catalog import Catalog
 from xinyong.domain.certificates import load_public, verify
+from xinyong.domain.errors import Conflict
 from xinyong.domain.identifiers import IdentifierVault
 from xinyong.services import lists as lists_service
-from xinyong.services.keys import Role, authenticate, create_key
+from xinyong.services.keys import KeyCache, Principal, Role, authenticate, create_key, revoke_key
 from xinyong.settings import Settings
+from xinyong.store.tables import audit_events, checks
 
 
 class Served:
@@ -124,6 +127,62 @@ def test_a_key_is_read_in_one_statement_and_on_postgresql_outside_a_transaction(
     assert len(states) == 2
     if engine.dialect.name == "postgresql":
         assert states == ["IDLE", "IDLE"]  # in a transaction it would be INTRANS
+
+
+def test_a_revoked_key_is_refused_at_once_though_the_server_kept_it(served: Served) -> None:
+    """The check route takes a key it has seen from the server's cache, without a read of its own;
+    the check's read confirms the key, so a revocation committed elsewhere (as by `xinyong keys
+    revoke`) binds at once, and the refused request leaves nothing behind."""
+    issued = create_key(served.engine, served.catalog, role="consumer", name="tax-bureau")
+    ask = {"subject": make_uscc(7), "context": "procurement.tender", "purpose": "tender 2026-90"}
+    kept = served.app.state.ctx.keys
+    first = served.call("POST", "/v1/checks", issued["key"], json=ask)
+    assert first.status_code == 200, first.text
+    assert kept.find(issued["key"]) is not None  # the next check needs no read of the key
+    wrong = issued["key"][:-1] + ("x" if issued["key"][-1] != "x" else "y")
+    assert served.call("POST", "/v1/checks", wrong, json=ask).status_code == 401  # the cache wants the secret
+    assert served.call("POST", "/v1/checks", issued["key"], json=ask).status_code == 200
+
+    def stored() -> tuple[int, int]:
+        with served.engine.connect() as conn:
+            return (
+                conn.execute(select(func.count()).select_from(checks)).scalar_one(),
+                conn.execute(select(func.count()).select_from(audit_events)).scalar_one(),
+            )
+
+    before = stored()
+    revoked = revoke_key(served.engine, issued["id"])
+    assert revoked["revoked_at"] is not None and revoked["role"] == "consumer"
+    refused = served.call("POST", "/v1/checks", issued["key"], json=ask)
+    assert refused.status_code == 401, refused.text
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert refused.headers["www-authenticate"] == "Bearer"
+    assert "revoked" in refused.json()["detail"]
+    assert stored() == before  # no check, no audit event
+    assert kept.find(issued["key"]) is None  # forgotten: the next request reads the key, and is refused
+    again = served.call("POST", "/v1/checks", issued["key"], json=ask)
+    assert again.status_code == 401 and "revoked" in again.json()["detail"]
+    assert served.call("GET", "/v1/me", issued["key"]).status_code == 401  # every route refuses it
+    with pytest.raises(Conflict, match="revoked already"):
+        revoke_key(served.engine, issued["id"])
+
+
+def test_the_key_cache_is_bounded_and_wants_the_secret() -> None:
+    cache = KeyCache(size=2)
+    who = [
+        Principal(Role.CONSUMER, f"c{i}", f"{i:016x}", secret_hash=hashlib.sha256(b"s").hexdigest()) for i in range(3)
+    ]
+    for p in who:
+        cache.keep(p)
+    assert len(cache) == 2
+    assert cache.find(f"xy_{0:016x}_s") is None  # the longest kept went first
+    assert cache.find(f"xy_{2:016x}_s") == who[2]
+    assert cache.find(f"xy_{2:016x}_t") is None  # a wrong secret
+    assert cache.find("xy_short_s") is None and cache.find("nonsense") is None
+    cache.keep(Principal(Role.PUBLIC, "anonymous"))  # nothing to confirm it by: not kept
+    assert len(cache) == 2
+    cache.forget(f"{2:016x}")
+    assert cache.find(f"xy_{2:016x}_s") is None
 
 
 def test_check_certificate_replay_subject_file_objection_and_public_view(

@@ -265,3 +265,26 @@ def test_readme_documents_no_setting_that_does_not_exist():
     documented = set(re.findall(r"^\|\s*`(XINYONG_[A-Z_]+)`", README.read_text(encoding="utf-8"), flags=re.MULTILINE))
     assert documented, "README.md has no settings table"
     assert documented <= {f"XINYONG_{name.upper()}" for name in Settings.model_fields}
+
+
+def test_keys_are_listed_without_secrets_and_revoked_once(ready_env: dict[str, str], tmp_path: Path) -> None:
+    issued = json.loads(
+        ok(xy(ready_env, "keys", "create", "--role", "consumer", "--name", "tax-bureau", "--json", cwd=tmp_path)).stdout
+    )
+    listed = json.loads(ok(xy(ready_env, "keys", "list", "--json", cwd=tmp_path)).stdout)
+    [mine] = [k for k in listed if k["id"] == issued["id"]]
+    assert mine["role"] == "consumer" and mine["revoked_at"] is None
+    assert issued["key"].split("_", 2)[2] not in json.dumps(listed)  # the secret is shown once only
+    assert "secret_hash" not in mine
+
+    whole = xy(ready_env, "keys", "revoke", issued["key"], cwd=tmp_path)
+    assert whole.returncode == 1 and "give the key's id" in one_line(whole.stderr)
+    unknown = xy(ready_env, "keys", "revoke", "0" * 16, cwd=tmp_path)
+    assert unknown.returncode == 1 and "no key '0000000000000000'" in one_line(unknown.stderr)
+
+    revoked = ok(xy(ready_env, "keys", "revoke", issued["id"], cwd=tmp_path))
+    assert f"revoked consumer key {issued['id']} (tax-bureau)" in one_line(revoked.stdout)
+    again = xy(ready_env, "keys", "revoke", issued["id"], cwd=tmp_path)
+    assert again.returncode == 1 and "revoked already" in one_line(again.stderr)
+    shown = ok(xy(ready_env, "keys", "list", cwd=tmp_path)).stdout
+    assert any(issued["id"] in line and "REVOKED" in line for line in shown.splitlines())

@@ -3,7 +3,9 @@
 They are coroutines: FastAPI runs a plain function dependency in a worker thread, and the hop
 there and back costs more than any of these does. `caller` reads one key by primary key through
 `read` (readers never wait for a lock, and a server's pool holds a connection for each worker
-thread besides, see AppContext).
+thread besides, see AppContext). `kept_caller`, for routes that confirm the key in their own read
+(`guard(..., key_confirmed_by_route=True)`), finds a key shown before in the server's `KeyCache`
+without a read.
 """
 
 from __future__ import annotations
@@ -49,29 +51,68 @@ async def read(ctx: AppContext, fn: Callable[P, T], *args: P.args, **kwargs: P.k
     return await anyio.to_thread.run_sync(partial(fn, *args, **kwargs), limiter=_readers[0])
 
 
-async def caller(request: Request, ctx: Ctx) -> Principal:
-    """The principal of the request's key (`Authorization: Bearer xy_...`); the public without one."""
+def _token(request: Request) -> str | None:
+    """The bearer token of the request; None without an Authorization header; 401 for another scheme."""
     header = request.headers.get("authorization", "")
     if not header:
-        return PUBLIC
+        return None
     scheme, _, token = header.partition(" ")
-    principal = await read(ctx, authenticate, ctx.engine, token.strip()) if scheme.lower() == "bearer" else None
+    if scheme.lower() != "bearer":
+        raise _unknown_key()
+    return token.strip()
+
+
+def _unknown_key() -> HTTPException:
+    return HTTPException(401, "the API key is unknown, revoked or malformed", {"WWW-Authenticate": "Bearer"})
+
+
+async def _authenticated(ctx: AppContext, token: str) -> Principal:
+    principal = await read(ctx, authenticate, ctx.engine, token)
     if principal is None:
-        raise HTTPException(401, "the API key is unknown, revoked or malformed", {"WWW-Authenticate": "Bearer"})
+        raise _unknown_key()
+    ctx.keys.keep(principal)
     return principal
 
 
-def guard(route: str) -> Callable[[Principal], Awaitable[Principal]]:
-    """A dependency that lets through only the roles the matrix allows on `route`."""
+async def caller(request: Request, ctx: Ctx) -> Principal:
+    """The principal of the request's key (`Authorization: Bearer xy_...`), read from the store;
+    the public without one."""
+    token = _token(request)
+    return PUBLIC if token is None else await _authenticated(ctx, token)
+
+
+async def kept_caller(request: Request, ctx: Ctx) -> Principal:
+    """As `caller`, but a key the server has authenticated before is taken from its `KeyCache`
+    without a read: only for routes whose own read confirms the key (`KEY_STANDS`)."""
+    token = _token(request)
+    if token is None:
+        return PUBLIC
+    return ctx.keys.find(token) or await _authenticated(ctx, token)
+
+
+def guard(route: str, *, key_confirmed_by_route: bool = False) -> Callable[[Principal], Awaitable[Principal]]:
+    """A dependency that lets through only the roles the matrix allows on `route`.
+
+    `key_confirmed_by_route`: the route reads `KEY_STANDS` with what it serves and refuses the
+    request when the key no longer stands, so its caller may come from the server's `KeyCache`.
+    (Two functions, not one with a variable dependency: FastAPI resolves the annotations by name.)
+    """
 
     async def check(principal: Annotated[Principal, Depends(caller)]) -> Principal:
-        if allowed(route, principal.role):
-            return principal
-        if principal.role.value == "public":
-            raise HTTPException(401, f"{route}: an API key is required", {"WWW-Authenticate": "Bearer"})
-        raise HTTPException(403, f"{route}: a {principal.role.value} key may not do this")
+        return _admitted(route, principal)
 
-    return check
+    async def check_kept(principal: Annotated[Principal, Depends(kept_caller)]) -> Principal:
+        return _admitted(route, principal)
+
+    return check_kept if key_confirmed_by_route else check
+
+
+def _admitted(route: str, principal: Principal) -> Principal:
+    if allowed(route, principal.role):
+        return principal
+    if principal.role.value == "public":
+        raise HTTPException(401, f"{route}: an API key is required", {"WWW-Authenticate": "Bearer"})
+    raise HTTPException(403, f"{route}: a {principal.role.value} key may not do this")
 
 
 # Ids in paths: bounded, so that no number a database cannot hold reaches it.

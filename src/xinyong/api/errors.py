@@ -54,7 +54,10 @@ def problem(status: int, title: str, detail: str, **extra: object) -> JSONRespon
 def install(app: FastAPI) -> None:
     @app.exception_handler(XinyongError)
     async def _domain(_: Request, exc: XinyongError) -> JSONResponse:
-        return problem(exc.status, exc.title, str(exc))
+        response = problem(exc.status, exc.title, str(exc))
+        if exc.status == 401:
+            response.headers["WWW-Authenticate"] = "Bearer"
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -198,6 +198,39 @@ def keys_create(
     _print(key, as_json, f"{key['role']} key for {key['name']}: {key['key']}\n(shown once; keep it secret)")
 
 
+@keys_app.command("list")
+def keys_list(as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False) -> None:
+    """Every key issued (never its secret), oldest first, with when it was revoked if it was."""
+    from xinyong.services.keys import list_keys
+
+    ctx = context()
+    keys = list_keys(ctx.migrated_engine())
+    lines = [
+        f"{k['id']}  {k['role']:<9} {k['name']}  created {k['created_at'][:19]}"
+        + (f"  REVOKED {k['revoked_at'][:19]}" if k["revoked_at"] else "")
+        + (f"  scopes {json.dumps(k['scopes'], ensure_ascii=False)}" if k["scopes"] else "")
+        + (f"  subject {k['subject_id']}" if k["subject_id"] is not None else "")
+        for k in keys
+    ]
+    _print(keys, as_json, "\n".join(lines) if lines else "no keys issued")
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    key_id: Annotated[str, typer.Argument(help="The key's id: the 16 characters after 'xy_' (see `keys list`).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+) -> None:
+    """Revoke a key: every server refuses it from the moment this commits."""
+    from xinyong.services.keys import revoke_key
+
+    ctx = context()
+    try:
+        key = revoke_key(ctx.migrated_engine(), key_id)
+    except XinyongError as exc:
+        raise fail(str(exc)) from None
+    _print(key, as_json, f"revoked {key['role']} key {key['id']} ({key['name']}) at {key['revoked_at']}")
+
+
 @app.command("serve")
 def serve(
     host: Annotated[str, typer.Option("--host", help="Interface to listen on.")] = "127.0.0.1",

@@ -27,6 +27,13 @@ class FileRefused(InvalidInput):
     title = "File refused"
 
 
+class Unauthorized(XinyongError):
+    """The caller's key does not stand (unknown, malformed, or revoked)."""
+
+    status = 401
+    title = "Unauthorized"
+
+
 class NotFound(XinyongError):
     status = 404
     title = "Not found"

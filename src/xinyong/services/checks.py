@@ -37,12 +37,13 @@ from sqlalchemy import JSON, Connection, Engine, Select, Subquery, bindparam, fu
 
 from xinyong.domain.catalog import Catalog
 from xinyong.domain.certificates import canonical, signed
-from xinyong.domain.errors import InvalidInput, NotFound
+from xinyong.domain.errors import InvalidInput, NotFound, Unauthorized
 from xinyong.domain.identifiers import IdentifierVault
 from xinyong.domain.lists import Transition, fold
 from xinyong.domain.measures import EntryFact, LinkedRecord, SubjectFacts, decide
 from xinyong.domain.scoring import RecordFact, score_subject
 from xinyong.services import audit
+from xinyong.services.keys import KEY_STANDS, Principal
 from xinyong.services.lists import TRANSITION_COLUMNS, transition
 from xinyong.services.objection_views import DISPUTE_COLUMNS, disputes_from, open_objections_of
 from xinyong.services.scoring import FACT_COLUMNS, known_versions
@@ -122,12 +123,14 @@ def _live(dialect: str) -> Select[Any]:
     """The file of the subject with an identifier, as the platform knows it at :known_at (the
     moment of asking): as known at the knowledge clock's committed stamp, or at :known_at if that
     is earlier, which the statement returns (`known_at`) in its one row, the subject's columns
-    NULL when no subject has that identifier (see store.clock)."""
+    NULL when no subject has that identifier (see store.clock); and whether the asking key
+    (:key_id, :key_hash) stands, in the same snapshot (`KEY_STANDS`)."""
     earlier = func.least if dialect == "postgresql" else func.min  # SQLite's min() of two is scalar
     s = _by_hash(earlier(clock.KNOWN_AT, _KNOWN_AT, type_=data_clock.c.stamp.type))  # a FROM: no correlation
     known = earlier(data_clock.c.stamp, _KNOWN_AT, type_=data_clock.c.stamp.type)
     live = _file_statement(dialect, s, known)
-    return live.add_columns(known.label("known_at")).select_from(data_clock).outerjoin(s, true()).where(clock.ROW)
+    live = live.add_columns(known.label("known_at"), KEY_STANDS)
+    return live.select_from(data_clock).outerjoin(s, true()).where(clock.ROW)
 
 
 def _by_id() -> Subquery:
@@ -241,8 +244,13 @@ def decide_check(
     consumer: str,
     as_of: date | None = None,
     now: datetime | None = None,
+    key: Principal | None = None,
 ) -> Decided:
-    """Decide and sign one check; it reads only (see `store_checks`)."""
+    """Decide and sign one check; it reads only (see `store_checks`).
+
+    `key`: the asking key, confirmed in the check's own read; one that no longer stands (it was
+    revoked) gets `Unauthorized` and nothing is decided.
+    """
     if context not in catalog.contexts:
         raise InvalidInput(f"context '{context}' is not in the catalog; one of: {', '.join(sorted(catalog.contexts))}")
     purpose = purpose.strip()
@@ -253,8 +261,16 @@ def decide_check(
     now = now or datetime.now(UTC)
     day = as_of or now.date()
     with one_read(engine) as conn:
-        params = {"scheme": scheme, "digest": digest, "known_at": now}
+        params = {
+            "scheme": scheme,
+            "digest": digest,
+            "known_at": now,
+            "key_id": key.key_id if key else None,
+            "key_hash": key.secret_hash if key else None,
+        }
         found = conn.execute(_FILE_BY_HASH[conn.dialect.name], params).one()
+    if key is not None and not found.key_stands:
+        raise Unauthorized("the API key is unknown, revoked or malformed")
     known_at = found.known_at
     facts = None if found.subject_id is None else _facts(catalog, found, day, known_at)
     subject_id = None if facts is None else facts.subject_id

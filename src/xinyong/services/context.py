@@ -11,6 +11,7 @@ from sqlalchemy.exc import DataError, IntegrityError
 
 from xinyong.domain.catalog import Catalog, load_catalog
 from xinyong.domain.identifiers import IdentifierVault
+from xinyong.services.keys import KeyCache
 from xinyong.settings import Settings
 from xinyong.store.db import SERVER_WAL_AUTOCHECKPOINT, make_engine, require_current
 from xinyong.store.group_commit import GroupCommitter
@@ -54,6 +55,11 @@ class AppContext:
     @cached_property
     def signing_key(self) -> Ed25519PrivateKey:
         return self.settings.signing_key()
+
+    @cached_property
+    def keys(self) -> KeyCache:
+        """The keys this server has authenticated (see `KeyCache`)."""
+        return KeyCache()
 
     @property
     def check_writer(self) -> GroupCommitter[Decided]:

@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 from xinyong.api import errors
 from xinyong.api.deps import CheckId, Ctx, guard, read
 from xinyong.domain.certificates import ALGORITHM, key_id, public_bytes
+from xinyong.domain.errors import Unauthorized
 from xinyong.services.checks import certificate_of, decide_check, replay
 from xinyong.services.keys import Principal
 
@@ -57,7 +58,9 @@ class PublicKey(BaseModel):
 
 @router.post("/v1/checks", name="create_check", response_model=CheckResponse)
 async def create_check(
-    body: CheckRequest, ctx: Ctx, who: Annotated[Principal, Depends(guard("create_check"))]
+    body: CheckRequest,
+    ctx: Ctx,
+    who: Annotated[Principal, Depends(guard("create_check", key_confirmed_by_route=True))],
 ) -> Response:
     """Which measures apply to this subject in this context, and why: every measure answered, signed."""
     contexts, purposes = who.scopes.get("contexts"), who.scopes.get("purposes")
@@ -68,20 +71,26 @@ async def create_check(
     # Decided through `read`: it only reads, and readers of either store never wait for a lock
     # (SQLite's write-ahead log, PostgreSQL's snapshots). Stored by the group committer, whose
     # thread alone waits for the write lock; the answer leaves only once the check and its audit
-    # event are committed.
-    decided = await read(
-        ctx,
-        decide_check,
-        ctx.engine,
-        ctx.catalog,
-        ctx.vault,
-        ctx.signing_key,
-        identifier=body.subject,
-        context=body.context,
-        purpose=body.purpose,
-        consumer=who.actor,
-        as_of=body.as_of,
-    )
+    # event are committed. The key may come from the server's cache: the same read confirms that
+    # it still stands, and a revoked one is refused and forgotten.
+    try:
+        decided = await read(
+            ctx,
+            decide_check,
+            ctx.engine,
+            ctx.catalog,
+            ctx.vault,
+            ctx.signing_key,
+            identifier=body.subject,
+            context=body.context,
+            purpose=body.purpose,
+            consumer=who.actor,
+            as_of=body.as_of,
+            key=who,
+        )
+    except Unauthorized:
+        ctx.keys.forget(who.key_id)
+        raise
     await ctx.check_writer.submit(decided)
     # The answer is the payload as signed, its canonical JSON reused rather than serialised again
     # (returned as a dict, it would also be validated against CheckResponse once more; the schema
