@@ -17,8 +17,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import given
 from hypothesis import strategies as st
-from sqlalchemy import Engine, delete, event, insert, select, update
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import BigInteger, Engine, bindparam, delete, event, func, insert, select, update
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from builders import make_uscc, ok, xy
 from conftest import pg_url
@@ -309,24 +309,53 @@ def test_a_check_reads_the_subject_file_in_one_statement_and_on_postgresql_outsi
         engine, story.catalog, subject_id=sid, target="record:court/B-8", grounds="paid in full", actor=f"subject:{sid}",
         now=at(33),
     )  # fmt: skip
-    seen: list[str | None] = []
+    seen: list[tuple[str, str | None]] = []  # each statement the driver ran, and on PostgreSQL the state after it
 
-    def after(conn: Any, *_: Any) -> None:
-        pg = engine.dialect.name == "postgresql"
-        seen.append(conn.connection.driver_connection.info.transaction_status.name if pg else None)
+    def traced(dbapi_conn: Any, *_: Any) -> None:  # the read runs on the driver's connection
+        if engine.dialect.name == "sqlite":
+            dbapi_conn.set_trace_callback(lambda sql: seen.append((sql, None)))
+            return
+        cursor_of = dbapi_conn.cursor
 
-    event.listen(engine, "after_cursor_execute", after)
+        class Cursor:  # the driver's cursor, telling each statement it runs
+            def __init__(self, cur: Any) -> None:
+                self._cur = cur
+
+            def execute(self, sql: Any, *more: Any, **kw: Any) -> Any:
+                result = self._cur.execute(sql, *more, **kw)
+                seen.append((str(sql), dbapi_conn.info.transaction_status.name))
+                return result
+
+            def __getattr__(self, name: str) -> Any:
+                return getattr(self._cur, name)
+
+        def cursor(*args: Any, **kwargs: Any) -> Any:
+            return Cursor(cursor_of(*args, **kwargs))
+
+        dbapi_conn.cursor = cursor
+
+    def untraced(dbapi_conn: Any, *_: Any) -> None:
+        if engine.dialect.name == "sqlite":
+            dbapi_conn.set_trace_callback(None)
+        else:
+            del dbapi_conn.cursor
+
+    event.listen(engine, "checkout", traced)
+    event.listen(engine, "checkin", untraced)
     try:
         decided = decide_check(
             engine, story.catalog, story.vault, KEY, identifier=uscc, context="procurement.tender",
             purpose="tender 2027-009", consumer="consumer:finance", now=at(34),
         )  # fmt: skip
     finally:
-        event.remove(engine, "after_cursor_execute", after)
+        event.remove(engine, "checkout", traced)
+        event.remove(engine, "checkin", untraced)
     decision = decided.payload["decision"]
     assert decision["outcome"] == "deny" and decision["applied"][0]["disputed"] is True  # entry, record, objection
     assert decided.payload["subject"]["id"] == sid
-    assert seen == (["IDLE"] if engine.dialect.name == "postgresql" else [None])  # in a transaction: INTRANS
+    [(sql, state)] = seen  # one statement: no BEGIN, no ROLLBACK
+    assert "FROM records" in sql and "list_transitions" in sql
+    assert state == ("IDLE" if engine.dialect.name == "postgresql" else None)  # in a transaction: INTRANS
 
 
 def test_audit_chain_catches_alteration_deletion_insertion_and_reordering(story: Story, engine: Engine) -> None:
@@ -516,3 +545,44 @@ def test_on_postgresql_a_connection_lost_while_taking_the_audit_chain_is_not_han
             conn.execute(delete(audit_events))
         engine.dispose()
         admin.dispose()
+
+
+def test_on_postgresql_a_connection_lost_under_a_checks_read_is_not_handed_out_again(
+    pg_schema: tuple[str, str], catalog: Catalog, vault: IdentifierVault
+) -> None:
+    """A check's read runs on the driver's connection (`HotRead`), past SQLAlchemy's Connection:
+    its error must still be SQLAlchemy's, and the dead connection must leave the pool."""
+    url = pg_url(*pg_schema)
+    admin = make_engine(url)
+    engine = make_engine(url, idle_ping_s=3600, pool_size=1, max_overflow=0)  # never asked whether it lives
+    ask: dict[str, Any] = {
+        "identifier": make_uscc(5), "context": "procurement.tender", "purpose": "tender 2027-010",
+        "consumer": "consumer:test",
+    }  # fmt: skip
+    try:
+        with engine.connect() as conn:
+            pid = int(conn.exec_driver_sql("SELECT pg_backend_pid()").scalar_one())
+        with admin.connect() as conn:
+            assert conn.exec_driver_sql(f"SELECT pg_terminate_backend({pid}, 10000)").scalar_one()
+        with pytest.raises(OperationalError):
+            decide_check(engine, catalog, vault, KEY, **ask)
+        decided = decide_check(engine, catalog, vault, KEY, **ask)  # on a new connection
+        assert decided.payload["subject"]["id"] is None and decided.payload["decision"]["outcome"] == "allow"
+    finally:
+        engine.dispose()
+        admin.dispose()
+
+
+def test_a_failed_hot_read_raises_as_sqlalchemy_and_gives_its_connection_back_as_it_came(db_url: str) -> None:
+    engine = make_engine(db_url, pool_size=1, max_overflow=0)  # one connection: the one the read failed on
+    read = db.HotRead(select(func.abs(bindparam("n", type_=BigInteger)).label("q")))
+    try:
+        assert read.one(engine, {"n": -5}).q == 5
+        with pytest.raises(DBAPIError):  # out of range on either store
+            read.one(engine, {"n": -(2**63)})
+        with engine.connect() as conn:
+            if engine.dialect.name == "postgresql":  # left in autocommit, it would break every transaction after
+                assert conn.connection.driver_connection.autocommit is False  # type: ignore[union-attr]
+        assert read.one(engine, {"n": 7}).q == 7
+    finally:
+        engine.dispose()

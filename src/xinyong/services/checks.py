@@ -48,7 +48,7 @@ from xinyong.services.lists import TRANSITION_COLUMNS, transition
 from xinyong.services.objection_views import DISPUTE_COLUMNS, disputes_from, open_objections_of
 from xinyong.services.scoring import FACT_COLUMNS, known_versions
 from xinyong.store import clock
-from xinyong.store.db import one_read, writing
+from xinyong.store.db import HotRead, one_read, writing
 from xinyong.store.tables import (
     checks,
     data_clock,
@@ -139,7 +139,7 @@ def _by_id() -> Subquery:
 
 
 # Built once per dialect at import: building a statement costs several times what running a cached one does.
-_FILE_BY_HASH = {d: _live(d) for d in ("sqlite", "postgresql")}
+_FILE_BY_HASH = {d: HotRead(_live(d)) for d in ("sqlite", "postgresql")}
 _FILE_BY_ID = {d: _file_statement(d, _by_id(), _KNOWN_AT) for d in ("sqlite", "postgresql")}
 _INSERT_CHECK = insert(checks)
 
@@ -260,15 +260,14 @@ def decide_check(
     check_id = secrets.token_hex(16)
     now = now or datetime.now(UTC)
     day = as_of or now.date()
-    with one_read(engine) as conn:
-        params = {
-            "scheme": scheme,
-            "digest": digest,
-            "known_at": now,
-            "key_id": key.key_id if key else None,
-            "key_hash": key.secret_hash if key else None,
-        }
-        found = conn.execute(_FILE_BY_HASH[conn.dialect.name], params).one()
+    params = {
+        "scheme": scheme,
+        "digest": digest,
+        "known_at": now,
+        "key_id": key.key_id if key else None,
+        "key_hash": key.secret_hash if key else None,
+    }
+    found = _FILE_BY_HASH[engine.dialect.name].one(engine, params)
     if key is not None and not found.key_stands:
         raise Unauthorized("the API key is unknown, revoked or malformed")
     known_at = found.known_at
