@@ -20,7 +20,8 @@ principle 7. Closing the gap needs writers that stamp under the write lock and c
 confirm their snapshot under it.
 
 The hot statements are built once at import with bind parameters: building a SQLAlchemy statement
-costs several times what executing a cached one does.
+costs several times what executing a cached one does; and the check's read runs on the driver's
+connection (`store.db.HotRead`), past the per-execution machinery of SQLAlchemy's Connection.
 """
 
 from __future__ import annotations
