@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import Column, Engine, Integer, MetaData, Table, Text, func, insert, select
+from sqlalchemy import Column, Engine, Integer, MetaData, Table, Text, delete, func, insert, select
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 
 from builders import make_uscc
@@ -97,6 +97,39 @@ def test_stored_checks_read_back_as_decided_and_a_bad_batch_leaves_nothing(
         assert conn.scalar(select(func.count()).select_from(audit_events)) == 1
     store_checks(engine, [second])  # the connection that failed is usable again
     assert audit.verify(engine).intact
+
+
+def test_on_postgresql_a_failed_store_of_checks_gives_its_connection_back_as_it_came(
+    pg_schema: tuple[str, str], catalog: Catalog, vault: IdentifierVault
+) -> None:
+    """On PostgreSQL checks are stored on the driver's connection, in autocommit mode with their
+    own BEGIN and COMMIT: after a failure the pooled connection must hold no transaction and be
+    out of autocommit, or every transaction on it after would be no transaction at all."""
+    engine = make_engine(pg_url(*pg_schema), pool_size=1, max_overflow=0)  # one connection: the one that failed
+    try:
+        first, second = _decided(engine, catalog, vault, 2)
+        store_checks(engine, [first])
+        with pytest.raises(IntegrityError):
+            store_checks(engine, [second, first])
+        with engine.connect() as conn:
+            driver = conn.connection.driver_connection
+            assert driver is not None and driver.autocommit is False
+            assert driver.info.transaction_status.name == "IDLE"
+
+        def both() -> None:  # the second insert fails: the first must go with it
+            with writing(engine, dated=False) as conn:
+                conn.execute(insert(checks), [second.row])
+                conn.execute(insert(checks), [first.row])
+
+        with pytest.raises(IntegrityError):
+            both()
+        with engine.connect() as conn:
+            assert conn.scalar(select(func.count()).select_from(checks).where(checks.c.id == second.row["id"])) == 0
+    finally:
+        with engine.begin() as conn:  # the session's schema: leave nothing to the tests after this one
+            conn.execute(delete(checks))
+            conn.execute(delete(audit_events))
+        engine.dispose()
 
 
 def test_checks_and_other_writers_of_the_audit_chain_extend_one_chain(

@@ -36,6 +36,8 @@ _LAST_HASH = select(audit_events.c.hash).order_by(audit_events.c.id.desc()).limi
 _LOCKED_HEAD = (
     f"SELECT pg_advisory_xact_lock({advisory_key(AUDIT_LOCK)}); SELECT hash FROM audit_events ORDER BY id DESC LIMIT 1"
 )
+# The same, opening the transaction: for a writer that begins it on the driver's connection.
+BEGIN_LOCKED_HEAD = f"BEGIN; {_LOCKED_HEAD}"
 _INSERT = insert(audit_events)
 
 
@@ -63,6 +65,18 @@ def append_many(conn: Connection, events: Sequence[Event]) -> str:
     else:
         write_lock(conn, AUDIT_LOCK)
         prev = conn.execute(_LAST_HASH).scalar() or GENESIS
+    rows, last = chained(prev, events)
+    if rows:
+        conn.execute(_INSERT, rows)
+    return last
+
+
+EVENT_COLUMNS = ("at", "actor", "action", "target", "purpose", "prev_hash", "hash")
+
+
+def chained(prev: str, events: Sequence[Event]) -> tuple[list[dict[str, Any]], str]:
+    """The rows (`EVENT_COLUMNS`) of events appended, in order, after the event whose hash is
+    `prev`; and the last one's hash."""
     rows = []
     for actor, action, target, purpose, when in events:
         at = when.astimezone(UTC)
@@ -79,9 +93,7 @@ def append_many(conn: Connection, events: Sequence[Event]) -> str:
             }
         )
         prev = digest
-    if rows:
-        conn.execute(_INSERT, rows)
-    return prev
+    return rows, prev
 
 
 def _locked_head(conn: Connection) -> str:

@@ -8,7 +8,7 @@ import time
 import weakref
 import zlib
 from collections import namedtuple
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -16,7 +16,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Dialect, Engine, Select, create_engine, event, text
+from sqlalchemy import Connection, Dialect, Engine, Select, Table, create_engine, event, insert, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError, NoResultFound, OperationalError
 
@@ -218,10 +218,12 @@ class HotRead:
 
 
 class _HotCompiled:
-    """A statement compiled for one dialect, with its bind and result processors."""
+    """A statement compiled for one dialect, with its bind (and, for a SELECT, result) processors.
 
-    def __init__(self, statement: Select[Any], dialect: Dialect) -> None:
-        compiled = statement.compile(dialect=dialect)
+    `columns`: for an INSERT, the columns its rows give (the others take their defaults)."""
+
+    def __init__(self, statement: Any, dialect: Dialect, columns: Sequence[str] | None = None) -> None:
+        compiled = statement.compile(dialect=dialect, column_keys=list(columns) if columns is not None else None)
         self.sql = compiled.string
         self._defaults = dict(compiled.params)
         self._binds = {
@@ -230,9 +232,9 @@ class _HotCompiled:
             if (proc := bind.type.dialect_impl(dialect).bind_processor(dialect)) is not None
         }
         self._positions = list(compiled.positiontup or ()) if compiled.positional else None
-        columns = list(statement.selected_columns)
-        self._results = [c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns]
-        self._row: Any = namedtuple("Row", [c.key for c in columns])  # type: ignore[misc]
+        columns_out = list(statement.selected_columns) if isinstance(statement, Select) else []
+        self._results = [c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns_out]
+        self._row: Any = namedtuple("Row", [c.key for c in columns_out])  # type: ignore[misc]
 
     def arguments(self, params: dict[str, Any]) -> Any:
         values = {**self._defaults, **params}
@@ -243,6 +245,23 @@ class _HotCompiled:
 
     def row(self, raw: Sequence[Any]) -> Any:
         return self._row(*(v if p is None or v is None else p(v) for p, v in zip(self._results, raw, strict=True)))
+
+
+class HotInsert:
+    """An INSERT of given columns, compiled once per dialect, whose rows are made ready for the
+    driver's `executemany` with the type processors SQLAlchemy would apply (see `HotRead`)."""
+
+    def __init__(self, table: Table, columns: Sequence[str]) -> None:
+        self._statement = insert(table)
+        self._columns = tuple(columns)
+        self._compiled: dict[str, _HotCompiled] = {}
+
+    def compiled(self, dialect: Dialect) -> tuple[str, Callable[[dict[str, Any]], Any]]:
+        """(SQL, the function that makes one row's parameters) for `dialect`."""
+        hot = self._compiled.get(dialect.name)
+        if hot is None:
+            hot = self._compiled[dialect.name] = _HotCompiled(self._statement, dialect, self._columns)
+        return hot.sql, hot.arguments
 
 
 def advisory_key(name: str) -> int:
