@@ -35,7 +35,6 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import JSON, Connection, Engine, Select, Subquery, bindparam, func, insert, select, true
-from sqlalchemy.exc import DBAPIError
 
 from xinyong.domain.catalog import Catalog
 from xinyong.domain.certificates import canonical, signed
@@ -50,7 +49,7 @@ from xinyong.services.lists import TRANSITION_COLUMNS, transition
 from xinyong.services.objection_views import DISPUTE_COLUMNS, disputes_from, open_objections_of
 from xinyong.services.scoring import FACT_COLUMNS, known_versions
 from xinyong.store import clock
-from xinyong.store.db import HotInsert, HotRead, one_read, writing
+from xinyong.store.db import HotInsert, HotRead, on_driver, one_read, writing
 from xinyong.store.tables import (
     audit_events,
     checks,
@@ -63,7 +62,6 @@ from xinyong.store.tables import (
 )
 
 PURPOSE_MAX = 200
-_IDLE = 0  # psycopg's pq.TransactionStatus.IDLE: no transaction open
 
 _KNOWN_AT = bindparam("known_at", type_=records.c.recorded_at.type)
 _FACTS = (*FACT_COLUMNS, records.c.link_method)
@@ -328,40 +326,20 @@ def _store_on_postgresql(engine: Engine, decided: Sequence[Decided]) -> None:
     """`store_checks` on PostgreSQL in two round trips instead of five, on the driver's connection:
     BEGIN, the audit lock and the chain's end in one query (`audit.BEGIN_LOCKED_HEAD`); both
     inserts and COMMIT in one pipeline. Errors are raised as SQLAlchemy's (an IntegrityError or
-    DataError is what makes the group committer try the items one by one), a lost connection is
-    discarded, and any other goes back to the pool with no transaction open and out of autocommit."""
-    dialect = engine.dialect
-    check_sql, check_args = _CHECK_ROWS.compiled(dialect)
-    event_sql, event_args = _EVENT_ROWS.compiled(dialect)
-    raw = engine.raw_connection()
-    driver: Any = raw.driver_connection
-    cursor = None
-    try:
-        driver.autocommit = True  # the statements below begin and end the transaction
-        try:
-            cursor = driver.cursor()
-            cursor.execute(audit.BEGIN_LOCKED_HEAD)  # results: BEGIN, the lock, the chain's end
-            cursor.nextset()
-            cursor.nextset()
-            head = cursor.fetchone()
-            rows, _ = audit.chained(str(head[0]) if head else audit.GENESIS, [d.event for d in decided])
-            with driver.pipeline():
-                cursor.executemany(check_sql, [check_args(d.row) for d in decided])
-                cursor.executemany(event_sql, [event_args(r) for r in rows])
-                cursor.execute("COMMIT")
-        finally:
-            if cursor is not None:
-                cursor.close()
-            if not driver.closed:
-                if driver.info.transaction_status != _IDLE:
-                    driver.execute("ROLLBACK")
-                driver.autocommit = False
-    except dialect.loaded_dbapi.Error as exc:
-        if dialect.is_disconnect(exc, driver, cursor):
-            raw.invalidate(exc)
-        raise DBAPIError.instance(check_sql, None, exc, dialect.loaded_dbapi.Error, dialect=dialect) from exc
-    finally:
-        raw.close()
+    DataError is what makes the group committer try the items one by one): see `on_driver`."""
+    check_sql, check_args = _CHECK_ROWS.compiled(engine.dialect)
+    event_sql, event_args = _EVENT_ROWS.compiled(engine.dialect)
+    # In autocommit, the statements below begin the transaction and end it.
+    with on_driver(engine, check_sql, autocommit=True) as driver, driver.cursor() as cursor:
+        cursor.execute(audit.BEGIN_LOCKED_HEAD)  # results: BEGIN, the lock, the chain's end
+        cursor.nextset()
+        cursor.nextset()
+        head = cursor.fetchone()
+        rows, _ = audit.chained(str(head[0]) if head else audit.GENESIS, [d.event for d in decided])
+        with driver.pipeline():
+            cursor.executemany(check_sql, [check_args(d.row) for d in decided])
+            cursor.executemany(event_sql, [event_args(r) for r in rows])
+            cursor.execute("COMMIT")
 
 
 def run_check(

@@ -189,32 +189,46 @@ class HotRead:
     def one(self, engine: Engine, params: dict[str, Any]) -> Any:
         hot = self._for(engine.dialect)
         args = hot.arguments(params)
-        raw = engine.raw_connection()
-        driver: Any = raw.driver_connection
-        postgres = engine.dialect.name == "postgresql"
-        cursor = None
-        try:
-            if postgres:
-                driver.autocommit = True  # no BEGIN and ROLLBACK round trips (see one_read)
-            try:
-                cursor = driver.cursor()
-                cursor.execute(hot.sql, args)
-                row = cursor.fetchone()
-            finally:
-                if cursor is not None:
-                    cursor.close()
-                if postgres and not driver.closed:  # back to the pool as it came: in transaction mode
-                    driver.autocommit = False
-        except engine.dialect.loaded_dbapi.Error as exc:
-            if engine.dialect.is_disconnect(exc, driver, cursor):
-                raw.invalidate(exc)  # as SQLAlchemy's Connection does: never handed out again
-            error = engine.dialect.loaded_dbapi.Error
-            raise DBAPIError.instance(hot.sql, args, exc, error, dialect=engine.dialect) from exc
-        finally:
-            raw.close()
+        with on_driver(engine, hot.sql, autocommit=True) as driver:  # autocommit: no BEGIN, no ROLLBACK
+            row = driver.execute(hot.sql, args).fetchone()
         if row is None:
             raise NoResultFound("the statement returned no row")
         return hot.row(row)
+
+
+_IDLE = 0  # psycopg's pq.TransactionStatus.IDLE: no transaction open
+
+
+@contextmanager
+def on_driver(engine: Engine, statement: str, *, autocommit: bool = False) -> Iterator[Any]:
+    """A pooled connection's driver connection, for statements run past SQLAlchemy's Connection.
+
+    On PostgreSQL with `autocommit`, each statement commits on its own unless the statements
+    open a transaction themselves (BEGIN ... COMMIT). Whatever happens, the connection goes back
+    to the pool as it came: no transaction open (an open one is rolled back), out of autocommit.
+    Driver errors are raised as SQLAlchemy's (`DBAPIError`, naming `statement`), and a connection
+    they show to be lost is discarded from the pool, as SQLAlchemy's Connection would do.
+    """
+    dialect = engine.dialect
+    raw = engine.raw_connection()
+    driver: Any = raw.driver_connection
+    postgres = dialect.name == "postgresql"
+    try:
+        try:
+            if postgres and autocommit:
+                driver.autocommit = True
+            yield driver
+        finally:
+            if postgres and not driver.closed:
+                if driver.info.transaction_status != _IDLE:
+                    driver.execute("ROLLBACK")
+                driver.autocommit = False
+    except dialect.loaded_dbapi.Error as exc:
+        if dialect.is_disconnect(exc, driver, None):
+            raw.invalidate(exc)
+        raise DBAPIError.instance(statement, None, exc, dialect.loaded_dbapi.Error, dialect=dialect) from exc
+    finally:
+        raw.close()
 
 
 class _HotCompiled:
