@@ -40,8 +40,16 @@ class AppContext:
             return make_engine(self.settings.url)
         # Room for a connection in each thread that may hold one at once: the 40 of the pool that
         # runs plain routes, the 16 reads of api.deps.read (PostgreSQL), and the group committer.
+        # The pool hands out the connection returned last (LIFO), so that when few requests run
+        # the same few connections serve them, their SQLite page cache and PostgreSQL prepared
+        # statements warm: in the first 8 s of checks at one connection on PostgreSQL, p50 2.7 ms
+        # instead of 3.3 (a queue would go round all of them, each cold).
         return make_engine(
-            self.settings.url, wal_autocheckpoint=SERVER_WAL_AUTOCHECKPOINT, pool_size=20, max_overflow=40
+            self.settings.url,
+            wal_autocheckpoint=SERVER_WAL_AUTOCHECKPOINT,
+            pool_size=20,
+            max_overflow=40,
+            pool_use_lifo=True,
         )
 
     def migrated_engine(self) -> Engine:
