@@ -150,9 +150,9 @@ def test_a_revoked_key_is_refused_at_once_though_the_server_kept_it(served: Serv
                 conn.execute(select(func.count()).select_from(audit_events)).scalar_one(),
             )
 
-    before = stored()
     revoked = revoke_key(served.engine, issued["id"])
     assert revoked["revoked_at"] is not None and revoked["role"] == "consumer"
+    before = stored()  # the revocation's own audit event included
     refused = served.call("POST", "/v1/checks", issued["key"], json=ask)
     assert refused.status_code == 401, refused.text
     assert refused.headers["content-type"] == "application/problem+json"

@@ -23,7 +23,7 @@ from sqlalchemy import func, select, text
 from builders import court_row, make_ric, make_uscc, mistype, ok, write_csv, write_jsonl, xy
 from xinyong.settings import Settings
 from xinyong.store.db import current_revision, head_revision, make_engine
-from xinyong.store.tables import batches, records, subjects
+from xinyong.store.tables import audit_events, batches, records, subjects
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
@@ -288,3 +288,16 @@ def test_keys_are_listed_without_secrets_and_revoked_once(ready_env: dict[str, s
     assert again.returncode == 1 and "revoked already" in one_line(again.stderr)
     shown = ok(xy(ready_env, "keys", "list", cwd=tmp_path)).stdout
     assert any(issued["id"] in line and "REVOKED" in line for line in shown.splitlines())
+    engine = make_engine(store_url(ready_env))
+    try:  # who issued and who revoked the key is in the audit chain, and the chain holds
+        with engine.connect() as conn:
+            events = conn.execute(
+                select(audit_events.c.action, audit_events.c.actor).where(
+                    audit_events.c.target == f"key:{issued['id']}"
+                )
+            ).all()
+    finally:
+        engine.dispose()
+    assert [action for action, _ in events] == ["key_create", "key_revoke"]
+    assert all(actor.startswith("cli:") for _, actor in events)
+    assert "intact" in ok(xy(ready_env, "audit", "verify", cwd=tmp_path)).stdout

@@ -21,6 +21,16 @@ app.add_typer(certificate_app, name="certificate")
 app.add_typer(audit_app, name="audit")
 
 
+def _operator() -> str:
+    """Who runs a command that issues or revokes keys, as the audit chain records it."""
+    import getpass
+
+    try:
+        return f"cli:{getpass.getuser()}"[:100]
+    except (KeyError, OSError):  # no login name for this user id
+        return "cli:operator"
+
+
 def _print(data: Any, as_json: bool, text: str) -> None:
     if as_json:
         sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
@@ -192,7 +202,7 @@ def keys_create(
     try:
         engine = ctx.migrated_engine()
         sid = resolve_subject(engine, ctx.catalog, ctx.vault, subject)[0] if subject else None
-        key = create_key(engine, ctx.catalog, role=role, name=name, scopes=scopes, subject_id=sid)
+        key = create_key(engine, ctx.catalog, role=role, name=name, scopes=scopes, subject_id=sid, actor=_operator())
     except XinyongError as exc:
         raise fail(str(exc)) from None
     _print(key, as_json, f"{key['role']} key for {key['name']}: {key['key']}\n(shown once; keep it secret)")
@@ -225,7 +235,7 @@ def keys_revoke(
 
     ctx = context()
     try:
-        key = revoke_key(ctx.migrated_engine(), key_id)
+        key = revoke_key(ctx.migrated_engine(), key_id, actor=_operator())
     except XinyongError as exc:
         raise fail(str(exc)) from None
     _print(key, as_json, f"revoked {key['role']} key {key['id']} ({key['name']}) at {key['revoked_at']}")

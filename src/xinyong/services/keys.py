@@ -21,7 +21,7 @@ from sqlalchemy import Engine, bindparam, exists, insert, select, update
 
 from xinyong.domain.catalog import Catalog
 from xinyong.domain.errors import Conflict, InvalidInput, NotFound
-from xinyong.store.db import one_read
+from xinyong.store.db import one_read, writing
 from xinyong.store.tables import api_keys, subjects
 
 
@@ -81,8 +81,10 @@ def create_key(
     scopes: dict[str, list[str]] | None = None,
     subject_id: int | None = None,
     now: datetime | None = None,
+    actor: str = "cli:operator",
 ) -> dict[str, Any]:
-    """Issue a key; the returned `key` is the only time the secret is shown."""
+    """Issue a key; the returned `key` is the only time the secret is shown. The audit chain
+    records who issued it (`actor`)."""
     try:
         r = Role(role)
     except ValueError:
@@ -98,8 +100,11 @@ def create_key(
     _check_scopes(catalog, r, name, scopes)
     if (r is Role.SUBJECT) != (subject_id is not None):
         raise InvalidInput("a subject token names its subject, and only a subject token does")
+    from xinyong.services import audit  # its certificates' cryptography: imported when used
+
     key_id, secret = secrets.token_hex(8), secrets.token_urlsafe(24)
-    with engine.begin() as conn:
+    at = now or datetime.now(UTC)
+    with writing(engine, dated=False) as conn:
         if subject_id is not None and conn.scalar(select(subjects.c.id).where(subjects.c.id == subject_id)) is None:
             raise NotFound(f"no subject {subject_id}")
         conn.execute(
@@ -110,9 +115,10 @@ def create_key(
                 name=name,
                 scopes=scopes,
                 subject_id=subject_id,
-                created_at=now or datetime.now(UTC),
+                created_at=at,
             )
         )
+        audit.append(conn, actor=actor, action="key_create", target=f"key:{key_id}", purpose=f"{r.value} key", at=at)
     return {
         "key": f"xy_{key_id}_{secret}",
         "id": key_id,
@@ -222,18 +228,22 @@ def _key_view(row: Any) -> dict[str, Any]:
     }
 
 
-def revoke_key(engine: Engine, key_id: str, now: datetime | None = None) -> dict[str, Any]:
-    """Revoke a key: from the commit on, every server refuses it. Revoking it again changes
-    nothing and says so (`Conflict`)."""
+def revoke_key(engine: Engine, key_id: str, now: datetime | None = None, actor: str = "cli:operator") -> dict[str, Any]:
+    """Revoke a key: from the commit on, every server refuses it; the audit chain records who
+    revoked it (`actor`). Revoking it again changes nothing and says so (`Conflict`)."""
     key_id = key_id.strip()
     if key_id.startswith("xy_"):
         raise InvalidInput("give the key's id (the 16 characters after 'xy_'), not the key itself")
-    with engine.begin() as conn:
+    from xinyong.services import audit  # its certificates' cryptography: imported when used
+
+    at = now or datetime.now(UTC)
+    with writing(engine, dated=False) as conn:
         row = conn.execute(select(api_keys).where(api_keys.c.id == key_id).with_for_update()).mappings().first()
         if row is None:
             raise NotFound(f"no key '{key_id}': `xinyong keys list` shows the ids")
         if row["revoked_at"] is not None:
             raise Conflict(f"key '{key_id}' ({row['role']} {row['name']}) was revoked already, at {row['revoked_at']}")
-        conn.execute(update(api_keys).where(api_keys.c.id == key_id).values(revoked_at=now or datetime.now(UTC)))
+        conn.execute(update(api_keys).where(api_keys.c.id == key_id).values(revoked_at=at))
+        audit.append(conn, actor=actor, action="key_revoke", target=f"key:{key_id}", purpose="revocation", at=at)
         row = conn.execute(select(api_keys).where(api_keys.c.id == key_id)).mappings().one()
     return _key_view(row)
