@@ -14,9 +14,11 @@ import pytest
 from sqlalchemy import func, select
 
 from builders import court_row, make_ric, make_uscc, mistype, write_csv, write_jsonl, write_parquet
+from conftest import pg_url
 from xinyong.domain.errors import FileRefused
 from xinyong.ingest.pipeline import BatchResult, ingest_file, plan_directory
 from xinyong.store import clock
+from xinyong.store.db import make_engine
 from xinyong.store.tables import batches, identifiers, records, rejects, subjects, unresolved
 
 NOW = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
@@ -380,3 +382,33 @@ def test_lone_surrogate_in_jsonl_is_a_rejected_row(ingest, tmp_path, engine):
     result = ingest(path)
     assert (result.accepted, result.rejected) == (1, 1)
     assert "not valid Unicode" in result.problems_sample[0]
+
+
+def test_on_postgresql_a_large_batch_analyses_the_tables_it_filled(pg_schema, catalog, vault, tmp_path):
+    """Statistics are taken once a batch of at least `analyze_after_rows` versions commits, not
+    for a smaller one (the autovacuum daemon may be late, or off)."""
+    url = pg_url(*pg_schema)
+    engine = make_engine(url)
+
+    def analysed() -> dict[str, object]:
+        with engine.connect() as conn:
+            rows = conn.exec_driver_sql(
+                "SELECT relname, last_analyze FROM pg_stat_user_tables WHERE schemaname = current_schema() "
+                "AND relname IN ('records', 'identifiers', 'subjects', 'unresolved')"
+            ).all()
+        return dict(rows)
+
+    try:
+        small = tmp_path / "court.csv"
+        write_csv(small, [court_row("AN-1", make_ric(901)), court_row("AN-2", make_uscc(902))])
+        before = analysed()
+        ingest_file(engine, catalog, vault, small, report_dir=tmp_path / "r", now=NOW, analyze_after_rows=3)
+        assert analysed() == before  # two versions: below the bound, nothing analysed
+        large = tmp_path / "court.2.csv"
+        write_csv(large, [court_row(f"AN-{i}", make_ric(910 + i)) for i in range(3, 6)])
+        ingest_file(engine, catalog, vault, large, report_dir=tmp_path / "r", now=NOW, analyze_after_rows=3)
+        after = analysed()
+        assert set(after) == {"records", "identifiers", "subjects", "unresolved"}
+        assert all(after[t] is not None and after[t] != before.get(t) for t in after)
+    finally:
+        engine.dispose()

@@ -36,6 +36,12 @@ log = logging.getLogger(__name__)
 Progress = Callable[[int], None]
 # Below this size a helper process costs more to start than it saves.
 HELPER_MIN_BYTES = 8 << 20
+# On PostgreSQL a batch that stores at least this many record versions analyses the tables it
+# filled once it has committed: until statistics are taken, PostgreSQL plans those tables as they
+# were before the batch (a store loaded in one batch, as if it were empty), and the autovacuum
+# daemon takes them only some time later, or never where it is off.
+ANALYZE_AFTER_ROWS = 10_000
+_ANALYZE = "ANALYZE subjects, identifiers, records, unresolved"
 
 
 @dataclass
@@ -118,11 +124,13 @@ def ingest_file(
     helper_min_bytes: int | None = HELPER_MIN_BYTES,
     now: datetime | None = None,
     progress: Progress | None = None,
+    analyze_after_rows: int = ANALYZE_AFTER_ROWS,
 ) -> BatchResult:
     """Ingest one file as one atomic batch.
 
     Files of at least `helper_min_bytes` are read and validated by a helper process while this
-    one writes (None: never).
+    one writes (None: never). On PostgreSQL a batch that stored at least `analyze_after_rows`
+    record versions then analyses the tables it filled (see ANALYZE_AFTER_ROWS).
 
     Raises:
         FileRefused: the file as a whole cannot be accepted; nothing of it is stored.
@@ -140,9 +148,13 @@ def ingest_file(
         chunks = local_chunks(path, fmt, validator, chunk_rows, digest.append)
     try:
         with gc_paused():
-            return _store_chunks(engine, catalog, path, fmt, source_id, chunks, digest, report_dir, now, progress)
+            result = _store_chunks(engine, catalog, path, fmt, source_id, chunks, digest, report_dir, now, progress)
     finally:
         chunks.close()
+    if engine.dialect.name == "postgresql" and result.accepted + result.new_versions >= analyze_after_rows:
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql(_ANALYZE)
+    return result
 
 
 def _store_chunks(
