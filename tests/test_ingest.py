@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from builders import court_row, make_ric, make_uscc, mistype, write_csv, write_jsonl, write_parquet
 from conftest import pg_url
 from xinyong.domain.errors import FileRefused
+from xinyong.ingest import pipeline
 from xinyong.ingest.pipeline import BatchResult, ingest_file, plan_directory
 from xinyong.store import clock
 from xinyong.store.db import make_engine
@@ -410,5 +411,24 @@ def test_on_postgresql_a_large_batch_analyses_the_tables_it_filled(pg_schema, ca
         after = analysed()
         assert set(after) == {"records", "identifiers", "subjects", "unresolved"}
         assert all(after[t] is not None and after[t] != before.get(t) for t in after)
+    finally:
+        engine.dispose()
+
+
+def test_on_postgresql_a_failed_analyse_after_a_batch_leaves_the_batch_stored_and_says_so(
+    pg_schema, catalog, vault, tmp_path, monkeypatch, caplog
+):
+    monkeypatch.setattr(pipeline, "_ANALYZE", "ANALYZE no_such_table")  # fails as a lost server would
+    engine = make_engine(pg_url(*pg_schema))
+    try:
+        path = tmp_path / "court.csv"
+        write_csv(path, [court_row("AF-1", make_ric(931)), court_row("AF-2", make_ric(932))])
+        with caplog.at_level("WARNING", logger="xinyong.ingest.pipeline"):
+            result = ingest_file(engine, catalog, vault, path, report_dir=tmp_path / "r", now=NOW, analyze_after_rows=1)
+        assert result.accepted == 2
+        assert f"batch {result.batch_id} is stored; analysing its tables failed" in caplog.text
+        with engine.connect() as conn:
+            stored = conn.scalar(select(func.count()).select_from(records).where(records.c.batch_id == result.batch_id))
+        assert stored == 2
     finally:
         engine.dispose()

@@ -18,6 +18,7 @@ from operator import attrgetter
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import DBAPIError
 
 from xinyong.domain.catalog import Catalog
 from xinyong.domain.errors import FileRefused
@@ -152,8 +153,11 @@ def ingest_file(
     finally:
         chunks.close()
     if engine.dialect.name == "postgresql" and result.accepted + result.new_versions >= analyze_after_rows:
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.exec_driver_sql(_ANALYZE)
+        try:
+            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.exec_driver_sql(_ANALYZE)
+        except DBAPIError as exc:  # the batch is stored: say so, and leave the statistics to the daemon
+            log.warning("batch %s is stored; analysing its tables failed: %s", result.batch_id, exc.orig)
     return result
 
 
