@@ -177,17 +177,10 @@ class HotRead:
     """
 
     def __init__(self, statement: Select[Any]) -> None:
-        self._statement = statement
-        self._compiled: dict[str, _HotCompiled] = {}
-
-    def _for(self, dialect: Dialect) -> _HotCompiled:
-        compiled = self._compiled.get(dialect.name)
-        if compiled is None:
-            compiled = self._compiled[dialect.name] = _HotCompiled(self._statement, dialect)
-        return compiled
+        self._compiled = _PerDialect(statement)
 
     def one(self, engine: Engine, params: dict[str, Any]) -> Any:
-        hot = self._for(engine.dialect)
+        hot = self._compiled.of(engine.dialect)
         args = hot.arguments(params)
         with on_driver(engine, hot.sql, autocommit=True) as driver:  # autocommit: no BEGIN, no ROLLBACK
             row = driver.execute(hot.sql, args).fetchone()
@@ -266,16 +259,26 @@ class HotInsert:
     driver's `executemany` with the type processors SQLAlchemy would apply (see `HotRead`)."""
 
     def __init__(self, table: Table, columns: Sequence[str]) -> None:
-        self._statement = insert(table)
-        self._columns = tuple(columns)
-        self._compiled: dict[str, _HotCompiled] = {}
+        self._compiled = _PerDialect(insert(table), tuple(columns))
 
     def compiled(self, dialect: Dialect) -> tuple[str, Callable[[dict[str, Any]], Any]]:
         """(SQL, the function that makes one row's parameters) for `dialect`."""
+        hot = self._compiled.of(dialect)
+        return hot.sql, hot.arguments
+
+
+class _PerDialect:
+    """A statement's `_HotCompiled` for each dialect, compiled on first use."""
+
+    def __init__(self, statement: Any, columns: Sequence[str] | None = None) -> None:
+        self._statement, self._columns = statement, columns
+        self._compiled: dict[str, _HotCompiled] = {}
+
+    def of(self, dialect: Dialect) -> _HotCompiled:
         hot = self._compiled.get(dialect.name)
         if hot is None:
             hot = self._compiled[dialect.name] = _HotCompiled(self._statement, dialect, self._columns)
-        return hot.sql, hot.arguments
+        return hot
 
 
 def advisory_key(name: str) -> int:
