@@ -21,9 +21,10 @@ import pytest
 from sqlalchemy import func, select, text
 
 from builders import court_row, make_ric, make_uscc, mistype, ok, write_csv, write_jsonl, xy
+from xinyong.cli.common import operator
 from xinyong.settings import Settings
 from xinyong.store.db import current_revision, head_revision, make_engine
-from xinyong.store.tables import audit_events, batches, records, subjects
+from xinyong.store.tables import audit_events, batches, records, score_runs, subjects
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
@@ -209,6 +210,41 @@ def test_ingest_directory_then_status(ready_env, tmp_path):
     assert [b["new_versions"] for b in again] == [0, 0]
     assert [b["unchanged"] for b in again] == [3, 1]
     assert store_counts(ready_env)["records"] == 4
+
+
+def test_ingest_and_scoring_commands_leave_their_audit_events(ready_env: dict[str, str], tmp_path: Path) -> None:
+    files = department_files(tmp_path / "in")
+    batches_out = json.loads(ok(xy(ready_env, "ingest", "--json", str(files), cwd=tmp_path)).stdout)
+    resident = make_ric(1)
+    shown = json.loads(ok(xy(ready_env, "score", resident, "--json", cwd=tmp_path)).stdout)
+    run = json.loads(ok(xy(ready_env, "rescore", "--all", "--json", cwd=tmp_path)).stdout)["run_id"]
+    export = tmp_path / "scores.csv"
+    ok(xy(ready_env, "scores", "export", str(export), cwd=tmp_path))
+    refused = xy(ready_env, "score", make_ric(99), cwd=tmp_path)  # known to no one: no read, no event
+    assert refused.returncode == 1
+
+    engine = make_engine(store_url(ready_env))
+    try:
+        with engine.connect() as conn:
+            events = conn.execute(
+                select(audit_events.c.actor, audit_events.c.action, audit_events.c.target, audit_events.c.purpose)
+                .where(audit_events.c.actor.like("cli:%"))
+                .order_by(audit_events.c.id)
+            ).all()
+            runs = conn.execute(select(score_runs.c.id).order_by(score_runs.c.id)).scalars().all()
+    finally:
+        engine.dispose()
+    assert {actor for actor, *_ in events} == {operator()}
+    after_ingest = runs[0]  # the rescore of the subjects the two files touched
+    assert [(action, target, purpose) for _, action, target, purpose in events] == [
+        ("submit_records", f"batch:{batches_out[0]['batch_id']}", "file ingestion"),
+        ("submit_records", f"batch:{batches_out[1]['batch_id']}", "file ingestion"),
+        ("rescore", f"score_run:{after_ingest}", "rescore changed"),
+        ("read_score", f"subject:{shown['subject_id']}", "score explanation"),
+        ("rescore", f"score_run:{run}", "rescore all"),
+        ("export_scores", f"file:{export.resolve()}", "score export"),
+    ]
+    assert json.loads(ok(xy(ready_env, "audit", "verify", "--json", cwd=tmp_path)).stdout)["intact"] is True
 
 
 def test_ingest_table_output_names_the_reject_report(ready_env, tmp_path):

@@ -17,12 +17,13 @@ from sqlalchemy import Engine, select
 
 from builders import make_ric, make_uscc, ok, xy
 from process_story import T0, Story, at, org_row, person_row
+from xinyong.cli.common import operator
 from xinyong.domain.catalog import Catalog
 from xinyong.domain.errors import ConfigurationError
 from xinyong.domain.identifiers import IdentifierVault
 from xinyong.services.notices import deliver_pending, delivery_from
 from xinyong.services.objections import file_objection
-from xinyong.store.tables import notices
+from xinyong.store.tables import audit_events, notices
 
 DELIVERED: list[int] = []
 
@@ -135,6 +136,31 @@ def test_reviewer_cli_walks_a_listing_and_an_objection(
     assert badref.returncode == 1 and "SOURCE/SOURCE_REF" in badref.stderr
     badnow = xy(db_env, "maintain", "--now", "tomorrow", cwd=tmp_path)
     assert badnow.returncode == 1 and "--now 'tomorrow' is not a timestamp" in badnow.stderr
+
+    # Every command that wrote or read personal data left one event, under the login that ran it,
+    # named as the API names the same operation; the refused ones left none.
+    with engine.connect() as conn:
+        events = conn.execute(
+            select(audit_events.c.actor, audit_events.c.action, audit_events.c.target, audit_events.c.purpose)
+            .where(audit_events.c.actor.like("cli:%"))
+            .order_by(audit_events.c.id)
+        ).all()
+    assert {actor for actor, *_ in events} == {operator()}
+    assert {purpose for *_, purpose in events} == {"due process"}
+    oid = f"objection:{filed['id']}"
+    assert [(action, target) for _, action, target, _ in events] == [
+        ("maintain", "lists"),
+        ("read_entries", "list:*"),
+        ("entry_approve", f"entry:{eid}"),
+        ("file_objection", oid),
+        ("read_entry", f"entry:{eid}"),
+        ("read_objections", "objections:open"),
+        ("read_objections", "objections:overdue"),
+        ("objection_uphold", oid),
+        ("read_entry", f"entry:{eid}"),
+        ("read_notices", f"subject:{story.subject_of('K-1')}"),
+    ]
+    assert run_json(db_env, tmp_path, "audit", "verify")["intact"] is True
 
 
 def test_notice_delivery_is_pluggable_and_a_failing_channel_leaves_the_rest_pending(

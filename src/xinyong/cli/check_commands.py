@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from xinyong.cli.common import app, context, demo_app, fail, out, parse_day, parse_moment
+from xinyong.cli.common import app, context, demo_app, fail, operator, out, parse_day, parse_moment
 from xinyong.domain.errors import XinyongError
 
 checks_app = typer.Typer(help="Checks made by consuming departments.", no_args_is_help=True)
@@ -19,16 +19,6 @@ audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True
 app.add_typer(checks_app, name="checks")
 app.add_typer(certificate_app, name="certificate")
 app.add_typer(audit_app, name="audit")
-
-
-def _operator() -> str:
-    """Who runs a command that issues or revokes keys, as the audit chain records it."""
-    import getpass
-
-    try:
-        return f"cli:{getpass.getuser()}"[:100]
-    except (KeyError, OSError):  # no login name for this user id
-        return "cli:operator"
 
 
 def _print(data: Any, as_json: bool, text: str) -> None:
@@ -202,7 +192,7 @@ def keys_create(
     try:
         engine = ctx.migrated_engine()
         sid = resolve_subject(engine, ctx.catalog, ctx.vault, subject)[0] if subject else None
-        key = create_key(engine, ctx.catalog, role=role, name=name, scopes=scopes, subject_id=sid, actor=_operator())
+        key = create_key(engine, ctx.catalog, role=role, name=name, scopes=scopes, subject_id=sid, actor=operator())
     except XinyongError as exc:
         raise fail(str(exc)) from None
     _print(key, as_json, f"{key['role']} key for {key['name']}: {key['key']}\n(shown once; keep it secret)")
@@ -235,7 +225,7 @@ def keys_revoke(
 
     ctx = context()
     try:
-        key = revoke_key(ctx.migrated_engine(), key_id, actor=_operator())
+        key = revoke_key(ctx.migrated_engine(), key_id, actor=operator())
     except XinyongError as exc:
         raise fail(str(exc)) from None
     _print(key, as_json, f"revoked {key['role']} key {key['id']} ({key['name']}) at {key['revoked_at']}")

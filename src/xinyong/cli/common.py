@@ -37,6 +37,29 @@ def context() -> AppContext:
     return AppContext(Settings())
 
 
+def operator() -> str:
+    """Who runs the command, as the audit chain records it: `cli:` and the login name."""
+    import getpass
+
+    try:
+        return f"cli:{getpass.getuser()}"[:100]
+    except (KeyError, OSError):  # no login name for this user id
+        return "cli:operator"
+
+
+def audited(ctx: AppContext, action: str, target: str, purpose: str | None = None) -> None:
+    """Append the event of a command that wrote to the store or read personal data from it.
+
+    As the API does for the same operations (and with the same action names): in a transaction
+    of its own, once the work succeeded, so a refused command leaves no event.
+    """
+    from xinyong.services import audit  # imports cryptography: only for the commands that audit
+    from xinyong.store.db import writing
+
+    with writing(ctx.engine, dated=False) as conn:
+        audit.append(conn, actor=operator(), action=action, target=target, purpose=purpose)
+
+
 def fail(message: str, code: int = 1) -> typer.Exit:
     err.print(Text.assemble(("error: ", "bold red"), message), highlight=False, soft_wrap=True)
     return typer.Exit(code)

@@ -6,8 +6,19 @@ from typing import Annotated, Any
 
 import typer
 
-from xinyong.cli.common import app, fail, out, parse_moment
-from xinyong.cli.process_commands import Json, Now, Reason, Reviewer, deliver, emit, service, subject_id_of, table
+from xinyong.cli.common import app, audited, fail, out, parse_moment
+from xinyong.cli.process_commands import (
+    DUE_PROCESS,
+    Json,
+    Now,
+    Reason,
+    Reviewer,
+    deliver,
+    emit,
+    service,
+    subject_id_of,
+    table,
+)
 
 objections_app = typer.Typer(help="Objections: file, appeal, decide, show.", no_args_is_help=True)
 repairs_app = typer.Typer(help="Credit repair: file, decide, show.", no_args_is_help=True)
@@ -40,6 +51,7 @@ def objections_file(
             actor=f"subject:{sid}",
             now=parse_moment(now, "--now"),
         )
+        audited(ctx, "file_objection", f"objection:{data['id']}", DUE_PROCESS)
         deliver(ctx)
     emit(data, as_json, lambda d: out.print(f"objection {d['id']} filed; decision due by {d['due_on']}"))
 
@@ -63,6 +75,7 @@ def objections_appeal(
             actor=None,
             now=parse_moment(now, "--now"),
         )
+        audited(ctx, "file_appeal", f"objection:{data['id']}", DUE_PROCESS)
         deliver(ctx)
     emit(data, as_json, lambda d: out.print(f"appeal {d['id']} filed; decision due by {d['due_on']}"))
 
@@ -101,6 +114,7 @@ def objections_decide(
             revoke=revoke,
             set_attributes=changes or None,
         )
+        audited(ctx, f"objection_{decision}", f"objection:{objection_id}", DUE_PROCESS)
         deliver(ctx)
     emit(data, as_json, lambda d: out.print(f"objection {d['id']}: {d['outcome']} {d['remedy'] or ''}"))
 
@@ -122,6 +136,7 @@ def objections_list(
         rows = objection_rows(
             ctx.migrated_engine(), state=state, subject_id=sid, today=parse_moment(now, "--now").date()
         )
+        audited(ctx, "read_objections", f"subject:{sid}" if sid else f"objections:{state or '*'}", DUE_PROCESS)
     cols = ["id", "subject_id", "target_kind", "source_id", "source_ref", "entry_id", "due_on", "outcome", "appeal_of"]
     emit(rows, as_json, lambda r: table(r, cols, "Objections"))
 
@@ -133,6 +148,7 @@ def objections_show(objection_id: int, as_json: Json = False) -> None:
 
     with service() as ctx:
         data = objection_detail(ctx.migrated_engine(), objection_id)
+        audited(ctx, "read_objection", f"objection:{objection_id}", DUE_PROCESS)
 
     def render(d: dict[str, Any]) -> None:
         target = d["entry_id"] or d["score_id"] or f"{d['source_id']}/{d['source_ref']}"
@@ -182,6 +198,7 @@ def repairs_file(
             actor=f"subject:{sid}",
             now=parse_moment(now, "--now"),
         )
+        audited(ctx, "file_repair", f"repair:{data['id']}", DUE_PROCESS)
         deliver(ctx)
     emit(
         data,
@@ -218,6 +235,7 @@ def repairs_decide(
             now=parse_moment(now, "--now"),
             unmet=unmet,
         )
+        audited(ctx, f"repair_{decision}", f"repair:{repair_id}", DUE_PROCESS)
         deliver(ctx)
     emit(data, as_json, lambda d: out.print(f"repair {d['id']}: {d['outcome']} {', '.join(d['unmet'])}"))
 
@@ -237,6 +255,7 @@ def repairs_list(
     with service() as ctx:
         sid = subject_id_of(ctx, subject) if subject else None
         rows = repair_rows(ctx.migrated_engine(), state=state, subject_id=sid, today=parse_moment(now, "--now").date())
+        audited(ctx, "read_repairs", f"subject:{sid}" if sid else f"repairs:{state or '*'}", DUE_PROCESS)
     cols = ["id", "subject_id", "source_id", "source_ref", "due_on", "outcome", "unmet", "reapply_on"]
     emit(rows, as_json, lambda r: table(r, cols, "Repair requests"))
 
@@ -248,6 +267,7 @@ def repairs_show(repair_id: int, now: Now = None, as_json: Json = False) -> None
 
     with service() as ctx:
         data = repair_detail(ctx.migrated_engine(), ctx.catalog, repair_id, parse_moment(now, "--now").date())
+        audited(ctx, "read_repair", f"repair:{repair_id}", DUE_PROCESS)
 
     def render(d: dict[str, Any]) -> None:
         out.print(

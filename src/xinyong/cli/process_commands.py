@@ -15,7 +15,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from xinyong.cli.common import app, context, fail, out, parse_day, parse_moment
+from xinyong.cli.common import app, audited, context, fail, out, parse_day, parse_moment
 from xinyong.domain.errors import XinyongError
 from xinyong.services.context import AppContext
 
@@ -28,6 +28,8 @@ Json = Annotated[bool, typer.Option("--json", help="Print as JSON.")]
 Now = Annotated[str | None, typer.Option("--now", help="The moment to act at (ISO timestamp); default now.")]
 Reviewer = Annotated[str, typer.Option("--reviewer", help="Who decides (recorded as reviewer:NAME).")]
 Reason = Annotated[str, typer.Option("--reason", help="The reason, in words the subject can read.")]
+# The purpose these commands' audit events give (`audited`), as the API's due-process routes do.
+DUE_PROCESS = "due process"
 
 
 @contextmanager
@@ -94,6 +96,7 @@ def lists_list(
             day=parse_day(as_of, "--as-of"),
             limit=limit,
         )
+        audited(ctx, "read_entries", f"subject:{sid}" if sid else f"list:{list_id or '*'}", DUE_PROCESS)
     cols = [
         "id",
         "list_id",
@@ -116,6 +119,7 @@ def lists_show(entry_id: int, now: Now = None, as_json: Json = False) -> None:
 
     with service() as ctx:
         data = entry_detail(ctx.migrated_engine(), ctx.catalog, entry_id, known_at=parse_moment(now, "--now"))
+        audited(ctx, "read_entry", f"entry:{entry_id}", DUE_PROCESS)
 
     def render(d: dict[str, Any]) -> None:
         out.print(
@@ -159,6 +163,7 @@ def lists_decide(
             reason=reason,
             now=parse_moment(now, "--now"),
         )
+        audited(ctx, f"entry_{decision}", f"entry:{entry_id}", DUE_PROCESS)
         deliver(ctx)
     emit(
         {"id": entry_id, "state": view.state.value},
@@ -189,6 +194,7 @@ def lists_extend(
             reason=reason,
             now=parse_moment(now, "--now"),
         )
+        audited(ctx, "entry_extend", f"entry:{entry_id}", DUE_PROCESS)
         deliver(ctx)
     emit(
         {"id": entry_id, "state": view.state.value, "ends_on": view.ends_on},
@@ -211,6 +217,7 @@ def lists_remove(entry_id: int, reviewer: Reviewer, reason: Reason, now: Now = N
             reason=reason,
             now=parse_moment(now, "--now"),
         )
+        audited(ctx, "entry_remove", f"entry:{entry_id}", DUE_PROCESS)
         deliver(ctx)
     emit(
         {"id": entry_id, "state": view.state.value},
@@ -231,7 +238,9 @@ def notices_list(
     from xinyong.services.notices import outbox
 
     with service() as ctx:
-        rows = outbox(ctx.migrated_engine(), subject_id_of(ctx, subject))
+        sid = subject_id_of(ctx, subject)
+        rows = outbox(ctx.migrated_engine(), sid)
+        audited(ctx, "read_notices", f"subject:{sid}", DUE_PROCESS)
 
     def render(rs: list[dict[str, Any]]) -> None:
         for n in rs:
@@ -249,5 +258,6 @@ def maintain_cmd(now: Now = None, as_json: Json = False) -> None:
 
     with service() as ctx:
         counts = maintain(ctx.migrated_engine(), ctx.catalog, parse_moment(now, "--now"))
+        audited(ctx, "maintain", "lists", DUE_PROCESS)
         deliver(ctx)
     emit(counts, as_json, lambda c: out.print(", ".join(f"{k} {v}" for k, v in c.items()), highlight=False))

@@ -11,7 +11,18 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from xinyong.cli.common import app, context, fail, out, parse_day, parse_moment, print_grades, ruleset_app, scores_app
+from xinyong.cli.common import (
+    app,
+    audited,
+    context,
+    fail,
+    out,
+    parse_day,
+    parse_moment,
+    print_grades,
+    ruleset_app,
+    scores_app,
+)
 from xinyong.domain.catalog import CatalogError, load_catalog
 from xinyong.domain.errors import XinyongError
 
@@ -40,6 +51,7 @@ def score(
         facts = {f.record_id: f for f in known}
         with engine.connect() as conn:
             disputes = disputes_of(conn, sid)
+        audited(ctx, "read_score", f"subject:{sid}", "score explanation")
     except XinyongError as exc:
         raise fail(str(exc)) from None
     disputed = frozenset(disputes.records | disputes.links)
@@ -95,6 +107,7 @@ def rescore_cmd(
             engine, ctx.catalog, as_of=day, known_at=known, subject_ids=ids, mode="changed" if changed else "all",
             engine_name=engine_name,  # type: ignore[arg-type]
         )  # fmt: skip
+        audited(ctx, "rescore", f"score_run:{result.run_id}", f"rescore {'changed' if changed else 'all'}")
     except XinyongError as exc:
         raise fail(str(exc)) from None
     data = {
@@ -120,8 +133,10 @@ def scores_export(file: Annotated[Path, typer.Argument(help="Output .parquet or 
     """Write every subject's current score (kind, points, grade, ruleset and catalog version, as_of)."""
     from xinyong.services.exports import export_current_scores
 
+    ctx = context()
     try:
-        n = export_current_scores(context().migrated_engine(), file)
+        n = export_current_scores(ctx.migrated_engine(), file)
+        audited(ctx, "export_scores", f"file:{str(file.resolve())[-195:]}", "score export")
     except XinyongError as exc:
         raise fail(str(exc)) from None
     out.print(f"{n} current scores written to {file}", highlight=False)
@@ -151,6 +166,7 @@ def ruleset_diff_cmd(
             engine, ctx.catalog, other, old, new, as_of=parse_day(as_of, "--as-of"), known_at=datetime.now(UTC),
             examples=examples,
         )  # fmt: skip
+        audited(ctx, "ruleset_diff", f"rulesets:{old}..{new}"[:200], "what-if with explained examples")
     except CatalogError as exc:
         raise fail(f"--new-catalog is refused:\n{exc}") from None
     except XinyongError as exc:

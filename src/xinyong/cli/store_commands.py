@@ -12,7 +12,19 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from xinyong.cli.common import app, catalog_app, context, db_app, demo_app, err, fail, out, print_grades, progress_bar
+from xinyong.cli.common import (
+    app,
+    audited,
+    catalog_app,
+    context,
+    db_app,
+    demo_app,
+    err,
+    fail,
+    out,
+    print_grades,
+    progress_bar,
+)
 from xinyong.domain.catalog import CatalogError, load_catalog
 from xinyong.domain.errors import XinyongError
 from xinyong.settings import Settings
@@ -110,6 +122,7 @@ def ingest(
                     else None,
                     progress=partial(bar.advance, task),
                 )
+                audited(ctx, "submit_records", f"batch:{result.batch_id}", "file ingestion")
                 results.append(result)
         rescored = None
         if rescore_after and any(r.accepted or r.new_versions for r in results):
@@ -123,6 +136,7 @@ def ingest(
                     engine, catalog, as_of=today, known_at=known, subject_ids=ids, mode="changed",
                     engine_name="online" if len(ids) < 200 else "embedded",
                 )  # fmt: skip
+                audited(ctx, "rescore", f"score_run:{rescored.run_id}", "rescore changed")
     except XinyongError as exc:
         raise fail(str(exc)) from None
     if as_json:
