@@ -6,6 +6,9 @@ general path, to python-stdnum's own answers on random, near-valid and valid num
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import pickle
 from types import ModuleType
 
 import pytest
@@ -15,7 +18,7 @@ from stdnum import lei
 from stdnum.cn import ric, uscc
 from stdnum.iso7064 import mod_97_10
 
-from xinyong.domain.identifiers import IdentifierVault, Scheme, load_scheme_module
+from xinyong.domain.identifiers import IdentifierVault, Scheme, _uscc_check_digit, load_scheme_module
 
 RIC = Scheme("cn.ric", "person", True)
 USCC = Scheme("cn.uscc", "organisation", False)
@@ -204,6 +207,12 @@ def test_uscc_agrees_with_stdnum(s):
     agrees(USCC, uscc, s)
 
 
+@PROPERTY
+@given(st.text(alphabet=USCC_ALPHABET, min_size=17, max_size=18))
+def test_uscc_check_digit_is_stdnums(number):
+    assert _uscc_check_digit(number) == uscc.calc_check_digit(number)
+
+
 LEI_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 valid_leis = st.text(alphabet=LEI_ALPHABET, min_size=18, max_size=18).map(lei_number)
 random_leis = st.one_of(
@@ -269,6 +278,11 @@ def test_vault_digest_is_keyed_and_scoped_by_scheme():
     assert other_key.digest("cn.ric", number) != a.digest("cn.ric", number)
     assert a.digest("cn.uscc", number) != a.digest("cn.ric", number)
     assert a.digest("cn.ric", number[:17] + "0") != a.digest("cn.ric", number)
+    # HMAC-SHA256 of "scheme:number", the same for every call on a vault and for its copy in
+    # another process (the keyed state it reuses is rebuilt from the key).
+    expected = hmac.new(key, f"cn.ric:{number}".encode(), hashlib.sha256).hexdigest()
+    assert [a.digest("cn.ric", number) for _ in range(2)] == [expected, expected]
+    assert pickle.loads(pickle.dumps(a)).digest("cn.ric", number) == expected  # noqa: S301 - our own bytes
 
 
 def test_vault_refuses_a_short_key():
@@ -295,7 +309,6 @@ def test_load_scheme_module_accepts_stdnum_schemes():
 
 def test_a_catalog_with_its_schemes_built_travels_to_another_process() -> None:
     """Ingestion hands the catalog to worker processes; the schemes it caches must go along."""
-    import pickle
 
     from xinyong.domain.catalog import load_catalog
 
