@@ -247,6 +247,30 @@ def test_ingest_and_scoring_commands_leave_their_audit_events(ready_env: dict[st
     assert json.loads(ok(xy(ready_env, "audit", "verify", "--json", cwd=tmp_path)).stdout)["intact"] is True
 
 
+def test_a_command_whose_audit_event_cannot_be_appended_says_so(ready_env: dict[str, str], tmp_path: Path) -> None:
+    files = department_files(tmp_path / "in")
+    ok(xy(ready_env, "ingest", str(files), cwd=tmp_path))
+    engine = make_engine(store_url(ready_env))
+    with engine.begin() as conn:  # the chain's table gone: every append fails
+        conn.execute(text("ALTER TABLE audit_events RENAME TO audit_events_away"))
+    try:
+        export = tmp_path / "scores.csv"
+        refused = xy(ready_env, "scores", "export", str(export), cwd=tmp_path)
+        assert refused.returncode == 1
+        assert "audit event 'export_scores file:" in one_line(refused.stderr)
+        assert "nothing is shown or written out" in one_line(refused.stderr)
+        assert not export.exists(), "an export that could not be audited is not handed out"
+        read = xy(ready_env, "score", make_uscc(1), "--json", cwd=tmp_path)
+        assert read.returncode == 1 and read.stdout == "" and "'read_score subject:" in one_line(read.stderr)
+        again = xy(ready_env, "ingest", "--no-rescore", str(files), cwd=tmp_path)
+        assert again.returncode == 1 and "(what the command did is stored)" in one_line(again.stderr)
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text("ALTER TABLE audit_events_away RENAME TO audit_events"))
+        engine.dispose()
+    assert store_counts(ready_env)["batches"] == 3, "the second ingestion's first batch is stored, unaudited"
+
+
 def test_ingest_table_output_names_the_reject_report(ready_env, tmp_path):
     files = department_files(tmp_path / "in")
     result = ok(xy(ready_env, "ingest", str(files / "court.csv"), cwd=tmp_path))

@@ -277,14 +277,18 @@ def demo_keys(
                 .limit(1)
             )
         issued = [
-            create_key(engine, ctx.catalog, role="source", name="court"),
-            create_key(engine, ctx.catalog, role="consumer", name="finance-bureau"),
-            create_key(engine, ctx.catalog, role="reviewer", name="demo-reviewer"),
-            create_key(engine, ctx.catalog, role="admin", name="demo-admin"),
+            create_key(engine, ctx.catalog, role="source", name="court", actor=operator()),
+            create_key(engine, ctx.catalog, role="consumer", name="finance-bureau", actor=operator()),
+            create_key(engine, ctx.catalog, role="reviewer", name="demo-reviewer", actor=operator()),
+            create_key(engine, ctx.catalog, role="admin", name="demo-admin", actor=operator()),
         ]
         for sid in (listed, consenting):
             if sid is not None:
-                issued.append(create_key(engine, ctx.catalog, role="subject", name=f"resident-{sid}", subject_id=sid))
+                issued.append(
+                    create_key(
+                        engine, ctx.catalog, role="subject", name=f"resident-{sid}", subject_id=sid, actor=operator()
+                    )
+                )
     except XinyongError as exc:
         raise fail(str(exc)) from None
     if output:

@@ -47,17 +47,30 @@ def operator() -> str:
         return "cli:operator"
 
 
-def audited(ctx: AppContext, action: str, target: str, purpose: str | None = None) -> None:
+def audited(ctx: AppContext, action: str, target: str, purpose: str | None = None, *, read: bool = False) -> None:
     """Append the event of a command that wrote to the store or read personal data from it.
 
-    As the API does for the same operations (and with the same action names): in a transaction
-    of its own, once the work succeeded, so a refused command leaves no event.
+    As the API does for the same operations: in a transaction of its own, once the work
+    succeeded, so a refused command leaves no event. A command that reads calls this before it
+    shows anything (`read`): what could not be audited is not shown. On SQLite the append waits,
+    as every writer does, for a batch being ingested, up to the store's busy timeout.
+
+    Raises:
+        XinyongError: the event could not be appended; the message says whether the command's
+            own work is stored.
     """
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from xinyong.domain.errors import XinyongError
     from xinyong.services import audit  # imports cryptography: only for the commands that audit
     from xinyong.store.db import writing
 
-    with writing(ctx.engine, dated=False) as conn:
-        audit.append(conn, actor=operator(), action=action, target=target, purpose=purpose)
+    try:
+        with writing(ctx.engine, dated=False) as conn:
+            audit.append(conn, actor=operator(), action=action, target=target, purpose=purpose)
+    except (XinyongError, SQLAlchemyError) as exc:
+        done = "nothing is shown or written out" if read else "what the command did is stored"
+        raise XinyongError(f"the audit event '{action} {target}' could not be appended ({done}): {exc}") from exc
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:

@@ -136,7 +136,9 @@ def objections_list(
         rows = objection_rows(
             ctx.migrated_engine(), state=state, subject_id=sid, today=parse_moment(now, "--now").date()
         )
-        audited(ctx, "read_objections", f"subject:{sid}" if sid else f"objections:{state or '*'}", DUE_PROCESS)
+        audited(
+            ctx, "read_objections", f"subject:{sid}" if sid else f"objections:{state or '*'}", DUE_PROCESS, read=True
+        )
     cols = ["id", "subject_id", "target_kind", "source_id", "source_ref", "entry_id", "due_on", "outcome", "appeal_of"]
     emit(rows, as_json, lambda r: table(r, cols, "Objections"))
 
@@ -148,7 +150,7 @@ def objections_show(objection_id: int, as_json: Json = False) -> None:
 
     with service() as ctx:
         data = objection_detail(ctx.migrated_engine(), objection_id)
-        audited(ctx, "read_objection", f"objection:{objection_id}", DUE_PROCESS)
+        audited(ctx, "read_objection", f"objection:{objection_id}", DUE_PROCESS, read=True)
 
     def render(d: dict[str, Any]) -> None:
         target = d["entry_id"] or d["score_id"] or f"{d['source_id']}/{d['source_ref']}"
@@ -255,7 +257,7 @@ def repairs_list(
     with service() as ctx:
         sid = subject_id_of(ctx, subject) if subject else None
         rows = repair_rows(ctx.migrated_engine(), state=state, subject_id=sid, today=parse_moment(now, "--now").date())
-        audited(ctx, "read_repairs", f"subject:{sid}" if sid else f"repairs:{state or '*'}", DUE_PROCESS)
+        audited(ctx, "read_repairs", f"subject:{sid}" if sid else f"repairs:{state or '*'}", DUE_PROCESS, read=True)
     cols = ["id", "subject_id", "source_id", "source_ref", "due_on", "outcome", "unmet", "reapply_on"]
     emit(rows, as_json, lambda r: table(r, cols, "Repair requests"))
 
@@ -267,7 +269,7 @@ def repairs_show(repair_id: int, now: Now = None, as_json: Json = False) -> None
 
     with service() as ctx:
         data = repair_detail(ctx.migrated_engine(), ctx.catalog, repair_id, parse_moment(now, "--now").date())
-        audited(ctx, "read_repair", f"repair:{repair_id}", DUE_PROCESS)
+        audited(ctx, "read_repair", f"repair:{repair_id}", DUE_PROCESS, read=True)
 
     def render(d: dict[str, Any]) -> None:
         out.print(

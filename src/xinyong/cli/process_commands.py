@@ -96,7 +96,7 @@ def lists_list(
             day=parse_day(as_of, "--as-of"),
             limit=limit,
         )
-        audited(ctx, "read_entries", f"subject:{sid}" if sid else f"list:{list_id or '*'}", DUE_PROCESS)
+        audited(ctx, "read_entries", f"subject:{sid}" if sid else f"list:{list_id or '*'}", DUE_PROCESS, read=True)
     cols = [
         "id",
         "list_id",
@@ -119,7 +119,7 @@ def lists_show(entry_id: int, now: Now = None, as_json: Json = False) -> None:
 
     with service() as ctx:
         data = entry_detail(ctx.migrated_engine(), ctx.catalog, entry_id, known_at=parse_moment(now, "--now"))
-        audited(ctx, "read_entry", f"entry:{entry_id}", DUE_PROCESS)
+        audited(ctx, "read_entry", f"entry:{entry_id}", DUE_PROCESS, read=True)
 
     def render(d: dict[str, Any]) -> None:
         out.print(
@@ -240,7 +240,7 @@ def notices_list(
     with service() as ctx:
         sid = subject_id_of(ctx, subject)
         rows = outbox(ctx.migrated_engine(), sid)
-        audited(ctx, "read_notices", f"subject:{sid}", DUE_PROCESS)
+        audited(ctx, "read_notices", f"subject:{sid}", DUE_PROCESS, read=True)
 
     def render(rs: list[dict[str, Any]]) -> None:
         for n in rs:

@@ -51,7 +51,7 @@ def score(
         facts = {f.record_id: f for f in known}
         with engine.connect() as conn:
             disputes = disputes_of(conn, sid)
-        audited(ctx, "read_score", f"subject:{sid}", "score explanation")
+        audited(ctx, "read_score", f"subject:{sid}", "score explanation", read=True)
     except XinyongError as exc:
         raise fail(str(exc)) from None
     disputed = frozenset(disputes.records | disputes.links)
@@ -136,7 +136,11 @@ def scores_export(file: Annotated[Path, typer.Argument(help="Output .parquet or 
     ctx = context()
     try:
         n = export_current_scores(ctx.migrated_engine(), file)
-        audited(ctx, "export_scores", f"file:{str(file.resolve())[-195:]}", "score export")
+        try:
+            audited(ctx, "export_scores", f"file:{str(file.resolve())[-195:]}", "score export", read=True)
+        except XinyongError:
+            file.unlink(missing_ok=True)  # an export that could not be audited is not handed out
+            raise
     except XinyongError as exc:
         raise fail(str(exc)) from None
     out.print(f"{n} current scores written to {file}", highlight=False)
@@ -166,7 +170,7 @@ def ruleset_diff_cmd(
             engine, ctx.catalog, other, old, new, as_of=parse_day(as_of, "--as-of"), known_at=datetime.now(UTC),
             examples=examples,
         )  # fmt: skip
-        audited(ctx, "ruleset_diff", f"rulesets:{old}..{new}"[:200], "what-if with explained examples")
+        audited(ctx, "ruleset_diff", f"rulesets:{old}..{new}"[:200], "what-if with explained examples", read=True)
     except CatalogError as exc:
         raise fail(f"--new-catalog is refused:\n{exc}") from None
     except XinyongError as exc:

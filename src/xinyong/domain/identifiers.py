@@ -103,7 +103,7 @@ def _ric_fast(number: str) -> Checked | None:
 def _uscc_check_digit(compact: str) -> str:
     """stdnum.cn.uscc.calc_check_digit of a number already compact and in its alphabet."""
     total = sum(map(operator.mul, map(_USCC_VALUE.__getitem__, compact[:17]), _USCC_WEIGHTS))
-    return str(_cn_uscc._alphabet[(31 - total) % 31])
+    return _cn_uscc._alphabet[(31 - total) % 31]
 
 
 def _uscc_fast(number: str) -> Checked | None:
@@ -224,7 +224,7 @@ class IdentifierVault:
         self._keyed = hmac.new(key, digestmod="sha256")
 
     def __reduce__(self) -> tuple[type[IdentifierVault], tuple[bytes]]:
-        return (IdentifierVault, (self._key,))  # a keyed HMAC does not pickle; the key does
+        return (type(self), (self._key,))  # a keyed HMAC does not pickle; the key does
 
     def digest(self, scheme: str, compact: str) -> str:
         h = self._keyed.copy()
