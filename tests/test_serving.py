@@ -316,6 +316,21 @@ def test_a_server_engine_leaves_the_log_to_its_checkpointer(tmp_path: Path) -> N
         e.dispose()
 
 
+def test_the_checkpointer_comes_often_while_writes_come_and_rarely_when_they_stop(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 's.db'}", wal_autocheckpoint=SERVER_WAL_AUTOCHECKPOINT)
+    checkpointer = WalCheckpointer(engine, every=0.5, busy_every=0.02)
+    _pages_written(engine, 50)
+    checkpointer.tick()
+    assert checkpointer.writing, "the log grew since the last tick: the next one comes after busy_every"
+    checkpointer.tick()
+    assert not checkpointer.writing, "nothing was written since: the next tick comes after every"
+    with writing(engine) as conn:
+        conn.exec_driver_sql("INSERT INTO filler (id, body) VALUES (1000, 'x')")
+    checkpointer.tick()
+    assert checkpointer.writing
+    engine.dispose()
+
+
 def test_the_restart_gives_way_at_once_to_a_reader_on_the_old_log(tmp_path: Path) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 's.db'}", wal_autocheckpoint=SERVER_WAL_AUTOCHECKPOINT)
     _pages_written(engine, 50)
