@@ -13,6 +13,7 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+from sqlalchemy import Connection, Row, select
 from stdnum.cn import ric, uscc
 
 from xinyong.domain.catalog.models import CORE_FIELDS
@@ -117,3 +118,16 @@ def ok(result: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[
     """The result, after asserting the command succeeded (showing its output if not)."""
     assert result.returncode == 0, f"exit {result.returncode}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}"
     return result
+
+
+def cli_events(conn: Connection) -> list[Row[Any]]:
+    """(actor, action, target, purpose) of every audit event the command line appended, in order."""
+    from xinyong.store.tables import audit_events
+
+    return list(
+        conn.execute(
+            select(audit_events.c.actor, audit_events.c.action, audit_events.c.target, audit_events.c.purpose)
+            .where(audit_events.c.actor.like("cli:%"))
+            .order_by(audit_events.c.id)
+        ).all()
+    )

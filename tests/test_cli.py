@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, text
 
-from builders import court_row, make_ric, make_uscc, mistype, ok, write_csv, write_jsonl, xy
+from builders import cli_events, court_row, make_ric, make_uscc, mistype, ok, write_csv, write_jsonl, xy
 from xinyong.cli.common import operator
 from xinyong.settings import Settings
 from xinyong.store.db import current_revision, head_revision, make_engine
@@ -226,11 +226,7 @@ def test_ingest_and_scoring_commands_leave_their_audit_events(ready_env: dict[st
     engine = make_engine(store_url(ready_env))
     try:
         with engine.connect() as conn:
-            events = conn.execute(
-                select(audit_events.c.actor, audit_events.c.action, audit_events.c.target, audit_events.c.purpose)
-                .where(audit_events.c.actor.like("cli:%"))
-                .order_by(audit_events.c.id)
-            ).all()
+            events = cli_events(conn)
             runs = conn.execute(select(score_runs.c.id).order_by(score_runs.c.id)).scalars().all()
     finally:
         engine.dispose()
