@@ -63,11 +63,9 @@ def audited(ctx: AppContext, action: str, target: str, purpose: str | None = Non
 
     from xinyong.domain.errors import XinyongError
     from xinyong.services import audit  # imports cryptography: only for the commands that audit
-    from xinyong.store.db import writing
 
     try:
-        with writing(ctx.engine, dated=False) as conn:
-            audit.append(conn, actor=operator(), action=action, target=target, purpose=purpose)
+        audit.record(ctx.engine, actor=operator(), action=action, target=target, purpose=purpose)
     except (XinyongError, SQLAlchemyError) as exc:
         done = "nothing is shown or written out" if read else "what the command did is stored"
         raise XinyongError(f"the audit event '{action} {target}' could not be appended ({done}): {exc}") from exc

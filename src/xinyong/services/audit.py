@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Engine, insert, select
 from sqlalchemy.exc import DBAPIError
 
 from xinyong.domain.certificates import canonical
-from xinyong.store.db import advisory_key, write_lock
+from xinyong.store.db import advisory_key, write_lock, writing
 from xinyong.store.tables import audit_events
 
 GENESIS = "0" * 64
@@ -56,6 +56,15 @@ def append(
 ) -> str:
     """Append one event inside the caller's transaction (which must be a write transaction)."""
     return append_many(conn, [Event(actor, action, target, purpose, at or datetime.now(UTC))])
+
+
+def record(
+    engine: Engine, *, actor: str, action: str, target: str, purpose: str | None = None, at: datetime | None = None
+) -> str:
+    """Append one event in a write transaction of its own: the event of an operation that has
+    committed already, or of a read. It queues for no knowledge clock (`writing(dated=False)`)."""
+    with writing(engine, dated=False) as conn:
+        return append(conn, actor=actor, action=action, target=target, purpose=purpose, at=at)
 
 
 def append_many(conn: Connection, events: Sequence[Event]) -> str:

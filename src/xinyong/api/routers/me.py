@@ -14,7 +14,6 @@ from xinyong.services.keys import Principal
 from xinyong.services.objections import file_objection
 from xinyong.services.portal import my_file
 from xinyong.services.repairs import file_repair
-from xinyong.store.db import writing
 
 router = APIRouter(tags=["subjects"], responses=errors.RESPONSES)
 
@@ -41,8 +40,7 @@ def me(ctx: Ctx, who: Annotated[Principal, Depends(guard("my_file"))]) -> dict[s
     """Your whole file: records, score with explanation, list entries, notices, and every check made about you."""
     sid = _subject(who)
     data = my_file(ctx.engine, ctx.catalog, sid)
-    with writing(ctx.engine, dated=False) as conn:
-        audit.append(conn, actor=who.actor, action="read_own_file", target=f"subject:{sid}", purpose="subject access")
+    audit.record(ctx.engine, actor=who.actor, action="read_own_file", target=f"subject:{sid}", purpose="subject access")
     return data
 
 
@@ -68,8 +66,7 @@ def object_(
         actor=f"subject:{sid}",
         now=datetime.now(UTC),
     )
-    with writing(ctx.engine, dated=False) as conn:
-        audit.append(conn, actor=who.actor, action="file_objection", target=f"objection:{result['id']}")
+    audit.record(ctx.engine, actor=who.actor, action="file_objection", target=f"objection:{result['id']}")
     return result
 
 
@@ -94,6 +91,5 @@ def repair(body: RepairRequest, ctx: Ctx, who: Annotated[Principal, Depends(guar
         actor=f"subject:{sid}",
         now=datetime.now(UTC),
     )
-    with writing(ctx.engine, dated=False) as conn:
-        audit.append(conn, actor=who.actor, action="file_repair", target=f"repair:{result['id']}")
+    audit.record(ctx.engine, actor=who.actor, action="file_repair", target=f"repair:{result['id']}")
     return result

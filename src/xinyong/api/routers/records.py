@@ -22,7 +22,6 @@ from xinyong.api.deps import Ctx, RowId, guard
 from xinyong.ingest.pipeline import ingest_file
 from xinyong.services import audit
 from xinyong.services.keys import Principal
-from xinyong.store.db import writing
 from xinyong.store.tables import batches, rejects
 
 router = APIRouter(tags=["sources"], responses=errors.RESPONSES)
@@ -71,10 +70,9 @@ def submit(
             report_dir=ctx.settings.rejects,
             helper_min_bytes=-1,
         )
-    with writing(ctx.engine, dated=False) as conn:
-        audit.append(
-            conn, actor=who.actor, action="submit_records", target=f"batch:{result.batch_id}", at=datetime.now(UTC)
-        )
+    audit.record(
+        ctx.engine, actor=who.actor, action="submit_records", target=f"batch:{result.batch_id}", at=datetime.now(UTC)
+    )
     return result.as_dict()
 
 

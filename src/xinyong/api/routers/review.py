@@ -19,7 +19,6 @@ from xinyong.services.maintain import maintain
 from xinyong.services.objection_views import objection_rows
 from xinyong.services.objections import decide_objection
 from xinyong.services.repairs import decide_repair, repair_rows
-from xinyong.store.db import writing
 
 router = APIRouter(tags=["review"], responses=errors.RESPONSES)
 Reason = Annotated[str, Field(min_length=5, max_length=1000)]
@@ -53,8 +52,7 @@ class RepairDecision(BaseModel):
 
 
 def _audit(ctx: Ctx, who: Principal, action: str, target: str) -> None:
-    with writing(ctx.engine, dated=False) as conn:
-        audit.append(conn, actor=who.actor, action=action, target=target, purpose="due process")
+    audit.record(ctx.engine, actor=who.actor, action=action, target=target, purpose="due process")
 
 
 @router.get("/v1/lists/entries", name="list_entries", response_model=list[dict[str, Any]])
