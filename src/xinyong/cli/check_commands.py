@@ -276,18 +276,17 @@ def demo_keys(
                 .order_by(records.c.id)
                 .limit(1)
             )
+        actor = operator()
         issued = [
-            create_key(engine, ctx.catalog, role="source", name="court", actor=operator()),
-            create_key(engine, ctx.catalog, role="consumer", name="finance-bureau", actor=operator()),
-            create_key(engine, ctx.catalog, role="reviewer", name="demo-reviewer", actor=operator()),
-            create_key(engine, ctx.catalog, role="admin", name="demo-admin", actor=operator()),
+            create_key(engine, ctx.catalog, role="source", name="court", actor=actor),
+            create_key(engine, ctx.catalog, role="consumer", name="finance-bureau", actor=actor),
+            create_key(engine, ctx.catalog, role="reviewer", name="demo-reviewer", actor=actor),
+            create_key(engine, ctx.catalog, role="admin", name="demo-admin", actor=actor),
         ]
         for sid in (listed, consenting):
             if sid is not None:
                 issued.append(
-                    create_key(
-                        engine, ctx.catalog, role="subject", name=f"resident-{sid}", subject_id=sid, actor=operator()
-                    )
+                    create_key(engine, ctx.catalog, role="subject", name=f"resident-{sid}", subject_id=sid, actor=actor)
                 )
     except XinyongError as exc:
         raise fail(str(exc)) from None
