@@ -5,11 +5,11 @@ about 85% organisations, 15% residents of whom about 10% hold a valid consent to
 their records (default 10,000,000) of the record types the shipped rulesets read, with values that
 fit the catalog (enum members, non-negative amounts with two decimals), decided over the five
 years before a fixed as_of; some have expired, a few are repaired or revoked. They are written
-straight to Parquet in the `records_in` and `subjects_in` layouts of the scoring pipeline: every
-record with its attributes (`stored.parquet`, what the store holds, loaded into it for step 3),
-and, as the service's export writes them for the pipeline (`export_inputs` with the pipeline's
-`attribute_types`), with attributes only on the records of the types whose attributes some rule
-reads (`records.parquet`, which the batch and Spark figures read).
+straight to Parquet: every record with its attributes as JSON (`stored.parquet`, what the store
+holds, loaded into it for step 3), and, in the `records_in` and `subjects_in` layouts of the
+scoring pipeline as the service's export writes them (`export_inputs` with the pipeline's
+`inputs`), with the attributes the rules read as typed columns (`records.parquet`, which the
+batch and Spark figures read).
 
 1. Batch (value, baseline, ratio; seconds, lower is better, target ratio <= 3):
    - value: `run_duckdb(ScoringPipeline(catalog, as_of), records, subjects)`, the full pipeline
@@ -64,7 +64,7 @@ from xinyong.domain.scoring import RecordFact, cp, ruleset_in_force, score_subje
 from xinyong.domain.values import canonical_json
 from xinyong.engines.embedded import run_duckdb
 from xinyong.engines.scoring_sql import ScoringPipeline
-from xinyong.services.exports import RECORD_SCHEMA
+from xinyong.services.exports import RECORD_SCHEMA, record_schema
 from xinyong.services.scoring import changed_subjects, rescore
 from xinyong.store import clock
 from xinyong.store.bulk import insert_rows, timestamp
@@ -103,6 +103,8 @@ LAWS = ("广告法第28条", "食品安全法第34条", "产品质量法第49条
 # The JSON text after the decimal point of an amount with `cents` hundredths, as json.dumps writes a float.
 FRACTION = [".0" if c == 0 else "." + f"{c:02d}".rstrip("0") for c in range(100)]
 EPOCH = date(1970, 1, 1)
+# What the store holds: the records with all their attributes, as canonical JSON.
+STORED_SCHEMA = pa.schema([*RECORD_SCHEMA, ("attributes", pa.binary())])
 
 _start = time.perf_counter()
 
@@ -234,9 +236,9 @@ class Generator:
                 pa.array(valid_from.astype(np.int32)).cast(day),
                 pa.array(until.astype(np.int32), mask=open_ended).cast(day),
                 pa.array(STATUSES).take(pa.array(status)),
-                attributes.cast(pa.binary()),  # the canonical JSON as UTF-8 bytes, as exports write it
+                attributes.cast(pa.binary()),
             ],
-            schema=RECORD_SCHEMA,
+            schema=STORED_SCHEMA,
         )
 
     def attributes(self, rng: np.random.Generator, type_id: str, years: np.ndarray) -> pa.Array:
@@ -318,7 +320,7 @@ def generate(
         subjects_path,
     )
     consenting = rng.choice(pop.person_ids, min(round(len(pop.person_ids) * CONSENT_SHARE), n_records), replace=False)
-    with pq.ParquetWriter(stored_path, RECORD_SCHEMA) as writer:
+    with pq.ParquetWriter(stored_path, STORED_SCHEMA) as writer:
         if len(consenting) and gen.consent_type:
             granted = rng.random(len(consenting)) < GRANTED_SHARE
             writer.write_batch(gen.consents(rng, np.sort(consenting), granted, 1))
@@ -330,13 +332,34 @@ def generate(
             done += n
             if done % (5 * CHUNK) == 0 or done == n_records:
                 log(f"generated {done:,} / {n_records:,} records")
+    return pop, export(catalog, work, stored_path), subjects_path, gen, stored_path
+
+
+def export(catalog: Catalog, work: Path, stored_path: str) -> str:
+    """The records as `export_inputs` writes them for the pipeline: the attributes it reads as
+    typed columns, each on the records of the types it is read from, taken from the JSON as text
+    and parsed by Arrow."""
+    import duckdb
+
+    inputs = ScoringPipeline(catalog, AS_OF).inputs
+    schema = record_schema(inputs)
+    typed = "".join(
+        f", CASE WHEN record_type IN ({', '.join(repr(t) for t in sorted(inp.record_types))}) "
+        f"THEN json_extract_string(decode(attributes), '$.{name}') END AS {inp.column}"
+        for name, inp in sorted(inputs.items())
+    )
     exported = str(work / "records.parquet")
-    read = pa.array(sorted(ScoringPipeline(catalog, AS_OF).attribute_types))
-    with pq.ParquetWriter(exported, RECORD_SCHEMA) as writer:
-        for rb in pq.ParquetFile(stored_path).iter_batches(batch_size=CHUNK):
-            kept = pc.if_else(pc.is_in(rb["record_type"], read), rb["attributes"], pa.scalar(None, pa.binary()))
-            writer.write_batch(rb.set_column(RECORD_SCHEMA.get_field_index("attributes"), "attributes", kept))
-    return pop, exported, subjects_path, gen, stored_path
+    con = duckdb.connect(":memory:")
+    try:
+        rows = con.sql(f"SELECT {', '.join(RECORD_SCHEMA.names)}{typed} FROM read_parquet('{stored_path}')")
+        with pq.ParquetWriter(exported, schema) as writer:
+            for rb in rows.fetch_record_batch(CHUNK):
+                writer.write_batch(
+                    pa.record_batch([c.cast(f.type) for c, f in zip(rb.columns, schema, strict=True)], schema=schema)
+                )
+    finally:
+        con.close()
+    return exported
 
 
 # -- batch --------------------------------------------------------------------------------------
@@ -558,7 +581,7 @@ def build_store(catalog: Catalog, work: Path, pop: Population, records_path: str
         done = 0
         for rb in pq.ParquetFile(records_path).iter_batches(batch_size=STORE_CHUNK):
             as_text = ("decided_on", "valid_from", "valid_until", "attributes")
-            cols = [rb.column(c).cast(pa.string()) if c in as_text else rb.column(c) for c in RECORD_SCHEMA.names]
+            cols = [rb.column(c).cast(pa.string()) if c in as_text else rb.column(c) for c in STORED_SCHEMA.names]
             rows = []
             for rid, sid, kind, rtype, decided, vfrom, vuntil, status, attrs in zip(
                 *(c.to_pylist() for c in cols), strict=True

@@ -27,6 +27,7 @@ from xinyong.domain.scoring import RecordFact, Score, add_months, score_subject
 from xinyong.engines.embedded import run_duckdb
 from xinyong.engines.scoring_sql import ScoringPipeline, last_start_ended_by
 from xinyong.engines.spark import local_session, run_spark
+from xinyong.services.exports import attribute_arrays
 
 CATALOG = load_catalog()
 AS_OF = date(2026, 11, 29)
@@ -109,9 +110,13 @@ def as_tables(subjects: dict[int, tuple[str, list[RecordFact]]]) -> tuple[pa.Tab
             "valid_from": pa.array([f.valid_from for _, _, f in rows], pa.date32()),
             "valid_until": pa.array([f.valid_until for _, _, f in rows], pa.date32()),
             "status": pa.array([f.status for _, _, f in rows], pa.string()),
-            "attributes": pa.array([json.dumps(f.attributes, sort_keys=True) for _, _, f in rows], pa.string()),
         }
     )
+    inputs = ScoringPipeline(CATALOG, AS_OF).inputs
+    # attributes go through JSON and back, as they are stored
+    stored = [(f.record_type, json.loads(json.dumps(f.attributes))) for _, _, f in rows]
+    for inp, column in zip(sorted(inputs), attribute_arrays(stored, inputs), strict=True):
+        records = records.append_column(inputs[inp].column, column)
     subject_table = pa.table(
         {
             "subject_id": pa.array(list(subjects), pa.int64()),

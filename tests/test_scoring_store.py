@@ -16,8 +16,10 @@ import subprocess
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import yaml
@@ -28,9 +30,9 @@ from xinyong.domain.catalog import Catalog, load_catalog
 from xinyong.domain.catalog.loader import default_catalog_dir
 from xinyong.domain.scoring import Score
 from xinyong.engines.embedded import run_duckdb
-from xinyong.engines.scoring_sql import ScoringPipeline
+from xinyong.engines.scoring_sql import AttributeInput, ScoringPipeline, merge_inputs
 from xinyong.ingest.pipeline import BatchResult, ingest_file
-from xinyong.services.exports import export_inputs
+from xinyong.services.exports import RECORD_SCHEMA, export_inputs
 from xinyong.services.scoring import changed_subjects, rescore, score_online
 from xinyong.services.subjects import resolve_subject
 from xinyong.services.whatif import ruleset_diff
@@ -294,27 +296,86 @@ def test_embedded_and_online_rescore_store_identical_rows_equal_to_score_online(
     assert embedded.grades == online.grades == expected_grades
 
 
-def test_the_export_for_a_pipeline_carries_only_the_attributes_it_reads(engine, catalog, population, tmp_path):
+def test_the_export_carries_the_attributes_a_pipeline_reads_as_typed_columns(engine, catalog, population, tmp_path):
     pipeline = ScoringPipeline(catalog, AS_OF)
-    assert pipeline.attribute_types == {"tax.arrears", "quality.recall", "consent.scoring"}  # the shipped rulesets
+    assert {name: (inp.type, inp.record_types) for name, inp in pipeline.inputs.items()} == {
+        "amount_cny": ("decimal", {"tax.arrears"}),
+        "consent": ("string", {"consent.scoring"}),
+        "recall_class": ("string", {"quality.recall"}),
+    }  # the shipped rulesets
+    with engine.connect() as conn:
+        rec_path, _ = export_inputs(conn, KNOWN, None, tmp_path, pipeline.inputs)
+        stored = {row.id: row.attributes for row in conn.execute(select(records.c.id, records.c.attributes))}
+    table = pq.read_table(rec_path)
+    assert table.column_names == [*RECORD_SCHEMA.names, "a_amount_cny", "a_consent", "a_recall_class"]
+    rows = table.to_pylist()
+    assert 0 < sum(r["a_amount_cny"] is not None for r in rows) < len(rows)
+    assert any(r["a_consent"] for r in rows)
+    for row in rows:
+        for name, inp in pipeline.inputs.items():
+            kept = stored[row["record_id"]].get(name) if row["record_type"] in inp.record_types else None
+            assert row[inp.column] == kept, (row, name)
 
-    def export(name: str, types: Any) -> tuple[str, str]:
-        (tmp_path / name).mkdir()
-        with engine.connect() as conn:
-            return export_inputs(conn, KNOWN, None, tmp_path / name, types)
 
-    full, slim, bare = export("full", None), export("slim", pipeline.attribute_types), export("bare", ())
-    rows = {
-        name: pq.read_table(paths[0]).to_pylist() for name, paths in (("full", full), ("slim", slim), ("bare", bare))
+def test_the_export_gives_each_attribute_value_exactly_as_stored(engine, population, tmp_path):
+    """The store extracts the values; Arrow parses the digits stored, as Python's JSON reader
+    does for the online scoring: no rounding through the database's own numbers."""
+    inputs = {
+        name: AttributeInput(name, kind, frozenset({"tax.arrears"}))
+        for name, kind in (
+            ("amount", "decimal"),
+            ("count", "integer"),
+            ("flag", "boolean"),
+            ("due", "date"),
+            ("note", "string"),
+        )
     }
-    read = [r for r in rows["full"] if r["record_type"] in pipeline.attribute_types]
-    assert read and len(read) < len(rows["full"]), "the population has records whose attributes are read, and others"
-    for whole, kept, none in zip(rows["full"], rows["slim"], rows["bare"], strict=True):
-        assert {**kept, "attributes": whole["attributes"]} == whole == {**none, "attributes": whole["attributes"]}
-        assert whole["attributes"] is not None and none["attributes"] is None
-        assert kept["attributes"] == (whole["attributes"] if whole["record_type"] in pipeline.attribute_types else None)
-    # the pipeline scores the same from either (the service's rescore exports the slim one)
-    assert run_duckdb(pipeline, *slim)[0].equals(run_duckdb(pipeline, *full)[0])
+    values: list[dict[str, Any]] = [
+        {"amount": 0.30000000000000004, "count": 9007199254740993, "flag": True, "due": "2024-02-29", "note": 'a"\\执'},
+        {"amount": 1e22, "count": -1, "flag": False, "due": "1999-12-31", "note": ""},
+        {"amount": 12345.67, "count": 0, "flag": None, "due": None, "note": None},
+        {"amount": 50000, "other": 1},
+    ]
+    with engine.begin() as conn:
+        ids = conn.scalars(select(records.c.id).where(records.c.record_type == "tax.arrears").order_by(records.c.id))
+        chosen = list(ids)[: len(values)]
+        assert len(chosen) == len(values)
+        for record_id, attrs in zip(chosen, values, strict=True):
+            conn.execute(records.update().where(records.c.id == record_id).values(attributes=attrs))
+    with engine.connect() as conn:
+        rec_path, _ = export_inputs(conn, KNOWN, None, tmp_path, inputs)
+    got = {r["record_id"]: r for r in pq.read_table(rec_path).to_pylist()}
+    for record_id, attrs in zip(chosen, values, strict=True):
+        for name in inputs:
+            want = attrs.get(name)
+            want = date.fromisoformat(want) if name == "due" and want else want
+            assert got[record_id][f"a_{name}"] == want, (attrs, name)
+    assert all(r["a_amount"] is None for r in got.values() if r["record_type"] != "tax.arrears")
+
+
+def test_one_export_for_two_pipelines_reads_each_attribute_from_the_types_of_either():
+    old = SimpleNamespace(inputs={"amount": AttributeInput("amount", "decimal", frozenset({"tax.arrears"}))})
+    new = SimpleNamespace(
+        inputs={
+            "amount": AttributeInput("amount", "decimal", frozenset({"court.defaulter"})),
+            "kind": AttributeInput("kind", "string", frozenset({"tax.arrears"})),
+        }
+    )
+    assert merge_inputs(old, new) == {  # type: ignore[arg-type]
+        "amount": AttributeInput("amount", "decimal", frozenset({"tax.arrears", "court.defaulter"})),
+        "kind": AttributeInput("kind", "string", frozenset({"tax.arrears"})),
+    }
+    retyped = SimpleNamespace(inputs={"amount": AttributeInput("amount", "string", frozenset({"tax.arrears"}))})
+    with pytest.raises(ValueError, match="attribute 'amount' is decimal in one catalog and string in the other"):
+        merge_inputs(old, retyped)  # type: ignore[arg-type]
+
+
+def test_a_pipeline_refuses_records_without_the_columns_it_reads(catalog, tmp_path):
+    pipeline = ScoringPipeline(catalog, AS_OF)
+    table = pa.table({f.name: pa.array([], f.type) for f in RECORD_SCHEMA})
+    subjects = pa.table({"subject_id": pa.array([], pa.int64()), "subject_kind": pa.array([], pa.string())})
+    with pytest.raises(ValueError, match="lack the columns a_amount_cny, a_consent, a_recall_class"):
+        run_duckdb(pipeline, table, subjects)
 
 
 def test_rescore_of_chosen_subjects_scores_only_those(engine, catalog, population):
@@ -618,8 +679,8 @@ def test_a_what_if_exports_the_attributes_either_side_reads(engine, catalog, pop
         return rulesets
 
     lenient = edited_catalog(tmp_path / "catalog", without_arrears)
-    assert "tax.arrears" in ScoringPipeline(catalog, AS_OF).attribute_types
-    assert "tax.arrears" not in ScoringPipeline(lenient, AS_OF).attribute_types
+    assert "amount_cny" in ScoringPipeline(catalog, AS_OF).inputs
+    assert "amount_cny" not in ScoringPipeline(lenient, AS_OF).inputs
     diff = ruleset_diff(
         engine, catalog, lenient, "org.supervision", "org.supervision", as_of=AS_OF, known_at=KNOWN, examples=0
     )

@@ -18,7 +18,8 @@ def run_duckdb(
     """Score `subjects` from `records` (Arrow tables, or paths of Parquet files).
 
     Returns (scores, contributions) as Arrow tables with the columns of `score_out` and
-    `contribution_out`.
+    `contribution_out`; their text columns of few values are dictionary arrays (`decoded` makes
+    them plain text, which is faster to turn into Python objects).
     """
     import duckdb
 
@@ -33,9 +34,8 @@ def run_duckdb(
             con.execute(f"SET threads = {int(threads)}")
         for name, source in (("records_in", records), ("subjects_in", subjects)):
             relation = con.read_parquet(source) if isinstance(source, str) else con.from_arrow(source)
-            types = dict(zip(relation.columns, relation.types, strict=True))
-            if name == "records_in" and types["attributes"] == "VARCHAR":  # text to its UTF-8 bytes
-                relation = relation.project("* REPLACE (encode(attributes) AS attributes)")
+            if name == "records_in":
+                pipeline.check_records(relation.columns)
             relation.create_view(name)
         for st in pipeline.statements():
             kind = "TABLE" if st.view in _MATERIALISE else "VIEW"
@@ -45,3 +45,13 @@ def run_duckdb(
         return scores, contributions
     finally:
         con.close()
+
+
+def decoded(table: pa.Table) -> pa.Table:
+    """`table` with its dictionary columns as plain columns of their values.
+
+    Building Python objects from a dictionary array takes about 1.6 times as long as from plain
+    text (measured with pyarrow on millions of rows); decoding first costs about 1% of that.
+    """
+    fields = [pa.field(f.name, f.type.value_type) if pa.types.is_dictionary(f.type) else f for f in table.schema]
+    return table.cast(pa.schema(fields))

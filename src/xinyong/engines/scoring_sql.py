@@ -7,12 +7,16 @@ property test holds the three to identical points, grades and contributions.
 
 Inputs (tables or views the engine provides):
 - `records_in(record_id, subject_id, subject_kind, record_type, decided_on, valid_from,
-  valid_until, status, attributes)`: the record versions known at the time asked, linked to a
-  subject; `attributes` is the canonical JSON as UTF-8 bytes (the engines turn text into bytes).
+  valid_until, status, a_<name>...)`: the record versions known at the time asked, linked to a
+  subject, with one typed column for each attribute the pipeline reads (`ScoringPipeline.inputs`):
+  its value on the records of the types it is read from, NULL on the others and where absent.
+  The store keeps attributes as JSON; its export extracts these columns (see `export_inputs`),
+  so the engines read columns and parse no JSON.
 - `subjects_in(subject_id, subject_kind)`: the subjects to score.
 
 Outputs: the views `score_out(subject_id, subject_kind, status, ruleset_id, ruleset_version,
-points_cp, grade)` and `contribution_out(subject_id, rule_id, points_cp, record_id, kind)`.
+points_cp, grade)` and `contribution_out(subject_id, rule_id, points_cp, record_id, kind)`; on
+DuckDB their text columns of few values are ENUMs (see `_enum`).
 """
 
 from __future__ import annotations
@@ -30,7 +34,9 @@ if TYPE_CHECKING:
     from sqlglot import exp
 
 KINDS = ("organisation", "person")
-_SQL_TYPES = {"string": "VARCHAR", "integer": "BIGINT", "decimal": "DOUBLE", "boolean": "BOOLEAN", "date": "DATE"}
+RECORD_COLUMNS = (
+    "record_id", "subject_id", "subject_kind", "record_type", "decided_on", "valid_from", "valid_until", "status",
+)  # fmt: skip
 
 
 def _lit(value: Any) -> str:
@@ -45,6 +51,33 @@ def _lit(value: Any) -> str:
 
 def _column(name: str) -> str:
     return f"a_{name}"
+
+
+@dataclass(frozen=True)
+class AttributeInput:
+    """An attribute the pipeline reads: the column `a_<name>` of `records_in`, of the attribute's
+    value type, holding the attribute of the records of `record_types` (NULL on the others)."""
+
+    name: str
+    type: str
+    record_types: frozenset[str]
+
+    @property
+    def column(self) -> str:
+        return _column(self.name)
+
+
+def merge_inputs(*pipelines: ScoringPipeline) -> dict[str, AttributeInput]:
+    """The columns that serve every one of `pipelines` (one export read by each, as a what-if does)."""
+    merged: dict[str, AttributeInput] = {}
+    for pipeline in pipelines:
+        for name, inp in pipeline.inputs.items():
+            seen = merged.get(name)
+            if seen is not None and seen.type != inp.type:
+                raise ValueError(f"attribute '{name}' is {seen.type} in one catalog and {inp.type} in the other")
+            types = inp.record_types | (seen.record_types if seen else frozenset())
+            merged[name] = AttributeInput(name, inp.type, types)
+    return merged
 
 
 @dataclass(frozen=True)
@@ -75,9 +108,9 @@ def _without_enums(node: exp.Expression) -> exp.Expression:
 
 def _enum(values: Iterable[str]) -> str:
     """DuckDB's type for text that takes one of few values: one byte a row in the tables between
-    the statements, instead of the text. The outputs turn it back into text (their readers build
-    Python strings, and a dictionary is several times slower for that). Other engines see plain
-    text throughout (`Statement.for_engine`)."""
+    the statements and in the outputs, which reach Arrow as dictionary arrays (a third of the
+    time of building the text of millions of rows). Other engines see plain text throughout
+    (`Statement.for_engine`)."""
     ordered = sorted(set(values))
     return f"ENUM({', '.join(_lit(v) for v in ordered)})" if ordered else "VARCHAR"
 
@@ -94,7 +127,7 @@ class ScoringPipeline:
             rs = (rulesets or {}).get(kind) or ruleset_in_force(catalog, kind, as_of)
             if rs is not None:
                 self.rulesets[kind] = rs
-        self.attributes, self.attribute_types = self._attributes_used()
+        self.inputs = self._attributes_used()
         in_force = list(self.rulesets.values())
         self.rule_id_t = _enum([*(r.id for rs in in_force for r in rs.rules), "limit"])
         self.status_t = _enum(["scored", "not_opted_in", "no_ruleset"])
@@ -102,19 +135,18 @@ class ScoringPipeline:
         self.version_t = _enum(rs.version for rs in in_force)
         self.grade_t = _enum(band.grade for rs in in_force for band in rs.bands)
 
-    def _attributes_used(self) -> tuple[dict[str, AttributeSpec], frozenset[str]]:
-        """Every attribute a rule or a consent check reads, with one type per name; and the record
-        types whose attributes are read (the pipeline reads no other record's attributes, so an
-        input may leave them out: see `export_inputs`)."""
-        used: dict[str, AttributeSpec] = {}
-        types: set[str] = set()
+    def _attributes_used(self) -> dict[str, AttributeInput]:
+        """Every attribute a rule or a consent check reads, with one type per name, and the record
+        types it is read from (no other record's attributes are read, so an input leaves them out)."""
+        specs: dict[str, AttributeSpec] = {}
+        read_from: dict[str, set[str]] = {}
 
         def need(type_id: str, name: str) -> None:
-            types.add(type_id)
             spec = self.catalog.record_types[type_id].attributes[name]
-            seen = used.setdefault(name, spec)
+            seen = specs.setdefault(name, spec)
             if seen.type != spec.type:
                 raise ValueError(f"attribute '{name}' has types {seen.type} and {spec.type}; rename one of them")
+            read_from.setdefault(name, set()).add(type_id)
 
         for rs in self.rulesets.values():
             for rule in rs.rules:
@@ -124,7 +156,16 @@ class ScoringPipeline:
                     need(rule.record_type, rule.points.attribute)
             if rs.requires_consent:
                 need(rs.requires_consent, "consent")
-        return used, frozenset(types)
+        return {name: AttributeInput(name, specs[name].type, frozenset(read_from[name])) for name in sorted(specs)}
+
+    def check_records(self, columns: Iterable[str]) -> None:
+        """Refuse a `records_in` that lacks a column the statements read, naming the columns."""
+        missing = [c for c in (*RECORD_COLUMNS, *(i.column for i in self.inputs.values())) if c not in set(columns)]
+        if missing:
+            raise ValueError(
+                f"the records given to the scoring pipeline lack the columns {', '.join(missing)} "
+                "(export them with export_inputs and this pipeline's inputs)"
+            )
 
     # -- expressions ------------------------------------------------------------------------
 
@@ -214,8 +255,7 @@ class ScoringPipeline:
             out.append(
                 Statement(
                     "consent_latest",
-                    "SELECT subject_id, a_consent FROM (SELECT subject_id, "
-                    "CAST(json_extract_string(decode(attributes), '$.consent') AS VARCHAR) AS a_consent, "
+                    "SELECT subject_id, a_consent FROM (SELECT subject_id, a_consent, "
                     "ROW_NUMBER() OVER (PARTITION BY subject_id ORDER BY decided_on DESC, record_id DESC) AS rn "
                     "FROM records_in "
                     f"WHERE record_type = {_lit(consent_type)} AND {self._maybe_valid()}{ended}) AS c WHERE rn = 1",
@@ -263,16 +303,14 @@ class ScoringPipeline:
         """What each rule gives for each record of a scored subject, in one pass over the records.
 
         Each record meets the rules of its type through a join with a small table of rules: the
-        rule's number, its points when they are constant, the end of its type's publication
-        period, and which attributes it reads, so that JSON is parsed only for the records a
-        rule reads it from. The other rules are branches of a CASE. Points are NULL where the
+        rule's number, its points when they are constant, and the end of its type's publication
+        period. The other rules are branches of a CASE. Points are NULL where the
         rule does not apply (its conditions fail, or the record's publication period has ended):
         a column, not a WHERE, because a filter that reads both sides of a join is evaluated
         inside the join (DuckDB), many times slower than the same test in a projection.
         """
         numbered = self._numbered()
-        reads = {n: _reads(rule) for n, _, rule in numbered}
-        names = sorted(set().union(*reads.values()))
+        names = sorted(set().union(*(_reads(rule) for _, _, rule in numbered)))
         defs, amounts = [], []
         for n, kind, rule in numbered:
             points, extra = self._points(rule)
@@ -286,7 +324,6 @@ class ScoringPipeline:
                 f"CAST({_lit(rule.id)} AS {self.rule_id_t}) AS rule_id, "
                 f"CAST({points if fixed else 'NULL'} AS BIGINT) AS fixed_cp, "
                 f"CAST({_lit(open_from) if open_from else 'NULL'} AS DATE) AS open_from"
-                + "".join(f", {_lit(name in reads[n])} AS x_{name}" for name in names)
             )
             if not fixed:
                 test = " AND ".join(f"({c})" for c in conditions)
@@ -298,11 +335,7 @@ class ScoringPipeline:
                 "CAST(NULL AS DATE) AS open_from "
                 "WHERE FALSE"
             )
-        typed = "".join(
-            f", CASE WHEN d.x_{name} THEN CAST(json_extract_string(decode(r.attributes), '$.{name}') AS "
-            f"{_SQL_TYPES[self.attributes[name].type]}) END AS {_column(name)}"
-            for name in names
-        )
+        typed = "".join(f", r.{_column(name)}" for name in names)
         computed = f"CASE rule_no {' '.join(amounts)} END" if amounts else "NULL"
         return [
             Statement("rule_defs", " UNION ALL ".join(defs)),
@@ -359,6 +392,8 @@ class ScoringPipeline:
                     tests.append(f"points_cp < {cp(band.max)}")
                 grade_cases.append(f"WHEN {' AND '.join(tests)} THEN {_lit(band.grade)}")
         grade = f"CAST(CASE {' '.join(grade_cases)} END AS {self.grade_t})" if grade_cases else "CAST(NULL AS VARCHAR)"
+        kinds_t = _enum(["record", "rule_cap", "score_limit"])
+        as_kind = {k: f"CAST({_lit(k)} AS {kinds_t})" for k in ("record", "rule_cap", "score_limit")}
         return [
             Statement("rule_cap", rule_cap),
             Statement(
@@ -372,21 +407,19 @@ class ScoringPipeline:
             ),
             Statement(
                 "score_out",
-                "SELECT subject_id, subject_kind, CAST(status AS VARCHAR) AS status, "
-                "CAST(ruleset_id AS VARCHAR) AS ruleset_id, CAST(ruleset_version AS VARCHAR) AS ruleset_version, "
-                f"points_cp, CAST({grade} AS VARCHAR) AS grade FROM subject_total",
+                "SELECT subject_id, subject_kind, status, ruleset_id, ruleset_version, "
+                f"points_cp, {grade} AS grade FROM subject_total",
             ),
             Statement(
                 "contribution_out",
-                "SELECT subject_id, CAST(rule_id AS VARCHAR) AS rule_id, points_cp, record_id, "
-                "CAST(kind AS VARCHAR) AS kind FROM ("
-                "SELECT r.subject_id, d.rule_id, r.points_cp, r.record_id, 'record' AS kind "
+                "SELECT r.subject_id, d.rule_id, r.points_cp, r.record_id, "
+                f"{as_kind['record']} AS kind "
                 "FROM rule_raw AS r JOIN rule_defs AS d ON d.rule_no = r.rule_no WHERE r.points_cp IS NOT NULL "
                 "UNION ALL SELECT subject_id, rule_id, points_cp, CAST(NULL AS BIGINT) AS record_id, "
-                "'rule_cap' AS kind FROM rule_cap "
+                f"{as_kind['rule_cap']} AS kind FROM rule_cap "
                 f"UNION ALL SELECT subject_id, CAST('limit' AS {self.rule_id_t}) AS rule_id, "
                 "CAST(points_cp - total AS BIGINT) AS points_cp, CAST(NULL AS BIGINT) AS record_id, "
-                "'score_limit' AS kind FROM subject_total WHERE points_cp <> total) AS c",
+                f"{as_kind['score_limit']} AS kind FROM subject_total WHERE points_cp <> total",
             ),
         ]
 

@@ -56,8 +56,7 @@ def local_session(cores: int = 2, app: str = "xinyong-scoring") -> Iterator[Any]
 def run_spark(spark: Any, pipeline: ScoringPipeline, records: str, subjects: str, out_dir: str) -> tuple[str, str]:
     """Score from Parquet inputs; write `scores/` and `contributions/` Parquet under `out_dir`."""
     frame = spark.read.parquet(records)
-    if dict(frame.dtypes)["attributes"] == "string":
-        frame = frame.withColumn("attributes", frame["attributes"].cast("binary"))  # text to its UTF-8 bytes
+    pipeline.check_records(frame.columns)
     frame.createOrReplaceTempView("records_in")
     spark.read.parquet(subjects).createOrReplaceTempView("subjects_in")
     for st in pipeline.statements():

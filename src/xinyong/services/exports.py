@@ -6,7 +6,7 @@ Exports stream with bounded memory from the database driver's own cursor.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -16,16 +16,15 @@ import pyarrow.parquet as pq
 from sqlalchemy import BigInteger, Column, Connection, Engine, MetaData, Table, Text, cast, func, select
 
 from xinyong.domain.errors import InvalidInput
+from xinyong.engines.scoring_sql import AttributeInput
 from xinyong.store.bulk import insert_rows, timestamp
 from xinyong.store.tables import scores, subjects
 
 EXPORT_BATCH = 50_000
 
 
-# `attributes` is the canonical JSON as UTF-8 bytes: the text was validated when it was stored,
-# and a Parquet string column would have the engine check every byte of it again on each read
-# (a seventh of the embedded pipeline's time), though only the attributes some rule reads are
-# parsed.
+# The records' columns for the batch engines; the attributes a pipeline reads follow as typed
+# columns (`record_schema`).
 RECORD_SCHEMA = pa.schema(
     [
         ("record_id", pa.int64()),
@@ -36,9 +35,53 @@ RECORD_SCHEMA = pa.schema(
         ("valid_from", pa.date32()),
         ("valid_until", pa.date32()),
         ("status", pa.string()),
-        ("attributes", pa.binary()),
     ]
 )
+ARROW_TYPES: dict[str, pa.DataType] = {
+    "string": pa.string(),
+    "integer": pa.int64(),
+    "decimal": pa.float64(),
+    "boolean": pa.bool_(),
+    "date": pa.date32(),
+}
+
+
+def record_schema(inputs: Mapping[str, AttributeInput]) -> pa.Schema:
+    """The `records_in` layout for a pipeline with these inputs: RECORD_SCHEMA, then `a_<name>`."""
+    fields = [pa.field(inp.column, ARROW_TYPES[inp.type]) for _, inp in sorted(inputs.items())]
+    return pa.schema([*RECORD_SCHEMA, *fields])
+
+
+def attribute_arrays(
+    rows: Sequence[tuple[str, Mapping[str, Any]]], inputs: Mapping[str, AttributeInput]
+) -> list[pa.Array]:
+    """The typed attribute columns of `record_schema` for (record type, attributes as parsed JSON)
+    rows, in its order: what the export extracts in the store, for records already in memory."""
+    out = []
+    for _, inp in sorted(inputs.items()):
+        values = [attrs.get(inp.name) if rt in inp.record_types else None for rt, attrs in rows]
+        if inp.type == "date":  # JSON holds a date as its ISO text
+            out.append(pa.array(values, pa.string()).cast(pa.date32()))
+        else:
+            out.append(pa.array(values, ARROW_TYPES[inp.type]))
+    return out
+
+
+def _extracted(dialect: str, inp: AttributeInput) -> tuple[str, list[str]]:
+    """SQL giving the attribute as text on the records of its types, NULL elsewhere; its parameters.
+
+    Numbers and booleans come as the JSON's own text (SQLite's `->`, PostgreSQL's `->>`), not as
+    the database's numbers, so Arrow parses exactly the digits stored, as the online scoring does.
+    """
+    types = sorted(inp.record_types)
+    if dialect == "postgresql":
+        value, path = "r.attributes ->> %s", inp.name
+    elif inp.type in ("string", "date"):
+        value, path = "r.attributes ->> ?", f"$.{inp.name}"
+    else:
+        value, path = "NULLIF(r.attributes -> ?, 'null')", f"$.{inp.name}"
+    mark = "%s" if dialect == "postgresql" else "?"
+    return f"CASE WHEN r.record_type IN ({', '.join([mark] * len(types))}) THEN {value} END", [*types, path]
 
 
 def _chosen_subjects(conn: Connection, subject_ids: Sequence[int]) -> Table:
@@ -57,16 +100,17 @@ def export_inputs(
     known_at: datetime,
     subject_ids: Sequence[int] | None,
     work: Path,
-    attribute_types: Collection[str] | None = None,
+    inputs: Mapping[str, AttributeInput],
 ) -> tuple[str, str]:
     """Write the records known at `known_at` and the subjects to score as Parquet; bounded memory.
 
+    The records carry the attributes a pipeline reads (its `inputs`) as typed columns, each
+    only on the records of the types it is read from: the store extracts them from the JSON as
+    it reads, so the engines parse none (JSON parsing was a third of the embedded pipeline's
+    time over ten million records), and the other attributes are neither written nor read.
     Rows are streamed from the driver's cursor in batches straight into Arrow: dates and
-    attributes come as text, so no per-value conversion happens in Python. With
-    `attribute_types` (a pipeline's `attribute_types`), only the records of those types carry
-    their attributes, the others none: the pipeline reads no other, and the attributes are most
-    of the bytes the engine would otherwise read and the export write (measured: a fifth of the
-    embedded pipeline's time over ten million records).
+    attributes come as text and are parsed by Arrow, so no per-value conversion happens in
+    Python.
     """
     source, only = "records AS r", ""
     sq = select(subjects.c.id, subjects.c.kind)
@@ -84,13 +128,11 @@ def export_inputs(
             source = f"{chosen.name} AS c JOIN records AS r ON r.subject_id = c.id"
         sq = sq.join_from(subjects, chosen, chosen.c.id == subjects.c.id)
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    attributes, typed = "CAST(r.attributes AS TEXT)", sorted(attribute_types or ())
-    if attribute_types is not None:
-        marks = ", ".join([mark] * len(typed))
-        attributes = f"CASE WHEN r.record_type IN ({marks}) THEN {attributes} END" if typed else "NULL"
+    extracted = [_extracted(conn.dialect.name, inp) for _, inp in sorted(inputs.items())]
+    attributes = "".join(f", {sql}" for sql, _ in extracted)
     sql = (
         "SELECT r.id, r.subject_id, r.subject_kind, r.record_type, CAST(r.decided_on AS TEXT), "
-        f"CAST(r.valid_from AS TEXT), CAST(r.valid_until AS TEXT), r.status, {attributes} "
+        f"CAST(r.valid_from AS TEXT), CAST(r.valid_until AS TEXT), r.status{attributes} "
         f"FROM {source} WHERE {only}r.subject_id IS NOT NULL AND r.recorded_at <= {mark} "
         f"AND (r.superseded_at IS NULL OR r.superseded_at > {mark})"
     )  # the same selection as known_versions(), written once for the driver's own cursor
@@ -99,9 +141,10 @@ def export_inputs(
     dbapi: Any = conn.connection.driver_connection
     # A server-side cursor on PostgreSQL, so the rows stream; SQLite's cursor streams anyway.
     cursor = dbapi.cursor(name="xinyong_export") if conn.dialect.name == "postgresql" else dbapi.cursor()
+    schema = record_schema(inputs)
     try:
-        cursor.execute(sql, (*typed, known, known))
-        with pq.ParquetWriter(rec_path, RECORD_SCHEMA) as writer:
+        cursor.execute(sql, (*(p for _, params in extracted for p in params), known, known))
+        with pq.ParquetWriter(rec_path, schema) as writer:
             while part := cursor.fetchmany(EXPORT_BATCH):
                 cols = list(zip(*part, strict=True))
                 arrays = [
@@ -111,9 +154,9 @@ def export_inputs(
                     pa.array(cols[3], pa.string()),
                     *(pa.array(cols[i], pa.string()).cast(pa.date32()) for i in (4, 5, 6)),
                     pa.array(cols[7], pa.string()),
-                    pa.array(cols[8], pa.string()).cast(pa.binary()),
+                    *(pa.array(c, pa.string()).cast(f.type) for c, f in zip(cols[8:], list(schema)[8:], strict=True)),
                 ]
-                writer.write_batch(pa.record_batch(arrays, schema=RECORD_SCHEMA))
+                writer.write_batch(pa.record_batch(arrays, schema=schema))
     finally:
         cursor.close()
     subject_rows = conn.execute(sq).all()

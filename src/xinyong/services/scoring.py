@@ -186,13 +186,12 @@ def rescore(
             score_rows, contribution_rows = _online_rows(conn, catalog, subject_ids, as_of, known_at)
         else:
             with tempfile.TemporaryDirectory(prefix="xinyong-rescore-") as tmp:
-                from xinyong.services.exports import export_inputs  # pyarrow: imported when used
+                from xinyong.engines.embedded import decoded, run_duckdb  # pyarrow: imported when used
+                from xinyong.services.exports import export_inputs
 
                 pipeline = ScoringPipeline(catalog, as_of)
-                rec_path, sub_path = export_inputs(conn, known_at, subject_ids, Path(tmp), pipeline.attribute_types)
+                rec_path, sub_path = export_inputs(conn, known_at, subject_ids, Path(tmp), pipeline.inputs)
                 if engine_name == "embedded":
-                    from xinyong.engines.embedded import run_duckdb
-
                     s_tbl, c_tbl = run_duckdb(pipeline, rec_path, sub_path)
                 else:
                     import pyarrow.parquet as pq
@@ -202,7 +201,7 @@ def rescore(
                     with local_session() as spark:
                         s_path, c_path = run_spark(spark, pipeline, rec_path, sub_path, str(Path(tmp) / "out"))
                         s_tbl, c_tbl = pq.read_table(s_path), pq.read_table(c_path)
-                score_rows, contribution_rows = s_tbl.to_pylist(), c_tbl.to_pylist()
+                score_rows, contribution_rows = decoded(s_tbl).to_pylist(), decoded(c_tbl).to_pylist()
     with engine.begin() as conn:
         [run_id] = allocate_ids(conn, score_runs, 1)
         conn.execute(

@@ -16,8 +16,8 @@ from xinyong.domain.catalog.models import Ruleset
 from xinyong.domain.errors import InvalidInput
 from xinyong.domain.explain import explain_score
 from xinyong.domain.scoring import score_subject
-from xinyong.engines.embedded import run_duckdb
-from xinyong.engines.scoring_sql import ScoringPipeline
+from xinyong.engines.embedded import decoded, run_duckdb
+from xinyong.engines.scoring_sql import ScoringPipeline, merge_inputs
 from xinyong.services.exports import export_inputs
 from xinyong.services.scoring import facts_of
 
@@ -63,9 +63,9 @@ def ruleset_diff(
     kind = old.subject_kind
     with engine.connect() as conn, tempfile.TemporaryDirectory(prefix="xinyong-whatif-") as tmp:
         then, now = ScoringPipeline(old_catalog, as_of, {kind: old}), ScoringPipeline(new_catalog, as_of, {kind: new})
-        rec_path, sub_path = export_inputs(conn, known_at, None, Path(tmp), then.attribute_types | now.attribute_types)
-        before, _ = run_duckdb(then, rec_path, sub_path)
-        after, _ = run_duckdb(now, rec_path, sub_path)
+        rec_path, sub_path = export_inputs(conn, known_at, None, Path(tmp), merge_inputs(then, now))
+        before = decoded(run_duckdb(then, rec_path, sub_path)[0])
+        after = decoded(run_duckdb(now, rec_path, sub_path)[0])
         grade_before = {
             r["subject_id"]: r["grade"] or r["status"] for r in before.to_pylist() if r["subject_kind"] == kind
         }
