@@ -77,6 +77,16 @@ def test_a_new_sqlite_store_has_large_pages_and_an_old_one_keeps_its_own(tmp_pat
         old.dispose()
 
 
+def test_an_sqlite_without_json_operators_is_refused_with_its_version(tmp_path, monkeypatch):
+    """The scoring export reads attributes with `->` and `->>` (SQLite 3.38). An older library
+    cannot be run here, so the version the module reports is set back."""
+    monkeypatch.setattr(sqlite3, "sqlite_version_info", (3, 37, 2))
+    monkeypatch.setattr(sqlite3, "sqlite_version", "3.37.2")
+    with pytest.raises(ConfigurationError, match=r"needs SQLite 3\.38 or newer .* has 3\.37\.2"):
+        make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    assert not (tmp_path / "old.db").exists()
+
+
 def test_upgrade_twice_is_harmless(engine):
     when = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
     with engine.begin() as conn:

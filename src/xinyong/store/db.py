@@ -49,6 +49,9 @@ SERVER_WAL_AUTOCHECKPOINT = 20_000
 PAGE_SIZE = 32768
 
 
+MIN_SQLITE = (3, 38)  # `->` and `->>`, with which the scoring export reads attributes
+
+
 def make_engine(
     url: str,
     *,
@@ -72,6 +75,11 @@ def make_engine(
     if backend not in SUPPORTED:
         raise ConfigurationError(f"unsupported database '{backend}' in {url!r}: use sqlite or postgresql")
     if backend == "sqlite":
+        if sqlite3.sqlite_version_info < MIN_SQLITE:
+            raise ConfigurationError(
+                f"xinyong needs SQLite {'.'.join(map(str, MIN_SQLITE))} or newer (its JSON operators); "
+                f"this Python's sqlite3 module has {sqlite3.sqlite_version}"
+            )
         path = make_url(url).database
         if path and path != ":memory:":
             from pathlib import Path
