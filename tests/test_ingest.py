@@ -314,6 +314,22 @@ def test_duplicate_source_ref_across_chunks(ingest, tmp_path, engine):
     assert "already appears at line 5 of this file" in result.problems_sample[0]
 
 
+def test_an_identifier_met_again_links_to_one_subject_in_a_first_load_and_after_it(ingest, tmp_path, engine):
+    """A first load (the store holds no identifier) asks the store about none: the batch knows the
+    subjects it creates, across its chunks. The next batch finds them in the store."""
+    first = [court_row(f"F-{i}", make_ric(i % 120)) for i in range(300)]
+    result = ingest(write_csv(tmp_path / "court.csv", first), chunk_rows=50)
+    assert (result.accepted, result.subjects_created) == (300, 120)
+    again = [court_row(f"G-{i}", make_ric(i % 150)) for i in range(300)]
+    result = ingest(write_csv(tmp_path / "court.2.csv", again), chunk_rows=50)
+    assert (result.accepted, result.subjects_created) == (300, 30)
+    with engine.connect() as conn:
+        per_subject = conn.execute(select(records.c.subject_id, func.count()).group_by(records.c.subject_id)).all()
+        assert conn.scalar(select(func.count()).select_from(identifiers)) == 150
+    assert len(per_subject) == 150
+    assert sorted(n for _, n in per_subject) == sorted([5] * 60 + [4] * 60 + [2] * 30)
+
+
 def test_malformed_lines(ingest, tmp_path, engine, baseline):
     path = write_csv(tmp_path / "court.csv", [court_row("M-1", make_ric(40))])
     with path.open("a", encoding="utf-8") as f:

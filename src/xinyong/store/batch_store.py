@@ -90,6 +90,11 @@ class BatchStore:
         # covers the scheme (IdentifierVault.digest), and a tuple per key would cost a quarter
         # of this map's memory (about 25 MB in a batch that meets 400,000 identifiers).
         self._subjects: dict[str, int] = {}
+        # A store that held no identifier when the batch began holds only those the batch itself
+        # creates, and it knows them: ingestion batches are serialised (write_lock), and no other
+        # writer adds identifiers. A first load then asks the store about none (measured: 0.9 s
+        # of a million-row batch, a probe into the identifier index for each new identifier).
+        self._store_had_identifiers = conn.exec_driver_sql("SELECT 1 FROM identifiers LIMIT 1").first() is not None
         at, batch = self._constant(timestamp(conn, now)), str(int(batch_id))
         self._subject_constants = {"created_at": at, "created_by_batch": batch}
         self._identifier_constants = {"created_at": at}
@@ -153,6 +158,8 @@ class BatchStore:
 
     def _find(self, keys: list[str]) -> dict[str, int]:
         """The subjects the store already holds for these identifiers (by keyed hash)."""
+        if not self._store_had_identifiers:
+            return {}
         return {value_hash: int(subject_id) for value_hash, subject_id in self._matching(_IDENTIFIERS_OF, keys)}
 
     def store(self, rows: Sequence[ValidRow], links: Links) -> None:
