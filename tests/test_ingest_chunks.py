@@ -9,6 +9,8 @@ loads chunks into must mirror the validated row, field by field.
 from __future__ import annotations
 
 import hashlib
+import subprocess
+import sys
 from datetime import date
 from pathlib import Path
 
@@ -52,8 +54,9 @@ def chunks_of(gen) -> list[Chunk]:
     return list(gen)
 
 
+@pytest.mark.parametrize("method", ["fork", "spawn"])
 @pytest.mark.parametrize("fmt", ["csv", "jsonl"])
-def test_helper_and_this_process_give_the_same_chunks(catalog, vault, tmp_path, fmt):
+def test_helper_and_this_process_give_the_same_chunks(catalog, vault, tmp_path, fmt, method):
     path = tricky_csv(tmp_path / "court.csv")
     if fmt == "jsonl":
         import csv
@@ -65,7 +68,8 @@ def test_helper_and_this_process_give_the_same_chunks(catalog, vault, tmp_path, 
     there: list[str] = []
     validator = RowValidator(catalog, "court", vault, TODAY)
     local = chunks_of(local_chunks(path, fmt, validator, 250, here.append))
-    helper = chunks_of(helper_chunks(Job(path, fmt, catalog, "court", vault, TODAY, 250), there.append))
+    job = Job(path, fmt, catalog, "court", vault, TODAY, 250)
+    helper = chunks_of(helper_chunks(job, there.append, start_method=method))
     assert [c.rows_read for c in local] == [c.rows_read for c in helper]
     assert [c.valid for c in local] == [c.valid for c in helper]
     assert [c.problems for c in local] == [c.problems for c in helper]
@@ -76,6 +80,23 @@ def test_helper_and_this_process_give_the_same_chunks(catalog, vault, tmp_path, 
     assert [p.line for p in problems] == sorted(p.line for p in problems)
     assert any(p.code == "malformed" for p in problems) == (fmt == "csv")
     assert any("control characters" in p.message for p in problems)
+
+
+def test_the_helper_is_forked_only_from_a_process_of_one_thread():
+    """A copy of a process made while another of its threads holds a lock would hold it for ever.
+    Asked in a new process: this one runs threads of the libraries other tests used."""
+    script = (
+        "import threading\n"
+        "from xinyong.ingest.validation import _start_method\n"
+        "alone = _start_method()\n"
+        "release = threading.Event()\n"
+        "other = threading.Thread(target=release.wait)\n"
+        "other.start()\n"
+        "print(alone, _start_method())\n"
+        "release.set()\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60)
+    assert done.stdout.split() == ["fork", "spawn"]
 
 
 @pytest.mark.parametrize("helper", [0, None], ids=["helper-process", "in-process"])
