@@ -160,7 +160,8 @@ class ScoringPipeline:
 
     def check_records(self, columns: Iterable[str]) -> None:
         """Refuse a `records_in` that lacks a column the statements read, naming the columns."""
-        missing = [c for c in (*RECORD_COLUMNS, *(i.column for i in self.inputs.values())) if c not in set(columns)]
+        present = set(columns)
+        missing = [c for c in (*RECORD_COLUMNS, *(i.column for i in self.inputs.values())) if c not in present]
         if missing:
             raise ValueError(
                 f"the records given to the scoring pipeline lack the columns {', '.join(missing)} "
