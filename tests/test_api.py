@@ -35,7 +35,7 @@ from xinyong.domain.identifiers import IdentifierVault
 from xinyong.services import lists as lists_service
 from xinyong.services.keys import KeyCache, Principal, Role, authenticate, create_key, revoke_key
 from xinyong.settings import Settings
-from xinyong.store.tables import audit_events, checks
+from xinyong.store.tables import audit_events, checks, objection_decisions, objections
 
 
 class Served:
@@ -297,3 +297,53 @@ def test_sources_submit_batches_with_rejects_scopes_and_bounds(served: Served, c
     assert chunked.json()["title"] == huge.json()["title"] == "Too large", "one refusal, one title"
     empty = served.call("POST", "/v1/records", court, json={"records": []})
     assert empty.status_code == 422 and empty.headers["content-type"] == "application/problem+json"
+
+
+def test_a_write_is_stored_with_its_audit_event_or_not_at_all(
+    served: Served, catalog: Catalog, vault: IdentifierVault, tmp_path: Path
+) -> None:
+    """The event of a write is appended in the write's own transaction: when the audit chain
+    cannot take it, the write is not stored either, and the caller is told so (503)."""
+    story = Story(served.engine, catalog, vault, tmp_path)
+    start = datetime.now(UTC) - timedelta(days=100)
+    day = (start - timedelta(days=20)).date().isoformat()
+    story.ingest([org_row("A-1", 71, decided_on=day, valid_from=day)], start)
+    subject = served.key("subject", "company-71", subject_id=story.subject_of("A-1"))
+    reviewer = served.key("reviewer", "zhao")
+    body = {"target": "record:court/A-1", "grounds": "the judgment was paid in full"}
+
+    def events(action: str) -> list[str]:
+        with served.engine.connect() as conn:
+            return list(conn.scalars(select(audit_events.c.target).where(audit_events.c.action == action)))
+
+    def chain_away(away: bool) -> None:
+        names = ("audit_events", "audit_events_away")
+        with served.engine.begin() as conn:
+            conn.exec_driver_sql("ALTER TABLE {} RENAME TO {}".format(*(names if away else names[::-1])))
+
+    chain_away(True)
+    try:
+        refused = served.call("POST", "/v1/me/objections", subject, json=body)
+        assert refused.status_code == 503, refused.text
+        assert "could not be appended (nothing was stored)" in refused.json()["detail"]
+        with served.engine.connect() as conn:
+            assert conn.scalar(select(func.count()).select_from(objections)) == 0
+    finally:
+        chain_away(False)
+    filed = served.call("POST", "/v1/me/objections", subject, json=body)
+    assert filed.status_code == 201, filed.text
+    oid = filed.json()["id"]
+    assert events("file_objection") == [f"objection:{oid}"]
+
+    decision = {"decision": "dismiss", "reason": "no proof of payment was given"}
+    chain_away(True)
+    try:
+        refused = served.call("POST", f"/v1/objections/{oid}/decision", reviewer, json=decision)
+        assert refused.status_code == 503, refused.text
+        with served.engine.connect() as conn:
+            assert conn.scalar(select(func.count()).select_from(objection_decisions)) == 0
+    finally:
+        chain_away(False)
+    decided = served.call("POST", f"/v1/objections/{oid}/decision", reviewer, json=decision)
+    assert decided.status_code == 200, decided.text
+    assert events("objection_dismiss") == [f"objection:{oid}"]

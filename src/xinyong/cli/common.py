@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from contextlib import AbstractContextManager
 from datetime import UTC, date, datetime
 from typing import Annotated
 
@@ -47,13 +48,24 @@ def operator() -> str:
         return "cli:operator"
 
 
-def audited(ctx: AppContext, action: str, target: str, purpose: str | None = None, *, read: bool = False) -> None:
-    """Append the event of a command that wrote to the store or read personal data from it.
+def recorded(
+    ctx: AppContext, action: str, purpose: str | None = None, *, target: str | None = None
+) -> AbstractContextManager[None]:
+    """The event of a command's write, stored in the write's own transaction, as the API does
+    (`services.audit.recorded`): the write and its event are stored together or not at all, and
+    a refused command leaves no event. Without `target`, the write names what it creates."""
+    from xinyong.services import audit  # imports cryptography: only for the commands that audit
 
-    As the API does for the same operations: in a transaction of its own, once the work
-    succeeded, so a refused command leaves no event. A command that reads calls this before it
-    shows anything (`read`): what could not be audited is not shown. On SQLite the append waits,
-    as every writer does, for a batch being ingested, up to the store's busy timeout.
+    return audit.recorded(ctx.engine, actor=operator(), action=action, target=target, purpose=purpose)
+
+
+def audited(ctx: AppContext, action: str, target: str, purpose: str | None = None, *, read: bool = False) -> None:
+    """Append the event of a command that read personal data, or of a write that takes no
+    transaction of its own to append it in (a rescore), in a transaction of its own.
+
+    A command that reads calls this before it shows anything (`read`): what could not be
+    audited is not shown. On SQLite the append waits, as every writer does, for a batch being
+    ingested, up to the store's busy timeout.
 
     Raises:
         XinyongError: the event could not be appended; the message says whether the command's

@@ -24,6 +24,7 @@ from xinyong.cli.common import (
     out,
     print_grades,
     progress_bar,
+    recorded,
 )
 from xinyong.domain.catalog import CatalogError, load_catalog
 from xinyong.domain.errors import XinyongError
@@ -109,20 +110,20 @@ def ingest(
             for file, sid in plan:
                 total = None if bar.disable else _count_rows(file)  # a pass over the file only for a bar shown
                 task = bar.add_task(f"{file.name:<28}", total=total)
-                result = ingest_file(
-                    engine,
-                    catalog,
-                    vault,
-                    file,
-                    source=sid,
-                    report_dir=report_dir or ctx.settings.rejects,
-                    chunk_rows=ctx.settings.ingest_chunk_rows,
-                    helper_min_bytes=ctx.settings.ingest_helper_min_bytes
-                    if ctx.settings.ingest_helper_min_bytes >= 0
-                    else None,
-                    progress=partial(bar.advance, task),
-                )
-                audited(ctx, "submit_records", f"batch:{result.batch_id}", "file ingestion")
+                with recorded(ctx, "submit_records", "file ingestion"):  # the write names what it creates
+                    result = ingest_file(
+                        engine,
+                        catalog,
+                        vault,
+                        file,
+                        source=sid,
+                        report_dir=report_dir or ctx.settings.rejects,
+                        chunk_rows=ctx.settings.ingest_chunk_rows,
+                        helper_min_bytes=ctx.settings.ingest_helper_min_bytes
+                        if ctx.settings.ingest_helper_min_bytes >= 0
+                        else None,
+                        progress=partial(bar.advance, task),
+                    )
                 results.append(result)
         rescored = None
         if rescore_after and any(r.accepted or r.new_versions for r in results):

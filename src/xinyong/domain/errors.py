@@ -56,3 +56,10 @@ class Busy(XinyongError):
 
     status = 503
     title = "Busy"
+
+
+class AuditFailed(XinyongError):
+    """The audit event of an operation could not be appended; the message says what was kept."""
+
+    status = 503
+    title = "Audit unavailable"

@@ -29,7 +29,7 @@ from xinyong.ingest.validation import Chunk, Job, gc_paused, helper_chunks, loca
 from xinyong.store import clock
 from xinyong.store import ingest_repo as repo
 from xinyong.store.batch_store import BatchStore
-from xinyong.store.db import write_lock
+from xinyong.store.db import after_commit, before_commit, name_written, write_lock
 from xinyong.store.ingest_repo import StoredVersion
 
 log = logging.getLogger(__name__)
@@ -198,6 +198,7 @@ def _store_chunks(
                     "finished_at": now,
                 },
             )
+            name_written(f"batch:{batch_id}")
             result = BatchResult(batch_id=batch_id, source=source_id, file=str(path))
             store = BatchStore(conn, source_id, batch_id, at)
             for chunk in chain([first], chunks):
@@ -222,6 +223,8 @@ def _store_chunks(
                     "report_path": result.report,
                 },
             )
+            before_commit(conn)  # the batch's audit event, where the caller asked for one
+        after_commit()
         committed = True
     finally:
         report.finish(keep=committed)

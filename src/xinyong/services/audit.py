@@ -8,7 +8,8 @@ Appending takes the store's "audit" lock, so concurrent writers extend one chain
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
@@ -17,7 +18,8 @@ from sqlalchemy import Connection, Engine, insert, select
 from sqlalchemy.exc import DBAPIError
 
 from xinyong.domain.certificates import canonical
-from xinyong.store.db import advisory_key, write_lock, writing
+from xinyong.domain.errors import AuditFailed, XinyongError
+from xinyong.store.db import advisory_key, commit_hook, write_lock, writing
 from xinyong.store.tables import audit_events
 
 GENESIS = "0" * 64
@@ -56,6 +58,48 @@ def append(
 ) -> str:
     """Append one event inside the caller's transaction (which must be a write transaction)."""
     return append_many(conn, [Event(actor, action, target, purpose, at or datetime.now(UTC))])
+
+
+@contextmanager
+def recorded(
+    engine: Engine, *, actor: str, action: str, target: str | None = None, purpose: str | None = None
+) -> Iterator[None]:
+    """The event of the write made inside this block, appended in that write's own transaction
+    just before it commits, so the write and its event are stored together or not at all.
+
+    `target` names what is written to; where it is None, the write names what it creates
+    (`store.db.name_written`, e.g. a new objection). A block that fails appends nothing. Where
+    the block's writes take no transaction of `writing()` or of an ingestion batch, the event is
+    appended once the block ends, in a transaction of its own (`record`).
+
+    Raises:
+        AuditFailed: the event could not be appended, and the write was not stored with it (or,
+            appended afterwards, the write is stored: the message says which).
+    """
+
+    def run(conn: Connection, written: str | None) -> None:
+        what = target or written
+        if what is None:
+            raise RuntimeError(f"the write of '{action}' named no target for its audit event")
+        try:
+            append(conn, actor=actor, action=action, target=what, purpose=purpose)
+        except (XinyongError, DBAPIError) as exc:
+            raise AuditFailed(
+                f"the audit event '{action} {what}' could not be appended (nothing was stored): {exc}"
+            ) from exc
+
+    with commit_hook(run, target) as hook:
+        yield
+    if not hook.ran:
+        what = target or hook.written
+        if what is None:
+            raise RuntimeError(f"the write of '{action}' named no target for its audit event")
+        try:
+            record(engine, actor=actor, action=action, target=what, purpose=purpose)
+        except (XinyongError, DBAPIError) as exc:
+            raise AuditFailed(
+                f"the audit event '{action} {what}' could not be appended (what was done is stored): {exc}"
+            ) from exc
 
 
 def record(

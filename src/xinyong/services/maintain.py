@@ -36,7 +36,7 @@ from xinyong.services import notices as outbox
 from xinyong.services.proposals import create_entries
 from xinyong.services.refresh import end_for_ground
 from xinyong.store import clock
-from xinyong.store.db import write_lock
+from xinyong.store.db import after_commit, before_commit, write_lock
 from xinyong.store.tables import (
     list_entries,
     list_entry_state,
@@ -349,4 +349,6 @@ def maintain(engine: Engine, catalog: Catalog, now: datetime | None = None) -> d
         conn.execute(
             insert(maintenance_runs).values(now=now, started_at=started, finished_at=datetime.now(UTC), counts=result)
         )
+        before_commit(conn)  # the run's audit event, where the caller asked for one
+    after_commit()
     return result

@@ -33,7 +33,7 @@ from xinyong.services.corrections import current_record, new_version
 from xinyong.services.lists import need_actor, need_reason
 from xinyong.services.objection_views import open_objections
 from xinyong.services.refresh import refresh_entries_of_record, rescore_subjects
-from xinyong.store.db import writing
+from xinyong.store.db import name_written, writing
 from xinyong.store.tables import list_entries, objection_decisions, objections, scores
 
 GROUNDS_MAX = 2000
@@ -101,6 +101,7 @@ def _insert(
         )
         .returning(objections.c.id)
     ).scalar_one()
+    name_written(f"objection:{oid}")
     if t.kind is TargetKind.ENTRY and t.entry_id is not None:
         view = lists_service.current_view(conn, t.entry_id, lock=True)
         if view.state is State.NOTIFIED:

@@ -30,7 +30,7 @@ from xinyong.services import notices as outbox
 from xinyong.services.corrections import current_record, new_version
 from xinyong.services.lists import need_actor, need_reason
 from xinyong.services.refresh import refresh_entries_of_record, rescore_subjects
-from xinyong.store.db import writing
+from xinyong.store.db import name_written, writing
 from xinyong.store.tables import list_entries, repair_decisions, repairs
 
 EVIDENCE_MAX = 200
@@ -107,6 +107,7 @@ def file_repair(
             )
             .returning(repairs.c.id)
         ).scalar_one()
+        name_written(f"repair:{rid}")
         row = conn.execute(select(repairs).where(repairs.c.id == rid)).one()
         pre = assess(conn, catalog, row, now.date(), obligation_met=evidence is not None)
         outbox.put(

@@ -10,6 +10,8 @@ import zlib
 from collections import namedtuple
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any
 
 from alembic import command
@@ -339,6 +341,58 @@ def require_current(engine: Engine) -> None:
         raise ConfigurationError(f"the store {state}; this version of xinyong needs {head}: run `xinyong db upgrade`")
 
 
+@dataclass
+class CommitHook:
+    """Work to do in the transaction of a write, just before it commits (its audit event):
+    `run(conn, written)`, with what the write named (`name_written`), in the first write
+    transaction of the block that set it (`commit_hook`)."""
+
+    run: Callable[[Connection, str | None], None]
+    written: str | None = None
+    ran: bool = False  # in a transaction that committed
+    pending: bool = False  # in the transaction now committing
+
+
+_COMMIT_HOOK: ContextVar[CommitHook | None] = ContextVar("xinyong_commit_hook", default=None)
+
+
+@contextmanager
+def commit_hook(run: Callable[[Connection, str | None], None], written: str | None = None) -> Iterator[CommitHook]:
+    """Run `run` in the first write transaction of this block, just before it commits.
+
+    The transactions of `writing()` and of ingestion batches call it (`before_commit`,
+    `after_commit`); where the block's writes took neither, `ran` stays False and the caller
+    does the work in a transaction of its own."""
+    hook = CommitHook(run, written)
+    token = _COMMIT_HOOK.set(hook)
+    try:
+        yield hook
+    finally:
+        _COMMIT_HOOK.reset(token)
+
+
+def name_written(what: str) -> None:
+    """Name what the write in progress created (e.g. `objection:12`), for the commit hook."""
+    hook = _COMMIT_HOOK.get()
+    if hook is not None and not hook.ran and hook.written is None:
+        hook.written = what
+
+
+def before_commit(conn: Connection) -> None:
+    """The last step of a write transaction: the block's commit hook, if it has not run."""
+    hook = _COMMIT_HOOK.get()
+    if hook is not None and not hook.ran:
+        hook.run(conn, hook.written)
+        hook.pending = True
+
+
+def after_commit() -> None:
+    """After the transaction that ran the hook has committed: it has run."""
+    hook = _COMMIT_HOOK.get()
+    if hook is not None and hook.pending:
+        hook.ran, hook.pending = True, False
+
+
 @contextmanager
 def writing(engine: Engine, *, dated: bool = True) -> Iterator[Connection]:
     """A write transaction that takes SQLite's write lock at BEGIN (IMMEDIATE), so a decision
@@ -362,16 +416,20 @@ def writing(engine: Engine, *, dated: bool = True) -> Iterator[Connection]:
                     conn.execute(text(f"SET LOCAL lock_timeout = '{BUSY_TIMEOUT_S}s'"))
                     clock.hold(conn)
                 yield conn
+                before_commit(conn)
         except OperationalError as exc:
             if getattr(exc.orig, "sqlstate", None) == _LOCK_NOT_AVAILABLE:
                 raise Busy(_BUSY) from exc
             raise
+        after_commit()
         return
     if not lock.acquire(timeout=BUSY_TIMEOUT_S):
         raise Busy(_BUSY)
     try:
         with engine.connect().execution_options(xinyong_write=True) as conn, conn.begin():
             yield conn
+            before_commit(conn)
+        after_commit()
     finally:
         lock.release()
 

@@ -57,16 +57,16 @@ def object_(
     from datetime import UTC, datetime
 
     sid = _subject(who)
-    result = file_objection(
-        ctx.engine,
-        ctx.catalog,
-        subject_id=sid,
-        target=body.target,
-        grounds=body.grounds,
-        actor=f"subject:{sid}",
-        now=datetime.now(UTC),
-    )
-    audit.record(ctx.engine, actor=who.actor, action="file_objection", target=f"objection:{result['id']}")
+    with audit.recorded(ctx.engine, actor=who.actor, action="file_objection"):  # the objection names itself
+        result = file_objection(
+            ctx.engine,
+            ctx.catalog,
+            subject_id=sid,
+            target=body.target,
+            grounds=body.grounds,
+            actor=f"subject:{sid}",
+            now=datetime.now(UTC),
+        )
     return result
 
 
@@ -81,15 +81,15 @@ def repair(body: RepairRequest, ctx: Ctx, who: Annotated[Principal, Depends(guar
     from datetime import UTC, datetime
 
     sid = _subject(who)
-    result = file_repair(
-        ctx.engine,
-        ctx.catalog,
-        subject_id=sid,
-        record=body.record,
-        evidence_ref=body.evidence_ref,
-        commitment=body.commitment,
-        actor=f"subject:{sid}",
-        now=datetime.now(UTC),
-    )
-    audit.record(ctx.engine, actor=who.actor, action="file_repair", target=f"repair:{result['id']}")
+    with audit.recorded(ctx.engine, actor=who.actor, action="file_repair"):  # the request names itself
+        result = file_repair(
+            ctx.engine,
+            ctx.catalog,
+            subject_id=sid,
+            record=body.record,
+            evidence_ref=body.evidence_ref,
+            commitment=body.commitment,
+            actor=f"subject:{sid}",
+            now=datetime.now(UTC),
+        )
     return result

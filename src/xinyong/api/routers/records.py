@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import tempfile
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -61,18 +60,16 @@ def submit(
     with tempfile.TemporaryDirectory(prefix="xinyong-batch-") as tmp:
         path = Path(tmp) / f"{source}.jsonl"
         path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in body.records), encoding="utf-8")
-        result = ingest_file(
-            ctx.engine,
-            ctx.catalog,
-            ctx.vault,
-            path,
-            source=source,
-            report_dir=ctx.settings.rejects,
-            helper_min_bytes=-1,
-        )
-    audit.record(
-        ctx.engine, actor=who.actor, action="submit_records", target=f"batch:{result.batch_id}", at=datetime.now(UTC)
-    )
+        with audit.recorded(ctx.engine, actor=who.actor, action="submit_records"):  # in the batch's transaction
+            result = ingest_file(
+                ctx.engine,
+                ctx.catalog,
+                ctx.vault,
+                path,
+                source=source,
+                report_dir=ctx.settings.rejects,
+                helper_min_bytes=-1,
+            )
     return result.as_dict()
 
 

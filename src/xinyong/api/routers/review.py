@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
@@ -52,7 +53,13 @@ class RepairDecision(BaseModel):
 
 
 def _audit(ctx: Ctx, who: Principal, action: str, target: str) -> None:
+    """The event of a read, appended before anything is answered."""
     audit.record(ctx.engine, actor=who.actor, action=action, target=target, purpose="due process")
+
+
+def _recorded(ctx: Ctx, who: Principal, action: str, target: str) -> AbstractContextManager[None]:
+    """The event of a decision, stored in the decision's own transaction."""
+    return audit.recorded(ctx.engine, actor=who.actor, action=action, target=target, purpose="due process")
 
 
 @router.get("/v1/lists/entries", name="list_entries", response_model=list[dict[str, Any]])
@@ -86,16 +93,16 @@ def decide_entry(
     entry_id: RowId, body: EntryDecision, ctx: Ctx, who: Annotated[Principal, Depends(guard("decide_entry"))]
 ) -> dict[str, Any]:
     """Approve (the subject is notified) or reject a proposal; a conflict if someone decided first."""
-    view = lists_service.decide(
-        ctx.engine,
-        ctx.catalog,
-        entry_id,
-        approve_it=body.decision == "approve",
-        actor=who.actor,
-        reason=body.reason,
-        now=datetime.now(UTC),
-    )
-    _audit(ctx, who, f"entry_{body.decision}", f"entry:{entry_id}")
+    with _recorded(ctx, who, f"entry_{body.decision}", f"entry:{entry_id}"):
+        view = lists_service.decide(
+            ctx.engine,
+            ctx.catalog,
+            entry_id,
+            approve_it=body.decision == "approve",
+            actor=who.actor,
+            reason=body.reason,
+            now=datetime.now(UTC),
+        )
     return {"id": entry_id, "state": view.state.value}
 
 
@@ -104,16 +111,16 @@ def extend_entry(
     entry_id: RowId, body: Extension, ctx: Ctx, who: Annotated[Principal, Depends(guard("extend_entry"))]
 ) -> dict[str, Any]:
     """Extend a listing in force by a new reasoned decision, within the list's bounds."""
-    view = lists_service.extend(
-        ctx.engine,
-        ctx.catalog,
-        entry_id,
-        months=body.months,
-        actor=who.actor,
-        reason=body.reason,
-        now=datetime.now(UTC),
-    )
-    _audit(ctx, who, "entry_extend", f"entry:{entry_id}")
+    with _recorded(ctx, who, "entry_extend", f"entry:{entry_id}"):
+        view = lists_service.extend(
+            ctx.engine,
+            ctx.catalog,
+            entry_id,
+            months=body.months,
+            actor=who.actor,
+            reason=body.reason,
+            now=datetime.now(UTC),
+        )
     return {"id": entry_id, "state": view.state.value, "ends_on": view.ends_on}
 
 
@@ -122,10 +129,10 @@ def remove_entry(
     entry_id: RowId, body: Removal, ctx: Ctx, who: Annotated[Principal, Depends(guard("remove_entry"))]
 ) -> dict[str, Any]:
     """End an entry early: removed when listed, withdrawn before publication."""
-    view = lists_service.remove(
-        ctx.engine, ctx.catalog, entry_id, actor=who.actor, reason=body.reason, now=datetime.now(UTC)
-    )
-    _audit(ctx, who, "entry_remove", f"entry:{entry_id}")
+    with _recorded(ctx, who, "entry_remove", f"entry:{entry_id}"):
+        view = lists_service.remove(
+            ctx.engine, ctx.catalog, entry_id, actor=who.actor, reason=body.reason, now=datetime.now(UTC)
+        )
     return {"id": entry_id, "state": view.state.value}
 
 
@@ -153,18 +160,18 @@ def decide_objection_(
     who: Annotated[Principal, Depends(guard("decide_objection"))],
 ) -> dict[str, Any]:
     """Uphold (remedied at once) or dismiss (with the right to one appeal)."""
-    result = decide_objection(
-        ctx.engine,
-        ctx.catalog,
-        objection_id,
-        uphold=body.decision == "uphold",
-        actor=who.actor,
-        reason=body.reason,
-        now=datetime.now(UTC),
-        revoke=body.revoke,
-        set_attributes=body.set,
-    )
-    _audit(ctx, who, f"objection_{body.decision}", f"objection:{objection_id}")
+    with _recorded(ctx, who, f"objection_{body.decision}", f"objection:{objection_id}"):
+        result = decide_objection(
+            ctx.engine,
+            ctx.catalog,
+            objection_id,
+            uphold=body.decision == "uphold",
+            actor=who.actor,
+            reason=body.reason,
+            now=datetime.now(UTC),
+            revoke=body.revoke,
+            set_attributes=body.set,
+        )
     return result
 
 
@@ -189,25 +196,25 @@ def decide_repair_(
     repair_id: RowId, body: RepairDecision, ctx: Ctx, who: Annotated[Principal, Depends(guard("decide_repair"))]
 ) -> dict[str, Any]:
     """Approve (the record stops counting) or refuse (naming what is unmet and when to apply again)."""
-    result = decide_repair(
-        ctx.engine,
-        ctx.catalog,
-        repair_id,
-        approve=body.decision == "approve",
-        actor=who.actor,
-        reason=body.reason,
-        now=datetime.now(UTC),
-        unmet=body.unmet,
-    )
-    _audit(ctx, who, f"repair_{body.decision}", f"repair:{repair_id}")
+    with _recorded(ctx, who, f"repair_{body.decision}", f"repair:{repair_id}"):
+        result = decide_repair(
+            ctx.engine,
+            ctx.catalog,
+            repair_id,
+            approve=body.decision == "approve",
+            actor=who.actor,
+            reason=body.reason,
+            now=datetime.now(UTC),
+            unmet=body.unmet,
+        )
     return result
 
 
 @router.post("/v1/maintenance", name="run_maintenance", response_model=dict[str, int])
 def run_maintenance(ctx: Ctx, who: Annotated[Principal, Depends(guard("run_maintenance"))]) -> dict[str, int]:
     """Run the daily maintenance now."""
-    counts = maintain(ctx.engine, ctx.catalog)
-    _audit(ctx, who, "maintain", "lists")
+    with _recorded(ctx, who, "maintain", "lists"):
+        counts = maintain(ctx.engine, ctx.catalog)
     return counts
 
 
