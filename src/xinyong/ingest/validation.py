@@ -113,7 +113,8 @@ def local_chunks(
 
 @dataclass(frozen=True)
 class Job:
-    """What a helper process needs to read and validate one file (it is pickled to the helper)."""
+    """What a helper process needs to read and validate one file (pickled to a spawned helper; a
+    forked one has it already)."""
 
     path: Path
     fmt: str
@@ -157,6 +158,7 @@ def _work(out: Connection, job: Job, parents_end: Connection | None = None) -> N
     """
     if parents_end is not None:
         parents_end.close()
+        gc.enable()  # as in a spawned helper: the parent forked it with its collector paused
     try:
         validator = RowValidator(job.catalog, job.source_id, job.vault, job.today)
         digest: list[str] = []

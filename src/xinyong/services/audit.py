@@ -68,9 +68,11 @@ def recorded(
     just before it commits, so the write and its event are stored together or not at all.
 
     `target` names what is written to; where it is None, the write names what it creates
-    (`store.db.name_written`, e.g. a new objection). A block that fails appends nothing. Where
-    the block's writes take no transaction of `writing()` or of an ingestion batch, the event is
-    appended once the block ends, in a transaction of its own (`record`).
+    (`store.db.name_written`, e.g. a new objection). A block that fails before its write commits
+    appends nothing; one that fails after it (as a rescore after a decision may) keeps the event
+    of the stored write. Where the block's writes take no transaction of `writing()`, of an
+    ingestion batch or of a maintenance run, the event is appended once the block ends, in a
+    transaction of its own (`record`).
 
     Raises:
         AuditFailed: the event could not be appended, and the write was not stored with it (or,

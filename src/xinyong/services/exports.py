@@ -67,21 +67,53 @@ def attribute_arrays(
     return out
 
 
-def _extracted(dialect: str, inp: AttributeInput) -> tuple[str, list[str]]:
-    """SQL giving the attribute as text on the records of its types, NULL elsewhere; its parameters.
+# The JSON types each value type takes (SQLite's json_type, PostgreSQL's jsonb_typeof); a value of
+# another type is left out (NULL), as the online scorer counts no value of another kind, and one
+# bad value must not stop a batch (a catalog may have retyped an attribute since it was stored).
+_JSON_TYPES = {
+    "sqlite": {
+        "string": "IN ('text')",
+        "date": "IN ('text')",
+        "decimal": "IN ('integer', 'real')",
+        "integer": "IN ('integer')",
+        "boolean": "IN ('true', 'false')",
+    },
+    "postgresql": {
+        "string": "= 'string'",
+        "date": "= 'string'",
+        "decimal": "= 'number'",
+        "integer": "= 'number'",
+        "boolean": "= 'boolean'",
+    },
+}
 
-    Numbers and booleans come as the JSON's own text (SQLite's `->`, PostgreSQL's `->>`), not as
-    the database's numbers, so Arrow parses exactly the digits stored, as the online scoring does.
+
+def _extracted(dialect: str, inp: AttributeInput) -> tuple[str, list[str]]:
+    """SQL giving the attribute as text on the records of its types, NULL elsewhere and where its
+    JSON type does not fit; its parameters.
+
+    Numbers and booleans come as text, not as the database's numbers, so Arrow parses the digits
+    stored (SQLite's `->` gives the JSON's own text; PostgreSQL's `->>` that of its JSONB number,
+    the same value), as the online scorer's JSON reader does. A number with a fraction where an
+    integer is due is left out: the batch's integer column cannot hold it (the online scorer would
+    compare it as a number).
     """
     types = sorted(inp.record_types)
+    fits = _JSON_TYPES["postgresql" if dialect == "postgresql" else "sqlite"][inp.type]
     if dialect == "postgresql":
-        value, path = "r.attributes ->> %s", inp.name
-    elif inp.type in ("string", "date"):
-        value, path = "r.attributes ->> ?", f"$.{inp.name}"
+        mark, path = "%s", inp.name
+        test, value = f"jsonb_typeof(r.attributes -> %s) {fits}", "r.attributes ->> %s"
+        params = [path, path]
+        if inp.type == "integer":
+            test += " AND r.attributes ->> %s ~ '^-?[0-9]+$'"
+            params = [path, path, path]
     else:
-        value, path = "NULLIF(r.attributes -> ?, 'null')", f"$.{inp.name}"
-    mark = "%s" if dialect == "postgresql" else "?"
-    return f"CASE WHEN r.record_type IN ({', '.join([mark] * len(types))}) THEN {value} END", [*types, path]
+        mark, path = "?", f"$.{inp.name}"
+        test = f"json_type(r.attributes, ?) {fits}"
+        value = "r.attributes ->> ?" if inp.type in ("string", "date") else "r.attributes -> ?"
+        params = [path, path]
+    in_types = ", ".join([mark] * len(types))
+    return f"CASE WHEN r.record_type IN ({in_types}) AND {test} THEN {value} END", [*types, *params]
 
 
 def _chosen_subjects(conn: Connection, subject_ids: Sequence[int]) -> Table:

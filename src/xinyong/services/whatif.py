@@ -63,9 +63,16 @@ def ruleset_diff(
     kind = old.subject_kind
     with engine.connect() as conn, tempfile.TemporaryDirectory(prefix="xinyong-whatif-") as tmp:
         then, now = ScoringPipeline(old_catalog, as_of, {kind: old}), ScoringPipeline(new_catalog, as_of, {kind: new})
-        rec_path, sub_path = export_inputs(conn, known_at, None, Path(tmp), merge_inputs(then, now))
-        before = decoded(run_duckdb(then, rec_path, sub_path)[0])
-        after = decoded(run_duckdb(now, rec_path, sub_path)[0])
+        try:  # one export, read by both sides
+            exports = [merge_inputs(then, now)]
+        except ValueError:  # an attribute typed differently by the two catalogs: an export for each
+            exports = [then.inputs, now.inputs]
+        paths = []
+        for i, inputs in enumerate(exports):
+            (Path(tmp) / str(i)).mkdir()
+            paths.append(export_inputs(conn, known_at, None, Path(tmp) / str(i), inputs))
+        before = decoded(run_duckdb(then, *paths[0])[0])
+        after = decoded(run_duckdb(now, *paths[-1])[0])
         grade_before = {
             r["subject_id"]: r["grade"] or r["status"] for r in before.to_pylist() if r["subject_kind"] == kind
         }
