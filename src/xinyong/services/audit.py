@@ -79,29 +79,24 @@ def recorded(
             appended afterwards, the write is stored: the message says which).
     """
 
-    def run(conn: Connection, written: str | None) -> None:
+    def appended(written: str | None, conn: Connection | None) -> None:
+        """Append in `conn` (the write's transaction) or, with None, in a transaction of its own."""
         what = target or written
         if what is None:
             raise RuntimeError(f"the write of '{action}' named no target for its audit event")
         try:
-            append(conn, actor=actor, action=action, target=what, purpose=purpose)
+            if conn is None:
+                record(engine, actor=actor, action=action, target=what, purpose=purpose)
+            else:
+                append(conn, actor=actor, action=action, target=what, purpose=purpose)
         except (XinyongError, DBAPIError) as exc:
-            raise AuditFailed(
-                f"the audit event '{action} {what}' could not be appended (nothing was stored): {exc}"
-            ) from exc
+            kept = "nothing was stored" if conn is not None else "what was done is stored"
+            raise AuditFailed(f"the audit event '{action} {what}' could not be appended ({kept}): {exc}") from exc
 
-    with commit_hook(run, target) as hook:
+    with commit_hook(lambda conn, written: appended(written, conn), target) as hook:
         yield
     if not hook.ran:
-        what = target or hook.written
-        if what is None:
-            raise RuntimeError(f"the write of '{action}' named no target for its audit event")
-        try:
-            record(engine, actor=actor, action=action, target=what, purpose=purpose)
-        except (XinyongError, DBAPIError) as exc:
-            raise AuditFailed(
-                f"the audit event '{action} {what}' could not be appended (what was done is stored): {exc}"
-            ) from exc
+        appended(hook.written, None)
 
 
 def record(
