@@ -29,7 +29,7 @@ from xinyong.ingest.validation import Chunk, Job, gc_paused, helper_chunks, loca
 from xinyong.store import clock
 from xinyong.store import ingest_repo as repo
 from xinyong.store.batch_store import BatchStore
-from xinyong.store.db import after_commit, before_commit, name_written, write_lock
+from xinyong.store.db import name_written, write_lock, write_transaction
 from xinyong.store.ingest_repo import StoredVersion
 
 log = logging.getLogger(__name__)
@@ -182,7 +182,8 @@ def _store_chunks(
     committed = False
     try:
         options = {"xinyong_write": True, "xinyong_bulk": True}
-        with engine.connect().execution_options(**options) as conn, conn.begin():
+        # The batch's audit event, where the caller asked for one, is its transaction's last step.
+        with engine.connect().execution_options(**options) as conn, write_transaction(conn):
             write_lock(conn, "ingest")
             at = clock.advance(conn, now)  # when the platform knows this batch: see store.clock
             repo.sync_sources(conn, catalog, now)
@@ -223,8 +224,6 @@ def _store_chunks(
                     "report_path": result.report,
                 },
             )
-            before_commit(conn)  # the batch's audit event, where the caller asked for one
-        after_commit()
         committed = True
     finally:
         report.finish(keep=committed)

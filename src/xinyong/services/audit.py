@@ -79,7 +79,7 @@ def recorded(
             appended afterwards, the write is stored: the message says which).
     """
 
-    def appended(written: str | None, conn: Connection | None) -> None:
+    def appended(conn: Connection | None, written: str | None) -> None:
         """Append in `conn` (the write's transaction) or, with None, in a transaction of its own."""
         what = target or written
         if what is None:
@@ -93,10 +93,10 @@ def recorded(
             kept = "nothing was stored" if conn is not None else "what was done is stored"
             raise AuditFailed(f"the audit event '{action} {what}' could not be appended ({kept}): {exc}") from exc
 
-    with commit_hook(lambda conn, written: appended(written, conn), target) as hook:
+    with commit_hook(appended) as hook:
         yield
     if not hook.ran:
-        appended(hook.written, None)
+        appended(None, hook.written)
 
 
 def record(

@@ -36,7 +36,7 @@ from xinyong.services import notices as outbox
 from xinyong.services.proposals import create_entries
 from xinyong.services.refresh import end_for_ground
 from xinyong.store import clock
-from xinyong.store.db import after_commit, before_commit, write_lock
+from xinyong.store.db import write_lock, write_transaction
 from xinyong.store.tables import (
     list_entries,
     list_entry_state,
@@ -333,7 +333,8 @@ def maintain(engine: Engine, catalog: Catalog, now: datetime | None = None) -> d
     now = now or datetime.now(UTC)
     started = datetime.now(UTC)
     counts: Counter[str] = Counter()
-    with engine.connect().execution_options(xinyong_write=True) as conn, conn.begin():
+    # The run's audit event, where the caller asked for one, is its transaction's last step.
+    with engine.connect().execution_options(xinyong_write=True) as conn, write_transaction(conn):
         write_lock(conn, "maintain")
         # The run's one stamp, taken before any row lock and outside the savepoints of its steps,
         # whose writes then share it (see store.clock).
@@ -349,6 +350,4 @@ def maintain(engine: Engine, catalog: Catalog, now: datetime | None = None) -> d
         conn.execute(
             insert(maintenance_runs).values(now=now, started_at=started, finished_at=datetime.now(UTC), counts=result)
         )
-        before_commit(conn)  # the run's audit event, where the caller asked for one
-    after_commit()
     return result

@@ -350,20 +350,19 @@ class CommitHook:
     run: Callable[[Connection, str | None], None]
     written: str | None = None
     ran: bool = False  # in a transaction that committed
-    pending: bool = False  # in the transaction now committing
 
 
 _COMMIT_HOOK: ContextVar[CommitHook | None] = ContextVar("xinyong_commit_hook", default=None)
 
 
 @contextmanager
-def commit_hook(run: Callable[[Connection, str | None], None], written: str | None = None) -> Iterator[CommitHook]:
+def commit_hook(run: Callable[[Connection, str | None], None]) -> Iterator[CommitHook]:
     """Run `run` in the first write transaction of this block, just before it commits.
 
-    The transactions of `writing()` and of ingestion batches call it (`before_commit`,
-    `after_commit`); where the block's writes took neither, `ran` stays False and the caller
-    does the work in a transaction of its own."""
-    hook = CommitHook(run, written)
+    The transactions of `writing()`, of ingestion batches and of maintenance runs call it (see
+    `write_transaction`); where the block's writes took none of them, `ran` stays False and the
+    caller does the work in a transaction of its own."""
+    hook = CommitHook(run)
     token = _COMMIT_HOOK.set(hook)
     try:
         yield hook
@@ -378,19 +377,19 @@ def name_written(what: str) -> None:
         hook.written = what
 
 
-def before_commit(conn: Connection) -> None:
-    """The last step of a write transaction: the block's commit hook, if it has not run."""
+@contextmanager
+def write_transaction(conn: Connection) -> Iterator[None]:
+    """A transaction on `conn` whose last step, once its body has succeeded, is the block's commit
+    hook if that has not run yet; the hook has run once this transaction has committed."""
     hook = _COMMIT_HOOK.get()
-    if hook is not None and not hook.ran:
-        hook.run(conn, hook.written)
-        hook.pending = True
-
-
-def after_commit() -> None:
-    """After the transaction that ran the hook has committed: it has run."""
-    hook = _COMMIT_HOOK.get()
-    if hook is not None and hook.pending:
-        hook.ran, hook.pending = True, False
+    if hook is not None and hook.ran:
+        hook = None
+    with conn.begin():
+        yield
+        if hook is not None:
+            hook.run(conn, hook.written)
+    if hook is not None:
+        hook.ran = True
 
 
 @contextmanager
@@ -408,7 +407,7 @@ def writing(engine: Engine, *, dated: bool = True) -> Iterator[Connection]:
     lock = _WRITERS.get(engine)
     if lock is None:
         try:
-            with engine.connect().execution_options(xinyong_write=True) as conn, conn.begin():
+            with engine.connect().execution_options(xinyong_write=True) as conn, write_transaction(conn):
                 if dated and conn.dialect.name == "postgresql":
                     # Wait for the clock (a batch may hold it) as long as SQLite's writers wait
                     # for its lock, then "try again later". Checks and audit events skip this
@@ -416,20 +415,16 @@ def writing(engine: Engine, *, dated: bool = True) -> Iterator[Connection]:
                     conn.execute(text(f"SET LOCAL lock_timeout = '{BUSY_TIMEOUT_S}s'"))
                     clock.hold(conn)
                 yield conn
-                before_commit(conn)
         except OperationalError as exc:
             if getattr(exc.orig, "sqlstate", None) == _LOCK_NOT_AVAILABLE:
                 raise Busy(_BUSY) from exc
             raise
-        after_commit()
         return
     if not lock.acquire(timeout=BUSY_TIMEOUT_S):
         raise Busy(_BUSY)
     try:
-        with engine.connect().execution_options(xinyong_write=True) as conn, conn.begin():
+        with engine.connect().execution_options(xinyong_write=True) as conn, write_transaction(conn):
             yield conn
-            before_commit(conn)
-        after_commit()
     finally:
         lock.release()
 
