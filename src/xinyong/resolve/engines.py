@@ -7,7 +7,12 @@ neither Splink nor Spark.
 
 from __future__ import annotations
 
+import os
+import shutil
+import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -29,9 +34,7 @@ def require_splink() -> None:
     try:
         import splink  # noqa: F401
     except ImportError:
-        raise MissingEngine(
-            "probabilistic linking needs Splink 5: pip install 'splink>=5,<6'"
-        ) from None
+        raise MissingEngine("probabilistic linking needs Splink 5: pip install 'splink>=5,<6'") from None
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,43 @@ class DuckDBLimits:
     memory_limit: str = "4GB"
     threads: int | None = None
     temp_directory: str | None = None
+
+
+@contextmanager
+def local_spark_session(cores: int = 2, memory: str = "2g") -> Iterator[Any]:
+    """A local-mode Spark session with Splink's similarity functions, stopped on exit.
+
+    For tests and single machines; a cluster's session needs the same `spark.jars` entry.
+    """
+    require_splink()
+    try:
+        from pyspark.sql import SparkSession
+        from splink.backends.spark import similarity_jar_location
+    except ImportError:
+        raise MissingEngine("the Spark engine needs pyspark: pip install 'xinyong[spark]'") from None
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    scratch = tempfile.mkdtemp(prefix="xinyong-link-spark-")
+    spark = (
+        SparkSession.builder.master(f"local[{cores}]")
+        .appName("xinyong-linking")
+        .config("spark.jars", similarity_jar_location())
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.driver.host", "127.0.0.1")  # local mode talks to itself on loopback only
+        .config("spark.driver.bindAddress", "127.0.0.1")
+        .config("spark.sql.shuffle.partitions", str(max(cores * 2, 2)))
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.local.dir", scratch)
+        .config("spark.driver.memory", memory)
+        .getOrCreate()
+    )
+    spark.sparkContext.setLogLevel("ERROR")
+    try:
+        yield spark
+    finally:
+        spark.stop()
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 class Backend:
@@ -86,8 +126,16 @@ class Backend:
         except ImportError:
             raise MissingEngine("the Spark engine needs pyspark: pip install 'xinyong[spark]'") from None
         if spark is None:
-            raise ValueError("the Spark engine needs a SparkSession: pass spark=SparkSession.builder...getOrCreate()")
-        return SparkAPI(spark_session=spark)  # type: ignore[no-untyped-call]
+            raise ValueError("the Spark engine needs a SparkSession: pass spark=local_spark_session() or your own")
+        if "scala-udf-similarity" not in str(spark.conf.get("spark.jars", "")):
+            raise MissingEngine(
+                "the Spark session lacks Splink's similarity functions: build it with "
+                "config('spark.jars', splink.backends.spark.similarity_jar_location()) (local_spark_session does)"
+            )
+        # Splink breaks long query lineages by checkpointing; without a checkpoint directory (a
+        # local session), persisting in memory does the same.
+        method = None if spark.sparkContext.getCheckpointDir() else "persist"
+        return SparkAPI(spark_session=spark, break_lineage_method=method)  # type: ignore[no-untyped-call]
 
     def register(self, table: pa.Table, name: str) -> Any:
         """Register an Arrow table under `name` (also its dataset name in Splink's output)."""

@@ -29,8 +29,8 @@ KIND_NAMES: tuple[Kind, ...] = ("person", "organisation")
 # spelling weighs heavily against a candidate without ruling it out.
 PRIOR_M: dict[str, dict[str, float]] = {
     "name": {
-        "same_pinyin_tones": 0.005, "similar_pinyin": 0.01, "same_surname": 0.005, "different": 0.001,
-        "same_name": 0.5, "same_core": 0.3, "similar_core": 0.02,
+        "same_characters": 0.85, "same_pinyin": 0.1, "same_pinyin_tones": 0.005, "similar_pinyin": 0.01,
+        "same_surname": 0.005, "different": 0.001, "same_name": 0.5, "same_core": 0.3, "similar_core": 0.02,
     },
     "identifier": {
         "exact": 0.01, "one_edit": 0.9, "birth_seq": 0.02, "region_birth": 0.02, "region_seq": 0.02,
