@@ -58,6 +58,12 @@ def test_a_name_that_looks_like_sql_is_only_letters_after_folding() -> None:
     assert name.pinyin is not None and name.pinyin.isalpha()
 
 
+def test_characters_without_a_reading_are_skipped_not_fatal() -> None:
+    name = person_name("张\U0002a6a5\u3402")  # a rare extension-B character and an extension-A one
+    assert name.hanzi is not None and name.hanzi.startswith("张")
+    assert name.surname == "zhang"
+
+
 def test_a_very_long_name_is_normalised_not_refused() -> None:
     name = person_name("张" + "伟" * 5000)
     assert name.hanzi is not None and len(name.hanzi) == 5001

@@ -97,8 +97,9 @@ def to_simplified(text: str) -> str:
 
 @lru_cache(maxsize=1 << 15)
 def _char_reading(char: str) -> str:
-    """The first dictionary reading of one character, with its tone number ("wei3")."""
-    return str(pinyin(char, style=Style.TONE3, heteronym=False, errors="ignore", neutral_tone_with_five=True)[0][0])
+    """The first dictionary reading of one character, with its tone number ("wei3"); "" when it has none."""
+    readings = pinyin(char, style=Style.TONE3, heteronym=False, errors="ignore", neutral_tone_with_five=True)
+    return str(readings[0][0]) if readings and readings[0] else ""
 
 
 def _split_surname(hanzi: str) -> tuple[str, str]:
@@ -109,7 +110,7 @@ def _split_surname(hanzi: str) -> tuple[str, str]:
 
 def _readings(surname: str, given: str) -> tuple[list[str], list[str]]:
     family = list(SURNAME_READINGS.get(surname) or [SURNAME_READINGS.get(c, (_char_reading(c),))[0] for c in surname])
-    return family, [_char_reading(c) for c in given]
+    return [f for f in family if f], [r for r in map(_char_reading, given) if r]
 
 
 def _toneless(syllable: str) -> str:
@@ -194,8 +195,8 @@ _OPEN = str.maketrans({"[": "(", "【": "(", "〔": "(", "［": "(", "]": ")", "
 
 
 @lru_cache(maxsize=1)
-def _place_names() -> tuple[str, ...]:
-    """Province, city and county names from python-stdnum's division table, longest first.
+def _place_names() -> tuple[frozenset[str], tuple[int, ...]]:
+    """Province, city and county names from python-stdnum's division table, and their lengths, longest first.
 
     Each appears with its suffix (杭州市) and, when what remains is two characters or more, without
     it (杭州): company names use both.
@@ -210,15 +211,15 @@ def _place_names() -> tuple[str, ...]:
             if raw.endswith(suffix) and len(raw) - len(suffix) >= 2:
                 names.add(raw[: -len(suffix)])
                 break
-    return tuple(sorted(names, key=lambda n: (-len(n), n)))
+    return frozenset(names), tuple(sorted({len(n) for n in names}, reverse=True))
 
 
 def _strip_places(name: str) -> str:
-    places = _place_names()
+    places, lengths = _place_names()
     for _ in range(3):  # 浙江省杭州市西湖区...: province, city and county may all lead
-        for place in places:
-            if name.startswith(place) and len(name) > len(place) + 1:
-                name = name[len(place) :]
+        for size in lengths:
+            if len(name) > size + 1 and name[:size] in places:
+                name = name[size:]
                 break
         else:
             return name
