@@ -135,8 +135,8 @@ def test_a_sanction_cites_a_real_item_of_the_national_list(tmp_path, item, why):
     edits = {
         "measures.yaml": [
             (
-                '      article: Art. 22(5)\n    national_item: {edition: "2021"}\n  - id: subsidy.deny_major_tax_violators',
-                f"      article: Art. 22(5)\n    national_item: {item}\n  - id: subsidy.deny_major_tax_violators",
+                '      article: Art. 22(5)\n    national_item: {edition: "2021"}\n  - id: subsidy.deny_major_tax_violation',
+                f"      article: Art. 22(5)\n    national_item: {item}\n  - id: subsidy.deny_major_tax_violation",
             )
         ]
     }
