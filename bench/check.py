@@ -210,7 +210,7 @@ def build(url: str, n: int, rng: random.Random) -> list[str]:
                 entries.append(
                     (
                         sid,
-                        "black.serious_dishonesty",
+                        "black.court_defaulters",
                         sid,
                         "organisation",
                         "court",
@@ -243,7 +243,7 @@ def build(url: str, n: int, rng: random.Random) -> list[str]:
                             "2028-03-01" if a == "publish" else None,
                         )
                     )
-                states.append((sid, "black.serious_dishonesty", sid, "listed", 3, "2026-03-01", "2028-03-01"))
+                states.append((sid, "black.court_defaulters", sid, "listed", 3, "2026-03-01", "2028-03-01"))
             else:
                 recs.append(
                     (

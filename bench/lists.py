@@ -39,7 +39,7 @@ from xinyong.store.tables import list_entries, list_entry_state, list_transition
 
 NOW = datetime(2027, 6, 1, 8, 0, tzinfo=UTC)
 TODAY = NOW.date()
-BLACK = "black.serious_dishonesty"
+BLACK = "black.court_defaulters"
 BASIS = "Guo Ban Fa [2019] No. 35, Section 2(5)"
 PAGE = 50_000
 

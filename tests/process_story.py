@@ -23,7 +23,8 @@ from xinyong.services.scoring import score_online
 from xinyong.store.tables import list_entries, list_transitions, notices, records
 
 T0 = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)
-BLACK = "black.serious_dishonesty"
+BLACK = "black.court_defaulters"
+SAMR = "black.samr_serious_violations"
 WATCH = "watch.key_supervision"
 RED = "red.trustworthy"
 
@@ -41,6 +42,16 @@ def person_row(ref: str, n: int, **over: Any) -> dict[str, Any]:
 
 def org_row(ref: str, n: int, **over: Any) -> dict[str, Any]:
     return person_row(ref, n, id_scheme="cn.uscc", id_number=make_uscc(n), subject_name="杭州某某有限公司", **over)
+
+
+def samr_row(ref: str, n: int, **over: Any) -> dict[str, Any]:
+    """A serious penalty of market regulation against company n: a ground of its own list, which the
+    regulator's law lets credit repair end (the court's list it does not)."""
+    row = {"source_ref": ref, "revision": 1, "record_type": "market.penalty_serious", "subject_name": "杭州某某有限公司",
+           "id_scheme": "cn.uscc", "id_number": make_uscc(n), "decided_on": "2027-02-20", "valid_from": "2027-02-25",
+           "valid_until": "", "document_no": f"杭市监严罚 2027-{n}", "penalty_kind": "large_fine", "fine_cny": "500000",
+           "article_violated": "Art. 34"}  # fmt: skip
+    return {**row, **over}
 
 
 class Story:

@@ -21,7 +21,14 @@ def test_shipped_catalog_meets_the_minimum(catalog):
     assert len(submitting) >= 7
     assert {p for t in types for p in [t.polarity]} >= {Polarity.ADVERSE, Polarity.FAVOURABLE}
     assert {k for t in types for k in t.subject_kinds} == {"person", "organisation"}
-    assert sorted(lst.kind for lst in catalog.lists.values()) == ["black", "red", "watch"]
+    # One black list per owning authority (court, tax, market regulation, labour), one red, one watch.
+    assert {lst.kind for lst in catalog.lists.values()} == {"black", "red", "watch"}
+    assert sorted(lst.owner for lst in catalog.lists.values() if lst.kind == "black") == [
+        "court",
+        "labour",
+        "samr",
+        "tax",
+    ]
     assert len(catalog.measures) >= 10
     kinds = {m.kind for m in catalog.measures.values()}
     assert {MeasureKind.SANCTION, MeasureKind.REWARD} <= kinds
@@ -122,7 +129,7 @@ measures:
 """
 
 
-def measure(effect="deny", context="procurement.tender", trigger="{list: black.serious_dishonesty}", extra=LB):
+def measure(effect="deny", context="procurement.tender", trigger="{list: black.court_defaulters}", extra=LB):
     return MEASURE.format(effect=effect, context=context, trigger=trigger, extra=extra)
 
 
@@ -158,7 +165,7 @@ PROTECTED = {
 
 @pytest.mark.parametrize("sector", sorted(PROTECTED))
 @pytest.mark.parametrize(
-    "effect,trigger", [("deny", "{list: black.serious_dishonesty}"), ("fast_track", "{list: red.trustworthy}")]
+    "effect,trigger", [("deny", "{list: black.court_defaulters}"), ("fast_track", "{list: red.trustworthy}")]
 )
 def test_any_measure_in_protected_context(cat_dir, sector, effect, trigger):
     assert {s.value for s in PROTECTED_SECTORS} == set(PROTECTED)

@@ -77,8 +77,8 @@ def test_black_listed_company_is_denied_in_procurement_with_reasons_and_a_certif
     d = result["decision"]
     assert d["outcome"] == "deny"
     [applied] = d["applied"]
-    assert applied["measure"] == "procurement.exclude_black_listed" and applied["effect"] == "deny"
-    assert "Government Procurement Law" in applied["legal_basis"]
+    assert applied["measure"] == "procurement.exclude_court_defaulters" and applied["effect"] == "deny"
+    assert "Fa Shi [2017] No. 7, Art. 8" in applied["legal_basis"]
     assert applied["basis"][0]["record"] == "court/B-1" and "in force since 2027-04-01" in applied["reason"]
     assert all(m["reason"].startswith("does not apply") for m in d["not_applied"]) and d["not_applied"]
     # Known at the last moment the platform learnt something (the listing by maintenance on

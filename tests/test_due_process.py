@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import Engine, select, update
 
 from builders import make_ric, make_uscc, mistype
-from process_story import BLACK, RED, T0, WATCH, Story, at, org_row, person_row
+from process_story import BLACK, RED, SAMR, T0, WATCH, Story, at, org_row, person_row, samr_row
 from xinyong.domain.catalog import Catalog
 from xinyong.domain.errors import Conflict, InvalidInput, NotFound
 from xinyong.domain.identifiers import IdentifierVault
@@ -35,10 +35,18 @@ def story(engine: Engine, catalog: Catalog, vault: IdentifierVault, tmp_path: Pa
     return Story(engine, catalog, vault, tmp_path)
 
 
-def listed(story: Story, ref: str, *, approve_at: float = 0, publish_at: float = 31) -> int:
+def listed(
+    story: Story,
+    ref: str,
+    *,
+    approve_at: float = 0,
+    publish_at: float = 31,
+    list_id: str = BLACK,
+    source: str = "court",
+) -> int:
     """Propose, approve and publish the black-list entry of a record."""
     story.maintain(at(approve_at))
-    eid = story.entry(ref)
+    eid = story.entry(ref, list_id, source)
     assert eid is not None
     lists_service.decide(
         story.engine, story.catalog, eid, approve_it=True, actor=LI, reason="serious default", now=at(approve_at)
@@ -233,14 +241,14 @@ def test_corrected_attribute_that_meets_the_obligation_withdraws_the_proposal(st
 
 
 def test_serious_record_repair_refused_at_six_months_approved_at_twelve(story: Story) -> None:
-    story.ingest([org_row("C-4", 4)], T0)
-    sid = story.subject_of("C-4")
-    eid = listed(story, "C-4")
+    story.ingest([samr_row("M-4", 4)], T0, source="samr")
+    sid = story.subject_of("M-4", "samr")
+    eid = listed(story, "M-4", list_id=SAMR, source="samr")
     r1 = file_repair(
         story.engine,
         story.catalog,
         subject_id=sid,
-        record="court/C-4",
+        record="samr/M-4",
         evidence_ref="receipt 2027-881",
         commitment=True,
         actor=f"subject:{sid}",
@@ -267,18 +275,18 @@ def test_serious_record_repair_refused_at_six_months_approved_at_twelve(story: S
             story.engine,
             story.catalog,
             subject_id=sid,
-            record="court/C-4",
+            record="samr/M-4",
             evidence_ref="receipt 2027-881",
             commitment=True,
             actor=f"subject:{sid}",
             now=at(240),
         )
-    assert story.points(sid, at(362)) == 60.0
+    assert story.points(sid, at(362)) == 80.0
     r2 = file_repair(
         story.engine,
         story.catalog,
         subject_id=sid,
-        record="court/C-4",
+        record="samr/M-4",
         evidence_ref="receipt 2027-881",
         commitment=True,
         actor=f"subject:{sid}",
@@ -300,6 +308,29 @@ def test_serious_record_repair_refused_at_six_months_approved_at_twelve(story: S
     kinds = story.notice_kinds(sid)
     assert kinds[-3:] == ["repair_received", "repaired", "repair_approved"]
     assert "repair_refused" in kinds
+
+
+def test_credit_repair_cannot_end_the_court_s_listing(story: Story) -> None:
+    """The court's list is the court's: only its own decision (the obligation performed, the
+    judgment revoked) ends an entry, so a repair of its ground is refused as not repairable."""
+    story.ingest([org_row("C-9", 9)], T0)
+    sid = story.subject_of("C-9")
+    listed(story, "C-9")
+    r = file_repair(
+        story.engine,
+        story.catalog,
+        subject_id=sid,
+        record="court/C-9",
+        evidence_ref="receipt 2028-090",
+        commitment=True,
+        actor=f"subject:{sid}",
+        now=at(400),
+    )
+    assert r["unmet"] == ["not_repairable"]
+    with pytest.raises(InvalidInput, match="cannot be approved"):
+        decide_repair(
+            story.engine, story.catalog, r["id"], approve=True, actor=WANG, reason="the debt is paid", now=at(401)
+        )
 
 
 def test_repair_refusal_must_name_what_is_unmet_and_evidence_is_required(story: Story) -> None:
@@ -679,14 +710,14 @@ def test_a_decision_acting_at_a_moment_behind_the_clock_reads_what_is_committed(
     """Another department's file may commit with a later stamp between the moment a reviewer acts
     at and the start of the decision's transaction: the decision still reads every committed
     version, so the repair it approves ends the listing as a repair, and stamps after them."""
-    story.ingest([org_row("C-7", 7)], T0)
-    sid = story.subject_of("C-7")
-    eid = listed(story, "C-7")
+    story.ingest([samr_row("M-7", 7)], T0, source="samr")
+    sid = story.subject_of("M-7", "samr")
+    eid = listed(story, "M-7", list_id=SAMR, source="samr")
     r = file_repair(
         story.engine,
         story.catalog,
         subject_id=sid,
-        record="court/C-7",
+        record="samr/M-7",
         evidence_ref="receipt 2028-017",
         commitment=True,
         actor=f"subject:{sid}",

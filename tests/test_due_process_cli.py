@@ -99,7 +99,7 @@ def test_reviewer_cli_walks_a_listing_and_an_objection(
     assert run_json(db_env, tmp_path, "objections", "list", "--state", "overdue", *now(40))[0]["id"] == filed["id"]
     status = run_json(db_env, tmp_path, "status")
     assert status["due_process"]["open_objections"] == 1
-    assert status["due_process"]["lists"]["black.serious_dishonesty"] == {"notified": 1}
+    assert status["due_process"]["lists"]["black.court_defaulters"] == {"notified": 1}
 
     up = run_json(
         db_env,

@@ -9,6 +9,7 @@ hold the two paths to the same answer. Today is fixed, so future dates are deter
 
 from __future__ import annotations
 
+import functools
 import json
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -73,11 +74,19 @@ plain_text = (
 )
 
 
+@functools.cache
+def pattern_values(pattern: str, longest: int) -> st.SearchStrategy[str]:
+    """Values of a pattern; built once, since a wide class (the CJK block) is slow to build."""
+    return st.from_regex(pattern, fullmatch=True).filter(lambda s: 0 < len(s) <= longest)
+
+
 def plain_value(spec: AttributeSpec) -> st.SearchStrategy[str]:
     """A value in the common form: text as sent in a CSV file, needing no normalising."""
     if spec.type == "string":
         if spec.enum:
             return st.sampled_from(spec.enum)
+        if spec.pattern:  # a closed form (a case number, an article): values of that form only
+            return pattern_values(spec.pattern, spec.max_length or 200)
         limit = spec.max_length or 30
         return plain_text.map(lambda s: s[:limit].strip()).filter(bool)
     if spec.type == "decimal":

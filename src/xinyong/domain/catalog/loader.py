@@ -26,6 +26,7 @@ from xinyong.domain.catalog.models import (
     ListDefinition,
     Measure,
     Procedure,
+    Purpose,
     RecordType,
     Ruleset,
     Scheme,
@@ -45,9 +46,26 @@ _NOUN = {
     "procedures": "procedure",
 }
 
+# The eight principles of DESIGN.md; a refusal under one of them starts "principle N, <name>: ".
+PRINCIPLES = {
+    1: "legal basis",
+    2: "scores inform, lists decide",
+    3: "protected contexts",
+    4: "no name-only identity",
+    5: "due process",
+    6: "explain everything",
+    7: "proof of check",
+    8: "least data",
+}
+
+
+def principled(principle: int, message: str) -> str:
+    """A refusal's message, led by the principle it upholds, so that no one reads it as a style nit."""
+    return f"principle {principle}, {PRINCIPLES[principle]}: {message}"
+
+
 _REQUIRED_HINT = {
-    "legal_basis": "every record type, list and measure must name the law, article or decision "
-    "document that allows it (principle 1: legal basis or nothing)",
+    "legal_basis": "every record type, list and measure must name the law, article or decision document that allows it",
 }
 
 
@@ -60,6 +78,7 @@ class CatalogProblem:
     entry: str
     rule: str
     message: str
+    principle: int | None = None
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file
@@ -107,6 +126,10 @@ class Located:
     def problem(self, rule: str, message: str, *sub: str | int) -> CatalogProblem:
         return CatalogProblem(self.file, self.line(*sub), self.label, rule, message)
 
+    def violation(self, principle: int, rule: str, message: str, *sub: str | int) -> CatalogProblem:
+        """A refusal under one of the eight principles: the message names it first."""
+        return CatalogProblem(self.file, self.line(*sub), self.label, rule, principled(principle, message), principle)
+
 
 @dataclass(frozen=True)
 class Catalog:
@@ -137,6 +160,21 @@ class Catalog:
     def short_version(self) -> str:
         return self.version[:12]
 
+    def purposes_of(self, context_id: str) -> tuple[Purpose, ...]:
+        """The purposes a check in this context may name (each a code, with its names).
+
+        A consumer key is scoped to contexts and to these codes; a check's purpose is matched
+        against them exactly (the free-text reference travels beside the code).
+
+        Raises:
+            KeyError: the context is not in the catalog.
+        """
+        return tuple(self.contexts[context_id].purposes)
+
+    def purpose_codes(self, context_id: str) -> frozenset[str]:
+        """The purpose codes of a context, for exact matching."""
+        return frozenset(p.code for p in self.purposes_of(context_id))
+
     def attribute_names(self, source_id: str) -> set[str]:
         """Every attribute column a file from this source may carry."""
         names: set[str] = set()
@@ -162,10 +200,13 @@ def _pydantic_problems(exc: ValidationError, loc: Located) -> list[CatalogProble
         sub = tuple(p for p in sub if not ((isinstance(p, str) and p[:1].isupper()) or p in ("str", "int", "float")))
         field_name = ".".join(str(p) for p in sub) or "(entry)"
         kind = err["type"]
+        principle = None
         if kind == "missing":
             hint = _REQUIRED_HINT.get(str(sub[-1]) if sub else "", "add it")
             msg = f"field '{field_name}' is missing: {hint}"
             rule = "legal-basis" if sub and sub[-1] == "legal_basis" else "required-field"
+            if rule == "legal-basis":
+                principle, msg = 1, principled(1, msg)
         elif kind == "extra_forbidden":
             allowed = ", ".join(sorted(type(loc.entry).model_fields)) if sub[:-1] == () else "see the documented fields"
             msg = f"unknown key '{field_name}': remove it or fix its spelling (allowed here: {allowed})"
@@ -173,7 +214,7 @@ def _pydantic_problems(exc: ValidationError, loc: Located) -> list[CatalogProble
         else:
             msg = f"field '{field_name}': {err['msg']}"
             rule = "invalid-value"
-        problems.append(CatalogProblem(loc.file, loc.line(*sub), loc.label, rule, msg))
+        problems.append(CatalogProblem(loc.file, loc.line(*sub), loc.label, rule, msg, principle))
     return problems
 
 

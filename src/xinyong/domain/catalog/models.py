@@ -93,12 +93,26 @@ class Source(Entry):
     legal_basis: LegalBasis | None = None
 
 
+class Purpose(Entry):
+    """What a check in a context is for: a short code a consumer key is bound to, with its names.
+
+    The code is checked by the loader (not here), so that a malformed one is refused under
+    principle 8 with the context it belongs to.
+    """
+
+    code: Annotated[str, StringConstraints(max_length=100)]
+    name: Name
+    name_zh: Name
+
+
 class Context(Entry):
-    """A situation in which a consuming department asks before it acts."""
+    """A situation in which a consuming department asks before it acts, and the purposes it may ask for."""
 
     id: Id
     name: Name
+    name_zh: Name | None = None
     sector: Sector
+    purposes: list[Purpose] = Field(default_factory=list)
     description: Text = ""
 
 
@@ -136,13 +150,26 @@ class AttributeSpec(Entry):
     unit: Annotated[str, StringConstraints(max_length=20)] | None = None
 
 
+CATEGORIES = (
+    "judicial",
+    "tax",
+    "market",
+    "environment",
+    "labour",
+    "safety",
+    "customs",
+    "quality",
+    "honours",
+    "consent",
+)
+
+
 class RecordType(Entry):
     id: Id
     name: Name
     name_zh: Name | None = None
-    category: Literal[
-        "judicial", "tax", "market", "environment", "labour", "safety", "customs", "quality", "honours", "consent"
-    ]
+    # One of CATEGORIES; checked by the loader so that a never-in-scope one is refused as such.
+    category: Annotated[str, StringConstraints(max_length=40)]
     polarity: Polarity
     severity: Severity | None = None
     subject_kinds: Annotated[list[SubjectKind], Field(min_length=1)]
@@ -194,7 +221,7 @@ class Removal(Entry):
     """When an entry leaves its list before its term ends."""
 
     when: Literal["obligation_met", "record_revoked", "repair_approved"]
-    within_working_days: Annotated[int, Field(ge=0, le=30)]
+    within_working_days: Annotated[int, Field(ge=0, le=90)]
 
 
 class ListDefinition(Entry):
@@ -204,12 +231,18 @@ class ListDefinition(Entry):
     name_zh: Name | None = None
     subject_kinds: Annotated[list[SubjectKind], Field(min_length=1)]
     entry: Annotated[list[Criterion], Field(min_length=1)]
+    # The source that decides its entries (a national list keeps its owning authority); with an
+    # owner, only that source's record decisions end an entry, unless `repair_basis` cites the
+    # provision of the owner's law that allows credit repair.
+    owner: Annotated[str, StringConstraints(max_length=32)] | None = None
     reviewer_required: bool = True
     notice_days: Annotated[int, Field(ge=0, le=90)] = 30
-    term_months: Annotated[int, Field(ge=1, le=60)] = 24
+    # Wide bounds: the floors of floors.py are checked by the loader, naming principle 5.
+    term_months: Annotated[int, Field(ge=1, le=120)] = 24
     extension: Extension | None = None
     removal: list[Removal] = Field(default_factory=list)
     repairable: bool = True
+    repair_basis: LegalBasis | None = None
     public: bool
     legal_basis: LegalBasis
     description: Text = ""
@@ -263,6 +296,18 @@ class Trigger(Entry):
         return self
 
 
+class NationalItem(Entry):
+    """The item of the national basic list of disciplinary measures a sanction applies.
+
+    `edition` names the list (2021: 全国失信惩戒措施基础清单 (2021年版), Fa Gai Cai Jin Gui [2021] No. 1827);
+    `item` its running number, where the catalog's authors have checked it against the text.
+    The loader checks both against the editions it knows (rules.NATIONAL_LIST_EDITIONS).
+    """
+
+    edition: Annotated[str, StringConstraints(max_length=10)]
+    item: int | None = None
+
+
 class Measure(Entry):
     id: Id
     name: Name
@@ -274,6 +319,7 @@ class Measure(Entry):
     binds: Annotated[str, StringConstraints(max_length=40)] = "subject"
     subject_kinds: Annotated[list[SubjectKind], Field(min_length=1)]
     legal_basis: LegalBasis
+    national_item: NationalItem | None = None
     description: Text = ""
 
     @property

@@ -10,22 +10,30 @@ from typing import cast
 
 import holidays
 
-from xinyong.domain.catalog.condition_rules import Problems, check_conditions, type_ref
+from xinyong.domain.catalog import floors
+from xinyong.domain.catalog.condition_rules import Problems
+from xinyong.domain.catalog.list_rules import check_list
 from xinyong.domain.catalog.loader import CatalogProblem, Located
-from xinyong.domain.catalog.measure_rules import check_measure
+from xinyong.domain.catalog.measure_rules import check_measure, check_national_item
 from xinyong.domain.catalog.models import (
     CORE_FIELDS,
     PUBLICATION_MONTHS,
     AttributeSpec,
-    ListDefinition,
+    Measure,
+    MeasureKind,
     Polarity,
     Procedure,
     RecordType,
     Scheme,
-    Severity,
     Source,
 )
 from xinyong.domain.catalog.ruleset_rules import check_rulesets
+from xinyong.domain.catalog.safeguard_rules import (
+    check_citations,
+    check_contexts,
+    check_record_type_scope,
+    check_string_attribute,
+)
 from xinyong.domain.identifiers import load_scheme_module
 
 
@@ -52,10 +60,13 @@ def check_catalog(located: dict[str, list[Located]]) -> Problems:
     lists = index("lists")
     rulesets = located["rulesets"]
 
+    check_citations(located, problems)
+    check_contexts(located["contexts"], problems)
     for loc in located["schemes"]:
         _check_scheme(loc, problems)
     for loc in types.values():
         _check_record_type(loc, problems)
+        check_record_type_scope(loc, problems)
     for loc in sources.values():
         source = cast(Source, loc.entry)
         for i, type_id in enumerate(source.submits):
@@ -63,12 +74,15 @@ def check_catalog(located: dict[str, list[Located]]) -> Problems:
                 problems.append(
                     loc.problem("unknown-reference", f"submits unknown record type '{type_id}'", "submits", i)
                 )
+    measures = [cast(Measure, loc.entry) for loc in located["measures"]]
+    sanctioning = {m.trigger.list for m in measures if m.kind is MeasureKind.SANCTION and m.trigger.list}
     for loc in lists.values():
-        _check_list(loc, types, problems)
+        check_list(loc, types, sources, loc.entry_id in sanctioning, problems)
     grades = check_rulesets(rulesets, types, problems)
     _check_procedures(located["procedures"], problems)
     for loc in located["measures"]:
         check_measure(loc, types, contexts, sources, lists, grades, problems)
+        check_national_item(loc, lists, problems)
     return problems
 
 
@@ -80,10 +94,11 @@ def _check_scheme(loc: Located, problems: Problems) -> None:
         problems.append(loc.problem("unknown-scheme", str(exc), "id"))
     if scheme.subject_kind == "person" and not scheme.personal:
         problems.append(
-            loc.problem(
+            loc.violation(
+                8,
                 "least-data",
                 "a scheme for persons identifies a person: set 'personal: true' so its numbers are "
-                "stored only as keyed hashes and masks (principle 8)",
+                "stored only as keyed hashes and masks",
                 "personal",
             )
         )
@@ -96,15 +111,7 @@ def _check_attribute(loc: Located, name: str, spec: AttributeSpec, problems: Pro
             loc.problem("reserved-name", f"attribute '{name}' reuses a core record field; rename it", *where)
         )
     if spec.type == "string":
-        if spec.enum is None and spec.max_length is None:
-            problems.append(
-                loc.problem(
-                    "no-free-text",
-                    f"attribute '{name}' is free text: give it an 'enum' of allowed values or a "
-                    "'max_length' (closed record schemas, principle 8)",
-                    *where,
-                )
-            )
+        check_string_attribute(loc, name, spec, problems)
         if spec.enum and spec.max_length and any(len(v) > spec.max_length for v in spec.enum):
             problems.append(
                 loc.problem("invalid-value", f"attribute '{name}': an enum value exceeds max_length", *where)
@@ -157,46 +164,6 @@ def _check_record_type(loc: Located, problems: Problems) -> None:
         _check_attribute(loc, name, spec, problems)
 
 
-def _check_list(loc: Located, types: dict[str, Located], problems: Problems) -> None:
-    lst = cast(ListDefinition, loc.entry)
-    for i, crit in enumerate(lst.entry):
-        rt = type_ref(loc, crit.record_type, types, problems, "entry", i, "record_type")
-        if rt is None:
-            continue
-        check_conditions(loc, crit.conditions, rt, problems, "entry", i)
-        if not set(rt.subject_kinds) & set(lst.subject_kinds):
-            problems.append(
-                loc.problem("subject-kind", f"record type '{rt.id}' concerns no subject kind of this list", "entry", i)
-            )
-        if lst.kind == "black" and not (
-            rt.polarity is Polarity.ADVERSE and rt.severity is Severity.SERIOUS and rt.requires_document
-        ):
-            problems.append(
-                loc.problem(
-                    "black-list-entry",
-                    f"a black list takes only serious adverse records backed by a decision document; "
-                    f"'{rt.id}' is {rt.polarity.value}"
-                    + (f", {rt.severity.value}" if rt.severity else "")
-                    + ("" if rt.requires_document else ", without required document"),
-                    "entry",
-                    i,
-                    "record_type",
-                )
-            )
-        if lst.kind == "red" and rt.polarity is not Polarity.FAVOURABLE:
-            problems.append(
-                loc.problem("red-list-entry", f"a red list takes only favourable records; '{rt.id}' is not", "entry", i)
-            )
-        if lst.kind == "watch" and rt.polarity is not Polarity.ADVERSE:
-            problems.append(
-                loc.problem(
-                    "watch-list-entry", f"a watch list takes only adverse records; '{rt.id}' is not", "entry", i
-                )
-            )
-    if lst.extension and lst.extension.min_months > lst.extension.max_months:
-        problems.append(loc.problem("invalid-value", "extension min_months exceeds max_months", "extension"))
-
-
 def _check_procedures(entries: list[Located], problems: Problems) -> None:
     if not entries:
         problems.append(
@@ -213,6 +180,18 @@ def _check_procedures(entries: list[Located], problems: Problems) -> None:
             loc.problem("procedure", "only one 'procedures' entry may be in force; merge it with the first")
         )
     for loc in entries:
+        days = cast(Procedure, loc.entry).objection_decision_working_days
+        if days > floors.OBJECTION_DECISION_WORKING_DAYS_MAX:
+            problems.append(
+                loc.violation(
+                    5,
+                    "due-process-floor",
+                    f"objection_decision_working_days {days} is above the floor of "
+                    f"{floors.OBJECTION_DECISION_WORKING_DAYS_MAX} working days to decide an objection "
+                    "(configuration may be stricter than the floors in code, never looser)",
+                    "objection_decision_working_days",
+                )
+            )
         cal = cast(Procedure, loc.entry).holiday_calendar
         if cal not in holidays.list_supported_countries():
             problems.append(
