@@ -45,7 +45,7 @@ def messages(lang: str) -> dict[str, str]:
 def check_lang(lang: str) -> Lang:
     if lang not in LANGS:
         raise InvalidInput(f"lang: '{lang}' is not a report language; use one of {', '.join(LANGS)}")
-    return lang  # type: ignore[return-value]
+    return lang
 
 
 def tr(lang: str, message: str, **values: Any) -> str:

@@ -154,7 +154,7 @@ def issue_report(
         "known_at": datetime.fromisoformat(data["data_version"]["known_at"]),
     }
     store_report(engine, row, actor=requester, purpose=f"credit report {code}" + (f" for {purpose}" if purpose else ""))
-    return Issued(code, fmt, content, signed_json)  # type: ignore[arg-type]
+    return Issued(code, fmt, content, signed_json)
 
 
 def verify_code(engine: Engine, code: str) -> dict[str, Any]:
@@ -183,5 +183,4 @@ def verify_code(engine: Engine, code: str) -> dict[str, Any]:
 
 def reports_about(engine: Engine, subject_id: int) -> list[dict[str, Any]]:
     """Who received reports about a subject at their own request (not the subject's own)."""
-    with engine.connect() as conn:
-        return repo.reports_about(conn, subject_id)
+    return repo.reports_about(engine, subject_id)

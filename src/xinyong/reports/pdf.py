@@ -70,7 +70,7 @@ def printable(text: str) -> str:
     return "".join(c if ord(c) in glyphs or c == " " else "?" for c in kept)
 
 
-def footer(lang: str, code: str, page: int, pages: int) -> str:
+def footer(lang: str, code: str, page: int, pages: int | str) -> str:
     return tr(lang, FOOTER, code=code, page=page, pages=pages)
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, or_, select
+from sqlalchemy import Connection, Engine, and_, func, or_, select
 
 from xinyong.store.report_tables import publication_changes, publications, reports
 from xinyong.store.tables import (
@@ -182,7 +182,7 @@ def report_row(conn: Connection, code: str) -> Any:
     return conn.execute(select(reports).where(reports.c.code == code)).first()
 
 
-def reports_about(conn: Connection, subject_id: int) -> list[dict[str, Any]]:
+def reports_about(engine: Engine, subject_id: int) -> list[dict[str, Any]]:
     """Reports issued about a subject at someone else's request: who received them, when, why."""
     q = (
         select(
@@ -197,7 +197,8 @@ def reports_about(conn: Connection, subject_id: int) -> list[dict[str, Any]]:
         .where(reports.c.subject_id == subject_id, reports.c.by_subject == 0)
         .order_by(reports.c.issued_at, reports.c.code)
     )
-    return [dict(r._mapping) for r in conn.execute(q)]
+    with engine.connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(q)]
 
 
 # -- publications -----------------------------------------------------------------------------------

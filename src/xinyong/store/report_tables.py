@@ -58,7 +58,7 @@ publication_changes = Table(
     metadata,
     Column("id", BigId, primary_key=True, autoincrement=True),
     Column("publication_id", BigId, ForeignKey("publications.id"), nullable=False),
-    Column("item", String(80), nullable=False),  # record:<hash> | entry:<id>
+    Column("item", String(120), nullable=False),  # record:<source>/<source_ref> | entry:<id>
     Column("change", String(8), nullable=False),  # added | changed | removed
     Column("content_hash", String(64)),  # of the published row; None when removed
     Column("reason", String(200)),  # why a removed item left the open data

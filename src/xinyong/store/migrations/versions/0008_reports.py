@@ -68,7 +68,7 @@ def upgrade() -> None:
         "publication_changes",
         sa.Column("id", _ID, autoincrement=True, nullable=False),
         sa.Column("publication_id", _ID, nullable=False),
-        sa.Column("item", sa.String(length=80), nullable=False),
+        sa.Column("item", sa.String(length=120), nullable=False),
         sa.Column("change", sa.String(length=8), nullable=False),
         sa.Column("content_hash", sa.String(length=64), nullable=True),
         sa.Column("reason", sa.String(length=200), nullable=True),
