@@ -56,10 +56,11 @@ def identifiers_of(conn: Connection, subject_ids: Sequence[int]) -> dict[int, li
 
 
 def coverage(conn: Connection, known_at: datetime) -> dict[str, Coverage]:
-    """Per source: the day its first batch started and its last one finished, known at `known_at`."""
+    """Per source: the day its first batch started and its last one finished, of the batches
+    committed by `known_at` (a batch's row commits with its records, stamped after it started)."""
     q = (
         select(batches.c.source_id, func.min(batches.c.started_at), func.max(batches.c.finished_at), func.count())
-        .where(batches.c.finished_at <= known_at)
+        .where(batches.c.started_at <= known_at)
         .group_by(batches.c.source_id)
     )
     return {str(src): Coverage(first.date(), last.date(), int(n)) for src, first, last, n in conn.execute(q)}
