@@ -34,7 +34,7 @@ def samr_row(ref: str, n: int, decided: date, **over: Any) -> dict[str, Any]:
         "decided_on": decided.isoformat(),
         "valid_from": decided.isoformat(),
         "valid_until": "",
-        "document_no": f"杭市监罚〔{decided.year}〕{ref}号",
+        "document_no": f"杭市监罚({decided.year}){ref}号",
         "penalty_kind": "fine",
         "fine_cny": "5000",
         "article_violated": "Art. 12",
