@@ -185,19 +185,16 @@ def test_json_and_html_reports_fail_when_edited(engine: Engine, catalog: Catalog
     js = issue(engine, catalog, world.company, fmt="json").content
     assert verify_report(js, KEYS).kind == "json"
     with pytest.raises(ReportInvalid, match="a byte was added, removed or changed"):
-        verify_report(js.replace(b"W-1", b"W-9", 1) if b"W-1" in js else js[:-2] + b" }\n", KEYS)
+        verify_report(js.replace(b'"issued_at":"', b'"issued_at": "', 1), KEYS)
     forged = sign(Ed25519PrivateKey.generate(), json.loads(js)["payload"])
     with pytest.raises(ReportInvalid, match="not a key of this platform"):
         verify_report(forged, KEYS)
     page = issue(engine, catalog, world.company, fmt="html", lang="en").content
     assert verify_report(page, KEYS).kind == "html"
+    edited = page.replace(b"(black list): listed", b"(black list): removed", 1)
+    assert edited != page
     with pytest.raises(ReportInvalid, match="differs from the signed report"):
-        verify_report(
-            page.replace(b"On no list", b"On a list", 1)
-            if b"On no list" in page
-            else page.replace(b"listed", b"delisted", 1),
-            KEYS,
-        )
+        verify_report(edited, KEYS)
     for junk in (b"", b"%PDF-1.7 garbage", b"<!DOCTYPE html><p>nothing</p>", b"\x00" * 64, b'{"a": 1}'):
         with pytest.raises(ReportInvalid):
             verify_report(junk, KEYS)

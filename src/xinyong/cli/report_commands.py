@@ -87,16 +87,11 @@ def report(
         raise fail(f"unexpected argument '{file}': write the file with -o")
     from xinyong.reports.issue import issue_report
     from xinyong.services.subjects import resolve_subject
-    from xinyong.store.report_repo import subject_row
 
     ctx = context()
     try:
         engine = ctx.migrated_engine()
         sid = resolve_subject(engine, ctx.catalog, ctx.vault, subject)[0]
-        with engine.connect() as conn:
-            kind = subject_row(conn, sid).kind
-        if kind == "person" and not for_subject:
-            raise fail("a person's report goes only to that person: add --for-subject once their identity is checked")
         issued = issue_report(
             engine,
             ctx.catalog,
@@ -113,7 +108,8 @@ def report(
             base_url=base_url,
         )
     except XinyongError as exc:
-        raise fail(str(exc)) from None
+        hint = "; add --for-subject once their identity is checked" if "goes only to that person" in str(exc) else ""
+        raise fail(f"{exc}{hint}") from None
     if output is None:
         sys.stdout.buffer.write(issued.content)
         return

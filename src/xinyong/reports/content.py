@@ -242,8 +242,13 @@ def gather(
     with engine.connect() as conn:
         known_at = clock.known_at(conn)
         subject = repo.subject_row(conn, subject_id)
-        if subject is None or (public and subject.kind != "organisation"):
-            raise NotFound(f"no {'public ' if public else ''}report for subject {subject_id}")
+        if subject is None:
+            raise NotFound(f"no report for subject {subject_id}: there is no such subject")
+        if public and subject.kind != "organisation":
+            raise NotFound(
+                f"no public report for subject {subject_id}: a person's report goes only to that person "
+                "(their own token, or handed to them in person)"
+            )
         ids = repo.identifiers_of(conn, [subject_id]).get(subject_id, [])
         cov = repo.coverage(conn, known_at)
         found = repo.subject_records(conn, subject_id, known_at, period.first, period.last)
