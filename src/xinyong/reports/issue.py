@@ -70,6 +70,32 @@ def _masked_subject(payload: dict[str, Any]) -> str:
     return f"{name} ({ids})" if ids else name
 
 
+def _document(
+    fmt: str,
+    payload: dict[str, Any],
+    signed_json: bytes,
+    platform_key: Ed25519PrivateKey,
+    verify_url: str,
+    now: datetime,
+) -> tuple[bytes, str | None]:
+    """The file handed out, and the SHA-256 of the PDF when it is one."""
+    lang, code = payload["lang"], payload["code"]
+    if fmt == "pdf":
+        from xinyong.reports.pdf import render
+        from xinyong.reports.signer import sign_pdf
+
+        styled = text.styled(lang, payload["lines"])
+        unsigned = render(styled, lang=lang, code=code, verify_url=verify_url, attachment=signed_json, issued_at=now)
+        pdf = sign_pdf(unsigned, report_signer(platform_key), reason=tr(lang, N_("Special credit report")))
+        return pdf, hashlib.sha256(pdf).hexdigest()
+    if fmt == "html":
+        from xinyong.reports.html import render as render_html
+
+        styled = text.styled(lang, payload["lines"])
+        return render_html(styled, lang=lang, code=code, verify_url=verify_url, signed_json=signed_json), None
+    return signed_json, None
+
+
 def issue_report(
     engine: Engine,
     catalog: Catalog,
@@ -119,22 +145,7 @@ def issue_report(
     payload["lines"] = [printable(line) for line in text.lines(payload)]
     signed_json = sign(platform_key, payload)
     verify_url = base_url.rstrip("/") + payload["verify_path"]
-    content, pdf_hash = signed_json, None
-    if fmt == "pdf":
-        from xinyong.reports.pdf import render
-        from xinyong.reports.signer import sign_pdf
-
-        styled = text.styled(language, payload["lines"])
-        unsigned = render(
-            styled, lang=language, code=code, verify_url=verify_url, attachment=signed_json, issued_at=now
-        )
-        content = sign_pdf(unsigned, signer, reason=tr(language, N_("Special credit report")))
-        pdf_hash = hashlib.sha256(content).hexdigest()
-    elif fmt == "html":
-        from xinyong.reports.html import render as render_html
-
-        styled = text.styled(language, payload["lines"])
-        content = render_html(styled, lang=language, code=code, verify_url=verify_url, signed_json=signed_json)
+    content, pdf_hash = _document(fmt, payload, signed_json, platform_key, verify_url, now)
     row = {
         "code": code,
         "subject_id": subject_id,

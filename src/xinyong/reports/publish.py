@@ -30,7 +30,7 @@ from xinyong.domain.certificates import ALGORITHM, key_id
 from xinyong.domain.errors import ConfigurationError, InvalidInput, NotFound
 from xinyong.reports.audit import store_publication
 from xinyong.reports.ftm import entities
-from xinyong.reports.opendata import LIST_COLUMNS, RECORD_COLUMNS, gather_open_data, removal_reasons
+from xinyong.reports.opendata import LIST_COLUMNS, RECORD_COLUMNS, OpenData, gather_open_data, removal_reasons
 from xinyong.store import report_repo as repo
 
 DATA_FILES = ("records.csv", "records.jsonl", "lists.csv", "lists.jsonl", "entities.ftm.json", "changes.jsonl")
@@ -90,6 +90,30 @@ def _changes(before: dict[str, str], now: dict[str, str], reasons: dict[str, str
     return out
 
 
+def _write(
+    staging: Path, data: OpenData, feed: list[dict[str, Any]], base: int | None
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Write the data files into `staging`; (counts, each file's size, rows and SHA-256)."""
+    counts: dict[str, Any] = {
+        "records": _csv(staging / "records.csv", RECORD_COLUMNS, data.records),
+        "list_entries": _csv(staging / "lists.csv", LIST_COLUMNS, data.entries),
+        "entities": _jsonl(staging / "entities.ftm.json", entities(data)),
+        "changes": {c: sum(1 for f in feed if f["change"] == c) for c in ("added", "changed", "removed")},
+    }
+    _jsonl(staging / "records.jsonl", data.records)
+    _jsonl(staging / "lists.jsonl", data.entries)
+    _jsonl(staging / "changes.jsonl", ({"since": base, **f} for f in feed))
+    rows = {
+        "records.csv": counts["records"],
+        "records.jsonl": counts["records"],
+        "lists.csv": counts["list_entries"],
+        "lists.jsonl": counts["list_entries"],
+        "entities.ftm.json": counts["entities"],
+        "changes.jsonl": len(feed),
+    }
+    return counts, {name: _file_facts(staging / name, rows[name]) for name in DATA_FILES}
+
+
 def sign_manifest(key: Ed25519PrivateKey, manifest: bytes) -> bytes:
     """manifest.sig: the Ed25519 signature of manifest.json's exact bytes, with the key's id."""
     doc = {"algorithm": ALGORITHM, "key_id": key_id(key.public_key()), "signed_file": "manifest.json"}
@@ -134,27 +158,8 @@ def publish(
         reasons = removal_reasons(engine, catalog, gone, now.date())
         stored_changes = _changes(last_state, items, reasons)
         feed = _changes(since_state, items, reasons)
-        counts: dict[str, Any] = {
-            "records": _csv(staging / "records.csv", RECORD_COLUMNS, data.records),
-            "list_entries": _csv(staging / "lists.csv", LIST_COLUMNS, data.entries),
-            "entities": _jsonl(staging / "entities.ftm.json", entities(data)),
-            "changes": {c: sum(1 for f in feed if f["change"] == c) for c in ("added", "changed", "removed")},
-        }
-        _jsonl(staging / "records.jsonl", data.records)
-        _jsonl(staging / "lists.jsonl", data.entries)
         base = since if since is not None else (last.id if last is not None else None)
-        _jsonl(staging / "changes.jsonl", ({"since": base, **f} for f in feed))
-        rows: dict[str, int] = {
-            "records.csv": counts["records"],
-            "records.jsonl": counts["records"],
-            "lists.csv": counts["list_entries"],
-        }
-        rows |= {
-            "lists.jsonl": counts["list_entries"],
-            "entities.ftm.json": counts["entities"],
-            "changes.jsonl": len(feed),
-        }
-        files = {name: _file_facts(staging / name, rows[name]) for name in DATA_FILES}
+        counts, files = _write(staging, data, feed, base)
 
         def manifest_of(publication_id: int) -> tuple[bytes, bytes]:
             doc = {
