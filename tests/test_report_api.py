@@ -128,5 +128,9 @@ def test_report_and_publish_commands(
     assert first["records"] > 0 and again["since"] == first["publication"]
     assert again["changes"] == {"added": 0, "changed": 0, "removed": 0}
     assert (tmp_path / "open" / "changes.jsonl").read_bytes() == b""
+    assert "valid publication" in ok(xy(db_env, "publish", "verify", str(tmp_path / "open"), cwd=tmp_path)).stdout
+    (tmp_path / "open" / "records.jsonl").write_text("{}\n", encoding="utf-8")
+    altered = xy(db_env, "publish", "verify", str(tmp_path / "open"), cwd=tmp_path)
+    assert altered.returncode == 1 and "records.jsonl" in altered.stderr
     missing = xy(db_env, "publish", str(tmp_path / "x"), "--since", "99", cwd=tmp_path)
     assert missing.returncode == 1 and "no such publication" in missing.stderr

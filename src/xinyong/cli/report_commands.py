@@ -5,17 +5,20 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from xinyong.cli.common import app, context, fail, operator, out, parse_day
 from xinyong.domain.errors import XinyongError
 
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
 SERVE_URL = "http://127.0.0.1:8000"  # where `xinyong serve` answers by default
 
 
-def _keys(public_key: list[str] | None) -> dict[str, object]:
+def _keys(public_key: list[str] | None) -> dict[str, Ed25519PublicKey]:
     from xinyong.domain.certificates import key_id, load_public
 
     try:
@@ -35,7 +38,7 @@ def _verify(file: Path, public_key: list[str] | None) -> None:
 
     keys = _keys(public_key)
     try:
-        verified = verify_report(file.read_bytes(), keys)  # type: ignore[arg-type]
+        verified = verify_report(file.read_bytes(), keys)
     except OSError as exc:
         raise fail(f"{file}: {exc.strerror}") from None
     except XinyongError as exc:
@@ -119,15 +122,35 @@ def report(
 
 @app.command("publish")
 def publish_cmd(
-    directory: Annotated[Path, typer.Argument(help="Where to write the open-data files.")],
+    directory: Annotated[
+        Path, typer.Argument(help="Where to write the open-data files; or `verify` to verify the publication in DIR.")
+    ],
+    verify_dir: Annotated[Path | None, typer.Argument(help="With `verify`: a publication's directory.")] = None,
+    public_key: Annotated[
+        list[str] | None, typer.Option("--public-key", help="With `verify`: a trusted public key (base64).")
+    ] = None,
     since: Annotated[
         int | None, typer.Option("--since", help="Write the changes since this publication (default: the last).")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Publish the open data: public records and lists (CSV, JSON Lines, FollowTheMoney), a signed
-    manifest and the changes since the last publication."""
-    from xinyong.reports.publish import publish
+    manifest and the changes since the last publication; or `publish verify DIR` offline."""
+    from xinyong.reports.publish import publish, verify_publication
+
+    if verify_dir is not None:
+        if str(directory) != "verify":
+            raise fail(f"unexpected argument '{verify_dir}': `publish DIR` takes one directory")
+        try:
+            doc = verify_publication(verify_dir, _keys(public_key))
+        except XinyongError as exc:
+            raise fail(f"{verify_dir}: {exc}") from None
+        out.print(
+            f"valid publication {doc['publication']} of {doc['created_at']}: {len(doc['files'])} files as signed",
+            highlight=False,
+            markup=False,
+        )
+        return
 
     ctx = context()
     try:
