@@ -52,6 +52,7 @@ bench: venv
 	$(PY) bench/ingest.py
 	$(PY) bench/score.py
 	$(PY) bench/lists.py
+	$(PY) bench/report.py
 	command -v wrk >/dev/null || apt-get install -y wrk
 	$(PY) bench/check.py
 

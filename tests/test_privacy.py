@@ -3,7 +3,9 @@
 Scans the bytes of the SQLite database and its write-ahead log, and a full `pg_dump` of the
 PostgreSQL schema, for every resident number that appears in the department files (valid or
 mistyped). As a control, organisation codes, which are public and stored in plain, must be found:
-the scan can see identifiers when they are there.
+the scan can see identifiers when they are there. The open data published from that store, and
+credit reports issued from it (JSON, HTML, and the text and attachment of a PDF), are scanned too,
+as are the store's rows of those reports and publications.
 """
 
 from __future__ import annotations
@@ -75,6 +77,45 @@ def store_bytes(engine, db_url: str, tmp_path: Path) -> bytes:
     return dump.read_bytes()
 
 
+def reports_and_open_data(engine, catalog, tmp_path: Path) -> bytes:
+    """Publish the open data and issue reports (an organisation's public one in every format, a
+    resident's own one): the bytes a reader of them gets, PDF text and attachment included."""
+    import io
+
+    import pypdf
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from sqlalchemy import select
+
+    from xinyong.reports.issue import issue_report
+    from xinyong.reports.publish import publish
+    from xinyong.store.tables import subjects
+
+    key = Ed25519PrivateKey.generate()
+    out = tmp_path / "open"
+    publish(engine, catalog, key, out, actor="cli:test")
+    blob = b"".join(p.read_bytes() for p in sorted(out.iterdir()))
+    with engine.connect() as conn:
+        org = conn.scalar(select(subjects.c.id).where(subjects.c.kind == "organisation").order_by(subjects.c.id))
+        person = conn.scalar(select(subjects.c.id).where(subjects.c.kind == "person").order_by(subjects.c.id))
+    for subject, public in ((org, True), (person, False)):
+        for fmt in ("json", "html", "pdf"):
+            issued = issue_report(
+                engine,
+                catalog,
+                key,
+                subject_id=subject,
+                requester="cli:test",
+                by_subject=not public,
+                public=public,
+                fmt=fmt,
+            )
+            blob += issued.content + issued.signed_json
+            if fmt == "pdf":
+                reader = pypdf.PdfReader(io.BytesIO(issued.content))
+                blob += "".join(page.extract_text() for page in reader.pages).encode()
+    return blob
+
+
 def test_no_raw_resident_number_in_the_store(engine, db_url, catalog, vault, city, tmp_path):
     for path, source in plan_directory(city, catalog):
         ingest_file(engine, catalog, vault, path, source=source, report_dir=tmp_path / "rejects", helper_min_bytes=None)
@@ -82,6 +123,9 @@ def test_no_raw_resident_number_in_the_store(engine, db_url, catalog, vault, cit
     residents, companies = numbers["cn.ric"], numbers["cn.uscc"]
     assert len(residents) > 500 and len(companies) > 200
 
+    handed_out = reports_and_open_data(engine, catalog, tmp_path)
+    assert any(c.encode() in handed_out for c in companies), "control: the reports and open data name companies"
+    assert [n for n in residents if n.encode() in handed_out or n.upper().encode() in handed_out] == []
     blob = store_bytes(engine, db_url, tmp_path)
     assert any(c.encode() in blob for c in companies), "control: public organisation codes are stored in plain"
     leaked = [n for n in residents if n.encode() in blob or n.upper().encode() in blob]

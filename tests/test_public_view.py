@@ -4,7 +4,8 @@ public lists, or a resident's identity number.
 The city is ingested as known two months ago; the black-list proposals are approved then and
 published after their notice period, so today some residents and companies are publicly listed.
 Every subject of the city is then asked for through the public service, and a sample through the
-real HTTP endpoints.
+real HTTP endpoints. The open data published the same day, and the public reports of a sample of
+organisations, are held to the same rules.
 """
 
 from __future__ import annotations
@@ -95,3 +96,42 @@ def test_public_view_shows_only_public_records_in_force_and_masks_persons(
         assert not [n for n in residents if n in r.text]
     hits = public_search(engine, catalog, "公司", today)
     assert hits and all(h["kind"] == "organisation" or "*" in h["name"] for h in hits)
+    check_open_data_and_reports(served, catalog, hidden, residents, tmp_path)
+
+
+def check_open_data_and_reports(
+    served: Served,  # noqa: F811
+    catalog: Catalog,
+    hidden: dict[int, set[str]],
+    residents: set[str],
+    tmp_path: Path,
+) -> None:
+    """The open data and public reports show nothing the public view may not."""
+    from xinyong.reports.publish import publish
+
+    engine = served.engine
+    out = tmp_path / "open"
+    publish(engine, catalog, served.app.state.ctx.signing_key, out, actor="cli:test")
+    records = [json.loads(x) for x in (out / "records.jsonl").read_text(encoding="utf-8").splitlines()]
+    entries = [json.loads(x) for x in (out / "lists.jsonl").read_text(encoding="utf-8").splitlines()]
+    listed_people = {e["subject_id"] for e in entries if e["subject_kind"] == "person"}
+    assert records and listed_people, "control: the city publishes records, and lists residents"
+    for r in records:
+        assert r["document_no"] not in hidden.get(r["subject_id"], set()), f"{r['id']}: non-public or expired"
+        if r["subject_kind"] == "person":
+            assert r["subject_id"] in listed_people and "*" in r["subject_name"] and "*" in r["subject_identifier"]
+    assert {e["list"] for e in entries} <= {lst.id for lst in catalog.lists.values() if lst.public}
+    files = "".join((out / name).read_text(encoding="utf-8") for name in sorted(p.name for p in out.iterdir()))
+    assert not [n for n in residents if n in files], "a resident number in the open data"
+    orgs = sorted({r["subject_id"] for r in records if r["subject_kind"] == "organisation"})[:15]
+    for sid in orgs:
+        r = served.call("GET", f"/v1/public/subjects/{sid}/report", params={"format": "json"})
+        assert r.status_code == 200, r.text
+        payload = json.loads(r.content)["payload"]
+        shown = {rec["document_no"] for s in payload["sources"] for rec in s["records"]}
+        assert not shown & hidden.get(sid, set()), f"subject {sid}: a non-public or expired record in its report"
+        assert not [n for n in residents if n in r.text]
+    for sid in sorted(listed_people)[:5]:
+        assert served.call("GET", f"/v1/public/subjects/{sid}/report").status_code == 404, (
+            "a person's report is not public"
+        )

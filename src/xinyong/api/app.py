@@ -15,13 +15,13 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from xinyong.api import errors
-from xinyong.api.routers import checks, me, public, records, review
+from xinyong.api.routers import checks, me, public, records, reports, review
 from xinyong.services.context import AppContext
 from xinyong.settings import Settings
 from xinyong.store.db import WalCheckpointer
 
 # Every router of the app; the authorisation test walks their routes.
-ROUTERS = (checks.router, records.router, me.router, public.router, review.router)
+ROUTERS = (checks.router, records.router, me.router, public.router, review.router, reports.router)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

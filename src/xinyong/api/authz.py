@@ -40,6 +40,12 @@ MATRIX: dict[str, frozenset[Role]] = {
     "decide_repair": frozenset({Role.REVIEWER}),
     "run_maintenance": frozenset({Role.ADMIN}),
     "audit_verify": frozenset({Role.ADMIN}),
+    # credit reports and open data: an organisation's report to anyone, a person's to that person
+    "public_report": EVERYONE,
+    "my_report": frozenset({Role.SUBJECT}),
+    "verify_report": EVERYONE,
+    "report_signer": EVERYONE,
+    "public_data": EVERYONE,
 }
 
 

@@ -23,6 +23,7 @@ from xinyong.services.notices import outbox
 from xinyong.services.objection_views import disputes_of, objection_rows
 from xinyong.services.repairs import repair_rows
 from xinyong.services.scoring import known_versions
+from xinyong.store.report_repo import reports_about
 from xinyong.store.tables import checks, identifiers, records, sources, subjects
 
 SEARCH_LIMIT = 20
@@ -108,6 +109,7 @@ def my_file(engine: Engine, catalog: Catalog, subject_id: int, now: datetime | N
         "objections": objection_rows(engine, subject_id=subject_id),
         "repairs": repair_rows(engine, subject_id=subject_id),
         "checks": [dict(c._mapping) for c in made],
+        "reports_received_by_others": reports_about(engine, subject_id),  # who received a report about them
     }
 
 

@@ -378,3 +378,5 @@ data_clock = Table(
     Column("id", Integer, primary_key=True, autoincrement=False),
     Column("stamp", UTCDateTime(), nullable=False),
 )
+
+from xinyong.store.report_tables import publication_changes, publications, reports  # noqa: E402, F401 - same metadata
