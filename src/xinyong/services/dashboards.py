@@ -104,6 +104,7 @@ def records_and_rejects(engine: Engine, since: date) -> list[dict[str, Any]]:
         bmonth = month_of(dialect, batches.c.started_at)
         refused = (
             select(batches.c.source_id, bmonth.label("month"), func.count().label("n"))
+            .select_from(rejects)
             .join(batches, batches.c.id == rejects.c.batch_id)
             .where(batches.c.started_at >= datetime.combine(since, datetime.min.time(), UTC))
             .group_by(batches.c.source_id, bmonth)

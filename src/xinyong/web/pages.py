@@ -17,7 +17,7 @@ from babel.dates import format_date, format_datetime
 from babel.support import Translations
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, PackageLoader, select_autoescape
 
 from xinyong.api.deps import read
 from xinyong.domain.catalog.models import PROTECTED_SECTORS
@@ -142,7 +142,6 @@ def _environment(lang: str) -> Environment:
     env = Environment(
         loader=PackageLoader("xinyong.web", "templates"),
         autoescape=select_autoescape(default=True),
-        undefined=StrictUndefined,
         extensions=["jinja2.ext.i18n"],
         trim_blocks=True,
         lstrip_blocks=True,
