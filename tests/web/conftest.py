@@ -14,8 +14,6 @@
 from __future__ import annotations
 
 import re
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -24,18 +22,16 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from sqlalchemy import Engine
 
 from builders import make_uscc
-from conftest import TEST_KEY_HEX
+from portal_server import serving
 from process_story import Story, org_row, person_row
-from xinyong.api.app import create_app
 from xinyong.domain.catalog import Catalog
 from xinyong.domain.identifiers import IdentifierVault
 from xinyong.services import lists as lists_service
 from xinyong.services.keys import create_key
-from xinyong.settings import Settings
+from xinyong.services.scoring import rescore
 
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 PERSON_NAME = "欧阳娜娜"
@@ -54,25 +50,8 @@ class Portal:
 
 @pytest.fixture
 def portal(db_url: str, engine: Engine, catalog: Catalog, tmp_path: Path) -> Iterator[Portal]:
-    settings = Settings(
-        database_url=db_url,
-        data_dir=tmp_path / "data",
-        identifier_key=TEST_KEY_HEX,
-        signing_key_file=tmp_path / "signing.key",
-        public_rate_per_minute=100_000,
-    )
-    settings.create_signing_key_file()
-    app = create_app(settings)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:  # startup, not the clock under test
-        assert thread.is_alive(), "the server stopped during startup"
-        time.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    yield Portal(f"http://127.0.0.1:{port}", engine, catalog, app)
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(db_url, tmp_path) as (url, app):
+        yield Portal(url, engine, catalog, app)
 
 
 @dataclass
@@ -110,6 +89,7 @@ def world(portal: Portal, catalog: Catalog, vault: IdentifierVault, tmp_path: Pa
             portal.engine, catalog, eid, approve_it=True, actor="reviewer:li", reason="unpaid", now=start
         )
     story.maintain(start + timedelta(days=31))  # published, in force today
+    rescore(portal.engine, catalog, as_of=datetime.now(UTC).date(), engine_name="online")
     proposal = story.entry("H-3")
     assert proposal is not None
     w = World(story.subject_of("H-1"), story.subject_of("H-2"), story.subject_of("H-3"), proposal)
