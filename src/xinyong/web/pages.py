@@ -151,7 +151,7 @@ def _environment(lang: str) -> Environment:
     env.globals["lang"] = lang
     env.globals["languages"] = i18n.ENDONYMS
     env.globals["zh"] = lang == "zh-CN"
-    env.globals["label"] = _labeller(lang)
+    env.globals["label"] = labeller(lang)
     env.globals.update(WORDS, effect_args=effect_args, protected_sectors=PROTECTED_SECTORS)
     return env
 
@@ -173,7 +173,7 @@ WORDS = {
 }
 
 
-def _labeller(lang: str) -> Callable[[Any], str]:
+def labeller(lang: str) -> Callable[[Any], str]:
     """A catalog entry's name in the viewer's language: its `name_zh` in Chinese where the catalog
     gives one, else its name."""
 

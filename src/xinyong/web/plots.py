@@ -13,7 +13,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from xinyong.web.words import COMPLIANCE, KINDS
+from xinyong.web.words import COMPLIANCE, KINDS, SCORE_STATUS
 
 SVG = "http://www.w3.org/2000/svg"
 PLOTS = ("grades", "lists", "sources", "deadlines", "checks")
@@ -85,24 +85,27 @@ def _series(rows: Sequence[dict[str, Any]], x: str, series: str, value: str) -> 
     return xs, values
 
 
-def plot(name: str, rows: Sequence[dict[str, Any]], _: Gettext) -> str:
-    """The SVG of one dashboard from its rows (the same rows as its data table)."""
+def plot(name: str, rows: Sequence[dict[str, Any]], _: Gettext, names: dict[str, str] | None = None) -> str:
+    """The SVG of one dashboard from its rows (the same rows as its data table); `names` are the
+    viewer's names of the catalog ids (lists, sources, contexts) that label its series."""
+    names = names or {}
     if name == "grades":
         chart = _chart("stacked", _("Subjects by grade and kind"))
         xs, values = _series(rows, "grade", "subject_kind", "subjects")
+        xs = [_(SCORE_STATUS[x]) if x in SCORE_STATUS else x for x in xs]
         desc = _("Number of subjects at each grade of their latest score, stacked by subject kind.")
         labels = {k: _(KINDS.get(k, k)) for k in values}
     elif name == "lists":
         chart = _chart("line", _("Entries in force at each month's end"))
         xs, values = _series(rows, "month", "list", "entries")
         desc = _("Entries in force on the last day of each month, one line per list.")
-        labels = {k: k for k in values}
+        labels = {k: names.get(k, k) for k in values}
     elif name == "sources":
         chart = _chart("stacked", _("Record versions stored per month, by source"))
         xs, values = _series(rows, "month", "source", "records")
         rejected = [sum(int(r["rejects"]) for r in rows if r["month"] == m) for m in xs]
         desc = _("Record versions stored each month, stacked by source department; rejected rows in the table.")
-        labels = {k: k for k in values}
+        labels = {k: names.get(k, k) for k in values}
         if any(rejected):
             values[_("rejected rows")] = rejected
             labels[_("rejected rows")] = _("rejected rows")
@@ -117,7 +120,7 @@ def plot(name: str, rows: Sequence[dict[str, Any]], _: Gettext) -> str:
         chart = _chart("stacked", _("Checks per context per day"))
         xs, values = _series(rows, "day", "context", "checks")
         desc = _("Checks made by consuming departments each day of the last 30, stacked by context.")
-        labels = {k: k for k in values}
+        labels = {k: names.get(k, k) for k in values}
     else:
         raise KeyError(name)
     chart.x_labels = xs

@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from xinyong.domain.errors import XinyongError
 from xinyong.web import services as portal
-from xinyong.web.pages import Viewer, guard, render, translator
+from xinyong.web.pages import Viewer, guard, labeller, render, translator
 from xinyong.web.plots import PLOTS, plot
 from xinyong.web.security import HEADERS, SVG_CSP
 
@@ -31,7 +31,10 @@ def plot_svg(
     if name not in PLOTS:
         raise HTTPException(404, f"no plot '{name}': one of {', '.join(PLOTS)}")
     rows = portal.dashboards(viewer.ctx, viewer.principal)[name]
-    svg = plot(name, rows, translator(viewer.lang).gettext)
+    c = portal.catalog(viewer.ctx)
+    label = labeller(viewer.lang)
+    names = {k: label(v) for section in (c.lists, c.sources, c.contexts) for k, v in section.items()}
+    svg = plot(name, rows, translator(viewer.lang).gettext, names)
     headers = {**HEADERS, "Content-Security-Policy": SVG_CSP, "Cache-Control": "no-store", "Vary": "Cookie"}
     return Response(svg, media_type="image/svg+xml", headers=headers)
 
