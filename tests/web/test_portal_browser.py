@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
@@ -86,7 +85,9 @@ def test_every_page_for_every_role_passes_axe_and_is_photographed(
     for role, paths in PAGES.items():
         page = _page(browser, lang)
         csp_errors: list[str] = []
-        page.on("console", lambda m: csp_errors.append(m.text) if "Content Security Policy" in m.text else None)
+        page.on(
+            "console", lambda m, seen=csp_errors: seen.append(m.text) if "Content Security Policy" in m.text else None
+        )
         if role != "public":
             _sign_in(page, portal, world.keys[role])
         for path in paths:
@@ -173,11 +174,11 @@ def test_the_same_story_with_the_keyboard_alone_in_chinese(portal: Portal, world
     company.keyboard.press("Enter")
     company.wait_for_url(re.compile(r"/me/objections/new"))
     _tab_to(company, "#grounds")
-    company.keyboard.type("判决已经全部履行，法院已结案。")
+    company.keyboard.type("判决已经全部履行，法院已结案。")  # noqa: RUF001 - Chinese punctuation, as a resident types it
     company.keyboard.press("Tab")
     company.keyboard.press("Enter")  # the submit button follows the grounds
     company.wait_for_url(re.compile(r"/me\?filed=objection:\d+"))
-    assert "有异议：正在处理" in _file_text(company)
+    assert "有异议：正在处理" in _file_text(company)  # noqa: RUF001 - Chinese punctuation, as a resident types it
 
     reviewer = _page(browser, "zh-CN")
     _keyboard_sign_in(reviewer, portal, world.keys["reviewer"])
