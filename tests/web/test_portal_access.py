@@ -72,6 +72,9 @@ def test_machine_keys_cannot_sign_in_and_a_session_cookie_is_strict(world: World
     cookie = r.headers["set-cookie"]
     assert "xy_session=" in cookie and "HttpOnly" in cookie and "SameSite=strict" in cookie.replace("Strict", "strict")
     assert r.headers["location"] == "/me"
+    assert visitor.get("/measures").headers["cache-control"] == "no-store", "a signed-in copy is never shared"
+    assert visit().get("/measures").headers["cache-control"] == "public, max-age=60"
+    assert visitor.get("/me").headers["cache-control"] == "no-store"
     wrong = visit().sign_in("xy_0000000000000000_nope")
     assert wrong.status_code == 401 and "unknown, revoked or mistyped" in wrong.text
 

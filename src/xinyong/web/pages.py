@@ -204,7 +204,9 @@ def render(viewer: Viewer, template: str, status: int = 200, *, private: bool = 
         viewer=viewer, csrf_field=CSRF_FIELD, here=path, cat=viewer.ctx.catalog, **data
     )
     response = HTMLResponse(html, status_code=status, headers=HEADERS)
-    response.headers["Cache-Control"] = "no-store" if private else "public, max-age=60"
+    # A signed-in viewer's copy of even a public page names them and holds their CSRF secret.
+    shared = not private and viewer.session is None and viewer.anon is None
+    response.headers["Cache-Control"] = "public, max-age=60" if shared else "no-store"
     response.headers["Vary"] = "Accept-Language, Cookie"
     if viewer.session is None and viewer.anon is not None:
         Cookies.set_anon(response, viewer.request, viewer.anon[0])
