@@ -161,6 +161,7 @@ class TranslatedLoader(PackageLoader):
 def _environment(lang: str) -> Environment:
     env = Environment(
         loader=TranslatedLoader(lang),
+        auto_reload=False,  # package data: no stat of each template file on every page
         autoescape=select_autoescape(default=True),
         extensions=["jinja2.ext.i18n"],
         trim_blocks=True,
