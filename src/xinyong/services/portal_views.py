@@ -18,6 +18,7 @@ from xinyong.domain.catalog import Catalog
 from xinyong.domain.errors import NotFound
 from xinyong.domain.identifiers import IdentifierVault, readings
 from xinyong.services.portal import SEARCH_LIMIT, public_subject
+from xinyong.store.db import one_read
 from xinyong.store.tables import identifiers, records, scores, subjects
 
 QUERY_MAX = 100
@@ -102,7 +103,7 @@ def public_entity(engine: Engine, catalog: Catalog, subject_id: int, today: date
         e["list_name_zh"] = listing.name_zh
     page["supervision"] = None
     if page["kind"] == "organisation":
-        with engine.connect() as conn:
+        with one_read(engine) as conn:  # one statement: on PostgreSQL no transaction round trips
             row = conn.execute(
                 select(scores.c.grade, scores.c.as_of, scores.c.ruleset_id, scores.c.ruleset_version)
                 .where(scores.c.subject_id == subject_id)
