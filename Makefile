@@ -55,6 +55,7 @@ bench: venv
 	$(PY) bench/report.py
 	command -v wrk >/dev/null || apt-get install -y wrk
 	$(PY) bench/check.py
+	$(PY) bench/portal.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -133,3 +133,69 @@ def test_no_raw_resident_number_in_the_store(engine, db_url, catalog, vault, cit
     # The masks are there instead: region code and last four characters only.
     some = next(iter(sorted(residents)))
     assert f"{some[:6]}********{some[-4:]}".encode() in blob
+
+
+def test_no_raw_resident_number_on_any_page_of_the_portal(engine, db_url, catalog, vault, city, tmp_path):
+    """The pages a person would open (search, public pages, their own file, the reviewers' and the
+    administrators' pages) show no resident number the departments sent, only masks."""
+    from datetime import UTC, datetime, timedelta
+    from urllib.parse import quote
+
+    import httpx
+    from sqlalchemy import select
+
+    from portal_server import serving
+    from xinyong.services import lists as lists_service
+    from xinyong.services.keys import create_key
+    from xinyong.services.list_views import entries
+    from xinyong.services.maintain import maintain
+    from xinyong.store.tables import subjects
+
+    for path, source in plan_directory(city, catalog):
+        ingest_file(engine, catalog, vault, path, source=source, report_dir=tmp_path / "rejects", helper_min_bytes=None)
+    start = datetime.combine(ANCHOR, datetime.min.time(), UTC)
+    maintain(engine, catalog, start)
+    proposed = entries(engine, state="proposed", day=ANCHOR, limit=10_000)
+    persons = [e for e in proposed if e["subject_kind"] == "person"][:20]
+    assert persons, "the city proposes residents for a list"
+    for e in persons:
+        lists_service.decide(engine, catalog, e["id"], approve_it=True, actor="reviewer:li", reason="unpaid", now=start)
+    maintain(engine, catalog, start + timedelta(days=31))
+    residents = submitted_numbers(city)["cn.ric"]
+    with engine.connect() as conn:
+        names = dict(
+            conn.execute(
+                select(subjects.c.id, subjects.c.display_name).where(
+                    subjects.c.id.in_([e["subject_id"] for e in persons])
+                )
+            ).all()
+        )
+    keys = {role: create_key(engine, catalog, role=role, name=f"{role}-1")["key"] for role in ("reviewer", "admin")}
+    pages: list[str] = []
+    with serving(db_url, tmp_path / "portal") as (url, _), httpx.Client(base_url=url, timeout=60) as public:
+        for e in persons:
+            pages.append(public.get(f"/search?q={quote(names[e['subject_id']] or '')}").text)
+            pages.append(public.get(f"/entities/{e['subject_id']}").text)
+        assert any(f'/entities/{persons[0]["subject_id"]}"' in p for p in pages), "control: listed residents are shown"
+        for role, paths in (
+            ("subject", ["/me"]),
+            ("reviewer", ["/review"] + [f"/review/entries/{e['id']}" for e in proposed[:10]]),
+            ("admin", ["/admin", "/admin/plots/grades.svg"]),
+        ):
+            for e in persons[:5] if role == "subject" else [None]:
+                key = (
+                    create_key(
+                        engine, catalog, role="subject", name=f"s-{e['subject_id']}", subject_id=e["subject_id"]
+                    )["key"]
+                    if e
+                    else keys[role]
+                )
+                with httpx.Client(base_url=url, timeout=60) as c:
+                    form = c.get("/signin").text
+                    token = form.split('name="csrf" value="')[1].split('"')[0]
+                    assert c.post("/signin", data={"token": key, "csrf": token}).status_code == 303
+                    pages += [c.get(p).text for p in paths]
+    blob = "\n".join(pages)
+    assert "********" in blob, "control: masks are shown"
+    leaked = [n for n in residents if n in blob or n.upper() in blob]
+    assert leaked == []

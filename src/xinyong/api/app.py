@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from xinyong import web
 from xinyong.api import errors
 from xinyong.api.routers import checks, me, public, records, reports, review
 from xinyong.services.context import AppContext
@@ -54,6 +55,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BoundedBody, limit=ctx.settings.max_body_bytes)
     for router in ROUTERS:
         app.include_router(router)
+    web.install(app)  # the portal's pages, after the API's error handlers (it keeps them for API paths)
     return app
 
 

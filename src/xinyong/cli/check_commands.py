@@ -236,7 +236,7 @@ def serve(
     host: Annotated[str, typer.Option("--host", help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8000,
 ) -> None:
-    """Serve the API (OpenAPI docs at /docs) over the configured store."""
+    """Serve the API (OpenAPI docs at /docs) and the web portal (at /) over the configured store."""
     import uvicorn
 
     from xinyong.api.app import create_app

@@ -1,4 +1,4 @@
-"""Tables of issued credit reports and of open-data publications (migration 0008_reports).
+"""Tables of issued credit reports and of open-data publications (migration 0008).
 
 Defined on the store's one `metadata` (imported at the end of `tables.py`), so migrations,
 the schema comparison and the test store's clean-up see them like every other table.

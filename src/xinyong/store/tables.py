@@ -379,4 +379,17 @@ data_clock = Table(
     Column("stamp", UTCDateTime(), nullable=False),
 )
 
+# Sessions of the web portal: the cookie holds a random id, signed; the row keeps only its hash,
+# the key it stands for, and the CSRF secret of its forms. Revoking the key ends the session.
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    Column("id_hash", String(64), primary_key=True),
+    Column("key_id", String(16), ForeignKey("api_keys.id"), nullable=False, index=True),
+    Column("csrf_secret", String(64), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False),
+    Column("revoked_at", UTCDateTime()),
+)
+
 from xinyong.store.report_tables import publication_changes, publications, reports  # noqa: E402, F401 - same metadata

@@ -1,6 +1,6 @@
 """issued credit reports and open-data publications
 
-Revision ID: 0008_reports
+Revision ID: 0008
 Revises: 0007
 Create Date: 2026-12-07 08:00:00.000000
 """
@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql
 
 import xinyong.store.types
 
-revision = "0008_reports"
+revision = "0008"
 down_revision = "0007"
 branch_labels = None
 depends_on = None

@@ -1,0 +1,101 @@
+"""The services written for the portal, on both stores: what a decision will change (and that
+the decision then changes exactly that), the dashboards' aggregates, and the what-if page."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from importlib import resources
+from typing import Any
+
+from builders import make_uscc
+from xinyong.services.dashboards import dashboards
+from xinyong.services.decision_previews import preview_entry, preview_objection
+from xinyong.services.list_views import entry_detail
+from xinyong.services.objections import decide_objection, file_objection
+from xinyong.services.portal import my_file
+
+from .conftest import Portal, World
+
+
+def test_the_preview_of_an_objection_is_what_upholding_it_then_does(portal: Portal, world: World) -> None:
+    now = datetime.now(UTC)
+    sid = world.listed_company
+    filed = file_objection(
+        portal.engine, portal.catalog, subject_id=sid, target="record:court/H-1", grounds="paid in full already",
+        actor=f"subject:{sid}", now=now,
+    )  # fmt: skip
+    preview = preview_objection(portal.engine, portal.catalog, filed["id"], now)
+    codes = [e["code"] for e in preview["uphold"]]
+    assert codes[0] == "revoke_or_correct" and "end_entry" in codes and codes[-1] == "rescore"
+    [ending] = [e for e in preview["uphold"] if e["code"] == "end_entry"]
+    assert preview["scores"] == {
+        "before": {"status": "scored", "points": 60.0, "grade": "C"},
+        "after": {"status": "scored", "points": 100.0, "grade": "A"},
+    }
+    assert preview["dismiss"][-1]["code"] == "appeal_until" and preview["dismiss"][-1]["until"] > now.date()
+    decide_objection(
+        portal.engine, portal.catalog, filed["id"], uphold=True, actor="reviewer:wang", reason="paid, confirmed",
+        now=now, revoke=True,
+    )  # fmt: skip
+    after = my_file(portal.engine, portal.catalog, sid)
+    assert (after["score"]["points"], after["score"]["grade"]) == (100.0, "A")
+    assert (
+        entry_detail(portal.engine, portal.catalog, ending["entry"], known_at=datetime.now(UTC))["state"] == "removed"
+    )
+
+
+def test_the_preview_of_a_proposal_names_the_lists_notice_and_term(portal: Portal, world: World) -> None:
+    listing = portal.catalog.lists["black.serious_dishonesty"]
+    p = preview_entry(portal.engine, portal.catalog, world.proposal, datetime.now(UTC))
+    assert p["state"] == "proposed"
+    assert p["approve"][0] == {"code": "notify", "days": listing.notice_days}
+    assert p["approve"][1]["months"] == listing.term_months and p["reject"] == [{"code": "withdraw"}]
+
+
+def test_the_dashboards_count_what_the_store_holds(portal: Portal, world: World, visit: Any) -> None:
+    consumer = portal.key("consumer", "finance-bureau", scopes={"contexts": ["procurement.tender"]})
+    for purpose in ("tender 1", "tender 2"):
+        r = visit().client.post(
+            "/v1/checks",
+            json={"subject": make_uscc(61), "context": "procurement.tender", "purpose": purpose},
+            headers={"Authorization": f"Bearer {consumer}"},
+        )
+        assert r.status_code == 200, r.text
+    today = datetime.now(UTC).date()
+    file_objection(
+        portal.engine, portal.catalog, subject_id=world.listed_company, target="record:court/H-1",
+        grounds="the judgment was paid", actor=f"subject:{world.listed_company}", now=datetime.now(UTC),
+    )  # fmt: skip
+    d = dashboards(portal.engine, today)
+    grades = {(r["subject_kind"], r["grade"]): r["subjects"] for r in d["grades"]}
+    assert grades[("organisation", "C")] == 2 and grades[("person", "not_opted_in")] == 1
+    now_month = [r for r in d["lists"] if r["month"] == today.isoformat()[:7]]
+    assert now_month == [{"month": today.isoformat()[:7], "list": "black.serious_dishonesty", "entries": 2}]
+    assert sum(r["records"] for r in d["sources"]) == 3 and {r["source"] for r in d["sources"]} == {"court"}
+    objections = next(r for r in d["deadlines"] if r["kind"] == "objections")
+    assert objections["open_in_time"] == 1 and objections["decided_late"] == 0
+    assert d["checks"] == [{"day": today.isoformat(), "context": "procurement.tender", "checks": 2}]
+
+
+def _rulesets() -> str:
+    return (resources.files("xinyong.policy") / "rulesets.yaml").read_text(encoding="utf-8")
+
+
+def test_the_what_if_page_compares_a_pasted_ruleset_and_names_a_broken_one(world: World, visit: Any) -> None:
+    admin = visit()
+    admin.sign_in(world.keys["admin"])
+    harsher = _rulesets().replace(
+        "{id: defaulter, record_type: court.defaulter, points: -40,",
+        "{id: defaulter, record_type: court.defaulter, points: -70,",
+        1,
+    )
+    assert harsher != _rulesets()
+    form = {"old": "org.supervision@1.0", "new": "org.supervision@1.0", "rulesets": harsher, "as_of": ""}
+    page = admin.post("/admin/whatif", form)
+    assert page.status_code == 200, page.text[-2000:]
+    assert "2 subjects compared" in page.text and "C -&gt; D" in page.text and "0 keep their grade" in page.text
+    broken = admin.post("/admin/whatif", {**form, "rulesets": harsher.replace("points: -70", "points: lots")})
+    assert broken.status_code == 422 and "rulesets.yaml" in broken.text
+    assert "xinyong-web-whatif" not in broken.text, "the problem names the file, not the copy it was read from"
+    huge = admin.post("/admin/whatif", {**form, "rulesets": "#" * 200_001})
+    assert huge.status_code == 422
