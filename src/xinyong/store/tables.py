@@ -378,3 +378,6 @@ data_clock = Table(
     Column("id", Integer, primary_key=True, autoincrement=False),
     Column("stamp", UTCDateTime(), nullable=False),
 )
+
+# -- operations: notice delivery and scheduled jobs, on the same metadata --------------------------
+from xinyong.store import ops_tables as _ops_tables  # noqa: E402, F401 - registers them on `metadata`
