@@ -1,6 +1,13 @@
 """The `xinyong` command line. Each command translates its arguments into one service call."""
 
-from xinyong.cli import check_commands, dispute_commands, process_commands, scoring_commands, store_commands  # noqa: F401 - importing registers the commands
+from xinyong.cli import (  # noqa: F401 - importing registers the commands
+    check_commands,
+    dispute_commands,
+    ops_commands,
+    process_commands,
+    scoring_commands,
+    store_commands,
+)
 from xinyong.cli.common import app
 
 __all__ = ["app"]

@@ -31,9 +31,7 @@ def upgrade() -> None:
         sa.Column("last_attempt_at", xinyong.store.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("last_error", sa.String(length=500), nullable=True),
         sa.Column("delivered_at", xinyong.store.types.UTCDateTime(timezone=True), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["notice_id"], ["notices.id"], name=op.f("fk_notice_deliveries_notice_id_notices")
-        ),
+        sa.ForeignKeyConstraint(["notice_id"], ["notices.id"], name=op.f("fk_notice_deliveries_notice_id_notices")),
         sa.PrimaryKeyConstraint("notice_id", name=op.f("pk_notice_deliveries")),
     )
     op.create_index(
