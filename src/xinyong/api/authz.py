@@ -40,6 +40,10 @@ MATRIX: dict[str, frozenset[Role]] = {
     "decide_repair": frozenset({Role.REVIEWER}),
     "run_maintenance": frozenset({Role.ADMIN}),
     "audit_verify": frozenset({Role.ADMIN}),
+    # operations: probes need no key; metrics are for admins (or on a port of their own)
+    "healthz": EVERYONE,
+    "readyz": EVERYONE,
+    "metrics": frozenset({Role.ADMIN}),
 }
 
 
