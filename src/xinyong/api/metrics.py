@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
 from prometheus_client import (
@@ -186,3 +186,22 @@ def exposition(store: StoreCollector) -> bytes:
 def metrics(request: Request, _: Annotated[Principal, Depends(guard("metrics"))]) -> Response:
     """Metrics of the server's processes and of the store, for Prometheus (admin keys)."""
     return Response(exposition(request.app.state.store_metrics), media_type=CONTENT_TYPE_LATEST)
+
+
+def start_metrics_server(host: str, port: int, engine: Engine) -> Any:
+    """Serve every metric on a port of its own from a thread of this process; the server."""
+    from prometheus_client import start_http_server
+
+    class Everything(Collector):
+        def __init__(self) -> None:
+            self.store = StoreCollector(engine)
+
+        def collect(self) -> Iterator[Metric]:
+            from prometheus_client.parser import text_string_to_metric_families
+
+            yield from text_string_to_metric_families(exposition(self.store).decode())
+
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(Everything())
+    server, _ = start_http_server(port, addr=host, registry=registry)
+    return server

@@ -28,12 +28,14 @@ class ContextFilter(logging.Filter):
 
 def formatter() -> logging.Formatter:
     """JSON lines: UTC timestamp, level, logger, message, process id, and the record's extras."""
+    from pythonjsonlogger.core import RESERVED_ATTRS
     from pythonjsonlogger.json import JsonFormatter
 
     return JsonFormatter(
         "{levelname}{name}{message}{process}",
         style="{",
         rename_fields={"levelname": "level", "name": "logger", "process": "pid"},
+        reserved_attrs=[*RESERVED_ATTRS, "color_message"],  # uvicorn's copy of the message for terminals
         timestamp=True,
     )
 
@@ -59,6 +61,7 @@ def log_config(level: str = "info") -> dict[str, Any]:
             "uvicorn.error": {"handlers": [], "propagate": True},
             # Off: it writes the path with its query string. xinyong.access replaces it.
             "uvicorn.access": {"handlers": [], "propagate": False, "level": "CRITICAL"},
+            "alembic": {"level": "WARNING"},  # one line per schema check of every worker and job
         },
     }
 
