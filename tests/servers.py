@@ -120,10 +120,8 @@ def env_for(db_env: dict[str, str], **settings: str) -> dict[str, str]:
     data = Path(env["XINYONG_DATA_DIR"])
     data.mkdir(parents=True, exist_ok=True)
     if not (data / "signing.key").exists():
-        subprocess.run(
-            [sys.executable, "-m", "xinyong", "init"], env=env, cwd=data, check=True, capture_output=True, timeout=120
+        done = subprocess.run(
+            [sys.executable, "-m", "xinyong", "init"], env=env, cwd=data, capture_output=True, text=True, timeout=120
         )
+        assert done.returncode == 0, f"xinyong init failed:\n{done.stderr}"
     return env
-
-
-

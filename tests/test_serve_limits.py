@@ -40,8 +40,8 @@ def test_a_query_for_a_resident_number_leaves_no_trace_in_any_log(db_env: dict[s
         # A request id that is not well formed is replaced, not written into the log.
         hostile = server.call("GET", "/healthz", headers={"x-request-id": f'{ric} "}}, {{"status": 500'})
         assert len(hostile.headers["x-request-id"]) == 32 and ric not in hostile.headers["x-request-id"]
+        server.served_by("number-in-path-2")  # waits for the access lines of every request
         line = server.access("search-by-number-1")
-        server.served_by("number-in-path-2")
     assert line is not None
     assert line["route"] == "/v1/public/subjects" and line["status"] == 200 and line["method"] == "GET"
     assert server.access("number-in-path-2")["route"] == "unmatched"  # type: ignore[index]
@@ -75,7 +75,12 @@ def test_behind_a_trusted_proxy_the_forwarded_client_is_limited(db_env: dict[str
         check_id = "0" * 32
         for client, path in zip(
             itertools.count(1),
-            ["/v1/keys", f"/v1/checks/{check_id}/certificate", f"/v1/checks/{check_id}/replay", "/v1/public/subjects/1"],
+            [
+                "/v1/keys",
+                f"/v1/checks/{check_id}/certificate",
+                f"/v1/checks/{check_id}/replay",
+                "/v1/public/subjects/1",
+            ],
             strict=False,
         ):
             statuses = _limited(server, path, 4, **{"x-forwarded-for": f"198.51.100.{client}"})
@@ -83,6 +88,7 @@ def test_behind_a_trusted_proxy_the_forwarded_client_is_limited(db_env: dict[str
         # The proxy's own address is never the client's: a forwarded address counts on its own.
         fresh = server.call("GET", "/v1/keys", headers={"x-forwarded-for": "198.51.100.99"}, rid="forwarded-client-1")
         assert fresh.status_code == 200
+        server.served_by("forwarded-client-1")  # waits for its access line
         assert server.access("forwarded-client-1")["client"] == "198.51.100.99"  # type: ignore[index]
 
 

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from xinyong.cli.common import fail, out
+from xinyong.cli.common import app, audited, err, fail, out
 from xinyong.cli.process_commands import notices_app, service
 
 Json = Annotated[bool, typer.Option("--json", help="Print as JSON.")]
@@ -83,3 +84,59 @@ def notices_retry(
             f"{n} of the {len(set(notice_ids))} notices named were dead and are queued again; the others were not dead"
         )
     _emit({"queued": n}, as_json, f"{n} dead notices queued again")
+
+
+@app.command("backup")
+def backup_cmd(
+    file: Annotated[Path, typer.Argument(help="The backup file to write (never overwritten).")],
+    as_json: Json = False,
+) -> None:
+    """Back up the store while it serves (SQLite's online backup; pg_dump's custom format)."""
+    from xinyong.store.backup import backup
+
+    with service() as ctx:
+        engine = ctx.migrated_engine()
+        # The backup holds every record: its reading is audited before a byte is written out.
+        audited(ctx, "backup", "store", "backup", read=True)
+        made = backup(engine, file)
+    s = ctx.settings
+    identifier = "XINYONG_IDENTIFIER_KEY" if s.identifier_key is not None else str(s.key_file)
+    reminder = (
+        f"Not in the backup; keep them apart, as secrets: the identifier key ({identifier}), without which no "
+        f"new record links to a subject of this store, and the signing key ({s.signing_file})."
+    )
+    data = {
+        "file": str(made.path),
+        "backend": made.backend,
+        "bytes": made.size,
+        "sha256": made.sha256,
+        "revision": made.revision,
+        "not_included": ["identifier key", "signing key"],
+    }
+    _emit(
+        data,
+        as_json,
+        f"backed up the {made.backend} store (revision {made.revision}) to {made.path}: {made.size} bytes, "
+        f"sha256 {made.sha256}\n{reminder}",
+    )
+    if as_json:
+        err.print(reminder, highlight=False, soft_wrap=True)
+
+
+@app.command("restore")
+def restore_cmd(
+    file: Annotated[Path, typer.Argument(help="A file written by `xinyong backup`.")],
+    as_json: Json = False,
+) -> None:
+    """Restore a backup into the configured store, which must be empty."""
+    from xinyong.store.backup import restore
+    from xinyong.store.db import head_revision
+
+    with service() as ctx:
+        revision = restore(ctx.engine, file)
+        head = head_revision()
+        if revision == head:
+            audited(ctx, "restore", "store", f"restored from {file.name}")
+    data = {"file": str(file), "revision": revision, "needs_upgrade": revision != head}
+    note = "" if revision == head else f"; this version of xinyong needs {head}: run `xinyong db upgrade`"
+    _emit(data, as_json, f"restored {file} (revision {revision}){note}")
