@@ -19,6 +19,7 @@ import logging
 import os
 import socket
 import threading
+import time as time_module
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
@@ -145,6 +146,7 @@ class Scheduler:
         renewing = threading.Event()
         keeper = threading.Thread(target=self._renew, args=(job.name, renewing), daemon=True)
         keeper.start()
+        started = time_module.monotonic()
         outcome, detail = job_leases.FAILED, None
         try:
             with job_log(job.name, slot=slot.isoformat()) as counts:
@@ -155,9 +157,8 @@ class Scheduler:
         finally:
             renewing.set()
             keeper.join()
-            job_leases.finish(
-                self.ctx.engine, job.name, holder=self.holder, outcome=outcome, detail=detail, now=datetime.now(UTC)
-            )
+            ended = now + timedelta(seconds=time_module.monotonic() - started)  # on the clock the run was given
+            job_leases.finish(self.ctx.engine, job.name, holder=self.holder, outcome=outcome, detail=detail, now=ended)
         return outcome
 
     def _renew(self, name: str, done: threading.Event) -> None:
