@@ -23,6 +23,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from xinyong.api import errors
+from xinyong.ops.faults import disk_full
 from xinyong.services.context import AppContext
 from xinyong.store.db import current_revision, head_revision
 
@@ -88,9 +89,8 @@ def readyz(request: Request) -> JSONResponse:
 
 def _unavailable(_: Request, exc: Exception) -> JSONResponse:
     """The store could not be reached or could not take the write: 503, try again shortly."""
-    text = str(getattr(exc, "orig", exc)).lower()
-    full = "disk is full" in text or "no space left" in text
-    log.warning("the store is unavailable: %s", type(getattr(exc, "orig", exc)).__name__)
+    full = disk_full(exc)
+    log.warning("the store is unavailable: %s", "disk full" if full else type(getattr(exc, "orig", exc)).__name__)
     detail = (
         "the store's disk is full: nothing of this request was stored; try again once space is freed"
         if full
@@ -101,8 +101,19 @@ def _unavailable(_: Request, exc: Exception) -> JSONResponse:
     return response
 
 
+def _os_error(request: Request, exc: Exception) -> JSONResponse:
+    """A full disk (a reject report, a temporary file) is the store's condition; any other
+    system error is the server's, answered 500 and logged with its traceback."""
+    if disk_full(exc):
+        return _unavailable(request, exc)
+    log.error("unexpected system error", exc_info=exc)
+    return errors.problem(500, "Internal error", "the server failed; the log holds the request id")
+
+
 def install(app: FastAPI) -> None:
     """Answer 503 for every request the store's absence made fail (see the module's docstring)."""
     handler: Any = _unavailable
     for exc in (OperationalError, InterfaceError, PoolTimeout):
         app.add_exception_handler(exc, handler)
+    os_handler: Any = _os_error
+    app.add_exception_handler(OSError, os_handler)
