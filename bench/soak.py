@@ -52,8 +52,10 @@ def xy(env: dict[str, str], *args: str) -> str:
 class Traffic:
     """What the soak sends, and every answer: route -> [(latency s, status)]."""
 
-    def __init__(self, url: str, keys: dict[str, str], residents: list[str], orgs: list[str], seed: int) -> None:
-        self.url, self.keys, self.residents, self.orgs = url, keys, residents, orgs
+    def __init__(
+        self, url: str, keys: dict[str, str], residents: list[str], orgs: list[str], seed: int, batches: bool
+    ) -> None:
+        self.url, self.keys, self.residents, self.orgs, self.with_batches = url, keys, residents, orgs, batches
         self.rng = random.Random(seed)
         self.lock = threading.Lock()
         self.answers: dict[str, list[tuple[float, int]]] = defaultdict(list)
@@ -81,6 +83,8 @@ class Traffic:
     def one(self) -> None:
         with self.lock:
             draw = self.rng.random()
+            if not self.with_batches and 0.80 <= draw < 0.85:
+                draw = 0.0  # a check instead
             subject = self.rng.choice(self.orgs if self.rng.random() < 0.6 else self.residents)
             self.batches += draw >= 0.80 and draw < 0.85
             batch_no = self.batches
@@ -185,7 +189,7 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
                     break
             except httpx.HTTPError:
                 time.sleep(0.2)
-        traffic = Traffic(url, keys, residents, orgs, args.seed)
+        traffic = Traffic(url, keys, residents, orgs, args.seed, not args.no_record_batches)
         memory: list[tuple[float, int]] = []
         proc = psutil.Process(server.pid)
         total = args.minutes * 60.0
@@ -205,6 +209,8 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
                 time.sleep(max(0.0, start + sent / args.rate - time.monotonic()))
         elapsed = time.monotonic() - start
         memory.append((elapsed, proc.memory_info().rss))
+        if args.memory_log:
+            args.memory_log.write_text("".join(f"{t:.0f} {rss / 2**20:.1f}\n" for t, rss in memory))
     finally:
         server.send_signal(signal.SIGINT)
         try:
@@ -259,6 +265,10 @@ def main() -> None:
     parser.add_argument("--persons", type=int, default=3000, help="residents of the demo city")
     parser.add_argument("--orgs", type=int, default=1000, help="companies of the demo city")
     parser.add_argument("--seed", type=int, default=7, help="seed of the traffic's draws")
+    parser.add_argument(
+        "--no-record-batches", action="store_true", help="checks instead of record batches (to tell their memory apart)"
+    )
+    parser.add_argument("--memory-log", type=Path, help="write the server's memory samples (s, MB) to this file")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="xinyong-soak-") as tmp:
         f = run(args, Path(tmp))
