@@ -12,11 +12,17 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
+import uvicorn
+
+from xinyong.settings import Settings
 
 STARTUP_LIMIT_S = 120
 
@@ -111,6 +117,22 @@ class Serving:
                 raise AssertionError(f"no access line for {rid}:\n{self.text()[-3000:]}")
             time.sleep(0.02)
         return int(line["pid"])
+
+
+@contextmanager
+def in_thread(settings: Settings) -> Iterator[str]:
+    """The app of `settings` served by uvicorn in a thread of the test, on a free port: its URL."""
+    from xinyong.api.app import create_app
+
+    app = create_app(settings)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.01)
+    yield f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
+    server.should_exit = True
+    thread.join(timeout=30)
 
 
 def env_for(db_env: dict[str, str], **settings: str) -> dict[str, str]:

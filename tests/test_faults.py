@@ -6,6 +6,7 @@ The full disk is real: a small tmpfs mounted for the test (the tests run as root
 
 from __future__ import annotations
 
+import contextlib
 import json
 import multiprocessing
 import os
@@ -14,12 +15,17 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import func, select, text
 
 from builders import court_row, make_ric, ok, write_csv, xy
 from conftest import TEST_KEY_HEX
-from xinyong.store.db import SERVER_WAL_AUTOCHECKPOINT, WalCheckpointer, make_engine, writing
+from servers import in_thread
+from xinyong.domain.catalog import load_catalog
+from xinyong.services.keys import create_key
+from xinyong.settings import Settings
+from xinyong.store.db import SERVER_WAL_AUTOCHECKPOINT, WalCheckpointer, make_engine, upgrade, writing
 from xinyong.store.tables import audit_events, batches, records
 
 
@@ -114,51 +120,25 @@ def test_several_processes_each_with_a_checkpointer_keep_every_write_and_a_short
 
 def test_the_store_keeps_its_chain_when_an_api_batch_meets_a_full_disk(small_disk: Path, tmp_path: Path) -> None:
     """The API's record batch on a full disk answers 503 and says why; nothing of it is kept."""
-    import threading
-    import time
-
-    import httpx
-    import uvicorn
-
-    from xinyong.api.app import create_app
-    from xinyong.services.keys import create_key
-    from xinyong.settings import Settings
-
     settings = Settings(
         data_dir=small_disk / "data", identifier_key=TEST_KEY_HEX, signing_key_file=tmp_path / "signing.key"
     )
     settings.create_signing_key_file()
-    from xinyong.domain.catalog import load_catalog
-    from xinyong.store.db import upgrade
-
     engine = make_engine(settings.url)
     upgrade(engine)
     key = create_key(engine, load_catalog(), role="source", name="court")["key"]
-    app = create_app(settings)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
     filler = small_disk / "filler"
-    try:
-        with filler.open("wb") as f:  # the disk fills up while the server runs
-            try:
+    body = {"records": [court_row(f"A-{i}", make_ric(i)) for i in range(50)]}
+    with in_thread(settings) as base:
+        try:
+            with filler.open("wb") as f, contextlib.suppress(OSError):  # the disk fills up while the server runs
                 while True:
                     f.write(b"\0" * (1 << 16))
-            except OSError:
-                pass
-        body = {"records": [court_row(f"A-{i}", make_ric(i)) for i in range(50)]}
-        answer = httpx.post(
-            f"http://127.0.0.1:{port}/v1/records", json=body, headers={"authorization": f"Bearer {key}"}, timeout=60
-        )
-        assert answer.status_code == 503, answer.text
-        assert "disk is full" in answer.json()["detail"] and answer.headers["retry-after"]
-    finally:
-        filler.unlink(missing_ok=True)
-        server.should_exit = True
-        thread.join(timeout=30)
+            answer = httpx.post(f"{base}/v1/records", json=body, headers={"authorization": f"Bearer {key}"}, timeout=60)
+        finally:
+            filler.unlink(missing_ok=True)
+    assert answer.status_code == 503, answer.text
+    assert "disk is full" in answer.json()["detail"] and answer.headers["retry-after"]
     with engine.connect() as conn:
         assert conn.scalar(select(func.count()).select_from(records)) == 0
         assert conn.scalar(select(func.count()).select_from(batches)) == 0

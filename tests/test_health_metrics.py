@@ -4,24 +4,18 @@ every worker), and 503 rather than 500 when the store's connections are lost und
 
 from __future__ import annotations
 
-import threading
-import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
-import uvicorn
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import Engine, func, select, text
 
 from builders import make_uscc
 from conftest import TEST_KEY_HEX, pg_url
 from process_story import person_row
-from servers import Serving, env_for, free_port
+from servers import Serving, env_for, free_port, in_thread
 from test_api import Served, served  # noqa: F401 - `served` is the fixture that serves the app
-from xinyong.api.app import create_app
 from xinyong.domain.catalog import Catalog
 from xinyong.services.keys import create_key
 from xinyong.settings import Settings
@@ -119,19 +113,6 @@ def test_the_metrics_port_sums_every_workers_counts(db_env: dict[str, str], tmp_
     key = ("xinyong_http_requests_total", (("method", "GET"), ("route", "/v1/public/subjects"), ("status", "200")))
     assert scraped[key] == sum(pids.values())
     assert scraped[("xinyong_store_up", ())] == 1
-
-
-@contextmanager
-def in_thread(settings: Settings) -> Iterator[str]:
-    app = create_app(settings)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.01)
-    yield f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
-    server.should_exit = True
-    thread.join(timeout=30)
 
 
 def test_connections_lost_under_the_server_answer_503_not_500_and_heal(

@@ -6,24 +6,19 @@ Each is also what cron or a systemd timer calls where `xinyong serve --schedule`
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from xinyong.cli.common import app, audited, err, fail, out
-from xinyong.cli.process_commands import notices_app, service
+from xinyong.cli.process_commands import emit, notices_app, service
 
 Json = Annotated[bool, typer.Option("--json", help="Print as JSON.")]
 
 
 def _emit(data: Any, as_json: bool, text: str) -> None:
-    if as_json:
-        sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
-    else:
-        out.print(text, highlight=False, markup=False, soft_wrap=True)
+    emit(data, as_json, lambda _: out.print(text, highlight=False, markup=False, soft_wrap=True))
 
 
 @notices_app.command("deliver")
