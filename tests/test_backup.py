@@ -149,6 +149,10 @@ def test_restore_refuses_a_store_that_is_not_empty_and_a_file_that_is_no_backup(
         assert "Traceback" not in refused.stderr
     missing = xy(env, "restore", str(tmp_path / "nowhere"), cwd=tmp_path)
     assert missing.returncode == 1 and "no such file" in missing.stderr
+    folder = xy(env, "restore", str(tmp_path), cwd=tmp_path)
+    assert folder.returncode == 1 and "is a directory" in folder.stderr
+    elsewhere = xy(env, "backup", str(tmp_path / "no-such-dir" / "b2"), cwd=tmp_path)
+    assert elsewhere.returncode == 1 and "is not a directory" in elsewhere.stderr
     other = (
         "postgresql+psycopg://postgres@127.0.0.1:5432/test"
         if engine.dialect.name == "sqlite"

@@ -134,6 +134,8 @@ def _sqlite_copy(source: Path, target: Path, *, source_uri: bool) -> None:
 
 def kind_of(path: Path) -> str:
     """`sqlite` or `pg_dump`, from the file's first bytes; refuses anything else."""
+    if path.is_dir():
+        raise InvalidInput(f"{path} is a directory: name the backup file")
     if not path.is_file():
         raise InvalidInput(f"{path}: no such file")
     with path.open("rb") as f:
