@@ -87,10 +87,11 @@ def backup_cmd(
     as_json: Json = False,
 ) -> None:
     """Back up the store while it serves (SQLite's online backup; pg_dump's custom format)."""
-    from xinyong.store.backup import backup
+    from xinyong.store.backup import backup, check_destination
 
     with service() as ctx:
         engine = ctx.migrated_engine()
+        check_destination(file)
         # The backup holds every record: its reading is audited before a byte is written out.
         audited(ctx, "backup", "store", "backup", read=True)
         made = backup(engine, file)

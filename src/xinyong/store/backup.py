@@ -81,12 +81,17 @@ def _run(args: list[str], env: dict[str, str], what: str) -> str:
     return done.stdout
 
 
-def backup(engine: Engine, dest: Path) -> Backup:
-    """Copy the store into the new file `dest`, while it serves."""
+def check_destination(dest: Path) -> None:
+    """Refuse a destination a backup cannot be written to, before anything is read or audited."""
     if dest.exists():
         raise InvalidInput(f"{dest} exists: a backup never overwrites a file; give a new name")
     if not dest.parent.is_dir():
         raise InvalidInput(f"{dest.parent} is not a directory")
+
+
+def backup(engine: Engine, dest: Path) -> Backup:
+    """Copy the store into the new file `dest`, while it serves."""
+    check_destination(dest)
     partial = dest.with_name(dest.name + ".partial")
     partial.unlink(missing_ok=True)
     try:
