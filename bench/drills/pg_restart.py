@@ -1,7 +1,9 @@
 """Drill: PostgreSQL restarted under load. The server answers 503 while it is down, and once it is
 back answers again without a restart of its own, with no 5xx after.
 
-Makes a database of its own on the local cluster (`--pg-url`, default XINYONG_TEST_POSTGRES_URL),
+Makes a database of its own on the local cluster (`--pg-url`, default XINYONG_TEST_POSTGRES_URL;
+`--cluster` and `--port` for another cluster than `main` on 5432, such as one made for the drill
+with `pg_createcluster 15 drill --port 5440 --start`, which restarts nobody else's),
 serves it with `xinyong serve --workers 2`, drives checks and public searches from a few threads
 on loopback at a fixed rate, and after a warm-up restarts the cluster with
 `pg_ctlcluster --skip-systemctl-redirect VERSION main restart`. Every answer is recorded with the
@@ -41,8 +43,12 @@ from xinyong.store.db import make_engine, upgrade
 KEY_HEX = "5a" * 32
 
 
+CLUSTER = {"name": "main", "port": 5432}  # the cluster restarted: `--cluster`, `--port`
+
+
 def pg_ready() -> bool:
-    return subprocess.run(["pg_isready", "-h", "127.0.0.1", "-p", "5432", "-q"], check=False).returncode == 0
+    port = str(CLUSTER["port"])
+    return subprocess.run(["pg_isready", "-h", "127.0.0.1", "-p", port, "-q"], check=False).returncode == 0
 
 
 def cluster() -> str:
@@ -52,9 +58,14 @@ def cluster() -> str:
     return versions[-1]
 
 
+def pg_ctl(action: str) -> subprocess.CompletedProcess[str]:
+    command = ["pg_ctlcluster", "--skip-systemctl-redirect", cluster(), str(CLUSTER["name"]), action]
+    return subprocess.run(command, capture_output=True, text=True, check=False)
+
+
 def ensure_running() -> None:
     if not pg_ready():
-        subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", cluster(), "main", "start"], check=False)
+        pg_ctl("start")
     for _ in range(60):
         if pg_ready():
             return
@@ -151,12 +162,7 @@ def drill(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         threads = load.start()
         time.sleep(args.warmup)
         down_at = time.monotonic()
-        restart = subprocess.run(
-            ["pg_ctlcluster", "--skip-systemctl-redirect", cluster(), "main", "restart"],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+        restart = pg_ctl("restart")
         while not pg_ready():
             time.sleep(0.05)
         back_at = time.monotonic()
@@ -199,7 +205,12 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=25.0, help="requests a second per thread")
     parser.add_argument("--warmup", type=float, default=10.0, help="seconds of load before the restart")
     parser.add_argument("--after", type=float, default=20.0, help="seconds of load after the cluster is back")
+    parser.add_argument(
+        "--cluster", default="main", help="the cluster to restart (e.g. one made for the drill with pg_createcluster)"
+    )
+    parser.add_argument("--port", type=int, default=5432, help="its port (the URL must name the same)")
     args = parser.parse_args()
+    CLUSTER.update(name=args.cluster, port=args.port)
     if not args.pg_url:
         raise SystemExit("give --pg-url or set XINYONG_TEST_POSTGRES_URL")
     with tempfile.TemporaryDirectory(prefix="xinyong-drill-") as tmp:
