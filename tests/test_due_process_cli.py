@@ -23,6 +23,7 @@ from xinyong.domain.errors import ConfigurationError
 from xinyong.domain.identifiers import IdentifierVault
 from xinyong.services.notices import deliver_pending, delivery_from
 from xinyong.services.objections import file_objection
+from xinyong.store.ops_tables import notice_deliveries
 from xinyong.store.tables import notices
 
 DELIVERED: list[int] = []
@@ -172,14 +173,20 @@ def test_notice_delivery_is_pluggable_and_a_failing_channel_leaves_the_rest_pend
         assert eid is not None
         lists_service.decide(engine, catalog, eid, approve_it=True, actor="reviewer:li", reason="unpaid", now=at(1))
     DELIVERED.clear()
-    with pytest.raises(RuntimeError, match="relay is down"):
-        deliver_pending(engine, f"{__name__}:failing_channel")
+    # The channel takes the first notice and fails on the others: they stay pending, each with
+    # its error, and wait their turn (a failing channel no longer stops the run with its error).
+    assert deliver_pending(engine, f"{__name__}:failing_channel", now=at(2)) == 1
     with engine.connect() as conn:
         states = dict(conn.execute(select(notices.c.id, notices.c.channel)).all())
+        errors = list(
+            conn.scalars(select(notice_deliveries.c.last_error).where(notice_deliveries.c.state == "pending"))
+        )
     assert sum(1 for c in states.values() if c) == 1 and len(states) == 3
-    assert deliver_pending(engine, f"{__name__}:collecting_channel") == 2
+    assert errors == ["RuntimeError: the mail relay is down"] * 2
+    assert deliver_pending(engine, f"{__name__}:collecting_channel", now=at(2)) == 0  # not due again yet
+    assert deliver_pending(engine, f"{__name__}:collecting_channel", now=at(3)) == 2
     with caplog.at_level(logging.INFO, logger="xinyong.notices"):
-        assert deliver_pending(engine, "log") == 0
+        assert deliver_pending(engine, "log", now=at(4)) == 0
     with pytest.raises(ConfigurationError, match="cannot be loaded"):
         delivery_from("no_such_module:send")
     with pytest.raises(ConfigurationError, match="module:callable"):

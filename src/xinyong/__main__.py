@@ -1,3 +1,3 @@
-from xinyong.cli import app
+from xinyong.cli import main
 
-app(prog_name="xinyong")
+main()

@@ -71,8 +71,80 @@ class Settings(BaseSettings):
     )
     notice_delivery: str = Field(
         "log",
-        description="How notices leave the outbox: 'log' (stored and logged) or 'module:callable', called "
-        "with each stored notice as a mapping.",
+        description="How notices leave the outbox: 'log' (stored and logged), 'webhook' (signed, to "
+        "XINYONG_NOTICE_WEBHOOK_URL) or 'module:callable', called with each stored notice as a mapping.",
+    )
+    # -- operations (docs/operations.md); parsed and checked further by xinyong.ops.config ------
+    redis_url: str | None = Field(
+        None,
+        description="Redis URL (e.g. redis://127.0.0.1:6379/0) where every server process and replica "
+        "counts the rate limits together. Unset: each process counts on its own.",
+    )
+    rate_limit_namespace: str | None = Field(
+        None,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9_.-]+$",
+        description="Prefix of the rate limits' keys in Redis: replicas of one store must share it. "
+        "Default: derived from the store's URL.",
+    )
+    trusted_proxies: str = Field(
+        "",
+        description="Comma-separated addresses or networks (CIDR) of the reverse proxies whose "
+        "X-Forwarded-For names the client. Empty: the client is the connection's peer, whatever it sends.",
+    )
+    log_level: str = Field(
+        "info",
+        pattern=r"^(debug|info|warning|error)$",
+        description="Least severity a server writes to its JSON log: debug, info, warning or error.",
+    )
+    metrics_port: int | None = Field(
+        None,
+        ge=1,
+        le=65535,
+        description="Serve Prometheus metrics on this port, apart from the API, to whoever can reach it. "
+        "Unset: only on the API's /metrics, for admin keys.",
+    )
+    notice_webhook_url: str | None = Field(
+        None,
+        pattern=r"^https?://[^\s]+$",
+        description="The notification gateway's URL that 'webhook' delivery POSTs each notice to.",
+    )
+    notice_webhook_secret: SecretStr | None = Field(
+        None,
+        description="The secret shared with the gateway (whsec_ and base64, Standard Webhooks) that signs "
+        "each delivery.",
+    )
+    notice_webhook_timeout_seconds: float = Field(
+        10.0, gt=0, le=300, description="How long one webhook delivery may take before it counts as failed."
+    )
+    notice_max_attempts: int = Field(
+        8, ge=1, le=50, description="Attempts to deliver one notice before it is set aside as dead."
+    )
+    notice_retry_base_seconds: float = Field(
+        30.0,
+        ge=0,
+        le=86_400,
+        description="Wait before the second attempt; each later wait doubles, with random jitter. "
+        "0: retry at the next delivery run.",
+    )
+    notice_retry_max_seconds: float = Field(
+        21_600.0, ge=0, le=7 * 86_400, description="Longest wait between two attempts to deliver a notice."
+    )
+    schedule_maintain_at: str = Field(
+        "02:00",
+        pattern=r"^([01]\d|2[0-3]):[0-5]\d$",
+        description="When `serve --schedule` runs the daily maintenance (HH:MM in XINYONG_SCHEDULE_TIMEZONE).",
+    )
+    schedule_checkpoint_at: str = Field(
+        "03:00",
+        pattern=r"^([01]\d|2[0-3]):[0-5]\d$",
+        description="When `serve --schedule` runs the daily audit checkpoint (HH:MM in XINYONG_SCHEDULE_TIMEZONE).",
+    )
+    schedule_deliver_every_seconds: int = Field(
+        60, ge=1, le=86_400, description="How often `serve --schedule` delivers the notices that are due."
+    )
+    schedule_timezone: str = Field(
+        "UTC", description="IANA time zone of the schedule's times of day, e.g. Asia/Shanghai."
     )
 
     @property

@@ -1,7 +1,7 @@
 """The app factory: one FastAPI app per settings, its context built at startup.
 
 All state is in the database: any number of replicas may serve the same store (the public rate
-limit is counted per process).
+limits are shared through Redis when XINYONG_REDIS_URL is set, counted per process otherwise).
 """
 
 from __future__ import annotations
@@ -15,14 +15,25 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from xinyong import web
-from xinyong.api import errors
+from xinyong.api import errors, health, metrics
+from xinyong.api.logs import RequestLog
+from xinyong.api.ratelimit import RateLimit, trusted_proxies
 from xinyong.api.routers import checks, me, public, records, reports, review
 from xinyong.services.context import AppContext
 from xinyong.settings import Settings
 from xinyong.store.db import WalCheckpointer
 
 # Every router of the app; the authorisation test walks their routes.
-ROUTERS = (checks.router, records.router, me.router, public.router, review.router, reports.router)
+ROUTERS = (
+    checks.router,
+    records.router,
+    me.router,
+    public.router,
+    review.router,
+    reports.router,
+    health.router,
+    metrics.router,
+)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -43,6 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ctx.close_check_writer()
         checkpointer.stop()
         ctx.engine.dispose()
+        metrics.process_ended()
 
     app = FastAPI(
         title="xinyong",
@@ -53,10 +65,26 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.ctx = ctx
     errors.install(app)
     app.add_middleware(BoundedBody, limit=ctx.settings.max_body_bytes)
+    _operations(app, ctx)
     for router in ROUTERS:
         app.include_router(router)
     web.install(app)  # the portal's pages, after the API's error handlers (it keeps them for API paths)
     return app
+
+
+def _operations(app: FastAPI, ctx: AppContext) -> None:
+    """Operations around every request (docs/operations.md): 503 while the store is away, the
+    shared rate limit, metrics, the JSON access log with its request id and, outermost, the
+    client's address from X-Forwarded-For, only when a trusted proxy sent it."""
+    health.install(app)
+    app.state.rate_limit = RateLimit(ctx.settings)
+    app.state.store_metrics = metrics.StoreCollector(ctx.engine)
+    app.add_middleware(RequestLog, observers=(metrics.observe_request, lambda *_: metrics.queue_depth(ctx)))
+    proxies = trusted_proxies(ctx.settings)
+    if proxies:
+        from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=proxies)
 
 
 class BoundedBody:

@@ -46,6 +46,10 @@ MATRIX: dict[str, frozenset[Role]] = {
     "verify_report": EVERYONE,
     "report_signer": EVERYONE,
     "public_data": EVERYONE,
+    # operations: probes need no key; metrics are for admins (or on a port of their own)
+    "healthz": EVERYONE,
+    "readyz": EVERYONE,
+    "metrics": frozenset({Role.ADMIN}),
 }
 
 

@@ -235,18 +235,18 @@ def keys_revoke(
 def serve(
     host: Annotated[str, typer.Option("--host", help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option("--workers", min=1, max=64, help="Server processes sharing the port.")] = 1,
+    schedule: Annotated[
+        bool, typer.Option("--schedule", help="Also run the daily maintenance and notice delivery at their times.")
+    ] = False,
 ) -> None:
-    """Serve the API (OpenAPI docs at /docs) and the web portal (at /) over the configured store."""
-    import uvicorn
-
-    from xinyong.api.app import create_app
+    """Serve the API (OpenAPI docs at /docs) and the web portal (at /) over the configured store; JSON log lines on stderr."""
+    from xinyong.ops.serving import serve as run  # ops: workers, logs, metrics, scheduler
 
     try:
-        app_ = create_app()
-        context().migrated_engine()
+        run(context().settings, host=host, port=port, workers=workers, schedule=schedule)
     except XinyongError as exc:
         raise fail(str(exc)) from None
-    uvicorn.run(app_, host=host, port=port, log_level="info")
 
 
 @demo_app.command("keys")

@@ -64,9 +64,14 @@ def subject_id_of(ctx: AppContext, ref: str) -> int:
 
 
 def deliver(ctx: AppContext) -> None:
-    from xinyong.services.notices import deliver_pending
+    """Deliver the notices due now, those of this command among them (ops: with retries)."""
+    from xinyong.services.delivery import RetryPolicy, channel_from, deliver_due
 
-    deliver_pending(ctx.engine, ctx.settings.notice_delivery)
+    channel = channel_from(ctx.settings)
+    try:
+        deliver_due(ctx.engine, channel, RetryPolicy.of(ctx.settings))
+    finally:
+        channel.close()
 
 
 # -- lists ---------------------------------------------------------------------------------------

@@ -241,7 +241,8 @@ def status(as_json: Annotated[bool, typer.Option("--json", help="Print as JSON."
         out.print(lists)
     out.print(
         f"objections open {dp['open_objections']} (overdue {dp['overdue_objections']}), repairs open "
-        f"{dp['open_repairs']} (overdue {dp['overdue_repairs']}), undelivered notices {dp['undelivered_notices']}, "
+        f"{dp['open_repairs']} (overdue {dp['overdue_repairs']}), undelivered notices {dp['undelivered_notices']} "
+        f"(pending {dp['notice_delivery']['pending']}, dead {dp['notice_delivery']['dead']}), "
         f"last maintenance {dp['last_maintenance'] or 'never'}",
         highlight=False,
     )

@@ -50,6 +50,7 @@ class AppContext:
             pool_size=20,
             max_overflow=40,
             pool_use_lifo=True,
+            hide_parameters=True,  # ops: an error in the server's log never shows a statement's values
         )
 
     def migrated_engine(self) -> Engine:
@@ -82,6 +83,11 @@ class AppContext:
                 retry_alone=(IntegrityError, DataError),
             )
         return self._check_writer
+
+    @property
+    def check_queue_depth(self) -> int:
+        """Checks waiting for the committer (ops: the metrics' commit queue depth)."""
+        return 0 if self._check_writer is None else self._check_writer.waiting
 
     def close_check_writer(self) -> None:
         """Store the checks still waiting, then end the writer (a later check starts a new one)."""

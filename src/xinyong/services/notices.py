@@ -1,7 +1,8 @@
 """The outbox: every notice is stored first, then handed to the delivery channel.
 
-Delivery is pluggable (`XINYONG_NOTICE_DELIVERY`): the default stores the notice and logs it; any
-other is a `module:callable` taking the notice row as a mapping. A notice is written once per
+Delivery is pluggable (`XINYONG_NOTICE_DELIVERY`): the default stores the notice and logs it;
+`webhook` signs and posts it to a gateway; any other is a `module:callable` taking the notice row
+as a mapping. `services.delivery` retries, backs off and sets aside what never arrives. A notice is written once per
 recipient and event (`event_ref`), so a decision or a maintenance run that is repeated never
 sends the same notice twice.
 """
@@ -11,10 +12,10 @@ from __future__ import annotations
 import importlib
 import logging
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, insert, select, update
+from sqlalchemy import Connection, Engine, and_, insert, select
 
 from xinyong.domain.errors import ConfigurationError
 from xinyong.domain.notices import Notice
@@ -75,37 +76,12 @@ def put(
     return True
 
 
-def deliver_pending(engine: Engine, delivery_name: str = "log", now: datetime | None = None, page: int = 1000) -> int:
-    """Hand every undelivered notice to the channel, a page at a time; a notice is marked
-    delivered only after the channel took it, so a failure leaves the rest pending for next time."""
-    channel, deliver = delivery_from(delivery_name)
-    sent, after = 0, 0
-    while True:
-        with engine.connect() as conn:
-            q = (
-                select(notices)
-                .where(notices.c.delivered_at.is_(None), notices.c.id > after)
-                .order_by(notices.c.id)
-                .limit(page)
-            )
-            rows = [dict(r._mapping) for r in conn.execute(q)]
-        if not rows:
-            return sent
-        done: list[int] = []
-        try:
-            for row in rows:
-                deliver(row)
-                done.append(int(row["id"]))
-        finally:
-            if done:
-                with engine.begin() as conn:
-                    conn.execute(
-                        update(notices)
-                        .where(notices.c.id.in_(done), notices.c.delivered_at.is_(None))
-                        .values(delivered_at=now or datetime.now(UTC), channel=channel)
-                    )
-        sent += len(done)
-        after = int(rows[-1]["id"])
+def deliver_pending(engine: Engine, delivery_name: str = "log", now: datetime | None = None) -> int:
+    """Hand every notice due to the channel once; how many it took. Retries, backoff and the
+    dead letter are `services.delivery`'s (a failed notice waits its turn; nothing is raised)."""
+    from xinyong.services.delivery import CallableChannel, deliver_due  # ops: delivery with retries
+
+    return deliver_due(engine, CallableChannel(delivery_name), now=now).delivered
 
 
 def outbox(engine: Engine, subject_id: int) -> list[dict[str, Any]]:

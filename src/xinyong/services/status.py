@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, case, func, select
 
+from xinyong.store.deliveries import delivery_counts
 from xinyong.store.ingest_repo import count
 from xinyong.store.tables import (
     batches,
@@ -57,6 +58,7 @@ def due_process_status(conn: Connection, now: datetime) -> dict[str, Any]:
         "open_repairs": int(r_n),
         "overdue_repairs": int(r_late),
         "undelivered_notices": count(conn, notices, notices.c.delivered_at.is_(None)),
+        "notice_delivery": delivery_counts(conn),  # ops: pending, delivered, dead
         "last_maintenance": last.isoformat() if last else None,
     }
 

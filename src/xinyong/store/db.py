@@ -213,7 +213,10 @@ def on_driver(engine: Engine, statement: str, *, autocommit: bool = False) -> It
     they show to be lost is discarded from the pool, as SQLAlchemy's Connection would do.
     """
     dialect = engine.dialect
-    raw = engine.raw_connection()
+    try:
+        raw = engine.raw_connection()
+    except dialect.loaded_dbapi.Error as exc:  # ops: a store out of reach raises SQLAlchemy's error, as elsewhere
+        raise DBAPIError.instance(None, None, exc, dialect.loaded_dbapi.Error, dialect=dialect) from exc
     driver: Any = raw.driver_connection
     postgres = dialect.name == "postgresql"
     try:

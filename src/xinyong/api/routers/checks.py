@@ -12,6 +12,8 @@ from pydantic import BaseModel, Field
 
 from xinyong.api import errors
 from xinyong.api.deps import CheckId, Ctx, guard, read
+from xinyong.api.metrics import observe_check
+from xinyong.api.ratelimit import RateLimited
 from xinyong.domain.certificates import ALGORITHM, key_id, public_bytes
 from xinyong.domain.errors import Unauthorized
 from xinyong.services.checks import certificate_of, decide_check, replay
@@ -92,6 +94,7 @@ async def create_check(
         ctx.keys.forget(who.key_id)
         raise
     await ctx.check_writer.submit(decided)
+    observe_check(body.context, decided.payload["decision"]["outcome"])  # ops: metrics
     # The answer is the payload as signed, its canonical JSON reused rather than serialised again
     # (returned as a dict, it would also be validated against CheckResponse once more; the schema
     # still documents it, and the API schema test checks every answer against it), and the
@@ -108,7 +111,7 @@ async def create_check(
     responses={200: {"content": {"application/json": {}}, "description": "The certificate, as signed."}},
 )
 def check_certificate(
-    check_id: CheckId, ctx: Ctx, _: Annotated[Principal, Depends(guard("check_certificate"))]
+    __: RateLimited, check_id: CheckId, ctx: Ctx, _: Annotated[Principal, Depends(guard("check_certificate"))]
 ) -> Response:
     """The signed proof of a decision, byte for byte as signed (verify with `xinyong certificate verify`)."""
     return Response(certificate_of(ctx.engine, check_id), media_type="application/json")
@@ -116,14 +119,16 @@ def check_certificate(
 
 @router.get("/v1/checks/{check_id}/replay", name="check_replay", response_model=Replay)
 def check_replay(
-    check_id: CheckId, ctx: Ctx, _: Annotated[Principal, Depends(guard("check_replay"))]
+    __: RateLimited, check_id: CheckId, ctx: Ctx, _: Annotated[Principal, Depends(guard("check_replay"))]
 ) -> dict[str, Any]:
     """Evaluate the check again as known at its moment and say whether the outcome is the same."""
     return replay(ctx.engine, ctx.catalog, check_id)
 
 
 @router.get("/v1/keys", name="public_keys", response_model=list[PublicKey])
-def public_keys(ctx: Ctx, _: Annotated[Principal, Depends(guard("public_keys"))]) -> list[dict[str, str]]:
+def public_keys(
+    __: RateLimited, ctx: Ctx, _: Annotated[Principal, Depends(guard("public_keys"))]
+) -> list[dict[str, str]]:
     """The public keys that verify certificates."""
     key = ctx.signing_key.public_key()
     return [{"key_id": key_id(key), "algorithm": ALGORITHM, "public_key": base64.b64encode(public_bytes(key)).decode()}]

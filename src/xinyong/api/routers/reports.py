@@ -15,7 +15,7 @@ from fastapi.responses import FileResponse, Response
 
 from xinyong.api import errors
 from xinyong.api.deps import Ctx, RowId, guard
-from xinyong.api.routers.public import limiter
+from xinyong.api.ratelimit import rate_limited as limiter
 from xinyong.reports.issue import issue_report, verify_code
 from xinyong.reports.publish import FILES, published_file
 from xinyong.services.keys import Principal

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from xinyong.api.routers.public import limiter
+from xinyong.api.ratelimit import rate_limited as limiter
 from xinyong.domain.catalog.models import PROTECTED_SECTORS
 from xinyong.domain.errors import Unauthorized
 from xinyong.services.keys import Role

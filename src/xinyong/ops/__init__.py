@@ -1,0 +1,1 @@
+"""Operations: logs, configuration checks and serving (docs/operations.md)."""

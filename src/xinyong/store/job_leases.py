@@ -1,0 +1,94 @@
+"""Claims of scheduled jobs, so that two processes never run the same job together, and a
+job's run for one slot (a day's 02:00, a minute of deliveries) is made once, wherever it runs.
+
+One row per job (`scheduled_jobs`): the slot last claimed, its holder, until when the claim
+holds (the holder renews it while the job runs), and how the run ended. A claim is read FOR
+UPDATE in a write transaction (SQLite admits one writer; PostgreSQL locks the row), so two
+claimers of one slot cannot both win; two first claims of a new job meet on its primary key.
+A holder that died leaves its claim to expire, and the slot is run again by whoever comes next.
+A failed run is tried again after `RETRY_AFTER`, at most `MAX_TRIES` times per slot.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from xinyong.store.ops_tables import ops_writing, scheduled_jobs
+
+RUNNING, OK, FAILED = "running", "ok", "failed"
+MAX_TRIES = 3
+RETRY_AFTER = timedelta(minutes=10)
+
+
+def _tries(row: Any, slot: datetime, now: datetime) -> int | None:
+    """The try this claim would be for `slot`, or None if it may not be made now."""
+    if row is None:
+        return 1
+    busy = row.outcome == RUNNING and row.lease_until > now
+    if row.slot > slot or busy:
+        return None  # a later slot was run (this clock is behind), or the job runs now
+    if row.slot < slot:
+        return 1
+    if row.outcome == OK:
+        return None
+    if row.outcome == FAILED and (row.tries >= MAX_TRIES or row.finished_at + RETRY_AFTER > now):
+        return None
+    return int(row.tries) + 1  # failed and due again, or its holder died
+
+
+def claim(engine: Engine, name: str, slot: datetime, *, holder: str, now: datetime, lease: timedelta) -> bool:
+    """Whether `holder` may run job `name` for `slot` now; if so, the claim is stored."""
+    j = scheduled_jobs
+    values = {
+        "slot": slot,
+        "holder": holder,
+        "lease_until": now + lease,
+        "started_at": now,
+        "finished_at": None,
+        "outcome": RUNNING,
+        "detail": None,
+    }
+    try:
+        with ops_writing(engine) as conn:
+            row = conn.execute(select(j).where(j.c.name == name).with_for_update()).first()
+            tries = _tries(row, slot, now)
+            if tries is None:
+                return False
+            if row is None:
+                conn.execute(insert(j).values(name=name, tries=tries, **values))
+            else:
+                conn.execute(update(j).where(j.c.name == name).values(tries=tries, **values))
+    except IntegrityError:  # another process made the job's first claim at the same moment
+        return False
+    return True
+
+
+def renew(engine: Engine, name: str, *, holder: str, until: datetime) -> bool:
+    """Extend a running claim; False if it is no longer this holder's."""
+    j = scheduled_jobs
+    with ops_writing(engine) as conn:
+        done = conn.execute(
+            update(j).where(j.c.name == name, j.c.holder == holder, j.c.outcome == RUNNING).values(lease_until=until)
+        )
+        return bool(done.rowcount)
+
+
+def finish(engine: Engine, name: str, *, holder: str, outcome: str, detail: str | None, now: datetime) -> None:
+    """Store how the holder's run ended (`ok` or `failed`, and a short detail)."""
+    j = scheduled_jobs
+    with ops_writing(engine) as conn:
+        conn.execute(
+            update(j)
+            .where(j.c.name == name, j.c.holder == holder)
+            .values(outcome=outcome, finished_at=now, lease_until=now, detail=(detail or "")[:500] or None)
+        )
+
+
+def job_rows(engine: Engine) -> list[dict[str, Any]]:
+    """Every job's row: its last slot, holder, outcome and times."""
+    with engine.connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(select(scheduled_jobs).order_by(scheduled_jobs.c.name))]
