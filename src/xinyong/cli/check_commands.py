@@ -240,7 +240,7 @@ def serve(
         bool, typer.Option("--schedule", help="Also run the daily maintenance and notice delivery at their times.")
     ] = False,
 ) -> None:
-    """Serve the API (OpenAPI docs at /docs) and the web portal (at /) over the configured store; JSON log lines on stderr."""
+    """Serve the API (OpenAPI docs at /docs) and the web portal (at /); JSON log lines on stderr."""
     from xinyong.ops.serving import serve as run  # ops: workers, logs, metrics, scheduler
 
     try:
