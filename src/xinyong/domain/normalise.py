@@ -1,7 +1,7 @@
 """Values as departments type them, turned into the platform's form and counted.
 
 Departments type into Excel on Chinese-language systems: identifiers in full-width digits
-(３３０１０６...), dates as 2024年3月5日, 2024/3/5 or 2024.03.05, amounts as 1,234.50 or in 万元,
+(U+FF10 to U+FF19 for 0-9), dates as 2024年3月5日, 2024/3/5 or 2024.03.05, amounts as 1,234.50 or in 万元,
 with stray leading, trailing and non-breaking spaces. Making every department re-export its data
 by hand would lose the data, so each function here turns one such value into the platform's form,
 or raises `BadValue` saying what it expected, and adds the kind of each rewrite to `counts`: the
@@ -17,7 +17,7 @@ import re
 import unicodedata
 from collections import Counter
 from datetime import date, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
@@ -36,7 +36,7 @@ _SPACE_TABLE = str.maketrans({0xA0: " ", 0x2007: " ", 0x202F: " ", 0x3000: " ", 
 _DATE_SEPARATED = re.compile(r"([0-9]{4})([-/.])([0-9]{1,2})\2([0-9]{1,2})", re.ASCII)
 _DATE_CHINESE = re.compile(r"([0-9]{4}) ?年 ?([0-9]{1,2}) ?月 ?([0-9]{1,2}) ?日?", re.ASCII)
 _MIDNIGHT = re.compile(r"(.*?)(?:[ T]0?0:00(?::00(?:\.0+)?)?)", re.ASCII)
-_AMOUNT = re.compile(r"([+-]?)([0-9]{1,3}(?:,[0-9]{3})+|[0-9]+(?=[.eE]?)|(?=\.[0-9]))(\.[0-9]*)?([eE][+-]?[0-9]{1,3})?", re.ASCII)
+_AMOUNT = re.compile(r"([+-]?)([0-9]{1,3}(?:,[0-9]{3})+|[0-9]+|(?=\.[0-9]))(\.[0-9]*)?([eE][+-]?[0-9]{1,3})?", re.ASCII)
 _INTEGER = re.compile(r"([+-]?)([0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)", re.ASCII)
 EXCEL_EPOCH = date(1899, 12, 30)  # serial 1 is 1900-01-01 in Excel's 1900 date system (its leap-year bug included)
 EXCEL_LAST = 2_958_465  # 9999-12-31

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from xinyong.domain.catalog.models import AttributeSpec, RecordType
 from xinyong.domain.normalise import (
@@ -43,7 +43,12 @@ __all__ = [  # BadValue and parse_date are re-exported: callers took them from h
 ]
 
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-Convert = Callable[[Any, Counts | None], Any]  # a value and the counter of its rewrites -> the stored value
+
+
+class Convert(Protocol):
+    """Checks and normalises one value, adding each rewrite's kind to `counts` when given."""
+
+    def __call__(self, value: Any, counts: Counts | None = None, /) -> Any: ...
 
 
 def text_value(value: Any, counts: Counts | None = None) -> str:

@@ -19,8 +19,11 @@ from typing import Any
 from pydantic import ValidationError
 
 from xinyong.domain.catalog import yamlsource
+from xinyong.domain.catalog.mappings import Mapping
 from xinyong.domain.catalog.models import (
-    SECTIONS,
+    SECTIONS as ENTRY_SECTIONS,
+)
+from xinyong.domain.catalog.models import (
     Context,
     Entry,
     ListDefinition,
@@ -34,6 +37,7 @@ from xinyong.domain.catalog.models import (
 from xinyong.domain.errors import InvalidInput
 from xinyong.domain.identifiers import Scheme as IdentifierScheme
 
+SECTIONS: dict[str, type[Entry]] = {**ENTRY_SECTIONS, "mappings": Mapping}
 _NOUN = {
     "schemes": "scheme",
     "sources": "source",
@@ -43,6 +47,7 @@ _NOUN = {
     "measures": "measure",
     "rulesets": "ruleset",
     "procedures": "procedure",
+    "mappings": "mapping",
 }
 
 _REQUIRED_HINT = {
@@ -122,6 +127,7 @@ class Catalog:
     procedures: dict[str, Procedure]
     version: str
     directory: str
+    mappings: dict[str, Mapping] = field(default_factory=dict)  # a source's export headers, per record type
 
     @property
     def procedure(self) -> Procedure:

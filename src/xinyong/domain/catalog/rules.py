@@ -12,6 +12,7 @@ import holidays
 
 from xinyong.domain.catalog.condition_rules import Problems, check_conditions, type_ref
 from xinyong.domain.catalog.loader import CatalogProblem, Located
+from xinyong.domain.catalog.mapping_rules import check_mappings
 from xinyong.domain.catalog.measure_rules import check_measure
 from xinyong.domain.catalog.models import (
     CORE_FIELDS,
@@ -69,6 +70,7 @@ def check_catalog(located: dict[str, list[Located]]) -> Problems:
     _check_procedures(located["procedures"], problems)
     for loc in located["measures"]:
         check_measure(loc, types, contexts, sources, lists, grades, problems)
+    check_mappings(located["mappings"], sources, types, index("schemes"), problems)
     return problems
 
 
