@@ -203,6 +203,8 @@ def ingest(
 def _reading_text(reading: dict[str, Any]) -> str:
     """What reading a file rewrote, in one line: mapping, dropped columns, normalised values."""
     parts = [f"{k} {reading[k]}" for k in ("encoding", "sheet", "mapping") if reading.get(k)]
+    if reading.get("header_line", 1) > 1:
+        parts.append(f"header at line {reading['header_line']}")
     if reading.get("dropped"):
         parts.append("dropped " + ", ".join(f"{k} ({n})" for k, n in reading["dropped"].items()))
     if reading.get("normalised"):

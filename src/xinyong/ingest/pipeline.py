@@ -343,7 +343,11 @@ def _dup(r: ValidRow, first: int) -> Problem:
 
 def plan_directory(directory: Path, catalog: Catalog) -> list[tuple[Path, str]]:
     """The files of a directory to ingest, with their sources; refuses unknown names up front."""
-    files = sorted(p for p in directory.iterdir() if p.is_file() and not p.name.startswith("."))
+    # A source's own file (<source>.<ext>) before its others (<source>.update-1.<ext>), whatever the extension.
+    files = sorted(
+        (p for p in directory.iterdir() if p.is_file() and not p.name.startswith(".")),
+        key=lambda p: (_named_source(p), p.name.count(".") > 1, p.name),
+    )
     if not files:
         raise FileRefused(f"{directory}: the directory holds no files")
     planned: list[tuple[Path, str]] = []
