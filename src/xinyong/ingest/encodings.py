@@ -172,15 +172,22 @@ def _bad_offset(path: Path, codec: str) -> int:
 
 
 def late_refusal(path: Path, line: int, exc: UnicodeDecodeError, decoding: Decoding) -> FileRefused:
-    """The refusal of a file whose bytes stop being `decoding` after its start, naming line and candidates."""
+    """The refusal of a file whose bytes stop being `decoding` after its start, naming line and candidates.
+
+    The reader decodes ahead of the line it parses, so the line is counted again from the file's
+    first undecodable byte; detection then looks at the bytes from that line on.
+    """
     byte = exc.object[exc.start : exc.start + 1].hex()
     name = decoding.codec.removesuffix("-sig").upper()
     offset = _bad_offset(path, decoding.codec)
     with path.open("rb") as f:
-        f.seek(max(offset - WINDOW // 2, 0))
+        before = f.read(offset)
+        start = before.rfind(b"\n") + 1
+        f.seek(start)
         window = f.read(WINDOW)
-    start = window.find(b"\n") + 1 if offset > WINDOW // 2 else 0  # from a line's start: whole characters
-    codec, names = _candidates(window[start:])
+    if not decoding.codec.startswith("utf-16"):  # a line break is one byte in every other accepted encoding
+        line = before.count(b"\n") + 1
+    codec, names = _candidates(window)
     if codec is not None:
         hint = f"The bytes there look like {codec.upper()}: {_how_to_declare()}."
     elif names:
