@@ -111,7 +111,7 @@ class Numbering:
 
 def document_no(numbering: Numbering, rt: RecordType, year: int) -> str:
     prefix = DOC_PREFIX.get(rt.id, "杭" + rt.id.split(".", 1)[0])
-    return f"{prefix}〔{year}〕{numbering.next(prefix, year)}号"
+    return f"{prefix}〔{year}〕{numbering.next(prefix, year)}号"  # noqa: RUF001 - the brackets official documents use
 
 
 def _weighted_enum(rng: random.Random, rt: RecordType, name: str, spec: AttributeSpec, kind: str) -> str:
