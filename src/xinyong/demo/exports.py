@@ -13,13 +13,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping as Row
 from datetime import date
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from xinyong.demo.writers import CsvWriter, RowWriter
 from xinyong.domain.catalog.mappings import Mapping
-from xinyong.domain.normalise import UNIT_FACTORS, plain_amount
+from xinyong.domain.normalise import UNIT_FACTORS, parse_amount, plain_amount
 
 FILLER = {  # what departments' systems hold in columns the platform drops
     "法定代表人": "张某某",
@@ -65,8 +64,8 @@ class ExportLayout:
             words = self._words.get(header)
             if words is not None and value is not None:
                 value = words.get(str(value), value)
-            elif spec.unit is not None and value not in (None, ""):
-                value = plain_amount(Decimal(str(value)) / UNIT_FACTORS[spec.unit])
+            elif spec.unit not in (None, "元") and value not in (None, ""):
+                value = plain_amount(parse_amount(value) / UNIT_FACTORS[str(spec.unit)])
             out[header] = value
         scheme, number = row.get("id_scheme"), row.get("id_number")
         for header, fixed, scheme_from, words in self.ids:
