@@ -69,12 +69,10 @@ class ExportLayout:
             out[header] = value
         scheme, number = row.get("id_scheme"), row.get("id_number")
         for header, fixed, scheme_from, words in self.ids:
-            if number in (None, ""):
-                break
             if fixed == scheme or (scheme_from is not None and scheme in words):
-                out[header] = number
+                out[header] = number or ""
                 if scheme_from is not None:
-                    out[scheme_from] = words[str(scheme)]
+                    out[scheme_from] = words[str(scheme)]  # the kind of ID is known when the number is not
                 break
         for header in self.dropped:
             out[header] = FILLER.get(header, "")

@@ -146,9 +146,22 @@ class ColumnPlan:
                         f"'{shown(raw or '')}' is not one of the kinds of ID the mapping reads: {', '.join(table)}",
                     )
                 break
+            if number == "":
+                scheme = self._scheme_without_number(cols, k)
             schemes.append(scheme)
             numbers.append(number)
         return schemes, numbers
+
+    def _scheme_without_number(self, cols: list[tuple[Any, ...]], k: int) -> str:
+        """A row without an identifier still says whom it concerns: the kind of ID its type column
+        names, or the scheme of the mapping's only identifier column (stored unresolved, by name)."""
+        for _, _, from_i, table in self._identifiers:
+            raw = cols[from_i][k] if from_i is not None else None
+            if isinstance(raw, str) and header_key(raw) in table:
+                return table[header_key(raw)]
+        if len(self._identifiers) == 1 and self._identifiers[0][1] is not None:
+            return str(self._identifiers[0][1])
+        return ""
 
 
 def plan_columns(header: list[str], catalog: Catalog, source_id: str, where: str) -> ColumnPlan:
