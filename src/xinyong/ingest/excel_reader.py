@@ -114,7 +114,7 @@ class _Refusal:
     """A row's problem, made once its line is known."""
 
     def __init__(self, field: str, message: str) -> None:
-        self.field, self.message = field, message
+        self.field, self.message = field[:64], message  # the store keeps 64 characters of a field
 
     def __call__(self, line: int) -> Problem:
         return Problem(line, self.field, "invalid", self.message)

@@ -117,7 +117,7 @@ class ColumnPlan:
             for k, v in enumerate(col):
                 why = table[v][1]
                 if why is not None and k not in bad:
-                    bad[k] = Problem(lines[k], header, "invalid", why)
+                    bad[k] = Problem(lines[k], header[:64], "invalid", why)  # the store keeps 64 characters of a field
         return [table[v][0] for v in col]
 
     def _identity(
@@ -141,7 +141,7 @@ class ColumnPlan:
                     what = self.header[from_i] if from_i is not None else "the scheme column"
                     bad[k] = Problem(
                         lines[k],
-                        what,
+                        what[:64],
                         "invalid",
                         f"'{shown(raw or '')}' is not one of the kinds of ID the mapping reads: {', '.join(table)}",
                     )
@@ -247,7 +247,7 @@ def _convert(spec: ColumnSpec, m: Mapping) -> Convert | None:
     if spec.values is not None:
         table = {header_key(k): v for k, v in spec.values.items()}
         codes = set(spec.values.values())
-        words = ", ".join(spec.values)
+        words = ", ".join(list(spec.values)[:12]) + (", ..." if len(spec.values) > 12 else "")
 
         def translate(v: Any) -> tuple[Any, str | None, Counts]:
             if v is None or not isinstance(v, str) or not v.strip():
