@@ -135,6 +135,20 @@ def test_a_workbook_under_a_title_row_gives_the_same_records(ingest, tmp_path, s
     assert result.reading == {"sheet": "Sheet1", "header_line": 2}
 
 
+def test_title_lines_above_a_csv_header_are_skipped_and_a_file_without_a_header_refused(ingest, tmp_path, stored):
+    path = chinese_csv(tmp_path / "court.gb.csv", stored, "gb18030")
+    text = path.read_bytes().decode("gb18030")
+    titled = "失信被执行人名单,,,\n填报单位：市中级人民法院,填报日期：2026-11-28,,\n" + text
+    path.write_bytes(titled.encode("gb18030"))
+    result = ingest(path)
+    same_records(result, len(stored))
+    assert result.reading["header_line"] == 3
+    headless = tmp_path / "court.h.csv"
+    headless.write_bytes("\n".join(text.splitlines()[1:]).encode("gb18030"))
+    with pytest.raises(FileRefused, match=r"court\.h\.csv: line 1: no header line; .* or the headers of a mapping"):
+        ingest(headless)
+
+
 def test_a_workbook_in_chinese_headers_on_a_named_sheet(ingest, tmp_path, stored):
     headers, data = export_rows("court.defaulter_list", stored)
     path = write_xlsx(tmp_path / "court.xlsx", data, headers, title="失信被执行人名单", sheet="名单")

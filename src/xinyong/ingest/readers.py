@@ -36,6 +36,7 @@ FORMATS = {
     ".xls": "xls",
 }
 MAX_CSV_FIELD = 1 << 20
+TITLE_CELLS = 3  # a row above the header fills at most this many cells (a title; who filled it in, and when)
 MAX_JSON_LINE = 4 << 20  # characters; a longer line is rejected without being held in memory whole
 MAX_JSON_DEPTH = "values must be plain (text, number, boolean or null)"
 Row = dict[str, Any] | Problem
@@ -121,15 +122,16 @@ class Columns:
     def find_header(self, rows: Iterator[tuple[int, list[Any]]]) -> tuple[int, list[Any], int]:
         """(line, cells, title rows skipped) of the header: the first row naming two known columns.
 
-        Rows above it with at most one filled cell (a workbook's merged title, a unit line) are
-        skipped, up to TITLE_ROWS of them; any other row is taken as the header, to be checked.
+        Rows above it that name fewer and fill at most three cells (a workbook's merged title, a
+        line of who filled it in and when) are skipped, up to TITLE_ROWS of them; any other row is
+        taken as the header, to be checked (a file without one is refused there).
         """
         skipped = 0
         for line, cells in rows:
             filled = sum(1 for v in cells if v is not None and str(v).strip())
             if filled == 0:
                 continue
-            if header_score(cells, self.known) >= 2 or filled > 1 or skipped >= TITLE_ROWS:
+            if header_score(cells, self.known) >= 2 or filled > TITLE_CELLS or skipped >= TITLE_ROWS:
                 return line, cells, skipped
             skipped += 1
         raise FileRefused(f"{self.file}: the file is empty; it must hold a header line and records")
