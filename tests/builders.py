@@ -152,7 +152,7 @@ def write_xlsx(
     dated = book.add_format({"num_format": "yyyy-mm-dd"})
     at = 0
     if title:
-        ws.merge_range(0, 0, 0, len(cols) - 1, title)
+        ws.merge_range(0, 0, 0, len(cols) + 1, title)  # wider than the header, as titles often are
         at = 1
     ws.write_row(at, 0, cols)
     for r, row in enumerate(rows, start=at + 1):

@@ -59,6 +59,8 @@ def read_excel(path: Path, columns: Columns, chunk_rows: int) -> Generator[RawCh
     first = int(sheet.start[0]) + 1 if sheet.start is not None else 1
     rows: Iterator[tuple[int, list[Any]]] = enumerate(sheet.iter_rows(), start=first)
     header_line, header, _ = columns.find_header(rows)
+    while header and (header[-1] is None or header[-1] == ""):  # a title merged wider than the header
+        header = header[:-1]
     plan = columns.plan(header, header_line)
     reading: Reading = {"sheet": name, "header_line": header_line, **plan.describe()}
     return _chunks(path, rows, plan, len(header), chunk_rows, reading, _date_columns(plan, columns))
