@@ -12,6 +12,8 @@ import codecs
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from sqlalchemy import func, select
 
@@ -157,6 +159,18 @@ def test_a_workbook_in_chinese_headers_on_a_named_sheet(ingest, tmp_path, stored
     assert result.reading["mapping"] == "court.defaulter_list" and result.reading["sheet"] == "名单"
     with pytest.raises(FileRefused, match="no sheet '公示'; the workbook's sheets are: 名单"):
         ingest(path, options=ReadOptions(sheet="公示"))
+
+
+def test_parquet_under_chinese_headers_gives_the_same_records_and_its_types_are_checked(ingest, tmp_path, stored):
+    headers, data = export_rows("court.defaulter_list", stored)
+    typed = [{h: int(v) if h == "版本号" else (str(v) if v is not None else None) for h, v in r.items()} for r in data]
+    table = pa.Table.from_pylist(typed)
+    pq.write_table(table, tmp_path / "court.parquet")
+    same_records(ingest(tmp_path / "court.parquet"), len(stored))
+    wrong = table.set_column(headers.index("决定日期"), "决定日期", pa.array([20240301.0] * len(data)))
+    pq.write_table(wrong, tmp_path / "court.w.parquet")
+    with pytest.raises(FileRefused, match="column '决定日期' has type double; expected date32 or string"):
+        ingest(tmp_path / "court.w.parquet")
 
 
 def test_workbook_cells_typed_as_numbers_and_serials(ingest, tmp_path, engine):
