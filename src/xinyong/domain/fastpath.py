@@ -254,7 +254,7 @@ class FastPath:
             names = list(map(self._names.setdefault, names, names))
         documents = _texts(cols.get("document_no", empty), 64, bad)
         numbers = _texts(cols.get("id_number", empty), 64, bad)
-        if not "".join(x for x in numbers if x).isascii():  # full-width digits: the general path folds and counts
+        if not "".join(filter(None, numbers)).isascii():  # full-width digits: the general path folds and counts
             bad.update(i for i, x in enumerate(numbers) if x and not x.isascii())
         if None in numbers:
             bad.update(
