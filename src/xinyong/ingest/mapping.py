@@ -70,11 +70,10 @@ class ColumnPlan:
 
     def apply(
         self, lines: list[int], rows: list[list[Any]]
-    ) -> tuple[list[int], list[list[Any]], list[Problem], Reading]:
-        """The lines and rows in xinyong's columns, the problems of rows a mapped value refused, the counts."""
-        if self.mapping is None or not rows:
-            return lines, rows, [], {}
-        cols = list(zip(*rows, strict=True))
+    ) -> tuple[list[int], dict[str, Sequence[Any]], list[Problem], Reading]:
+        """The lines and columns (xinyong's names) of the rows a mapped value did not refuse, the
+        problems of those it did, and the counts. Columns, not rows: validation reads columns."""
+        cols = list(zip(*rows, strict=True)) if rows else [() for _ in self.header]
         n = len(rows)
         bad: dict[int, Problem] = {}
         out: dict[str, Sequence[Any]] = {}
@@ -96,12 +95,12 @@ class ColumnPlan:
         add_counts(reading, "dropped", dropped)
         add_counts(reading, "normalised", dict(self._counts))
         self._counts.clear()
-        data = [out[c] for c in self.columns]
-        mapped = list(map(list, zip(*data, strict=True)))
+        data = {c: out[c] for c in self.columns}
         if bad:
-            mapped = [r for k, r in enumerate(mapped) if k not in bad]
-            lines = [x for k, x in enumerate(lines) if k not in bad]
-        return lines, mapped, sorted(bad.values(), key=lambda p: p.line), reading
+            keep = [k for k in range(n) if k not in bad]
+            data = {c: [col[k] for k in keep] for c, col in data.items()}
+            lines = [lines[k] for k in keep]
+        return lines, data, sorted(bad.values(), key=lambda p: p.line), reading
 
     def _converted(
         self, col: Sequence[Any], convert: Convert, lines: list[int], header: str, bad: dict[int, Problem]
@@ -118,11 +117,15 @@ class ColumnPlan:
                 why = table[v][1]
                 if why is not None and k not in bad:
                     bad[k] = Problem(lines[k], header[:64], "invalid", why)  # the store keeps 64 characters of a field
-        return [table[v][0] for v in col]
+        values = {v: out for v, (out, _, _) in table.items()}
+        return list(map(values.__getitem__, col))
 
     def _identity(
         self, cols: list[tuple[Any, ...]], lines: list[int], bad: dict[int, Problem]
-    ) -> tuple[list[str], list[Any]]:
+    ) -> tuple[list[str], Sequence[Any]]:
+        """Each row's (scheme, number): from its first filled identifier column."""
+        if len(self._identifiers) == 1:
+            return self._one_identifier(cols, lines, bad)
         schemes: list[str] = []
         numbers: list[Any] = []
         for k in range(len(lines)):
@@ -150,6 +153,31 @@ class ColumnPlan:
                 scheme = self._scheme_without_number(cols, k)
             schemes.append(scheme)
             numbers.append(number)
+        return schemes, numbers
+
+    def _one_identifier(
+        self, cols: list[tuple[Any, ...]], lines: list[int], bad: dict[int, Problem]
+    ) -> tuple[list[str], Sequence[Any]]:
+        """The common case, column by column: one identifier column, its scheme fixed or named beside it."""
+        i, fixed, from_i, table = self._identifiers[0]
+        numbers = cols[i]
+        if fixed is not None:
+            return [fixed] * len(numbers), numbers
+        kinds = cols[from_i] if from_i is not None else (None,) * len(numbers)
+        known = {v: table.get(header_key(v), "") if isinstance(v, str) else "" for v in set(kinds)}
+        schemes = list(map(known.__getitem__, kinds))
+        if "" in known.values():
+            for k, (scheme, number) in enumerate(zip(schemes, numbers, strict=True)):
+                filled = number is not None and not (isinstance(number, str) and not number.strip())
+                if not scheme and filled and k not in bad:
+                    raw = kinds[k]
+                    what = self.header[from_i] if from_i is not None else "the scheme column"
+                    bad[k] = Problem(
+                        lines[k],
+                        what[:64],
+                        "invalid",
+                        f"'{shown(raw or '')}' is not one of the kinds of ID the mapping reads: {', '.join(table)}",
+                    )
         return schemes, numbers
 
     def _scheme_without_number(self, cols: list[tuple[Any, ...]], k: int) -> str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
@@ -62,6 +62,7 @@ class RawChunk:
     problems: list[Problem] = field(default_factory=list)
     text_only: bool = False  # every value is a str (CSV, Excel)
     reading: Reading = field(default_factory=dict)  # what reading did besides the rows (summary.py)
+    by_column: dict[str, Sequence[Any]] | None = None  # the values by column instead of `rows`, once mapped
 
     @property
     def rows_read(self) -> int:
@@ -69,7 +70,15 @@ class RawChunk:
 
     def row(self, i: int) -> dict[str, Any]:
         """Row `i` as a mapping of column to value."""
+        if self.by_column is not None:
+            return {c: self.by_column[c][i] for c in self.columns}
         return dict(zip(self.columns, self.rows[i], strict=True))
+
+    def column_values(self) -> dict[str, Sequence[Any]]:
+        """The values by column (what validation reads)."""
+        if self.by_column is not None:
+            return self.by_column
+        return dict(zip(self.columns, zip(*self.rows, strict=True), strict=True))
 
 
 def file_format(path: Path) -> str:
@@ -141,12 +150,11 @@ def mapped(plan: ColumnPlan, chunk: RawChunk) -> RawChunk:
     """A chunk in the file's columns as one in xinyong's (unchanged when the file is in xinyong's names)."""
     if plan.mapping is None:
         return chunk
-    lines, rows, problems, reading = plan.apply(chunk.lines, chunk.rows)
+    lines, columns, problems, reading = plan.apply(chunk.lines, chunk.rows)
     merge_reading(chunk.reading, reading)
     if problems:
         problems = sorted([*chunk.problems, *problems], key=lambda p: p.line)
-    out = RawChunk(plan.columns, lines, rows, problems or chunk.problems, chunk.text_only, chunk.reading)
-    return out
+    return RawChunk(plan.columns, lines, [], problems or chunk.problems, chunk.text_only, chunk.reading, columns)
 
 
 def _csv_rows(reader: Any, name: str) -> Iterator[tuple[int, list[str]]]:

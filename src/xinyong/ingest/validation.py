@@ -83,7 +83,7 @@ def validate_chunk(validator: RowValidator, raw: RawChunk) -> Chunk:
     chunk = Chunk(raw.rows_read, problems=list(raw.problems), reading=raw.reading)
     if not raw.lines:
         return chunk
-    columns = dict(zip(raw.columns, zip(*raw.rows, strict=True), strict=True))
+    columns = raw.column_values()
     results = validator.fast_rows(raw.lines, columns, text_only=raw.text_only)
     if None in results:
         for i, fast in enumerate(results):
