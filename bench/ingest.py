@@ -25,7 +25,6 @@ import csv
 import json
 import os
 import random
-import resource
 import shutil
 import sqlite3
 import subprocess
@@ -213,7 +212,8 @@ def main() -> None:
                 source = path if step == "value" else gb_path
                 our_s, result, peak = ours(source, work / "data")
                 (values if step == "value" else gbs).append(our_s)
-                peaks.append(peak)
+                if step == "value":
+                    peaks.append(peak)
                 name = "xinyong   ingest UTF-8 CSV" if step == "value" else "xinyong   ingest GB18030 CSV (mapped)"
                 _line(name, args.rows, our_s, result)
         xlsx_s: list[float] = []
@@ -224,7 +224,7 @@ def main() -> None:
             xlsx_s.append(our_s)
             xlsx_peak = max(xlsx_peak, peak)
             _line("xinyong   ingest xlsx (title row)", args.rows, our_s, result, f"; peak {peak:,.0f} MB")
-        peak_mb = max(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, max(peaks, default=0))
+        peak_mb = max(peaks, default=0)  # of the UTF-8 CSV's ingestion, the figure the target is for
         ratios = [b / v for b, v in zip(bases, values, strict=True)]
         gb_ratios = [v / g for v, g in zip(values, gbs, strict=True)]
         ratio, rate, base_rate = median(ratios), args.rows / median(values), args.rows / median(bases)
