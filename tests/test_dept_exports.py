@@ -295,3 +295,23 @@ def test_mapped_values_that_cannot_be_read_reject_their_row_with_the_raw_text(in
 def test_codecs_named_in_messages_are_those_python_reads():
     for name in ("utf-8", "gb18030", "gbk", "gb2312", "utf-16", "utf-16-le", "utf-16-be"):
         assert codecs.lookup(name)
+
+
+def test_the_catalogs_encoding_for_a_source_yields_to_utf8_text(ingest, tmp_path):
+    """The environment bureau's mapping says its files are GB18030: its export is read so, and a
+    file of its in xinyong's own UTF-8 columns is still read as UTF-8."""
+    env = {"record_type": "env.violation", "violation": "excess_emission", "fine_cny": "50000", "case_no": None}
+    rows = [
+        court_row(f"ENV-{i}", make_uscc(40 + i), id_scheme="cn.uscc", subject_name="杭州某某化工有限公司", **env)
+        for i in range(3)
+    ]
+    for r in rows:
+        for k in ("case_no", "amount_cny", "circumstance", "performance"):
+            r.pop(k)
+    utf8 = ingest(write_csv(tmp_path / "env.csv", rows))
+    assert (utf8.accepted, utf8.reading["encoding"]) == (3, "utf-8")
+    headers, data = export_rows("env.case_export", rows)
+    exported = ingest(write_csv(tmp_path / "env.gb.csv", data, columns=headers, encoding="gb18030"))
+    same_records(exported, 3)
+    assert exported.reading["encoding"] == "gb18030 (declared in the catalog)"
+    assert exported.reading["normalised"] == {"units": 3}

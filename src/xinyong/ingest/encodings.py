@@ -63,22 +63,34 @@ def declared_codec(name: str) -> str:
     return codec
 
 
-def choose(path: Path, declared: str | None) -> Decoding:
-    """The encoding to read `path` in (see the module's docstring); FileRefused when it cannot be told."""
+def choose(path: Path, declared: str | None, usual: str | None = None) -> Decoding:
+    """The encoding to read `path` in (see the module's docstring); FileRefused when it cannot be told.
+
+    `declared` is the caller's word for this file (`--encoding`), and binds. `usual` is what the
+    catalog says the source's files are in: it yields to a byte-order mark and to text that is
+    UTF-8 beyond doubt (non-ASCII bytes that decode as UTF-8, which GB18030 text almost never
+    does), so that the department's files in xinyong's own UTF-8 form are still read as they are.
+    """
     with path.open("rb") as f:
         head = f.read(HEAD)
     if declared:
-        codec = declared_codec(declared)
-        if codec.startswith("utf-16") and head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-            codec = "utf-16"  # the mark says the byte order, and is not read as a character
-        return Decoding("utf-8-sig" if codec == "utf-8" else codec, "declared")
+        return _declared(declared, head, "declared")
     if head.startswith(codecs.BOM_UTF8):
         return Decoding("utf-8-sig", "byte-order mark")
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return Decoding("utf-16", "byte-order mark")
-    if _decodes(head, "utf-8"):
+    if _decodes(head, "utf-8") and (usual is None or not head.isascii()):
         return Decoding("utf-8-sig", "valid UTF-8")
+    if usual:
+        return _declared(usual, head, "declared in the catalog")
     return Decoding(_detect(path, head), "detected")
+
+
+def _declared(name: str, head: bytes, how: str) -> Decoding:
+    codec = declared_codec(name)
+    if codec.startswith("utf-16") and head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        codec = "utf-16"  # the mark says the byte order, and is not read as a character
+    return Decoding("utf-8-sig" if codec == "utf-8" else codec, how)
 
 
 def _decodes(data: bytes, codec: str) -> bool:

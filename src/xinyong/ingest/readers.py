@@ -101,7 +101,8 @@ class Columns:
         self.file = file_name
         self.known = known_names(self.catalog, self.source_id)
         declared = source_mappings(self.catalog, self.source_id)
-        self.encoding = options.encoding or next((m.encoding for m in declared if m.encoding), None)
+        self.encoding = options.encoding  # binds
+        self.usual_encoding = next((m.encoding for m in declared if m.encoding), None)  # yields to UTF-8 text
         self.sheet = options.sheet or next((m.sheet for m in declared if m.sheet), None)
 
     def plan(self, header: list[str], line: int) -> ColumnPlan:
@@ -174,7 +175,7 @@ def read_csv(path: Path, columns: Columns, chunk_rows: int, digest: Hash) -> Gen
     csv.field_size_limit(MAX_CSV_FIELD)
     if path.stat().st_size == 0:
         raise FileRefused(f"{path.name}: the file is empty; it must hold a header line and records")
-    decoding = encodings.choose(path, columns.encoding)
+    decoding = encodings.choose(path, columns.encoding, columns.usual_encoding)
     with encodings.text_stream(path, digest, decoding) as text:
         reader = csv.reader(text)
         line = 1
@@ -264,7 +265,7 @@ def _json_row(line: int, text: str, columns: Columns) -> Row:
 def read_jsonl(path: Path, columns: Columns, digest: Hash) -> Generator[tuple[int, Row], None, None]:
     if path.stat().st_size == 0:
         raise FileRefused(f"{path.name}: the file is empty; it must hold one JSON object per line")
-    decoding = encodings.choose(path, columns.encoding)
+    decoding = encodings.choose(path, columns.encoding, columns.usual_encoding)
     with encodings.text_stream(path, digest, decoding) as stream:
         line = 0
         seen_rows = False
