@@ -7,7 +7,7 @@ import json
 import subprocess
 import sys
 from collections.abc import Iterable, Mapping
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -131,3 +131,51 @@ def cli_events(conn: Connection) -> list[Row[Any]]:
             .order_by(audit_events.c.id)
         ).all()
     )
+
+
+def write_xlsx(
+    path: Path,
+    rows: list[dict[str, Any]],
+    columns: list[str] | None = None,
+    *,
+    title: str | None = None,
+    sheet: str = "Sheet1",
+    typed: bool = True,
+) -> Path:
+    """A workbook as a department saves one (xlsxwriter): an optional merged title row above the header;
+    dates as date cells and plain numbers as number cells when `typed`, everything else as text."""
+    import xlsxwriter
+
+    cols = columns or columns_for(rows)
+    book = xlsxwriter.Workbook(str(path))
+    ws = book.add_worksheet(sheet)
+    dated = book.add_format({"num_format": "yyyy-mm-dd"})
+    at = 0
+    if title:
+        ws.merge_range(0, 0, 0, len(cols) + 1, title)  # wider than the header, as titles often are
+        at = 1
+    ws.write_row(at, 0, cols)
+    for r, row in enumerate(rows, start=at + 1):
+        for c, name in enumerate(cols):
+            v = row.get(name)
+            if v is None or v == "":
+                continue
+            if typed and isinstance(v, str) and len(v) == 10 and v[4] == "-" and v[7] == "-" and v[:4].isdigit():
+                ws.write_datetime(r, c, datetime.strptime(v, "%Y-%m-%d"), dated)  # noqa: DTZ007 - a calendar date
+            elif isinstance(v, (int, float)) and not isinstance(v, bool):
+                ws.write_number(r, c, v)
+            else:
+                ws.write_string(r, c, str(v))
+    book.close()
+    return path
+
+
+def export_rows(
+    mapping_id: str, rows: list[dict[str, Any]], dropped: list[str] | None = None
+) -> tuple[list[str], list[dict[str, Any]]]:
+    """(headers, rows) of `rows` as the department's export that the catalog's mapping reads."""
+    from xinyong.demo.exports import ExportLayout
+    from xinyong.domain.catalog import load_catalog
+
+    layout = ExportLayout(load_catalog().mappings[mapping_id], columns_for(rows), dropped)
+    return layout.headers, [layout.row(r) for r in rows]

@@ -20,7 +20,19 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, text
 
-from builders import cli_events, court_row, make_ric, make_uscc, mistype, ok, write_csv, write_jsonl, xy
+from builders import (
+    cli_events,
+    court_row,
+    export_rows,
+    make_ric,
+    make_uscc,
+    mistype,
+    ok,
+    write_csv,
+    write_jsonl,
+    write_xlsx,
+    xy,
+)
 from xinyong.cli.common import operator
 from xinyong.settings import Settings
 from xinyong.store.db import current_revision, head_revision, make_engine
@@ -357,3 +369,22 @@ def test_keys_are_listed_without_secrets_and_revoked_once(ready_env: dict[str, s
     assert [action for action, _ in events] == ["key_create", "key_revoke"]
     assert all(actor.startswith("cli:") for _, actor in events)
     assert "intact" in ok(xy(ready_env, "audit", "verify", cwd=tmp_path)).stdout
+
+
+def test_ingest_reads_encodings_and_sheets_as_told(ready_env, tmp_path):
+    """--encoding and --sheet reach the readers; the output names the mapping, what it dropped and
+    what it normalised; an encoding xinyong does not read is refused, nothing stored."""
+    rows = [
+        court_row("E-1", make_ric(31)),
+        court_row("E-2", make_ric(32).translate({0x30 + i: 0xFF10 + i for i in range(10)})),
+    ]
+    headers, data = export_rows("court.defaulter_list", rows, ["性别"])
+    gbk = write_csv(tmp_path / "court.csv", data, columns=headers, encoding="gbk")
+    refused = xy(ready_env, "ingest", str(gbk), "--encoding", "latin-1", cwd=tmp_path)
+    assert refused.returncode == 1 and "encoding 'latin-1' is not one xinyong reads" in refused.stderr
+    out = one_line(ok(xy(ready_env, "ingest", str(gbk), "--encoding", "gbk", "--no-rescore", cwd=tmp_path)).stdout)
+    assert "encoding gbk (declared); mapping court.defaulter_list; dropped 性别 (2); normalised full width 1" in out
+    book = write_xlsx(tmp_path / "court.xlsx", rows, title="名单", sheet="失信")
+    result = ok(xy(ready_env, "ingest", str(book), "--sheet", "失信", "--json", "--no-rescore", cwd=tmp_path))
+    [batch] = json.loads(result.stdout)
+    assert batch["unchanged"] == 2 and batch["reading"]["sheet"] == "失信" and batch["reading"]["header_line"] == 2

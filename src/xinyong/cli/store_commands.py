@@ -81,9 +81,15 @@ def init() -> None:
 @app.command("ingest")
 def ingest(
     path: Annotated[
-        Path, typer.Argument(help="A .csv, .jsonl or .parquet file, or a directory of <source>.<ext> files.")
+        Path,
+        typer.Argument(help="A .csv, .jsonl, .parquet, .xlsx or .xls file, or a directory of <source>.<ext> files."),
     ],
     source: Annotated[str | None, typer.Option(help="Source department (default: from the file name).")] = None,
+    encoding: Annotated[
+        str | None,
+        typer.Option(help="Encoding of text files: utf-8, gb18030, gbk, gb2312 or utf-16 (default: detected)."),
+    ] = None,
+    sheet: Annotated[str | None, typer.Option(help="Sheet of a workbook to read (default: the first).")] = None,
     report_dir: Annotated[Path | None, typer.Option(help="Where to write reject reports.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
     rescore_after: Annotated[
@@ -92,6 +98,7 @@ def ingest(
 ) -> None:
     """Ingest department files: validate, resolve identifiers, store, report rejects, rescore."""
     from xinyong.ingest.pipeline import ingest_file, plan_directory, source_of
+    from xinyong.ingest.readers import ReadOptions
 
     ctx = context()
     try:
@@ -123,6 +130,7 @@ def ingest(
                         if ctx.settings.ingest_helper_min_bytes >= 0
                         else None,
                         progress=partial(bar.advance, task),
+                        options=ReadOptions(encoding, sheet),
                     )
                 results.append(result)
         rescored = None
@@ -176,6 +184,8 @@ def ingest(
         )
     out.print(table)
     for r in results:
+        if r.reading.get("mapping") or r.reading.get("dropped") or r.reading.get("normalised"):
+            out.print(f"{Path(r.file).name}: {_reading_text(r.reading)}", markup=False, highlight=False, soft_wrap=True)
         if r.report:
             out.print(
                 f"{Path(r.file).name}: {r.rejected} rejected, {r.unresolved} unresolved; report: {r.report}",
@@ -190,6 +200,18 @@ def ingest(
         print_grades(rescored.grades)
 
 
+def _reading_text(reading: dict[str, Any]) -> str:
+    """What reading a file rewrote, in one line: mapping, dropped columns, normalised values."""
+    parts = [f"{k} {reading[k]}" for k in ("encoding", "sheet", "mapping") if reading.get(k)]
+    if reading.get("header_line", 1) > 1:
+        parts.append(f"header at line {reading['header_line']}")
+    if reading.get("dropped"):
+        parts.append("dropped " + ", ".join(f"{k} ({n})" for k, n in reading["dropped"].items()))
+    if reading.get("normalised"):
+        parts.append("normalised " + ", ".join(f"{k.replace('_', ' ')} {n}" for k, n in reading["normalised"].items()))
+    return "; ".join(parts)
+
+
 def _count_rows(path: Path) -> int | None:
     """Rows in a file, for the progress bar (cheap: a line count, or Parquet metadata)."""
     if path.suffix == ".parquet":
@@ -199,6 +221,8 @@ def _count_rows(path: Path) -> int | None:
             return int(pq.ParquetFile(path).metadata.num_rows)
         except Exception:  # noqa: BLE001 - a bad file is refused, with its reason, by the ingest itself
             return None
+    if path.suffix.lower() in (".xlsx", ".xlsm", ".xls"):
+        return None  # compressed: its bytes do not count its rows
     with path.open("rb") as f:
         return max(sum(block.count(b"\n") for block in iter(lambda: f.read(1 << 20), b"")) - (path.suffix == ".csv"), 0)
 

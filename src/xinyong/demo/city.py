@@ -12,6 +12,7 @@ from __future__ import annotations
 import calendar
 import heapq
 import random
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -19,6 +20,7 @@ from pathlib import Path
 
 from stdnum.cn import ric, uscc
 
+from xinyong.demo.exports import export_writer, full_width
 from xinyong.demo.names import org_variant, person_variant
 from xinyong.demo.population import DISTRICTS, Org, Person, make_orgs, make_persons, mistype
 from xinyong.demo.subjects import Subjects
@@ -30,9 +32,16 @@ from xinyong.domain.catalog.models import CORE_FIELDS, Polarity, RecordType
 DEFAULT_PERSONS, DEFAULT_ORGS = 50_000, 10_000
 DEFAULT_RECORDS = 200_000  # at the default size; scales with the number of subjects of each kind
 FORMATS = {
-    "court": "csv", "tax": "jsonl", "samr": "parquet", "env": "csv", "labour": "jsonl",
+    "court": "csv", "tax": "jsonl", "samr": "xlsx", "env": "csv", "labour": "jsonl",
     "safety": "csv", "customs": "parquet", "gov_office": "jsonl", "credit_office": "csv",
 }  # fmt: skip
+# Departments that deliver their own exports: the environment bureau its case system's CSV (GB18030,
+# Chinese headers, read through the catalog's mapping), market regulation a workbook with a title
+# row. Both type some identifiers in full-width digits.
+EXPORTS = {"env": ("env.case_export", "gb18030", ["违法事实", "法定代表人"])}
+TITLES = {"samr": "市市场监督管理局行政处罚及经营异常名录信息"}
+FULL_WIDTH_SOURCES = ("env", "samr")
+FULL_WIDTH_SHARE = 10  # one identifier in this many, chosen by a checksum of the reference (no draw of the generator)
 REF_PREFIX = {"gov_office": "GOV", "credit_office": "CREDIT"}
 # Per cent of all records, by record type and subject kind. Types the table does not know get a small share.
 MIX: dict[tuple[str, str], float] = {
@@ -192,8 +201,11 @@ def _emit(
     else:
         name, variant = org_variant(rng, subject.name, ORG_VARIANT_SHARE)
     prefix = REF_PREFIX.get(dep.sid, dep.sid.upper())
+    ref = f"{prefix}-{decided.year}-{dep.numbering.next('ref', decided.year):06d}"
+    if written_id and dep.sid in FULL_WIDTH_SOURCES and zlib.crc32(ref.encode()) % FULL_WIDTH_SHARE == 0:
+        written_id = full_width(written_id)
     row: dict[str, Value] = {
-        "source_ref": f"{prefix}-{decided.year}-{dep.numbering.next('ref', decided.year):06d}",
+        "source_ref": ref,
         "revision": 1,
         "record_type": rt.id,
         "subject_name": name,
@@ -295,8 +307,8 @@ def generate_city(
             n_source = sum(n for *_, n in items)
             n_bad = round(bad_total * n_source / bad_pool) if sid in BAD_ROW_SOURCES and bad_pool else 0
             spoilt = set(rng.sample(range(n_source), min(n_bad, n_source)))
-            main = open_writer(departments_dir / f"{sid}.{ext}", columns)
-            update = open_writer(departments_dir / f"{sid}.update-1.{ext}", columns)
+            main = _writer(catalog, departments_dir / f"{sid}.{ext}", sid, columns)
+            update = _writer(catalog, departments_dir / f"{sid}.update-1.{ext}", sid, columns)
             dep = _Department(sid, main, update, truth, Numbering())
             with main, update:
                 schedule = _schedule(rng, catalog, subjects, items, days=(first, last))
@@ -319,6 +331,14 @@ def generate_city(
     return CitySummary(
         out, seed, anchor, persons, orgs, tuple(files), records, corrections, bad, noisy, truth_path, population_path
     )
+
+
+def _writer(catalog: Catalog, path: Path, sid: str, columns: list[Column]) -> RowWriter:
+    """The writer of one department's file: its own export where it has one (EXPORTS, TITLES)."""
+    if sid in EXPORTS:
+        mapping_id, encoding, dropped = EXPORTS[sid]
+        return export_writer(path, catalog.mappings[mapping_id], [n for n, _ in columns], dropped, encoding)
+    return open_writer(path, columns, title=TITLES.get(sid))
 
 
 def _schedule(

@@ -155,7 +155,7 @@ def _integer(rng: random.Random, name: str, spec: AttributeSpec, decided: date) 
 def _text(rng: random.Random, name: str, spec: AttributeSpec, decided: date) -> str:
     if name == "case_no":
         year = decided.year - rng.randint(0, 2)
-        s = f"（{year}）浙{rng.choice(_COURTS)}执{rng.randint(1, 9999)}号"  # noqa: RUF001 - as courts write them
+        s = f"（{year}）浙{rng.choice(_COURTS)}执{rng.randint(1, 9999)}号"
     elif name == "article_violated":
         law, last = rng.choice(_LAWS)
         s = f"《中华人民共和国{law}》第{rng.randint(1, last)}条"

@@ -1,7 +1,10 @@
-"""Streaming writers for the demo's department files: CSV and JSONL line by line, Parquet by row group.
+"""Streaming writers for the demo's department files: CSV and JSONL line by line, Parquet by row group,
+Excel workbooks row by row.
 
 Memory stays bounded by one Parquet row group whatever the size of the city. Output depends only
-on the rows written, so the same rows always give the same bytes.
+on the rows written, so the same rows always give the same bytes (a workbook's creation time is
+fixed for that reason). CSV may be written in GB18030, as Excel saves it on a Chinese-language
+system; a workbook may carry a merged title row above its header, as departments' exports do.
 """
 
 from __future__ import annotations
@@ -9,7 +12,7 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Mapping
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any, Literal
@@ -63,9 +66,9 @@ class RowWriter:
 
 
 class CsvWriter(RowWriter):
-    def __init__(self, path: Path, columns: list[Column]) -> None:
+    def __init__(self, path: Path, columns: list[Column], encoding: str = "utf-8") -> None:
         super().__init__(path, columns)
-        self._f: IO[str] = path.open("w", encoding="utf-8", newline="")
+        self._f: IO[str] = path.open("w", encoding=encoding, newline="")
         self._w = csv.writer(self._f, lineterminator="\n")
         self._w.writerow(self.names)
 
@@ -128,13 +131,54 @@ class ParquetWriter(RowWriter):
         self._writer.close()
 
 
-def open_writer(path: Path, columns: list[Column]) -> RowWriter:
-    """A writer for `path`, chosen by its suffix (.csv, .jsonl or .parquet)."""
+class XlsxWriter(RowWriter):
+    """A workbook of one sheet, written row by row (xlsxwriter's constant-memory mode)."""
+
+    CREATED = datetime(2026, 1, 1, tzinfo=UTC)  # a fixed creation time: the same rows give the same bytes
+
+    def __init__(self, path: Path, columns: list[Column], title: str | None = None, sheet: str = "Sheet1") -> None:
+        import xlsxwriter  # loaded only when a workbook is written
+
+        super().__init__(path, columns)
+        self._book = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_numbers": False})
+        self._book.set_properties({"created": self.CREATED.replace(tzinfo=None)})
+        self._sheet = self._book.add_worksheet(sheet)
+        self._date = self._book.add_format({"num_format": "yyyy-mm-dd"})
+        self._kinds = [kind for _, kind in columns]
+        self._row = 0
+        if title:
+            self._sheet.merge_range(0, 0, 0, max(len(columns) - 1, 1), title)
+            self._row = 1
+        for i, name in enumerate(self.names):
+            self._sheet.write_string(self._row, i, name)
+        self._row += 1
+
+    def _write(self, row: Mapping[str, Any]) -> None:
+        for i, (name, kind) in enumerate(zip(self.names, self._kinds, strict=True)):
+            v = row.get(name)
+            if v is None or v == "":
+                continue
+            if isinstance(v, date):
+                self._sheet.write_datetime(self._row, i, datetime(v.year, v.month, v.day), self._date)  # noqa: DTZ001 - a calendar date
+            elif kind in ("int", "float") and isinstance(v, (int, float)) and not isinstance(v, bool):
+                self._sheet.write_number(self._row, i, v)
+            else:
+                self._sheet.write_string(self._row, i, CsvWriter._cell(v))
+        self._row += 1
+
+    def close(self) -> None:
+        self._book.close()
+
+
+def open_writer(path: Path, columns: list[Column], *, encoding: str = "utf-8", title: str | None = None) -> RowWriter:
+    """A writer for `path`, chosen by its suffix (.csv, .jsonl, .parquet or .xlsx)."""
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        return CsvWriter(path, columns)
+        return CsvWriter(path, columns, encoding)
     if suffix == ".jsonl":
         return JsonlWriter(path, columns)
     if suffix == ".parquet":
         return ParquetWriter(path, columns)
-    raise ValueError(f"{path.name}: no writer for '{suffix}'; use .csv, .jsonl or .parquet")
+    if suffix == ".xlsx":
+        return XlsxWriter(path, columns, title)
+    raise ValueError(f"{path.name}: no writer for '{suffix}'; use .csv, .jsonl, .parquet or .xlsx")

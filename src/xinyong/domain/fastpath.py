@@ -89,7 +89,7 @@ def _encoded(a: FastAttr, values: Column) -> list[str] | None:
             or "\\" in joined
             or list(map(str.strip, values)) != values
             or (a.max_length is not None and max(map(len, values)) > a.max_length)
-            or (a.pattern is not None and None in map(a.pattern.fullmatch, values))
+            or (a.pattern is not None and (not joined.isascii() or None in map(a.pattern.fullmatch, values)))
         ):
             return None
         return list(map('"%s"'.__mod__, values))
@@ -254,6 +254,8 @@ class FastPath:
             names = list(map(self._names.setdefault, names, names))
         documents = _texts(cols.get("document_no", empty), 64, bad)
         numbers = _texts(cols.get("id_number", empty), 64, bad)
+        if not "".join(filter(None, numbers)).isascii():  # full-width digits: the general path folds and counts
+            bad.update(i for i, x in enumerate(numbers) if x and not x.isascii())
         if None in numbers:
             bad.update(
                 i for i, (num, name) in enumerate(zip(numbers, names, strict=True)) if num is None and name is None

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable, Mapping
+from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
@@ -18,20 +19,22 @@ from xinyong.domain.catalog import Catalog
 from xinyong.domain.catalog.models import CORE_FIELDS, RecordType
 from xinyong.domain.fastpath import MAX_REVISION, FastPath
 from xinyong.domain.identifiers import IdentifierVault, Scheme
+from xinyong.domain.normalise import BadValue, Counts, parse_date
 from xinyong.domain.values import (
     CONTROL,
-    BadValue,
+    Convert,
     FastAttr,
     canonical_json,
+    code_value,
     converter,
     kinds_text,
     missing,
-    parse_date,
     text_value,
 )
 
 REQUIRED_COLUMNS = ("source_ref", "record_type", "id_number", "decided_on")
 MAX_LEN = {"source_ref": 64, "subject_name": 200, "id_scheme": 32, "id_number": 64, "document_no": 64}
+CODES = frozenset(("id_scheme", "id_number"))  # full-width forms folded; names and references kept as written
 IDENTIFY_CACHE = 1 << 19  # distinct identifiers remembered (about 200 MB at most)
 _REVISION = re.compile(r"\+?[0-9]{1,7}")
 
@@ -79,7 +82,7 @@ class ValidRow(NamedTuple):
 @dataclass(frozen=True, slots=True)
 class _TypePlan:
     rt: RecordType
-    attributes: tuple[tuple[str, Callable[[Any], Any], bool], ...]
+    attributes: tuple[tuple[str, Convert, bool], ...]
     default_scheme: str | None
     fast_attributes: tuple[FastAttr, ...]  # sorted by name, the order of the canonical JSON
     foreign: tuple[str, ...]  # attribute columns of the source that this type does not have
@@ -123,6 +126,13 @@ class RowValidator:
         self.identify = lru_cache(maxsize=IDENTIFY_CACHE)(self._identify_uncached)
         self.allowed_columns = set(CORE_FIELDS) | self.attribute_columns
         self.fast_rows = FastPath(self).rows
+        self.normalised: Counts = Counter()  # values the general path rewrote, by kind (normalise.KINDS)
+
+    def take_normalised(self) -> dict[str, int]:
+        """The counts of rewritten values since the last call (a chunk's share of the batch summary)."""
+        taken = dict(self.normalised)
+        self.normalised.clear()
+        return taken
 
     def _identify_uncached(self, scheme_id: str, number: str) -> tuple[str, str, str | None, str | None]:
         """(hash, mask, plain number if not personal, why unresolved) of one submitted number.
@@ -193,6 +203,7 @@ class RowValidator:
     def general(self, line: int, row: Mapping[str, Any]) -> ValidRow | list[Problem]:
         """The general path: accepts every form the platform accepts, and explains refusals."""
         problems: list[Problem] = []
+        counts: Counts = Counter()
         ref_raw = row.get("source_ref")
         source_ref: str | None = None
 
@@ -204,7 +215,7 @@ class RowValidator:
             if missing(v):
                 return None
             try:
-                s = text_value(v)
+                s = code_value(v, counts) if field in CODES else text_value(v, counts)
             except BadValue as exc:
                 bad(field, "invalid", str(exc))
                 return None
@@ -225,8 +236,8 @@ class RowValidator:
         if not missing(rev_raw):
             if isinstance(rev_raw, int) and not isinstance(rev_raw, bool):
                 revision = rev_raw
-            elif isinstance(rev_raw, str) and _REVISION.fullmatch(rev_raw.strip()):
-                revision = int(rev_raw.strip())
+            elif isinstance(rev_raw, str) and _REVISION.fullmatch(rev := code_value(rev_raw, counts)):
+                revision = int(rev)
             else:
                 revision = 0
             if not 1 <= revision <= MAX_REVISION:
@@ -238,7 +249,7 @@ class RowValidator:
         if missing(type_raw):
             bad("record_type", "missing", "is empty")
         else:
-            type_id = str(type_raw).strip()
+            type_id = code_value(str(type_raw), counts)
             plan = self.plans.get(type_id)
             if plan is None:
                 known = type_id in self.catalog.record_types
@@ -262,7 +273,7 @@ class RowValidator:
                     bad(field, "missing", "is empty; every record needs the date of its decision")
                 continue
             try:
-                dates[field] = parse_date(v)
+                dates[field] = parse_date(v, counts)
             except BadValue as exc:
                 bad(field, "invalid_date", str(exc))
                 dates[field] = None
@@ -324,7 +335,7 @@ class RowValidator:
                         bad(name, "missing", f"is required for record type '{rt.id}'")
                     continue
                 try:
-                    attributes[name] = conv(v)
+                    attributes[name] = conv(v, counts)
                 except BadValue as exc:
                     bad(name, "invalid", str(exc))
             for col in self.attribute_columns:
@@ -337,6 +348,7 @@ class RowValidator:
                     "a record needs an identifier, or at least a name, to be linked to its subject",
                 )
 
+        self.normalised.update(counts)
         if problems or plan is None or scheme is None or source_ref is None or decided_on is None or valid_from is None:
             return problems or [Problem(line, None, "invalid", "row could not be read", source_ref)]
 

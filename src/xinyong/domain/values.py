@@ -8,76 +8,91 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
-from typing import Any
+from datetime import date
+from decimal import Decimal
+from typing import Any, Protocol
 
 from xinyong.domain.catalog.models import AttributeSpec, RecordType
+from xinyong.domain.normalise import (
+    BadValue,
+    Counts,
+    code,
+    parse_amount,
+    parse_date,
+    parse_integer,
+    shown,
+    tidy,
+)
+
+__all__ = [  # BadValue and parse_date are re-exported: callers took them from here before normalise.py
+    "CONTROL",
+    "BadValue",
+    "FastAttr",
+    "canonical_json",
+    "clean_text",
+    "code_value",
+    "converter",
+    "fast_value",
+    "iso_date",
+    "kinds_text",
+    "missing",
+    "parse_date",
+    "text_value",
+]
 
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_CN_DATE = re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日$")
 
 
-class BadValue(ValueError):
-    """A value that does not fit its field; the message says what is expected."""
+class Convert(Protocol):
+    """Checks and normalises one value, adding each rewrite's kind to `counts` when given."""
+
+    def __call__(self, value: Any, counts: Counts | None = None, /) -> Any: ...
 
 
-def parse_date(value: Any) -> date:
-    """Accept ISO dates and the forms departments commonly send; return a date."""
-    if isinstance(value, datetime):
-        if (value.hour, value.minute, value.second, value.microsecond) != (0, 0, 0, 0):
-            raise BadValue(f"{value.isoformat()} has a time of day; send a date")
-        return value.date()
-    if isinstance(value, date):
-        return value
-    if not isinstance(value, str):
-        raise BadValue(f"{value!r} is not a date; use YYYY-MM-DD")
-    s = value.strip()
-    try:
-        if len(s) == 10 and s[4] in "-/." and s[7] == s[4]:
-            return date(int(s[0:4]), int(s[5:7]), int(s[8:10]))
-        if len(s) == 8 and s.isdigit():
-            return date(int(s[0:4]), int(s[4:6]), int(s[6:8]))
-        m = _CN_DATE.match(s)
-        if m:
-            return date(int(m[1]), int(m[2]), int(m[3]))
-    except ValueError as exc:
-        raise BadValue(f"'{s}' is not a real date ({exc})") from None
-    raise BadValue(f"'{s}' is not a date; use YYYY-MM-DD")
-
-
-def text_value(value: Any) -> str:
+def text_value(value: Any, counts: Counts | None = None) -> str:
+    """Text as stored: tidied of stray spaces (see normalise.tidy), never echoed when it is not text."""
     if isinstance(value, str):
         try:
             value.encode("utf-8")
         except UnicodeEncodeError:
             raise BadValue("contains characters that are not valid Unicode text (lone surrogates)") from None
-        return value.strip()
+        return tidy(value, counts)
     if isinstance(value, (int, Decimal)) and not isinstance(value, bool):
         return str(value)
     # Never echo the value: it may be a personal identifier in the wrong shape.
     raise BadValue(f"a {type(value).__name__} is not text")
 
 
-def converter(spec: AttributeSpec) -> Callable[[Any], Any]:
-    """Build a function that checks and normalises one attribute value."""
+def code_value(value: Any, counts: Counts | None = None) -> str:
+    """An identifier, number or code as stored: text with full-width forms folded (see normalise.code)."""
+    text = text_value(value, counts)
+    return code(text, counts) if not text.isascii() else text
+
+
+def converter(spec: AttributeSpec) -> Convert:
+    """Build a function that checks and normalises one attribute value, counting what it rewrote.
+
+    Enumerated and patterned strings are codes (full-width forms folded); other strings keep their
+    characters. Numbers take full-width digits and thousands separators; amounts also a unit (元, 万元).
+    """
     if spec.type == "string":
         enum = frozenset(spec.enum) if spec.enum else None
         limit = spec.max_length
         pattern = re.compile(spec.pattern) if spec.pattern else None
+        as_code = enum is not None or pattern is not None
 
-        def conv_str(v: Any) -> str:
-            s = text_value(v)
+        def conv_str(v: Any, counts: Counts | None = None) -> str:
+            s = code_value(v, counts) if as_code else text_value(v, counts)
             if enum is not None and s not in enum:
-                raise BadValue(f"'{s[:40]}' is not one of: {', '.join(sorted(enum))}")
+                raise BadValue(f"'{shown(s)}' is not one of: {', '.join(sorted(enum))}")
             if limit is not None and len(s) > limit:
                 raise BadValue(f"is {len(s)} characters long; at most {limit} allowed")
             if CONTROL.search(s):
                 raise BadValue("contains control characters")
             if pattern is not None and not pattern.fullmatch(s):
-                raise BadValue(f"'{s}' does not match the pattern {pattern.pattern}")
+                raise BadValue(f"'{shown(s)}' does not match the pattern {pattern.pattern}")
             return s
 
         return conv_str
@@ -91,33 +106,28 @@ def converter(spec: AttributeSpec) -> Callable[[Any], Any]:
 
     if spec.type == "integer":
 
-        def conv_int(v: Any) -> int:
+        def conv_int(v: Any, counts: Counts | None = None) -> int:
             if isinstance(v, bool):
                 raise BadValue(f"{v!r} is not a whole number")
             if isinstance(v, float) and v.is_integer():
                 v = int(v)
             if isinstance(v, str):
-                s = v.strip()
-                if not re.fullmatch(r"[+-]?\d{1,18}", s):
-                    raise BadValue(f"'{s[:40]}' is not a whole number")
-                v = int(s)
+                n = parse_integer(v, counts)
+                if n is None:
+                    raise BadValue(f"'{shown(v)}' is not a whole number")
+                v = n
             if not isinstance(v, int):
-                raise BadValue(f"{v!r} is not a whole number")
+                raise BadValue(f"{shown(v)!r} is not a whole number")
             bounds(v)
             return v
 
         return conv_int
     if spec.type == "decimal":
 
-        def conv_dec(v: Any) -> float:
-            if isinstance(v, bool):
-                raise BadValue(f"{v!r} is not a number")
-            try:
-                d = Decimal(v.strip().replace(",", "") if isinstance(v, str) else str(v))
-            except (InvalidOperation, TypeError):
-                raise BadValue(f"'{str(v)[:40]}' is not a number") from None
-            if not d.is_finite() or abs(d) >= Decimal("1e15"):
-                raise BadValue(f"'{str(v)[:40]}' is not a finite amount below 10^15")
+        def conv_dec(v: Any, counts: Counts | None = None) -> float:
+            d = parse_amount(v, None, counts)
+            if abs(d) >= Decimal("1e15"):
+                raise BadValue(f"'{shown(v)}' is not a finite amount below 10^15")
             x = float(round(d, 2))
             bounds(x)
             return x
@@ -126,18 +136,18 @@ def converter(spec: AttributeSpec) -> Callable[[Any], Any]:
     if spec.type == "boolean":
         truth = {"true": True, "1": True, "yes": True, "是": True, "false": False, "0": False, "no": False, "否": False}
 
-        def conv_bool(v: Any) -> bool:
+        def conv_bool(v: Any, counts: Counts | None = None) -> bool:
             if isinstance(v, bool):
                 return v
-            key = str(v).strip().lower()
+            key = code(str(v), counts).lower()
             if key not in truth:
-                raise BadValue(f"'{key[:20]}' is not true or false")
+                raise BadValue(f"'{shown(key, 20)}' is not true or false")
             return truth[key]
 
         return conv_bool
 
-    def conv_date(v: Any) -> str:
-        return parse_date(v).isoformat()
+    def conv_date(v: Any, counts: Counts | None = None) -> str:
+        return parse_date(v, counts).isoformat()
 
     return conv_date
 
@@ -148,7 +158,8 @@ def clean_text(v: object, limit: int) -> bool:
 
 
 def iso_date(v: object) -> date | None:
-    if type(v) is not str or len(v) != 10 or v[4] != "-" or v[7] != "-":
+    """The date of a value already in ISO form (ASCII digits only: anything else is normalised, and counted)."""
+    if type(v) is not str or len(v) != 10 or v[4] != "-" or v[7] != "-" or not v.isascii():
         return None
     y, m, d = v[0:4], v[5:7], v[8:10]
     if not (y.isdigit() and m.isdigit() and d.isdigit()):
@@ -168,7 +179,7 @@ def fast_value(a: FastAttr, v: str) -> str | None:
             return None
         if a.max_length is not None and len(v) > a.max_length:
             return None
-        if a.pattern is not None and not a.pattern.fullmatch(v):
+        if a.pattern is not None and not (v.isascii() and a.pattern.fullmatch(v)):
             return None
         return f'"{v}"'
     if a.type == "integer":

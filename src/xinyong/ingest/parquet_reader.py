@@ -1,4 +1,4 @@
-"""Reading Parquet department files with pyarrow, row by row, with the schema checked first.
+"""Reading Parquet department files with pyarrow, a record batch at a time, with the schema checked first.
 
 Apart from the other readers so that pyarrow, a large library, is loaded only for Parquet files.
 """
@@ -13,17 +13,22 @@ import pyarrow.parquet as pq
 
 from xinyong.domain.catalog.models import CORE_FIELDS
 from xinyong.domain.errors import FileRefused
-from xinyong.ingest.readers import HeaderCheck, Row
+from xinyong.ingest.mapping import ColumnPlan
+from xinyong.ingest.readers import Columns, RawChunk, mapped
 
 _TEXT_TYPES = (pa.types.is_string, pa.types.is_large_string, pa.types.is_null)
 _DATE_TYPES = (pa.types.is_date32, pa.types.is_date64, pa.types.is_string, pa.types.is_large_string, pa.types.is_null)
 _NUMBER_TYPES = (pa.types.is_integer, pa.types.is_floating, pa.types.is_decimal, pa.types.is_null, pa.types.is_string)
 
 
-def _schema_problems(schema: pa.Schema) -> list[str]:
+def _schema_problems(schema: pa.Schema, plan: ColumnPlan) -> list[str]:
+    """Columns of a type their field cannot take (a mapped column is judged by the field it feeds)."""
     problems = []
-    for fld in schema:
-        name, t = fld.name, fld.type
+    for fld, targets in zip(schema, plan.targets, strict=True):
+        t = fld.type
+        name = targets[0] if targets else ""
+        if not targets:
+            continue  # a dropped column: never read
         if name in ("decided_on", "valid_from", "valid_until"):
             ok = any(f(t) for f in _DATE_TYPES) or (pa.types.is_timestamp(t))
             expected = "date32 or string"
@@ -37,13 +42,11 @@ def _schema_problems(schema: pa.Schema) -> list[str]:
             ok = any(f(t) for f in _NUMBER_TYPES) or pa.types.is_boolean(t) or pa.types.is_date32(t)
             expected = "string, number, boolean or date"
         if not ok:
-            problems.append(f"column '{name}' has type {t}; expected {expected}")
+            problems.append(f"column '{fld.name}' has type {t}; expected {expected}")
     return problems
 
 
-def read_parquet(
-    path: Path, check_header: HeaderCheck, batch_rows: int = 5000
-) -> Generator[tuple[int, Row], None, None]:
+def read_parquet(path: Path, columns: Columns, batch_rows: int = 5000) -> Generator[RawChunk, None, None]:
     if path.stat().st_size == 0:
         raise FileRefused(f"{path.name}: the file is empty")
     try:
@@ -51,17 +54,26 @@ def read_parquet(
     except (pa.ArrowInvalid, OSError) as exc:
         raise FileRefused(f"{path.name}: not a readable Parquet file ({exc})") from None
     schema = pf.schema_arrow
-    columns = list(schema.names)
-    problems = check_header(columns)
-    if problems:
-        raise FileRefused(f"{path.name}: schema: " + "; ".join(problems))
-    type_problems = _schema_problems(schema)
+    try:
+        plan = columns.plan(list(schema.names), 1)
+    except FileRefused as exc:
+        raise FileRefused(str(exc).replace(f"{path.name}: line 1:", f"{path.name}: schema:", 1)) from None
+    type_problems = _schema_problems(schema, plan)
     if type_problems:
         raise FileRefused(f"{path.name}: wrong schema: " + "; ".join(type_problems))
     if pf.metadata.num_rows == 0:
         raise FileRefused(f"{path.name}: the file holds no records")
+    return _batches(pf, plan, batch_rows)
+
+
+def _batches(pf: pq.ParquetFile, plan: ColumnPlan, batch_rows: int) -> Generator[RawChunk, None, None]:
     row = 0
+    reading = plan.describe()
     for batch in pf.iter_batches(batch_size=batch_rows):
-        for rec in batch.to_pylist():
-            row += 1
-            yield row, rec
+        data = batch.to_pydict()
+        n = batch.num_rows
+        rows = list(map(list, zip(*data.values(), strict=True)))
+        chunk = RawChunk(list(data), list(range(row + 1, row + n + 1)), rows, reading=reading)
+        reading = {}
+        row += n
+        yield mapped(plan, chunk)

@@ -24,7 +24,8 @@ from xinyong.domain.catalog import Catalog
 from xinyong.domain.errors import FileRefused
 from xinyong.domain.identifiers import IdentifierVault
 from xinyong.domain.records import Problem, RowValidator, ValidRow
-from xinyong.ingest.readers import FORMATS, file_format
+from xinyong.ingest.readers import FORMATS, ReadOptions, file_format
+from xinyong.ingest.summary import merge_reading, spreadsheet_safe
 from xinyong.ingest.validation import Chunk, Job, gc_paused, helper_chunks, local_chunks
 from xinyong.store import clock
 from xinyong.store import ingest_repo as repo
@@ -61,6 +62,7 @@ class BatchResult:
     subjects_created: int = 0
     report: str | None = None
     problems_sample: list[str] = field(default_factory=list)
+    reading: dict[str, object] = field(default_factory=dict)  # encoding, mapping, dropped and normalised counts
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -101,7 +103,7 @@ class _Report:
         self.rows = 0
 
     def add(self, p: Problem, outcome: str) -> None:
-        self._w.writerow([p.line, p.source_ref or "", p.field or "", outcome, p.code, p.message])
+        self._w.writerow(map(spreadsheet_safe, (p.line, p.source_ref or "", p.field or "", outcome, p.code, p.message)))
         self.rows += 1
 
     def finish(self, keep: bool) -> str | None:
@@ -126,12 +128,14 @@ def ingest_file(
     now: datetime | None = None,
     progress: Progress | None = None,
     analyze_after_rows: int = ANALYZE_AFTER_ROWS,
+    options: ReadOptions | None = None,
 ) -> BatchResult:
     """Ingest one file as one atomic batch.
 
     Files of at least `helper_min_bytes` are read and validated by a helper process while this
     one writes (None: never). On PostgreSQL a batch that stored at least `analyze_after_rows`
-    record versions then analyses the tables it filled (see ANALYZE_AFTER_ROWS).
+    record versions then analyses the tables it filled (see ANALYZE_AFTER_ROWS). `options` give a
+    text file's encoding and a workbook's sheet where the catalog does not, or override it.
 
     Raises:
         FileRefused: the file as a whole cannot be accepted; nothing of it is stored.
@@ -143,10 +147,11 @@ def ingest_file(
     fmt = file_format(path)
     digest: list[str] = []  # the file's SHA-256, taken while it is read (one pass over the file)
     if helper_min_bytes is not None and path.stat().st_size >= helper_min_bytes:
-        chunks = helper_chunks(Job(path, fmt, catalog, source_id, vault, now.date(), chunk_rows), digest.append)
+        job = Job(path, fmt, catalog, source_id, vault, now.date(), chunk_rows, options or ReadOptions())
+        chunks = helper_chunks(job, digest.append)
     else:
         validator = RowValidator(catalog, source_id, vault, now.date())
-        chunks = local_chunks(path, fmt, validator, chunk_rows, digest.append)
+        chunks = local_chunks(path, fmt, validator, chunk_rows, digest.append, options)
     try:
         with gc_paused():
             result = _store_chunks(engine, catalog, path, fmt, source_id, chunks, digest, report_dir, now, progress)
@@ -240,6 +245,7 @@ def _store_chunk(
     report: _Report,
 ) -> None:
     result.rows_read += chunk.rows_read
+    merge_reading(result.reading, chunk.reading)
     valid = chunk.valid
     refused: list[Problem] = []
     skip: set[int] = set()  # lines not to store
@@ -337,14 +343,18 @@ def _dup(r: ValidRow, first: int) -> Problem:
 
 def plan_directory(directory: Path, catalog: Catalog) -> list[tuple[Path, str]]:
     """The files of a directory to ingest, with their sources; refuses unknown names up front."""
-    files = sorted(p for p in directory.iterdir() if p.is_file() and not p.name.startswith("."))
+    # A source's own file (<source>.<ext>) before its others (<source>.update-1.<ext>), whatever the extension.
+    files = sorted(
+        (p for p in directory.iterdir() if p.is_file() and not p.name.startswith(".")),
+        key=lambda p: (_named_source(p), p.name.count(".") > 1, p.name),
+    )
     if not files:
         raise FileRefused(f"{directory}: the directory holds no files")
     planned: list[tuple[Path, str]] = []
     bad: list[str] = []
     for p in files:
         if p.suffix.lower() not in FORMATS:
-            bad.append(f"{p.name} (unsupported type; use .csv, .jsonl or .parquet)")
+            bad.append(f"{p.name} (unsupported type; use {', '.join(FORMATS)})")
             continue
         sid = _named_source(p)
         if sid not in _submitting(catalog):

@@ -1,9 +1,11 @@
-"""Streaming readers for CSV, JSONL and Parquet department files.
+"""Streaming readers for department files: CSV and JSONL text, Excel workbooks and Parquet.
 
-Each reader yields `(line, row)` pairs with bounded memory whatever the file size, where `row` is
-a mapping of column to value, or a `Problem` when the line itself cannot be read. Problems with
-the file as a whole (encoding, header, schema, emptiness) raise `FileRefused` before or while
-reading; the caller's transaction then keeps nothing of the file.
+Each reader yields `RawChunk`s (columns and rows of values, and the lines that cannot be read) with
+bounded memory whatever the file size, in xinyong's column names: a file under a department's own
+headers goes through its source's mapping first (mapping.py). Text files are read in the encoding
+declared or detected (encodings.py); a header row may sit below title rows, which are skipped.
+Problems with the file as a whole (encoding, header, schema, emptiness) raise `FileRefused` before
+or while reading; the caller's transaction then keeps nothing of the file.
 """
 
 from __future__ import annotations
@@ -11,21 +13,43 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from xinyong.domain.catalog.models import CORE_FIELDS
 from xinyong.domain.errors import FileRefused
-from xinyong.domain.records import REQUIRED_COLUMNS, Problem
+from xinyong.domain.records import REQUIRED_COLUMNS, Problem, RowValidator
+from xinyong.ingest import encodings
+from xinyong.ingest.mapping import TITLE_ROWS, ColumnPlan, header_score, known_names, plan_columns, source_mappings
+from xinyong.ingest.summary import Reading, merge_reading
 
-FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
+FORMATS = {
+    ".csv": "csv",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".parquet": "parquet",
+    ".xlsx": "xlsx",
+    ".xlsm": "xlsx",
+    ".xls": "xls",
+}
 MAX_CSV_FIELD = 1 << 20
+TITLE_CELLS = 3  # a row above the header fills at most this many cells (a title; who filled it in, and when)
+MAX_JSON_LINE = 4 << 20  # characters; a longer line is rejected without being held in memory whole
+MAX_JSON_DEPTH = "values must be plain (text, number, boolean or null)"
 Row = dict[str, Any] | Problem
 HeaderCheck = Callable[[list[str]], list[str]]
-Hash = Any  # a hashlib object: update(bytes) and hexdigest()
+Hash = encodings.Hash
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """How to read a file, when the catalog's declaration for its source does not say or is overridden."""
+
+    encoding: str | None = None  # of a text file (see encodings.ACCEPTED)
+    sheet: str | None = None  # of a workbook: its name (default: the first sheet)
 
 
 @dataclass
@@ -36,7 +60,9 @@ class RawChunk:
     lines: list[int] = field(default_factory=list)
     rows: list[list[Any]] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
-    text_only: bool = False  # every value is a str (CSV)
+    text_only: bool = False  # every value is a str (CSV, Excel)
+    reading: Reading = field(default_factory=dict)  # what reading did besides the rows (summary.py)
+    by_column: dict[str, Sequence[Any]] | None = None  # the values by column instead of `rows`, once mapped
 
     @property
     def rows_read(self) -> int:
@@ -44,100 +70,129 @@ class RawChunk:
 
     def row(self, i: int) -> dict[str, Any]:
         """Row `i` as a mapping of column to value."""
+        if self.by_column is not None:
+            return {c: self.by_column[c][i] for c in self.columns}
         return dict(zip(self.columns, self.rows[i], strict=True))
+
+    def column_values(self) -> dict[str, Sequence[Any]]:
+        """The values by column (what validation reads)."""
+        if self.by_column is not None:
+            return self.by_column
+        return dict(zip(self.columns, zip(*self.rows, strict=True), strict=True))
 
 
 def file_format(path: Path) -> str:
     fmt = FORMATS.get(path.suffix.lower())
     if fmt is None:
-        raise FileRefused(f"{path.name}: unsupported file type '{path.suffix}'; use .csv, .jsonl or .parquet")
+        raise FileRefused(
+            f"{path.name}: unsupported file type '{path.suffix}'; use {', '.join(FORMATS)} (a text file may be "
+            "UTF-8, GB18030 or UTF-16)"
+        )
     return fmt
 
 
-def _encoding_hint(path: Path) -> str:
-    with path.open("rb") as f:
-        head = f.read(1 << 16)
-    for enc in ("gb18030", "utf-16"):
+class Columns:
+    """What a reader needs to know about the columns of one source's files, and how to read them."""
+
+    def __init__(self, validator: RowValidator, options: ReadOptions, file_name: str) -> None:
+        self.catalog = validator.catalog
+        self.source_id = validator.source.id
+        self.check: HeaderCheck = validator.header_problems
+        self.file = file_name
+        self.known = known_names(self.catalog, self.source_id)
+        declared = source_mappings(self.catalog, self.source_id)
+        self.encoding = options.encoding  # binds
+        self.usual_encoding = next((m.encoding for m in declared if m.encoding), None)  # yields to UTF-8 text
+        self.sheet = options.sheet or next((m.sheet for m in declared if m.sheet), None)
+
+    def plan(self, header: list[str], line: int) -> ColumnPlan:
+        """The plan for this header, checked; FileRefused naming the line when it cannot be read."""
+        header = [str(h).strip().lstrip("\ufeff") if h is not None else "" for h in header]
+        where = f"{self.file}: line {line}"
+        plan = plan_columns(header, self.catalog, self.source_id, where)
+        problems = self.check(plan.columns)
+        if problems:
+            raise self._refusal(plan, where, problems)
+        return plan
+
+    def _refusal(self, plan: ColumnPlan, where: str, problems: list[str]) -> FileRefused:
+        if plan.mapping is None and not set(plan.columns) & (set(CORE_FIELDS) | set(REQUIRED_COLUMNS)):
+            mappings = source_mappings(self.catalog, self.source_id)
+            also = (
+                f", or the headers of a mapping of source '{self.source_id}' ({', '.join(m.id for m in mappings)})"
+                if mappings
+                else ""
+            )
+            return FileRefused(
+                f"{where}: no header line; the first line must name the columns, at least "
+                f"{', '.join(REQUIRED_COLUMNS)}{also}"
+            )
+        return FileRefused(f"{where}: " + "; ".join(problems))
+
+    def find_header(self, rows: Iterator[tuple[int, list[Any]]]) -> tuple[int, list[Any], int]:
+        """(line, cells, title rows skipped) of the header: the first row naming two known columns.
+
+        Rows above it that name fewer and fill at most three cells (a workbook's merged title, a
+        line of who filled it in and when) are skipped, up to TITLE_ROWS of them; any other row is
+        taken as the header, to be checked (a file without one is refused there).
+        """
+        skipped = 0
+        for line, cells in rows:
+            filled = sum(1 for v in cells if v is not None and str(v).strip())
+            if filled == 0:
+                continue
+            if header_score(cells, self.known) >= 2 or filled > TITLE_CELLS or skipped >= TITLE_ROWS:
+                return line, cells, skipped
+            skipped += 1
+        raise FileRefused(f"{self.file}: the file is empty; it must hold a header line and records")
+
+
+def mapped(plan: ColumnPlan, chunk: RawChunk) -> RawChunk:
+    """A chunk in the file's columns as one in xinyong's (unchanged when the file is in xinyong's names)."""
+    if plan.mapping is None:
+        return chunk
+    lines, columns, problems, reading = plan.apply(chunk.lines, chunk.rows)
+    merge_reading(chunk.reading, reading)
+    if problems:
+        problems = sorted([*chunk.problems, *problems], key=lambda p: p.line)
+    return RawChunk(plan.columns, lines, [], problems or chunk.problems, chunk.text_only, chunk.reading, columns)
+
+
+def _csv_rows(reader: Any, name: str) -> Iterator[tuple[int, list[str]]]:
+    """The rows of a CSV file that may be its header (or titles above it), with their lines."""
+    while True:
+        line = reader.line_num + 1
         try:
-            head.decode(enc)
-        except UnicodeDecodeError:
-            continue
-        else:
-            return f" It looks like {enc.upper()}; save the file as UTF-8."
-    return " Save the file as UTF-8."
+            values = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise FileRefused(f"{name}: line {line}: the header cannot be read: {exc}") from None
+        yield reader.line_num, values
 
 
-def _refuse_encoding(path: Path, line: int, exc: UnicodeDecodeError) -> FileRefused:
-    byte = exc.object[exc.start : exc.start + 1].hex()
-    return FileRefused(
-        f"{path.name}: line {line}: not valid UTF-8 (byte 0x{byte} cannot be decoded).{_encoding_hint(path)}"
-    )
-
-
-class _Hashing(io.RawIOBase):
-    """The file's bytes as they are read, added to a digest on the way: one pass does both."""
-
-    def __init__(self, raw: IO[bytes], digest: Hash) -> None:
-        self._raw = raw
-        self._digest = digest
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        n = self._raw.readinto(buffer)  # type: ignore[attr-defined]
-        if n:
-            self._digest.update(memoryview(buffer)[:n])
-        return int(n or 0)
-
-    def close(self) -> None:
-        self._raw.close()
-        super().close()
-
-
-def _text_stream(path: Path, digest: Hash) -> io.TextIOWrapper:
-    raw = io.BufferedReader(_Hashing(path.open("rb", buffering=0), digest), buffer_size=1 << 20)
-    return io.TextIOWrapper(raw, encoding="utf-8-sig", errors="strict", newline="")
-
-
-def _drain(text: io.TextIOWrapper) -> None:
-    """Read to the end, so that the digest covers every byte of the file."""
-    while text.buffer.read(1 << 20):
-        pass
-
-
-def _header_refusal(path: Path, columns: list[str], problems: list[str]) -> FileRefused:
-    if not set(columns) & (set(CORE_FIELDS) | set(REQUIRED_COLUMNS)):
-        return FileRefused(
-            f"{path.name}: line 1: no header line; the first line must name the columns, "
-            f"at least {', '.join(REQUIRED_COLUMNS)}"
-        )
-    return FileRefused(f"{path.name}: line 1: " + "; ".join(problems))
-
-
-def read_csv(path: Path, check_header: HeaderCheck, chunk_rows: int, digest: Hash) -> Generator[RawChunk, None, None]:
+def read_csv(path: Path, columns: Columns, chunk_rows: int, digest: Hash) -> Generator[RawChunk, None, None]:
     csv.field_size_limit(MAX_CSV_FIELD)
     if path.stat().st_size == 0:
         raise FileRefused(f"{path.name}: the file is empty; it must hold a header line and records")
-    with _text_stream(path, digest) as text:
+    decoding = encodings.choose(path, columns.encoding, columns.usual_encoding)
+    with encodings.text_stream(path, digest, decoding) as text:
         reader = csv.reader(text)
         line = 1
         try:
-            header = next(reader, None)
-            if header is None:
-                raise FileRefused(f"{path.name}: the file is empty")
-            columns = [c.strip() for c in header]
-            refusal = check_header(columns)
-            if refusal:
-                raise _header_refusal(path, columns, refusal)
-            width = len(columns)
+            header_line, header, skipped = columns.find_header(_csv_rows(reader, path.name))
+            plan = columns.plan(header, header_line)
+            reading: Reading = {"encoding": decoding.label, **plan.describe()}
+            if skipped:
+                reading["header_line"] = header_line
+            width = len(header)
             seen_rows = False
-            chunk = RawChunk(columns, text_only=True)
+            chunk = RawChunk(header, text_only=True, reading=reading)
             lines, rows, problems = chunk.lines, chunk.rows, chunk.problems
             while True:
                 if len(lines) + len(problems) >= chunk_rows:
-                    yield chunk
-                    chunk = RawChunk(columns, text_only=True)
+                    yield mapped(plan, chunk)
+                    chunk = RawChunk(header, text_only=True)
                     lines, rows, problems = chunk.lines, chunk.rows, chunk.problems
                 line = reader.line_num + 1
                 try:
@@ -145,6 +200,7 @@ def read_csv(path: Path, check_header: HeaderCheck, chunk_rows: int, digest: Has
                 except StopIteration:
                     break
                 except csv.Error as exc:
+                    seen_rows = True  # a record too large to read is still a record: rejected, with its line
                     problems.append(Problem(line, None, "malformed", f"malformed CSV: {exc}"))
                     continue
                 if not values or (len(values) == 1 and not values[0].strip()):
@@ -159,50 +215,74 @@ def read_csv(path: Path, check_header: HeaderCheck, chunk_rows: int, digest: Has
                     )
             _drain(text)
         except UnicodeDecodeError as exc:
-            raise _refuse_encoding(path, line, exc) from None
+            raise encodings.late_refusal(path, line, exc, decoding) from None
         if not seen_rows:
             raise FileRefused(f"{path.name}: the file has a header but no records")
         if lines or problems:
-            yield chunk
+            yield mapped(plan, chunk)
 
 
-def read_jsonl(path: Path, check_header: HeaderCheck, digest: Hash) -> Generator[tuple[int, Row], None, None]:
+def _drain(text: io.TextIOWrapper) -> None:
+    """Read to the end, so that the digest covers every byte of the file."""
+    while text.buffer.read(1 << 20):
+        pass
+
+
+def _json_lines(stream: io.TextIOWrapper) -> Iterator[tuple[int, str | None]]:
+    """(line, text) of each line; text None for a line over MAX_JSON_LINE, which is skipped unread."""
+    line = 0
+    while True:
+        text = stream.readline(MAX_JSON_LINE + 1)
+        if not text:
+            return
+        line += 1
+        if len(text) > MAX_JSON_LINE and not text.endswith("\n"):
+            while (rest := stream.readline(MAX_JSON_LINE)) and not rest.endswith("\n"):
+                pass
+            yield line, None
+            continue
+        yield line, text
+
+
+def _json_row(line: int, text: str, columns: Columns) -> Row:
+    """One JSON line as a row, or the Problem that rejects it; FileRefused for an unknown key."""
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError as exc:
+        return Problem(line, None, "malformed", f"not valid JSON: {exc.msg} at column {exc.colno}")
+    except RecursionError:
+        return Problem(line, None, "malformed", f"nested too deeply to read; {MAX_JSON_DEPTH}")
+    if not isinstance(obj, dict):
+        return Problem(line, None, "malformed", "each line must be one JSON object")
+    problems = columns.check([str(k) for k in obj if str(k) not in REQUIRED_COLUMNS] + list(REQUIRED_COLUMNS))
+    if problems:  # as an unknown column of a CSV header: the file is refused, naming the line
+        raise FileRefused(f"{columns.file}: line {line}: " + "; ".join(problems))
+    if any(isinstance(v, (dict, list)) for v in obj.values()):
+        return Problem(line, None, "malformed", MAX_JSON_DEPTH)
+    return obj
+
+
+def read_jsonl(path: Path, columns: Columns, digest: Hash) -> Generator[tuple[int, Row], None, None]:
     if path.stat().st_size == 0:
         raise FileRefused(f"{path.name}: the file is empty; it must hold one JSON object per line")
-    with _text_stream(path, digest) as stream:
+    decoding = encodings.choose(path, columns.encoding, columns.usual_encoding)
+    with encodings.text_stream(path, digest, decoding) as stream:
         line = 0
         seen_rows = False
         try:
-            for line, text in enumerate(stream, start=1):
+            for line, text in _json_lines(stream):
+                if text is None:
+                    seen_rows = True
+                    message = f"the line is longer than {MAX_JSON_LINE:,} characters"
+                    yield line, Problem(line, None, "malformed", message)
+                    continue
                 if not text.strip():
                     continue
                 seen_rows = True
-                try:
-                    obj = json.loads(text)
-                except json.JSONDecodeError as exc:
-                    yield line, Problem(line, None, "malformed", f"not valid JSON: {exc.msg} at column {exc.colno}")
-                    continue
-                if not isinstance(obj, dict):
-                    yield line, Problem(line, None, "malformed", "each line must be one JSON object")
-                    continue
-                problems = check_header(
-                    [str(k) for k in obj if str(k) not in REQUIRED_COLUMNS] + list(REQUIRED_COLUMNS)
-                )
-                if problems:
-                    yield line, Problem(line, None, "unknown_field", "; ".join(problems), None)
-                    continue
-                for v in obj.values():
-                    if isinstance(v, (dict, list)):
-                        yield (
-                            line,
-                            Problem(line, None, "malformed", "values must be plain (text, number, boolean or null)"),
-                        )
-                        break
-                else:
-                    yield line, obj
+                yield line, _json_row(line, text, columns)
             _drain(stream)
         except UnicodeDecodeError as exc:
-            raise _refuse_encoding(path, line + 1, exc) from None
+            raise encodings.late_refusal(path, line + 1, exc, decoding) from None
         if not seen_rows:
             raise FileRefused(f"{path.name}: the file holds no records")
 
@@ -221,17 +301,27 @@ def _chunked(rows: Generator[tuple[int, Row], None, None], chunk_rows: int) -> G
 
 
 def read_chunks(
-    path: Path, fmt: str, check_header: HeaderCheck, chunk_rows: int, digest: Hash
+    path: Path,
+    fmt: str,
+    validator: RowValidator,
+    chunk_rows: int,
+    digest: Hash,
+    options: ReadOptions | None = None,
 ) -> Generator[RawChunk, None, None]:
     """The file's rows in chunks of up to `chunk_rows`, with `digest` fed every byte of the file."""
+    columns = Columns(validator, options or ReadOptions(), path.name)
     if fmt == "csv":
-        return read_csv(path, check_header, chunk_rows, digest)
+        return read_csv(path, columns, chunk_rows, digest)
     if fmt == "jsonl":
-        return _chunked(read_jsonl(path, check_header, digest), chunk_rows)
+        return _chunked(read_jsonl(path, columns, digest), chunk_rows)
+    _hash_file(path, digest)  # these libraries read the file themselves: the digest takes its own pass
+    if fmt in ("xlsx", "xls"):
+        from xinyong.ingest.excel_reader import read_excel  # the workbook reader only when a file needs it
+
+        return read_excel(path, columns, chunk_rows)
     from xinyong.ingest.parquet_reader import read_parquet  # pyarrow only when a file needs it
 
-    _hash_file(path, digest)  # pyarrow reads Parquet itself: the digest takes its own pass
-    return _chunked(read_parquet(path, check_header, chunk_rows), chunk_rows)
+    return read_parquet(path, columns, chunk_rows)
 
 
 def _hash_file(path: Path, digest: Hash) -> None:
@@ -240,4 +330,4 @@ def _hash_file(path: Path, digest: Hash) -> None:
             digest.update(block)
 
 
-__all__ = ["FORMATS", "RawChunk", "file_format", "read_chunks"]
+__all__ = ["FORMATS", "Columns", "RawChunk", "ReadOptions", "file_format", "mapped", "read_chunks"]

@@ -30,7 +30,8 @@ from xinyong.domain.catalog import Catalog
 from xinyong.domain.errors import FileRefused
 from xinyong.domain.identifiers import IdentifierVault
 from xinyong.domain.records import Problem, RowValidator, ValidRow
-from xinyong.ingest.readers import RawChunk, read_chunks
+from xinyong.ingest.readers import RawChunk, ReadOptions, read_chunks
+from xinyong.ingest.summary import Reading, add_counts
 
 log = logging.getLogger(__name__)
 QUEUED = 3
@@ -44,15 +45,16 @@ class Chunk:
     rows_read: int
     valid: list[ValidRow] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    reading: Reading = field(default_factory=dict)  # encoding, mapping, dropped and normalised counts (summary.py)
 
-    def pack(self) -> tuple[int, list[tuple[Any, ...]], list[Problem]]:
+    def pack(self) -> tuple[int, list[tuple[Any, ...]], list[Problem], Reading]:
         """A form that is quick to send to another process (plain tuples pickle several times faster)."""
-        return self.rows_read, list(map(tuple, self.valid)), self.problems
+        return self.rows_read, list(map(tuple, self.valid)), self.problems, self.reading
 
     @classmethod
-    def unpack(cls, packed: tuple[int, list[tuple[Any, ...]], list[Problem]]) -> Chunk:
-        rows_read, valid, problems = packed
-        return cls(rows_read, list(map(_VALID_ROW, valid)), problems)
+    def unpack(cls, packed: tuple[int, list[tuple[Any, ...]], list[Problem], Reading]) -> Chunk:
+        rows_read, valid, problems, reading = packed
+        return cls(rows_read, list(map(_VALID_ROW, valid)), problems, reading)
 
 
 _VALID_ROW = partial(tuple.__new__, ValidRow)  # ValidRow._make without a Python call per row
@@ -78,10 +80,10 @@ def gc_paused() -> Iterator[None]:
 
 def validate_chunk(validator: RowValidator, raw: RawChunk) -> Chunk:
     """Validate the rows of a chunk: the fast path over its columns, the general path for the rest."""
-    chunk = Chunk(raw.rows_read, problems=list(raw.problems))
+    chunk = Chunk(raw.rows_read, problems=list(raw.problems), reading=raw.reading)
     if not raw.lines:
         return chunk
-    columns = dict(zip(raw.columns, zip(*raw.rows, strict=True), strict=True))
+    columns = raw.column_values()
     results = validator.fast_rows(raw.lines, columns, text_only=raw.text_only)
     if None in results:
         for i, fast in enumerate(results):
@@ -94,15 +96,21 @@ def validate_chunk(validator: RowValidator, raw: RawChunk) -> Chunk:
         if raw.problems:
             chunk.problems.sort(key=attrgetter("line"))  # stable: a row's problems keep their order
     chunk.valid = [r for r in results if r is not None]
+    add_counts(chunk.reading, "normalised", validator.take_normalised())
     return chunk
 
 
 def local_chunks(
-    path: Path, fmt: str, validator: RowValidator, chunk_rows: int, digest: Digest
+    path: Path,
+    fmt: str,
+    validator: RowValidator,
+    chunk_rows: int,
+    digest: Digest,
+    options: ReadOptions | None = None,
 ) -> Generator[Chunk, None, None]:
     """Read and validate in this process."""
     sha = hashlib.sha256()
-    raws = read_chunks(path, fmt, validator.header_problems, chunk_rows, sha)
+    raws = read_chunks(path, fmt, validator, chunk_rows, sha, options)
     try:
         for raw in raws:
             yield validate_chunk(validator, raw)
@@ -123,6 +131,7 @@ class Job:
     vault: IdentifierVault
     today: date
     chunk_rows: int
+    options: ReadOptions = field(default_factory=ReadOptions)  # encoding and sheet, when given
 
 
 # A chunk travels as this byte and the pickled chunk (a pickle's first byte is never this one);
@@ -163,7 +172,7 @@ def _work(out: Connection, job: Job, parents_end: Connection | None = None) -> N
         validator = RowValidator(job.catalog, job.source_id, job.vault, job.today)
         digest: list[str] = []
         with gc_paused():
-            for chunk in local_chunks(job.path, job.fmt, validator, job.chunk_rows, digest.append):
+            for chunk in local_chunks(job.path, job.fmt, validator, job.chunk_rows, digest.append, job.options):
                 out.send_bytes(_chunk_message(chunk))
         out.send(("done", digest[0]))
     except (BrokenPipeError, ConnectionResetError):

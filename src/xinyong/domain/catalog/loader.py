@@ -19,8 +19,11 @@ from typing import Any
 from pydantic import ValidationError
 
 from xinyong.domain.catalog import yamlsource
+from xinyong.domain.catalog.mappings import Mapping
 from xinyong.domain.catalog.models import (
-    SECTIONS,
+    SECTIONS as ENTRY_SECTIONS,
+)
+from xinyong.domain.catalog.models import (
     Context,
     Entry,
     ListDefinition,
@@ -35,6 +38,7 @@ from xinyong.domain.catalog.models import (
 from xinyong.domain.errors import InvalidInput
 from xinyong.domain.identifiers import Scheme as IdentifierScheme
 
+SECTIONS: dict[str, type[Entry]] = {**ENTRY_SECTIONS, "mappings": Mapping}
 _NOUN = {
     "schemes": "scheme",
     "sources": "source",
@@ -44,6 +48,7 @@ _NOUN = {
     "measures": "measure",
     "rulesets": "ruleset",
     "procedures": "procedure",
+    "mappings": "mapping",
 }
 
 # The eight principles of DESIGN.md; a refusal under one of them starts "principle N, <name>: ".
@@ -145,6 +150,7 @@ class Catalog:
     procedures: dict[str, Procedure]
     version: str
     directory: str
+    mappings: dict[str, Mapping] = field(default_factory=dict)  # a source's export headers, per record type
 
     @property
     def procedure(self) -> Procedure:

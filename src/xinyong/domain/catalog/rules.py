@@ -14,6 +14,7 @@ from xinyong.domain.catalog import floors
 from xinyong.domain.catalog.condition_rules import Problems
 from xinyong.domain.catalog.list_rules import check_list
 from xinyong.domain.catalog.loader import CatalogProblem, Located
+from xinyong.domain.catalog.mapping_rules import check_mappings
 from xinyong.domain.catalog.measure_rules import check_measure, check_national_item
 from xinyong.domain.catalog.models import (
     CORE_FIELDS,
@@ -83,6 +84,7 @@ def check_catalog(located: dict[str, list[Located]]) -> Problems:
     for loc in located["measures"]:
         check_measure(loc, types, contexts, sources, lists, grades, problems)
         check_national_item(loc, lists, problems)
+    check_mappings(located["mappings"], sources, types, index("schemes"), problems)
     return problems
 
 
