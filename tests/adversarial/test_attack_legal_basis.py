@@ -126,7 +126,7 @@ def test_a_repair_basis_is_a_citation_too(tmp_path):
     [
         (
             '{edition: "1999"}',
-            "unknown edition '1999' of the national basic list: one of 2021 (发改财金规〔2021〕1827号), 2022",  # noqa: RUF001 - as the document writes it
+            "unknown edition '1999' of the national basic list: one of 2021 (发改财金规〔2021〕1827号), 2022",
         ),
         ('{edition: "2021", item: 15}', "item 15 is not in the 2021 edition of the national basic list (items 1-14)"),
     ],

@@ -174,11 +174,11 @@ def test_the_same_story_with_the_keyboard_alone_in_chinese(portal: Portal, world
     company.keyboard.press("Enter")
     company.wait_for_url(re.compile(r"/me/objections/new"))
     _tab_to(company, "#grounds")
-    company.keyboard.type("判决已经全部履行，法院已结案。")  # noqa: RUF001 - Chinese punctuation, as a resident types it
+    company.keyboard.type("判决已经全部履行，法院已结案。")
     company.keyboard.press("Tab")
     company.keyboard.press("Enter")  # the submit button follows the grounds
     company.wait_for_url(re.compile(r"/me\?filed=objection:\d+"))
-    assert "有异议：正在处理" in _file_text(company)  # noqa: RUF001 - Chinese punctuation, as a resident types it
+    assert "有异议：正在处理" in _file_text(company)
 
     reviewer = _page(browser, "zh-CN")
     _keyboard_sign_in(reviewer, portal, world.keys["reviewer"])
