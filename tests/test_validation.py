@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import json
+import unicodedata
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -76,8 +77,12 @@ plain_text = (
 
 @functools.cache
 def pattern_values(pattern: str, longest: int) -> st.SearchStrategy[str]:
-    """Values of a pattern; built once, since a wide class (the CJK block) is slow to build."""
-    return st.from_regex(pattern, fullmatch=True).filter(lambda s: 0 < len(s) <= longest)
+    """Values of a pattern in the common form (NFKC: no full-width bracket a department's keyboard
+    might add, which the general path folds and counts); built once, since a wide class (the CJK
+    block) is slow to build."""
+    return st.from_regex(pattern, fullmatch=True).filter(
+        lambda s: 0 < len(s) <= longest and unicodedata.is_normalized("NFKC", s)
+    )
 
 
 def plain_value(spec: AttributeSpec) -> st.SearchStrategy[str]:

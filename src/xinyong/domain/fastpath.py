@@ -23,6 +23,7 @@ from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from itertools import repeat
 from typing import TYPE_CHECKING, Any
+from unicodedata import is_normalized
 
 from xinyong.domain.values import FastAttr, clean_text, fast_value, iso_date
 
@@ -89,7 +90,10 @@ def _encoded(a: FastAttr, values: Column) -> list[str] | None:
             or "\\" in joined
             or list(map(str.strip, values)) != values
             or (a.max_length is not None and max(map(len, values)) > a.max_length)
-            or (a.pattern is not None and (not joined.isascii() or None in map(a.pattern.fullmatch, values)))
+            or (
+                a.pattern is not None
+                and (not is_normalized("NFKC", joined) or None in map(a.pattern.fullmatch, values))
+            )
         ):
             return None
         return list(map('"%s"'.__mod__, values))

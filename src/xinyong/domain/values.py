@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any, Protocol
+from unicodedata import is_normalized
 
 from xinyong.domain.catalog.models import AttributeSpec, RecordType
 from xinyong.domain.normalise import (
@@ -179,7 +180,7 @@ def fast_value(a: FastAttr, v: str) -> str | None:
             return None
         if a.max_length is not None and len(v) > a.max_length:
             return None
-        if a.pattern is not None and not (v.isascii() and a.pattern.fullmatch(v)):
+        if a.pattern is not None and not (is_normalized("NFKC", v) and a.pattern.fullmatch(v)):
             return None
         return f'"{v}"'
     if a.type == "integer":

@@ -3,13 +3,15 @@
 `max_length: 60` bounds a text's length, not what it says; `pattern: '.{1,60}'` is no better. A
 pattern is tight when it matches no arbitrary character (no `.`, no negated class, no `\\w`, `\\s`,
 `\\S`, `\\W` or `\\D`), repeats nothing without bound, and leaves at most floors.FREE_LETTERS_MAX
-characters to letter classes; literal text is fixed by the catalog and does not count.
+characters to letter classes; literal text is fixed by the catalog and does not count, nor do
+numerals, Chinese ones included.
 """
 
 from __future__ import annotations
 
 import importlib
 import re
+import unicodedata
 from typing import Any
 
 from xinyong.domain.catalog.floors import FREE_LETTERS_MAX
@@ -24,8 +26,14 @@ class _Loose(Exception):
     """The pattern admits free text; the message says which construct does."""
 
 
+def _is_letter(char: str) -> bool:
+    """A character that can spell words: a letter that is not a numeral (一 and 百 are
+    letters to Python, but a class of numerals writes numbers, as departments do in 第一百条)."""
+    return char.isalpha() and unicodedata.numeric(char, None) is None
+
+
 def _letter_in(lo: int, hi: int) -> bool:
-    return any(chr(code).isalpha() for code in range(lo, hi + 1))
+    return any(_is_letter(chr(code)) for code in range(lo, hi + 1))
 
 
 def _class_letters(items: list[tuple[Any, Any]]) -> int:
@@ -37,7 +45,7 @@ def _class_letters(items: list[tuple[Any, Any]]) -> int:
             if av is not _c.CATEGORY_DIGIT:
                 raise _Loose("\\w, \\s, \\S, \\W and \\D match free text; list the characters allowed")
         elif op is _c.LITERAL:
-            letters = max(letters, int(chr(av).isalpha()))
+            letters = max(letters, int(_is_letter(chr(av))))
         elif op is _c.RANGE:
             letters = max(letters, int(_letter_in(av[0], av[1])))
     return letters
