@@ -131,7 +131,7 @@ def test_the_store_keeps_its_chain_when_an_api_batch_meets_a_full_disk(small_dis
     body = {"records": [court_row(f"A-{i}", make_ric(i)) for i in range(50)]}
     with in_thread(settings) as base:
         try:
-            with filler.open("wb") as f, contextlib.suppress(OSError):  # the disk fills up while the server runs
+            with contextlib.suppress(OSError), filler.open("wb") as f:  # the disk fills up while the server runs
                 while True:
                     f.write(b"\0" * (1 << 16))
             answer = httpx.post(f"{base}/v1/records", json=body, headers={"authorization": f"Bearer {key}"}, timeout=60)

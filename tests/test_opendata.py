@@ -62,7 +62,7 @@ def test_publication_holds_only_what_is_public_and_verifies(
     person = [r for r in records if r["subject_kind"] == "person"]
     assert person and all(r["subject_name"] == "张*" and "*" in r["subject_identifier"] for r in person)
     entries = lines(out / "lists.jsonl")
-    assert {e["list"] for e in entries} == {"black.serious_dishonesty"}
+    assert {e["list"] for e in entries} == {"black.court_defaulters"}
     assert {e["subject_id"] for e in entries} == {world.company, world.person}
     everything = "".join((out / name).read_text(encoding="utf-8") for name in manifest["files"])
     assert make_ric(62) not in everything, "no resident number leaves"

@@ -80,7 +80,7 @@ def test_the_pdf_text_is_the_signed_json(engine: Engine, catalog: Catalog, world
             assert squash(value) in text, value
         name = court["name_zh"] if lang == "zh" else court["name"]
         assert squash(name) in text
-        assert payload["lists"] and payload["lists"][0]["list"] == "black.serious_dishonesty"
+        assert payload["lists"] and payload["lists"][0]["list"] == "black.court_defaulters"
         assert payload["supervision"]["grade"] in ("A", "B", "C", "D")
         stored = verify_code(engine, issued.code)
         assert stored["json_sha256"] == hashlib.sha256(issued.signed_json).hexdigest()

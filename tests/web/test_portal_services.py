@@ -45,7 +45,7 @@ def test_the_preview_of_an_objection_is_what_upholding_it_then_does(portal: Port
 
 
 def test_the_preview_of_a_proposal_names_the_lists_notice_and_term(portal: Portal, world: World) -> None:
-    listing = portal.catalog.lists["black.serious_dishonesty"]
+    listing = portal.catalog.lists["black.court_defaulters"]
     p = preview_entry(portal.engine, portal.catalog, world.proposal, datetime.now(UTC))
     assert p["state"] == "proposed"
     assert p["approve"][0] == {"code": "notify", "days": listing.notice_days}
@@ -70,7 +70,7 @@ def test_the_dashboards_count_what_the_store_holds(portal: Portal, world: World,
     grades = {(r["subject_kind"], r["grade"]): r["subjects"] for r in d["grades"]}
     assert grades[("organisation", "C")] == 2 and grades[("person", "not_opted_in")] == 1
     now_month = [r for r in d["lists"] if r["month"] == today.isoformat()[:7]]
-    assert now_month == [{"month": today.isoformat()[:7], "list": "black.serious_dishonesty", "entries": 2}]
+    assert now_month == [{"month": today.isoformat()[:7], "list": "black.court_defaulters", "entries": 2}]
     assert sum(r["records"] for r in d["sources"]) == 3 and {r["source"] for r in d["sources"]} == {"court"}
     objections = next(r for r in d["deadlines"] if r["kind"] == "objections")
     assert objections["open_in_time"] == 1 and objections["decided_late"] == 0

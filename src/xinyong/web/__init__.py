@@ -18,7 +18,7 @@ from xinyong.web.routers import admin, public, review, subject
 # Every router of the portal; the authorisation test walks their routes.
 ROUTERS = (public.router, subject.router, review.router, admin.router)
 # Paths that belong to the API: their errors stay application/problem+json.
-API_PREFIXES = ("/v1/", "/docs", "/redoc", "/openapi.json")
+API_PREFIXES = ("/v1/", "/docs", "/redoc", "/openapi.json", "/metrics", "/healthz", "/readyz")
 
 
 def is_page(path: str) -> bool:
