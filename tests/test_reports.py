@@ -301,3 +301,16 @@ def test_hostile_names_print_as_signed(engine: Engine, catalog: Catalog) -> None
     assert "\u202e" not in line and "好公司" in line
     assert payload["subject"]["name"] == "好\u202e公司😀𠀀"  # the data keeps what the store holds
     assert datetime.fromisoformat(payload["issued_at"]).tzinfo is UTC or payload["issued_at"].endswith("+00:00")
+
+
+def test_a_period_reaching_back_past_what_the_platform_can_hold_is_refused() -> None:
+    """A typing error such as to=0001-01-02 is a clear 4xx, never a crash counting months back."""
+    from datetime import date
+
+    from xinyong.domain.errors import InvalidInput
+    from xinyong.reports.content import Period
+
+    for first, last in ((None, date(1, 1, 2)), (date(1, 1, 1), date(2026, 1, 1)), (None, date(1989, 12, 31))):
+        with pytest.raises(InvalidInput, match="holds nothing before 1990-01-01"):
+            Period.of(first, last, date(2026, 12, 7))
+    assert Period.of(None, date(1990, 1, 1), date(2026, 12, 7)).last == date(1990, 1, 1)

@@ -33,6 +33,9 @@ from xinyong.store import report_repo as repo
 
 DEFAULT_MONTHS = 36  # the longest publication period of the reference policy (serious records)
 MAX_YEARS = 10
+# No decision a department submits is older than the unified credit code (GB 32100-2015); a period
+# before 1990 can only be a typing error, and dates near year 1 cannot be counted back from.
+EARLIEST = date(1990, 1, 1)
 # List states a subject's own report shows besides `listed`: pending steps they must know of.
 PENDING_STATES = ("proposed", "notified", "objected")
 
@@ -46,6 +49,8 @@ class Period:
     def of(cls, first: date | None, last: date | None, today: date) -> Period:
         """The requested period, checked: default the 36 months up to today."""
         last = last or today
+        if last < EARLIEST or (first is not None and first < EARLIEST):
+            raise InvalidInput(f"from and to: the platform holds nothing before {EARLIEST}; give a later period")
         first = first or add_months(last, -DEFAULT_MONTHS) + timedelta(days=1)
         if last > today:
             raise InvalidInput(f"to: {last} is in the future; a report states what is known up to today ({today})")
