@@ -20,8 +20,10 @@ $(VENV)/.installed: pyproject.toml
 
 venv: $(VENV)/.installed
 
+# The suite runs on every core (pytest-xdist); `-n 0` in PYTEST_ARGS runs it in one process.
+PYTEST_ARGS ?= -n auto
 test: venv
-	$(PY) -m pytest
+	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: venv
 	$(VENV)/bin/ruff check src tests bench

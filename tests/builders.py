@@ -179,3 +179,19 @@ def export_rows(
 
     layout = ExportLayout(load_catalog().mappings[mapping_id], columns_for(rows), dropped)
     return layout.headers, [layout.row(r) for r in rows]
+
+
+def department_rows(path: Path, today: date = date(2026, 11, 1)) -> Iterable[tuple[int, dict[str, Any]]]:
+    """Each row of a department file as ingestion reads it: in the file's encoding, below its
+    title rows, through its source's header mapping (`(line, row)`, unreadable lines left out)."""
+    import hashlib
+
+    from xinyong.domain.catalog import load_catalog
+    from xinyong.domain.identifiers import IdentifierVault
+    from xinyong.domain.records import RowValidator
+    from xinyong.ingest.readers import file_format, read_chunks
+
+    validator = RowValidator(load_catalog(), path.name.split(".", 1)[0], IdentifierVault(b"k" * 32), today)
+    for chunk in read_chunks(path, file_format(path), validator, 10_000, hashlib.sha256()):
+        for i, line in enumerate(chunk.lines):
+            yield line, chunk.row(i)

@@ -17,10 +17,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-import pyarrow.parquet as pq
 import pytest
 
-from builders import ok, xy
+from builders import department_rows, ok, xy
 from servers import Serving, env_for
 
 
@@ -31,14 +30,7 @@ def _city_secrets(city: Path) -> set[str]:
         for row in csv.DictReader(f):
             found |= {row["name"], row["identifier"]}
     for path in (city / "departments").iterdir():
-        if path.suffix == ".csv":
-            with path.open(encoding="utf-8") as f:
-                rows: list[dict[str, Any]] = list(csv.DictReader(f))
-        elif path.suffix == ".jsonl":
-            rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-        else:
-            rows = pq.read_table(path).to_pylist()
-        for row in rows:
+        for _line, row in department_rows(path):
             found |= {str(row.get(k) or "") for k in ("id_number", "subject_name")}
     return {s for s in found if len(s) >= 2}
 
