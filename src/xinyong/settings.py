@@ -1,7 +1,7 @@
 """Every setting of xinyong, read from `XINYONG_`-prefixed environment variables.
 
 Each field carries its help text; `xinyong settings` prints them and a test checks that every
-setting is documented in the README.
+setting is documented in docs/settings.md.
 """
 
 from __future__ import annotations

@@ -27,6 +27,7 @@ PAGES: dict[str, frozenset[Role]] = {
     "web_language": EVERYONE,
     # a subject, about themselves
     "web_my_file": SUBJECT,
+    "web_my_report": SUBJECT,
     "web_objection_form": SUBJECT,
     "web_file_objection": SUBJECT,
     "web_repair_form": SUBJECT,

@@ -20,6 +20,7 @@ from xinyong.domain.catalog import Catalog, load_catalog
 from xinyong.domain.catalog.loader import CatalogError
 from xinyong.domain.disputes import objection_due, repair_due
 from xinyong.domain.errors import InvalidInput
+from xinyong.reports.issue import issue_report
 from xinyong.services import audit
 from xinyong.services import lists as lists_service
 from xinyong.services.context import AppContext
@@ -106,6 +107,24 @@ def my_file(ctx: AppContext, who: Principal) -> dict[str, Any]:
     }
     audit_view(ctx, who, "read_own_file", f"subject:{sid}", "subject access")
     return data
+
+
+def my_report(ctx: AppContext, who: Principal, fmt: str, lang: str, base_url: str) -> tuple[bytes, str, str]:
+    """The signed-in subject's own credit report (whole, as `GET /v1/me/report`): content, media type
+    and file name. Issuing it is stored and audited by the report service."""
+    issued = issue_report(
+        ctx.engine,
+        ctx.catalog,
+        ctx.signing_key,
+        subject_id=_subject(who),
+        requester=who.actor,
+        by_subject=True,
+        public=False,
+        lang="zh" if lang.startswith("zh") else "en",
+        fmt=fmt,
+        base_url=base_url,
+    )
+    return issued.content, issued.media_type, f"report-{issued.code}.{issued.format}"
 
 
 def file_objection(ctx: AppContext, who: Principal, target: str, grounds: str) -> dict[str, Any]:

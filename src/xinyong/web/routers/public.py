@@ -43,7 +43,7 @@ def search(
 @router.get("/entities/{subject_id}", name="web_entity", response_class=HTMLResponse)
 def entity(subject_id: SubjectId, viewer: Annotated[Viewer, Depends(guard("web_entity"))], _: Limited) -> HTMLResponse:
     page = portal.entity(viewer.ctx, subject_id)
-    return render(viewer, "entity.html", private=False, s=page, catalog=viewer.ctx.catalog)
+    return render(viewer, "entity.html", private=False, s=page, subject_id=subject_id, catalog=viewer.ctx.catalog)
 
 
 @router.get("/measures", name="web_measures", response_class=HTMLResponse)

@@ -6,7 +6,7 @@ audit event. A form refused by the service is shown again with what to fix.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Form, Query
 from fastapi.responses import HTMLResponse, Response
@@ -27,6 +27,17 @@ def my_file(
     data = portal.my_file(viewer.ctx, viewer.principal)
     kind, _, number = filed.partition(":")
     return render(viewer, "my_file.html", f=data, catalog=viewer.ctx.catalog, filed_kind=kind, filed_id=number)
+
+
+@router.get("/me/report", name="web_my_report", response_class=Response)
+def my_report(
+    viewer: Annotated[Viewer, Depends(guard("web_my_report"))],
+    fmt: Annotated[Literal["pdf", "html", "json"], Query(alias="format")] = "pdf",
+) -> Response:
+    """The subject's own signed credit report, for download: the button on "My file"."""
+    base_url = str(viewer.request.base_url)
+    content, media_type, name = portal.my_report(viewer.ctx, viewer.principal, fmt, viewer.lang, base_url)
+    return Response(content, media_type=media_type, headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
 @router.get("/me/objections/new", name="web_objection_form", response_class=HTMLResponse)
