@@ -1,8 +1,8 @@
 """The report as a PDF: its signed lines in a CJK font, the signed JSON attached, and on every
 page the verification code and a QR code of the verification address (fpdf2, segno).
 
-The font comes from a Debian package, found by path (never a font file in the repository):
-fonts-wqy-zenhei, or another TrueType-outline CJK collection listed in `FONTS`. The PDF's text
+The font is a Debian package's CJK font (`fonts.py`), reduced to the common characters when the
+report's text allows. The PDF's text
 is exactly the payload's lines, each followed by a line break, then each page's footer; a verifier
 extracts the text and compares (`verify.py`).
 """
@@ -13,49 +13,15 @@ import logging
 import unicodedata
 from collections.abc import Sequence
 from datetime import datetime
-from functools import cache
-from pathlib import Path
 
 from xinyong.domain.errors import ConfigurationError
+from xinyong.reports.fonts import cmap, face_for
 from xinyong.reports.i18n import N_, tr
 
-# TrueType-outline CJK fonts of Debian packages (CFF-based OpenType collections such as
-# fonts-noto-cjk cannot be embedded by fpdf2's subsetter). First found wins.
-FONTS = (
-    ("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc", 0, "fonts-wqy-zenhei"),
-    ("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc", 0, "fonts-wqy-microhei"),
-    ("/usr/share/fonts/truetype/arphic/uming.ttc", 0, "fonts-arphic-uming"),
-)
 ATTACHMENT = "report.json"
 FOOTER = N_("Verification code {code}; page {page} of {pages}")
 SIZES = {"title": 15.0, "head": 11.5, "sub": 10.0, "body": 9.0}
 QR_MM = 22.0
-
-
-@cache
-def font() -> tuple[str, int]:
-    """(path, face index) of the CJK font.
-
-    Raises:
-        ConfigurationError: none of the known fonts is installed; says which package to install.
-    """
-    for path, face, _ in FONTS:
-        if Path(path).is_file():
-            return path, face
-    looked = ", ".join(p for p, _, _ in FONTS)
-    raise ConfigurationError(
-        f"no CJK TrueType font for PDF reports (looked for {looked}): install the Debian package "
-        "fonts-wqy-zenhei (`apt-get install fonts-wqy-zenhei`)"
-    )
-
-
-@cache
-def _cmap() -> frozenset[int]:
-    from fontTools.ttLib import TTCollection
-
-    path, face = font()
-    with TTCollection(path, lazy=True) as collection:
-        return frozenset(collection.fonts[face].getBestCmap())
 
 
 def printable(text: str) -> str:
@@ -64,7 +30,7 @@ def printable(text: str) -> str:
     font has no glyph for replaced by '?', so the text extracted from the PDF is the text signed."""
     kept = "".join(c for c in text if unicodedata.category(c) not in ("Cc", "Cf", "Co", "Cs"))
     try:
-        glyphs = _cmap()
+        glyphs = cmap()
     except ConfigurationError:
         return kept  # no PDF can be made here either; the JSON keeps the characters
     return "".join(c if ord(c) in glyphs or c == " " else "?" for c in kept)
@@ -109,7 +75,7 @@ def render(
     pdf.set_lang("zh-CN" if lang == "zh" else "en")
     pdf.set_margins(16, 16, 16)
     pdf.set_auto_page_break(True, margin=QR_MM + 12)
-    path, face = font()
+    path, face = face_for("".join(text for _, text in styled) + footer(lang, code, 0, 0) + code)
     pdf.add_font("cjk", fname=path, collection_font_number=face)
     pdf.add_page()
     for style, text in styled:
