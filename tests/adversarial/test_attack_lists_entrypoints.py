@@ -9,7 +9,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from builders import xy
+from builders import make_uscc, ok, xy
 from process_story import T0, Story, at, org_row
 from test_api import Served, served  # noqa: F401 - the real server the HTTP attacks go through
 from xinyong.domain.catalog import Catalog
@@ -51,6 +51,15 @@ def test_the_command_line_refuses_an_endless_extension_and_a_platform_removal(
     code, err = lists("remove", str(eid), "--reviewer", "wang", "--reason", "the debtor asked nicely")
     assert code == 1 and owned(eid, "removal") in " ".join(err.split())
     assert story.state(eid, at(40)) == "listed"
+
+    # The check's own output names the decision document and the list's legal basis.
+    env = {**db_env, "XINYONG_SIGNING_KEY_FILE": str(tmp_path / "signing.key")}
+    ok(xy(env, "init", cwd=tmp_path))
+    shown = ok(xy(env, "check", make_uscc(31), "--context", "procurement.tender", "--purpose", "tender 2027-9", *moment,
+                  cwd=tmp_path)).stdout  # fmt: skip
+    assert "grounded on record court/K-1 (decision (2027)浙01执31号); list legal basis: Provisions of the Supreme " in (
+        " ".join(shown.split())
+    )
 
 
 def test_the_reviewers_routes_refuse_an_endless_extension_and_a_platform_removal(

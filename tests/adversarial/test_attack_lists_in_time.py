@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import Engine
+from sqlalchemy import Engine, update
 
 from builders import make_uscc
 from process_story import T0, Story, at, org_row
@@ -26,6 +26,7 @@ from xinyong.services import lists as lists_service
 from xinyong.services.checks import certificate_of, replay, run_check
 from xinyong.services.objections import decide_objection, file_objection
 from xinyong.services.repairs import decide_repair, file_repair
+from xinyong.store.tables import checks
 
 KEY = Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
 LI, WANG = "reviewer:li", "reviewer:wang"
@@ -266,3 +267,15 @@ def test_a_check_names_the_lists_legal_basis_and_the_decision_document_and_signs
     cert = certificate_of(story.engine, result["check_id"])
     signed = verify(cert, {key_id(KEY.public_key()): KEY.public_key()}).payload
     assert measure(signed["decision"])["basis"][0]["document_no"] == "(2027)浙01执12号"
+
+
+def test_a_check_stored_before_the_chain_was_added_still_replays_the_same(story: Story) -> None:
+    listed(story, 13)
+    result = check(story, 13, 40)
+    old = result["decision"]
+    for m in old["applied"]:
+        for b in m["basis"]:
+            del b["document_no"], b["list_legal_basis"], b["suspended"]
+    with story.engine.begin() as conn:
+        conn.execute(update(checks).where(checks.c.id == result["check_id"]).values(decision=old))
+    assert replay(story.engine, story.catalog, result["check_id"])["same"] is True
