@@ -460,14 +460,16 @@ def test_extension_needs_a_listing_in_force_and_stays_within_bounds(story: Story
         story.catalog,
         eid,
         months=12,
-        actor=LI,
+        actor=WANG,  # not the reviewer who approved the listing
         reason="a new default judgment on the same obligation",
         now=at(700),
     )
     assert view.ends_on == date(2030, 4, 1)
     assert story.state(eid, at(800)) == "listed"
     with pytest.raises(InvalidTransition, match="not in force"):
-        lists_service.extend(story.engine, story.catalog, eid, months=12, actor=LI, reason="too late now", now=at(1200))
+        lists_service.extend(
+            story.engine, story.catalog, eid, months=12, actor=WANG, reason="too late now", now=at(1200)
+        )
 
 
 def test_link_objection_upheld_unlinks_the_record_and_withdraws_the_entry(story: Story) -> None:

@@ -23,13 +23,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Engine, select
 
 from builders import make_ric
+from process_story import person_row
 from report_world import NOW, START, World
 from xinyong.domain.catalog import Catalog
 from xinyong.domain.certificates import CertificateInvalid, key_id
 from xinyong.domain.errors import InvalidInput, NotFound
 from xinyong.domain.identifiers import IdentifierVault
 from xinyong.reports.publish import publish, verify_publication
-from xinyong.services import lists as lists_service
 from xinyong.services.objections import decide_objection, file_objection
 from xinyong.store.tables import audit_events, list_entries
 
@@ -148,14 +148,11 @@ def test_changes_feed(engine: Engine, catalog: Catalog, world: World, tmp_path: 
     )
     with engine.connect() as conn:
         eid = conn.scalar(select(list_entries.c.id).where(list_entries.c.subject_id == world.person))
-    lists_service.remove(
-        engine,
-        catalog,
-        eid,
-        actor="reviewer:li",
-        reason="the judgment was performed in full",
-        now=NOW + timedelta(minutes=2),
-    )
+    # The court's own decision ends its listing: a platform reviewer may not (the list's owner).
+    day = (START - timedelta(days=20)).date().isoformat()
+    paid = person_row("W-2", 62, revision=2, performance="performed", decided_on=day, valid_from=day)
+    world.story.ingest([paid], NOW + timedelta(minutes=2))
+    assert world.story.maintain(NOW + timedelta(minutes=2))["ended_ground_changed"] == 1
     publish(engine, catalog, KEY, tmp_path / "three", actor="cli:test")
     changes = {c["item"]: c for c in lines(tmp_path / "three" / "changes.jsonl")}
     assert changes["record:samr/S-1"]["change"] == "removed"

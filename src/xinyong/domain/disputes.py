@@ -57,6 +57,21 @@ def objection_due(procedure: Procedure, filed_on: date) -> date:
     return add_working_days(filed_on, procedure.objection_decision_working_days, procedure.holiday_calendar)
 
 
+def suspension(objection_id: int, target: str, due_on: date, day: date) -> str | None:
+    """Why a ground under an undecided objection cannot be used on `day`, or None while it can.
+
+    An objection is decided within its deadline (working days, counted when it was filed); one
+    still undecided after it suspends every sanction resting on its target until it is decided:
+    what cannot be verified in time is not used (FCRA s.611).
+    """
+    if day <= due_on:
+        return None
+    return (
+        f"suspended: objection {objection_id} to {target} is undecided past its decision deadline of "
+        f"{due_on.isoformat()}; what cannot be verified in time is not used (FCRA s.611)"
+    )
+
+
 def appeal_until(procedure: Procedure, dismissed_on: date) -> date:
     """The last day an appeal may be filed (calendar days, as the reference procedure counts them)."""
     return dismissed_on + timedelta(days=procedure.appeal_days)

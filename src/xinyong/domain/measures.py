@@ -30,7 +30,12 @@ class Outcome(StrEnum):
 
 @dataclass(frozen=True)
 class EntryFact:
-    """A list entry in force on the day of the check."""
+    """A list entry of the subject as of the day of the check: in force, or listed once and ended.
+
+    `note` says how a listing ended (removed on a day, void from the start), `suspended` why an
+    entry in force cannot be used now (an objection past its deadline), `document_no` the
+    decision document of the record it rests on.
+    """
 
     entry_id: int
     list_id: str
@@ -39,6 +44,10 @@ class EntryFact:
     source_id: str
     source_ref: str
     disputed: bool = False
+    in_force: bool = True
+    note: str | None = None
+    suspended: str | None = None
+    document_no: str | None = None
 
 
 @dataclass(frozen=True)
@@ -48,6 +57,8 @@ class LinkedRecord:
     fact: RecordFact
     link_method: str | None
     disputed: bool = False
+    suspended: str | None = None  # why it cannot be used now: an objection past its deadline
+    document_no: str | None = None
 
 
 @dataclass(frozen=True)
@@ -72,6 +83,7 @@ class MeasureAnswer:
     reason: str
     basis: list[dict[str, Any]] = field(default_factory=list)
     disputed: bool = False
+    suspended: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -85,6 +97,7 @@ class MeasureAnswer:
             "reason": self.reason,
             "basis": self.basis,
             "disputed": self.disputed,
+            "suspended": self.suspended,
         }
 
 
@@ -125,11 +138,17 @@ def _answer(measure: Measure, catalog: Catalog, applies: bool, reason: str, **kw
 def _by_list(measure: Measure, catalog: Catalog, facts: SubjectFacts) -> MeasureAnswer:
     list_id = str(measure.trigger.list)
     listing = catalog.lists[list_id]
-    hits = [e for e in facts.entries if e.list_id == list_id]
+    mine = [e for e in facts.entries if e.list_id == list_id]
+    hits = [e for e in mine if e.in_force]
+    ended = "".join(f"; entry {e.entry_id} {e.note}" for e in mine if not e.in_force and e.note)
     if not hits:
         return _answer(
-            measure, catalog, False, f"does not apply: the subject has no entry in force on the {listing.name}"
+            measure,
+            catalog,
+            False,
+            f"does not apply: the subject has no entry in force on the {listing.name}{ended}",
         )
+    chain = f"list legal basis: {basis_text(listing.legal_basis)}"
     basis = [
         {
             "entry": e.entry_id,
@@ -137,15 +156,24 @@ def _by_list(measure: Measure, catalog: Catalog, facts: SubjectFacts) -> Measure
             "listed_on": e.listed_on.isoformat(),
             "ends_on": e.ends_on.isoformat() if e.ends_on else None,
             "record": f"{e.source_id}/{e.source_ref}",
+            "document_no": e.document_no,
+            "list_legal_basis": basis_text(listing.legal_basis),
             "disputed": e.disputed,
+            "suspended": e.suspended,
         }
         for e in hits
     ]
-    first = hits[0]
+    usable = [e for e in hits if e.suspended is None]
+    if not usable:
+        why = "; ".join(str(e.suspended) for e in hits)
+        return _answer(measure, catalog, False, f"does not apply: {why}", basis=basis, disputed=True, suspended=True)
+    first = usable[0]
     until = f" until {first.ends_on.isoformat()}" if first.ends_on else ""
+    decision = f" (decision {first.document_no})" if first.document_no else ""
+    later = f"; entry {first.entry_id} later {first.note}" if first.note else ""
     reason = (
         f"applies: entry {first.entry_id} on the {listing.name} is in force since {first.listed_on.isoformat()}"
-        f"{until}, grounded on record {first.source_id}/{first.source_ref}"
+        f"{until}, grounded on record {first.source_id}/{first.source_ref}{decision}; {chain}{later}"
     )
     return _answer(measure, catalog, True, reason, basis=basis, disputed=any(e.disputed for e in hits))
 
@@ -176,12 +204,23 @@ def _by_record(measure: Measure, catalog: Catalog, facts: SubjectFacts, as_of: d
             "record": f"{r.fact.source_id}/{r.fact.source_ref}",
             "record_type": type_id,
             "valid_from": r.fact.valid_from.isoformat(),
+            "document_no": r.document_no,
+            "record_legal_basis": basis_text(rt.legal_basis),
             "disputed": r.disputed,
+            "suspended": r.suspended,
         }
         for r in linked
     ]
-    r = linked[0]
-    reason = f"applies: {rt.name} record {r.fact.source_id}/{r.fact.source_ref} is in force since {r.fact.valid_from}"
+    usable = [r for r in linked if r.suspended is None]
+    if not usable:
+        why = "; ".join(str(r.suspended) for r in linked)
+        return _answer(measure, catalog, False, f"does not apply: {why}", basis=basis, disputed=True, suspended=True)
+    r = usable[0]
+    decision = f" (decision {r.document_no})" if r.document_no else ""
+    reason = (
+        f"applies: {rt.name} record {r.fact.source_id}/{r.fact.source_ref}{decision} is in force since "
+        f"{r.fact.valid_from}; legal basis of the record: {basis_text(rt.legal_basis)}"
+    )
     return _answer(measure, catalog, True, reason, basis=basis, disputed=any(x.disputed for x in linked))
 
 
@@ -244,4 +283,9 @@ def decide(
         summary = f"ALLOW: none of the {len(answers)} measures of {context.name} applies to this subject."
     if any(a.disputed for a in applied):
         summary += " The subject disputes a ground of this decision; an objection is pending."
+    if any(a.suspended for a in answers):
+        summary += (
+            " A sanction is suspended: an objection to its ground is past its decision deadline, and what "
+            "cannot be verified in time is not used (FCRA s.611)."
+        )
     return Decision(context_id, outcome, summary, answers, facts.grade)

@@ -27,7 +27,7 @@ connection (`store.db.HotRead`), past the per-execution machinery of SQLAlchemy'
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from itertools import groupby
@@ -40,13 +40,13 @@ from xinyong.domain.catalog import Catalog
 from xinyong.domain.certificates import canonical, signed
 from xinyong.domain.errors import InvalidInput, NotFound, Unauthorized
 from xinyong.domain.identifiers import IdentifierVault
-from xinyong.domain.lists import Transition, fold
+from xinyong.domain.lists import LINKS_THAT_MAY_LIST, Transition, fold, ground_from, standing_on
 from xinyong.domain.measures import EntryFact, LinkedRecord, SubjectFacts, decide
 from xinyong.domain.scoring import RecordFact, score_subject
 from xinyong.services import audit
 from xinyong.services.keys import KEY_STANDS, Principal
 from xinyong.services.lists import TRANSITION_COLUMNS, transition
-from xinyong.services.objection_views import DISPUTE_COLUMNS, disputes_from, open_objections_of
+from xinyong.services.objection_views import DEADLINE_COLUMNS, Disputes, disputes_from, objections_open_at
 from xinyong.services.scoring import FACT_COLUMNS, known_versions
 from xinyong.store import clock
 from xinyong.store.db import HotInsert, HotRead, on_driver, one_read, writing
@@ -64,7 +64,7 @@ from xinyong.store.tables import (
 PURPOSE_MAX = 200
 
 _KNOWN_AT = bindparam("known_at", type_=records.c.recorded_at.type)
-_FACTS = (*FACT_COLUMNS, records.c.link_method)
+_FACTS = (*FACT_COLUMNS, records.c.link_method, records.c.recorded_at, records.c.document_no)
 # Each entry of the subject with its transitions: folded per entry, in order, in Python.
 _ENTRY_COLUMNS = (
     *TRANSITION_COLUMNS,
@@ -72,6 +72,7 @@ _ENTRY_COLUMNS = (
     list_entries.c.list_id,
     list_entries.c.source_id,
     list_entries.c.source_ref,
+    list_entries.c.record_id,
 )
 _ENTRY_AT, _SEQ_AT = len(TRANSITION_COLUMNS), 0
 
@@ -86,13 +87,14 @@ def _rows(dialect: str, columns: Sequence[Any]) -> Any:
     )
 
 
-def _file_statement(dialect: str, subject: Subquery, known: Any) -> Select[Any]:
+def _file_statement(dialect: str, subject: Subquery, known: Any, asked: Any | None = None) -> Select[Any]:
     """The subject of `subject` (one row or none: subject_id, kind) and, as JSON, everything a
-    decision rests on: its records as known at `known`, its open objections, its list entries
-    with their transitions. One statement, so one snapshot on either store, and one round trip."""
+    decision rests on: its records as known at `known`, its objections open when asked (`asked`;
+    None: now) with their deadlines, its list entries with their transitions. One statement, so
+    one snapshot on either store, and one round trip."""
     sid = subject.c.subject_id
     linked = select(_rows(dialect, _FACTS)).where(records.c.subject_id == sid, known_versions(known))
-    disputes = open_objections_of(sid).with_only_columns(_rows(dialect, DISPUTE_COLUMNS))
+    disputes = objections_open_at(sid, asked).with_only_columns(_rows(dialect, DEADLINE_COLUMNS))
     entries = (
         select(_rows(dialect, _ENTRY_COLUMNS))
         .join_from(list_transitions, list_entries, list_entries.c.id == list_transitions.c.entry_id)
@@ -142,7 +144,8 @@ def _by_id() -> Subquery:
 
 # Built once per dialect at import: building a statement costs several times what running a cached one does.
 _FILE_BY_HASH = {d: HotRead(_live(d)) for d in ("sqlite", "postgresql")}
-_FILE_BY_ID = {d: _file_statement(d, _by_id(), _KNOWN_AT) for d in ("sqlite", "postgresql")}
+_ASKED_AT = bindparam("asked_at", type_=records.c.recorded_at.type)
+_FILE_BY_ID = {d: _file_statement(d, _by_id(), _KNOWN_AT, _ASKED_AT) for d in ("sqlite", "postgresql")}
 _INSERT_CHECK = insert(checks)
 
 
@@ -159,39 +162,84 @@ def _moment(text: str) -> datetime:
 def _facts(catalog: Catalog, row: Any, as_of: date, known_at: datetime) -> SubjectFacts:
     """What the decision rests on, from a row of `_file_statement`."""
     disputes = disputes_from(row.objections or ())
-    linked = [
-        LinkedRecord(
-            RecordFact(
-                rid,
-                rtype,
-                date.fromisoformat(decided),
-                date.fromisoformat(start),
-                _day(until),
-                attributes,
-                status,
-                source,
-                ref,
-            ),
-            link_method,
-            disputes.record_disputed(source, ref),
+    linked = []
+    learned: dict[tuple[str, str], date] = {}
+    for rid, rtype, decided, start, until, attributes, status, source, ref, link_method, at, doc in row.records or ():
+        fact = RecordFact(
+            rid,
+            rtype,
+            date.fromisoformat(decided),
+            date.fromisoformat(start),
+            _day(until),
+            attributes,
+            status,
+            source,
+            ref,
         )
-        for rid, rtype, decided, start, until, attributes, status, source, ref, link_method in row.records or ()
-    ]
-    entries = []
-    steps = sorted(row.entries or (), key=lambda r: (r[_ENTRY_AT], r[_SEQ_AT]))
-    for (entry_id, list_id, source_id, source_ref), group in groupby(steps, key=lambda r: tuple(r[_ENTRY_AT:])):
-        view = fold([_transition(r) for r in group], known_at)
-        if view is not None and view.in_force_on(as_of) and view.listed_on is not None:
-            disputed = entry_id in disputes.entries or disputes.record_disputed(source_id, source_ref)
-            entries.append(EntryFact(entry_id, list_id, view.listed_on, view.ends_on, source_id, source_ref, disputed))
+        learned[(source, ref)] = _moment(at).date()
+        disputed = disputes.record_disputed(source, ref)
+        suspended = disputes.suspended(f"record:{source}/{ref}", as_of)
+        linked.append(LinkedRecord(fact, link_method, disputed, suspended, doc))
+    entries = [e for e in _entries(catalog, row, disputes, linked, learned, as_of, known_at) if e is not None]
     score = score_subject(catalog, row.kind, [r.fact for r in linked], as_of)
     grade = score.grade if score.status == "scored" else None
     return SubjectFacts(int(row.subject_id), row.kind, entries, linked, grade, score.ruleset_id)
 
 
+def _entries(
+    catalog: Catalog,
+    row: Any,
+    disputes: Disputes,
+    linked: list[LinkedRecord],
+    learned: dict[tuple[str, str], date],
+    as_of: date,
+    known_at: datetime,
+) -> Iterator[EntryFact | None]:
+    """Each entry of the subject that was ever published, as it stands on `as_of` (`standing_on`):
+    in force, or ended with how it ended; with its ground's decision document and any suspension."""
+    grounds = {(r.fact.source_id, r.fact.source_ref): r for r in linked}
+    steps = sorted(row.entries or (), key=lambda r: (r[_ENTRY_AT], r[_SEQ_AT]))
+    for (entry_id, list_id, source_id, source_ref, record_id), group in groupby(
+        steps, key=lambda r: tuple(r[_ENTRY_AT:])
+    ):
+        view = fold([_transition(r) for r in group], known_at)
+        listing = catalog.lists.get(list_id)
+        if view is None or view.listed_on is None or listing is None:
+            yield None
+            continue
+        r = grounds.get((source_id, source_ref))
+        ground = None
+        if r is not None:
+            ok = r.link_method in LINKS_THAT_MAY_LIST
+            on = learned[(source_id, source_ref)]
+            ground = ground_from(catalog, listing, r.fact, linked=ok, learned_on=on, document_no=r.document_no)
+        standing = standing_on(view, int(record_id), ground, as_of)
+        disputed = entry_id in disputes.entries or disputes.record_disputed(source_id, source_ref)
+        suspended = None
+        if standing.in_force:
+            suspended = disputes.suspended(f"entry:{entry_id}", as_of) or disputes.suspended(
+                f"record:{source_id}/{source_ref}", as_of
+            )
+        yield EntryFact(
+            entry_id,
+            list_id,
+            view.listed_on,
+            view.ends_on,
+            source_id,
+            source_ref,
+            disputed,
+            standing.in_force,
+            standing.note,
+            suspended,
+            ground.document_no if ground else None,
+        )
+
+
 def _transition(r: Sequence[Any]) -> Transition:
-    seq, action, from_state, to_state, actor, at, reason, listed_on, ends_on = r[:_ENTRY_AT]
-    return transition((seq, action, from_state, to_state, actor, _moment(at), reason, _day(listed_on), _day(ends_on)))
+    seq, action, from_state, to_state, actor, at, reason, listed_on, ends_on, ref = r[:_ENTRY_AT]
+    return transition(
+        (seq, action, from_state, to_state, actor, _moment(at), reason, _day(listed_on), _day(ends_on), ref)
+    )
 
 
 def _identify(catalog: Catalog, vault: IdentifierVault, raw: str) -> tuple[str, str, str]:
@@ -206,9 +254,13 @@ def _identify(catalog: Catalog, vault: IdentifierVault, raw: str) -> tuple[str, 
     raise InvalidInput(f"subject identifier is not valid in any scheme ({'; '.join(problems)})")
 
 
-def subject_facts(conn: Connection, catalog: Catalog, subject_id: int, as_of: date, known_at: datetime) -> SubjectFacts:
-    """What the decision rests on, as known at `known_at` and in force on `as_of`."""
-    row = conn.execute(_FILE_BY_ID[conn.dialect.name], {"subject_id": subject_id, "known_at": known_at}).first()
+def subject_facts(
+    conn: Connection, catalog: Catalog, subject_id: int, as_of: date, known_at: datetime, asked_at: datetime
+) -> SubjectFacts:
+    """What the decision rests on, as known at `known_at` and in force on `as_of`, with the
+    objections open when the check was asked (`asked_at`)."""
+    params = {"subject_id": subject_id, "known_at": known_at, "asked_at": asked_at}
+    row = conn.execute(_FILE_BY_ID[conn.dialect.name], params).first()
     if row is None:
         raise NotFound(f"no subject {subject_id}")
     return _facts(catalog, row, as_of, known_at)
@@ -218,9 +270,15 @@ _UNKNOWN = "the platform holds no record linked to this identifier by a valid nu
 
 
 def evaluate(
-    conn: Connection, catalog: Catalog, context: str, subject_id: int | None, as_of: date, known_at: datetime
+    conn: Connection,
+    catalog: Catalog,
+    context: str,
+    subject_id: int | None,
+    as_of: date,
+    known_at: datetime,
+    asked_at: datetime,
 ) -> dict[str, Any]:
-    facts = None if subject_id is None else subject_facts(conn, catalog, subject_id, as_of, known_at)
+    facts = None if subject_id is None else subject_facts(conn, catalog, subject_id, as_of, known_at, asked_at)
     return decide(catalog, context, facts, as_of, _UNKNOWN).as_dict()
 
 
@@ -384,6 +442,11 @@ def certificate_of(engine: Engine, check_id: str) -> bytes:
     return str(stored_check(engine, check_id).certificate).encode()
 
 
+# What a ground shows beside its identity (flags and the chain back to the decision): a check stored
+# before a field was added must replay the same.
+_SHOWN = frozenset({"disputed", "suspended", "document_no", "list_legal_basis", "record_legal_basis"})
+
+
 def _essence(decision: dict[str, Any]) -> dict[str, Any]:
     """What must be the same on replay: the outcome and each applied measure with its grounds."""
     return {
@@ -391,7 +454,7 @@ def _essence(decision: dict[str, Any]) -> dict[str, Any]:
         "applied": sorted(
             (
                 m["measure"],
-                sorted(canonical({k: v for k, v in b.items() if k != "disputed"}).decode() for b in m["basis"]),
+                sorted(canonical({k: v for k, v in b.items() if k not in _SHOWN}).decode() for b in m["basis"]),
             )
             for m in decision["applied"]
         ),
@@ -409,7 +472,7 @@ def replay(engine: Engine, catalog: Catalog, check_id: str) -> dict[str, Any]:
             f"this platform runs {catalog.short_version}: replay it with that catalog",
         }
     with engine.connect() as conn:
-        again = evaluate(conn, catalog, row.context, row.subject_id, row.as_of, row.known_at)
+        again = evaluate(conn, catalog, row.context, row.subject_id, row.as_of, row.known_at, row.created_at)
     same = _essence(again) == _essence(row.decision)
     return {
         "check_id": check_id,

@@ -16,19 +16,27 @@ from sqlalchemy import Connection, Engine, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from xinyong.domain.catalog import Catalog
+from xinyong.domain.catalog.citations import words_problem
 from xinyong.domain.catalog.models import ListDefinition
 from xinyong.domain.errors import InvalidInput, NotFound
 from xinyong.domain.lists import (
+    LINKS_THAT_MAY_LIST,
     Action,
     EntryView,
+    GroundFact,
     InvalidTransition,
     State,
     Transition,
     actor_role,
+    extension_end,
+    fold,
+    ground_ends,
+    ground_from,
     next_state,
-    term_end,
+    owner_refusal,
 )
 from xinyong.domain.notices import Notice, NoticeKind, basis_text, record_text
+from xinyong.domain.scoring import RecordFact
 from xinyong.services import notices as outbox
 from xinyong.services.proposals import proposal_notice
 from xinyong.store import clock
@@ -120,6 +128,7 @@ TRANSITION_COLUMNS = (
     list_transitions.c.reason,
     list_transitions.c.listed_on,
     list_transitions.c.ends_on,
+    list_transitions.c.ref,
 )
 _TRANSITIONS = (
     select(*TRANSITION_COLUMNS)
@@ -130,7 +139,7 @@ _TRANSITIONS = (
 
 def transition(row: Any) -> Transition:
     """A Transition from a row that starts with TRANSITION_COLUMNS."""
-    seq, action, from_state, to_state, actor, at, reason, listed_on, ends_on = row[: len(TRANSITION_COLUMNS)]
+    seq, action, from_state, to_state, actor, at, reason, listed_on, ends_on, ref = row[: len(TRANSITION_COLUMNS)]
     return Transition(
         seq,
         Action(action),
@@ -141,6 +150,7 @@ def transition(row: Any) -> Transition:
         reason,
         listed_on,
         ends_on,
+        ref,
     )
 
 
@@ -270,24 +280,54 @@ def end_entry(
     return view
 
 
+def owner_name(catalog: Catalog, listing: ListDefinition) -> str:
+    source = catalog.sources.get(listing.owner or "")
+    return source.name if source else str(listing.owner)
+
+
+def ground_fact(conn: Connection, catalog: Catalog, e: Any) -> GroundFact | None:
+    """The current version of the record an entry rests on, or None when there is none."""
+    r = conn.execute(
+        select(records).where(
+            records.c.source_id == e.source_id,
+            records.c.source_ref == e.source_ref,
+            records.c.superseded_at.is_(None),
+        )
+    ).first()
+    if r is None:
+        return None
+    attributes = r.attributes if isinstance(r.attributes, dict) else {}
+    fact = RecordFact(r.id, r.record_type, r.decided_on, r.valid_from, r.valid_until, attributes, r.status)
+    linked = r.subject_id == e.subject_id and r.link_method in LINKS_THAT_MAY_LIST
+    return ground_from(
+        catalog,
+        catalog.lists[e.list_id],
+        fact,
+        linked=linked,
+        learned_on=r.recorded_at.date(),
+        document_no=r.document_no,
+    )
+
+
 def extend(
     engine: Engine, catalog: Catalog, entry_id: int, *, months: int, actor: str, reason: str, now: datetime
 ) -> EntryView:
-    """Lengthen a listing's term: only by a new reasoned decision, within the list's bounds."""
+    """Lengthen a listing's term: only by a new reasoned decision of another reviewer, while its
+    ground counts, within the list's longest stay (see `domain.lists.extension_refusal`)."""
     need_actor(actor, "reviewer")
     reason = need_reason(reason, "an extension")
+    why = words_problem(reason)
+    if why is not None:
+        raise InvalidInput(f"an extension needs a reason the subject can read: the reason {why}")
     with writing(engine) as conn:
         e = entry_row(conn, entry_id)
         listing = catalog.lists[e.list_id]
-        if listing.extension is None:
-            raise InvalidInput(f"the {listing.name} does not allow extension")
-        lo, hi = listing.extension.min_months, listing.extension.max_months
-        if not lo <= months <= hi:
-            raise InvalidInput(f"an extension of the {listing.name} is {lo} to {hi} months, not {months}")
-        view = current_view(conn, entry_id, lock=True)
-        if view.state_on(now.date()) is not State.LISTED or view.ends_on is None:
-            raise InvalidTransition(f"list entry {entry_id} is not in force: only a listing in force can be extended")
-        ends = term_end(listing, view.ends_on, months)
+        current_view(conn, entry_id, lock=True)
+        view = fold(transitions_of(conn, entry_id))
+        if view is None:
+            raise NotFound(f"no list entry {entry_id}")
+        end = ground_ends(int(e.record_id), ground_fact(conn, catalog, e))
+        ends = extension_end(listing, entry_id, view, end, months=months, reviewer=actor, day=now.date())
         new = apply(
             conn, listing, entry_id, Action.EXTEND, actor=actor, now=now, reason=reason, ends_on=ends, view=view
         )
@@ -308,11 +348,14 @@ def extend(
 
 
 def remove(engine: Engine, catalog: Catalog, entry_id: int, *, actor: str, reason: str, now: datetime) -> EntryView:
-    """A reviewer ends an entry: removal when listed, withdrawal before publication."""
+    """A reviewer ends an entry: removal when listed, withdrawal before publication. A published
+    entry of a list a source owns ends only by that source's decision (`owner_refusal`)."""
     need_actor(actor, "reviewer")
     reason = need_reason(reason, "a removal")
     with writing(engine) as conn:
         view = current_view(conn, entry_id, lock=True)
+        listing = catalog.lists[entry_row(conn, entry_id).list_id]
+        owner_refusal(listing, owner_name(catalog, listing), entry_id, view.state, "removal")
         action, kind = (
             (Action.REMOVE, NoticeKind.REMOVED)
             if view.state is State.LISTED

@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Select, bindparam, select
+from sqlalchemy import Connection, Engine, Select, bindparam, or_, select
 
-from xinyong.domain.disputes import TargetKind
+from xinyong.domain.disputes import TargetKind, suspension
 from xinyong.domain.errors import NotFound
 from xinyong.store.tables import objection_decisions, objections
 
@@ -26,6 +26,16 @@ class Disputes:
     links: set[tuple[str, str]] = field(default_factory=set)
     entries: set[int] = field(default_factory=set)
     scores: set[int] = field(default_factory=set)
+    # (objection id, decision deadline) of each open objection, by target, where the read asked for them
+    deadlines: dict[str, list[tuple[int, date]]] = field(default_factory=dict)
+
+    def suspended(self, target: str, day: date) -> str | None:
+        """Why the target (`record:SRC/REF` or `entry:ID`) cannot be used on `day`, or None."""
+        for objection_id, due_on in self.deadlines.get(target, ()):
+            why = suspension(objection_id, target, due_on, day)
+            if why is not None:
+                return why
+        return None
 
     def record_disputed(self, source_id: str, source_ref: str) -> bool:
         return (source_id, source_ref) in self.records or (source_id, source_ref) in self.links
@@ -54,6 +64,21 @@ def open_objections_of(subject_id: Any) -> Select[Any]:
     )
 
 
+# The check's read adds each objection's id and deadline, to suspend what is overdue.
+DEADLINE_COLUMNS = (*DISPUTE_COLUMNS, objections.c.id, objections.c.due_on)
+
+
+def objections_open_at(subject_id: Any, asked: Any | None) -> Select[Any]:
+    """The DEADLINE_COLUMNS of a subject's objections open when a check was asked (`asked`: not
+    decided by then, so that a replay sees what the check saw), or open now (`asked` None)."""
+    q = select(*DEADLINE_COLUMNS).select_from(open_objections()).where(objections.c.subject_id == subject_id)
+    if asked is None:
+        return q.where(objection_decisions.c.id.is_(None))
+    return q.where(
+        objections.c.filed_at <= asked, or_(objection_decisions.c.id.is_(None), objection_decisions.c.at > asked)
+    )
+
+
 _OPEN_OBJECTIONS_OF_SUBJECT = open_objections_of(bindparam("subject_id"))
 
 
@@ -64,15 +89,22 @@ def disputes_of(conn: Connection, subject_id: int) -> Disputes:
 def disputes_from(rows: Iterable[Sequence[Any]]) -> Disputes:
     """The disputes of a subject from the DISPUTE_COLUMNS of its open objections."""
     d = Disputes()
-    for kind, src, ref, entry_id, score_id in rows:
+    for row in rows:
+        kind, src, ref, entry_id, score_id = row[:5]
+        target = f"{kind}:{src}/{ref}"
         if kind == TargetKind.RECORD:
             d.records.add((src, ref))
         elif kind == TargetKind.LINK:
             d.links.add((src, ref))
         elif kind == TargetKind.ENTRY:
             d.entries.add(int(entry_id))
+            target = f"entry:{int(entry_id)}"
         else:
             d.scores.add(int(score_id))
+        if len(row) > 5:  # DEADLINE_COLUMNS: a link objection suspends what rests on the record too
+            target = f"record:{src}/{ref}" if kind == TargetKind.LINK else target
+            due = row[6] if isinstance(row[6], date) else date.fromisoformat(str(row[6]))
+            d.deadlines.setdefault(target, []).append((int(row[5]), due))
     return d
 
 

@@ -299,14 +299,18 @@ def _remedy(
             status="revoked" if revoke else None,
             set_attributes=set_attributes,
         )
-        refresh_entries_of_record(conn, catalog, str(t.source_id), str(t.source_ref), now=now, cause=cause)
+        refresh_entries_of_record(
+            conn, catalog, str(t.source_id), str(t.source_ref), now=now, cause=cause, void=int(o.id)
+        )
         _tell_source(conn, catalog, o, t, reason, now)
         return {"revoked": True} if revoke else {"set": dict(set_attributes or {})}
     if revoke or set_attributes:
         raise InvalidInput(f"--revoke and --set apply to record objections, not to a {t.kind.value}")
     if t.kind is TargetKind.LINK:
         new_version(conn, catalog, str(t.source_id), str(t.source_ref), now=now, cause=cause, unlink=True)
-        refresh_entries_of_record(conn, catalog, str(t.source_id), str(t.source_ref), now=now, cause=cause)
+        refresh_entries_of_record(
+            conn, catalog, str(t.source_id), str(t.source_ref), now=now, cause=cause, void=int(o.id)
+        )
         _tell_source(conn, catalog, o, t, reason, now)
         return {"unlinked": True}
     if t.kind is TargetKind.ENTRY and t.entry_id is not None:

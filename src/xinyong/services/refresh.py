@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Engine, and_, select
 from xinyong.domain.catalog import Catalog
 from xinyong.domain.catalog.models import ListDefinition
 from xinyong.domain.disputes import removal_due
-from xinyong.domain.lists import LINKS_THAT_MAY_LIST, TERMINAL, Action, State, meets_criteria
+from xinyong.domain.lists import LINKS_THAT_MAY_LIST, TERMINAL, Action, State, meets_criteria, repairs_end
 from xinyong.domain.notices import NoticeKind
 from xinyong.services import lists as lists_service
 from xinyong.store.tables import list_entries, list_entry_state, records
@@ -39,14 +39,27 @@ def ground_change(listing: ListDefinition, entry: Any, current: Any) -> tuple[st
 
 
 def end_for_ground(
-    conn: Connection, catalog: Catalog, entry: Any, state: State, current: Any, *, now: datetime, cause: str
+    conn: Connection,
+    catalog: Catalog,
+    entry: Any,
+    state: State,
+    current: Any,
+    *,
+    now: datetime,
+    cause: str,
+    void: int | None = None,
 ) -> bool:
-    """End one entry whose ground changed; False when its ground still holds."""
+    """End one entry whose ground changed; False when its ground still holds. `void`: the id of the
+    upheld objection that changed the ground, which ends the entry as if it had never been."""
     listing = catalog.lists[entry.list_id]
     change = ground_change(listing, entry, current)
     if change is None:
         return False
     when, why = change
+    if when == "repair_approved" and not repairs_end(listing):
+        return False  # the owner's law provides no repair: only the owner's decision ends the entry
+    # An upheld objection says the listing was wrong from the start (see domain.lists.voids).
+    ref = f"objection:{void}" if void is not None else f"record:{entry.source_id}/{entry.source_ref}"
     rule = next((r for r in listing.removal if r.when == when), None)
     within = rule.within_working_days if rule else catalog.procedure.correction_working_days
     learned = (current.recorded_at if current is not None else now).date()
@@ -65,7 +78,7 @@ def end_for_ground(
         actor="system:maintain",
         now=now,
         reason=reason,
-        ref=f"record:{entry.source_id}/{entry.source_ref}",
+        ref=ref,
         kind=kind,
     )
     return True
@@ -84,7 +97,14 @@ def current_version(conn: Connection, source_id: str, source_ref: str) -> Any:
 
 
 def refresh_entries_of_record(
-    conn: Connection, catalog: Catalog, source_id: str, source_ref: str, *, now: datetime, cause: str
+    conn: Connection,
+    catalog: Catalog,
+    source_id: str,
+    source_ref: str,
+    *,
+    now: datetime,
+    cause: str,
+    void: int | None = None,
 ) -> int:
     """End the open entries grounded on this record if its current version no longer grounds them."""
     q = (
@@ -99,7 +119,7 @@ def refresh_entries_of_record(
         state = State(row.state)
         if state in TERMINAL:
             continue
-        ended += end_for_ground(conn, catalog, row, state, current, now=now, cause=cause)
+        ended += end_for_ground(conn, catalog, row, state, current, now=now, cause=cause, void=void)
     return ended
 
 

@@ -25,13 +25,14 @@ from xinyong.domain.disputes import (
     repair_due,
 )
 from xinyong.domain.errors import Conflict, InvalidInput, NotFound
+from xinyong.domain.lists import OwnedByAnother, State, owner_refusal, repairs_end
 from xinyong.domain.notices import Notice, NoticeKind, basis_text
 from xinyong.services import notices as outbox
 from xinyong.services.corrections import current_record, new_version
-from xinyong.services.lists import need_actor, need_reason
+from xinyong.services.lists import need_actor, need_reason, owner_name
 from xinyong.services.refresh import refresh_entries_of_record, rescore_subjects
 from xinyong.store.db import name_written, writing
-from xinyong.store.tables import list_entries, repair_decisions, repairs
+from xinyong.store.tables import list_entries, list_entry_state, repair_decisions, repairs
 
 EVIDENCE_MAX = 200
 
@@ -43,6 +44,19 @@ def _repairable(conn: Connection, catalog: Catalog, source_id: str, source_ref: 
         )
     )
     return all(catalog.lists[list_id].repairable for list_id in lists if list_id in catalog.lists)
+
+
+def _refuse_owned(conn: Connection, catalog: Catalog, source_id: str, source_ref: str) -> None:
+    """Credit repair does not end a published entry of a list whose owner's law provides no repair."""
+    rows = conn.execute(
+        select(list_entries.c.id, list_entries.c.list_id, list_entry_state.c.state)
+        .join(list_entry_state, list_entry_state.c.entry_id == list_entries.c.id)
+        .where(list_entries.c.source_id == source_id, list_entries.c.source_ref == source_ref)
+    )
+    for entry_id, list_id, state in rows:
+        listing = catalog.lists.get(list_id)
+        if listing is not None and not repairs_end(listing):
+            owner_refusal(listing, owner_name(catalog, listing), int(entry_id), State(state), "credit repair")
 
 
 def assess(conn: Connection, catalog: Catalog, repair: Any, today: date, *, obligation_met: bool) -> RepairAssessment:
@@ -162,6 +176,10 @@ def decide_repair(
         if approve:
             if named:
                 raise InvalidInput("an approval names no unmet condition: drop --unmet")
+            try:
+                _refuse_owned(conn, catalog, r.source_id, r.source_ref)
+            except OwnedByAnother as exc:
+                raise InvalidInput(f"repair request {repair_id} cannot be approved: {exc}") from None
             if not a.eligible:
                 raise InvalidInput(f"repair request {repair_id} cannot be approved: {a.explain()}")
             conditions: list[Unmet] = []

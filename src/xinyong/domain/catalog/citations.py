@@ -101,3 +101,17 @@ def citation_problems(basis: LegalBasis, *, needs_reference: bool) -> list[tuple
             ("instrument", "names no article and no document number: a list or measure cites where the law says it")
         )
     return found
+
+
+def words_problem(text: str) -> str | None:
+    """Why a free text someone must read (a reason for a decision) says nothing, or None.
+
+    The same test as an instrument's: no placeholder, no draft marker, and real words once
+    zero-width characters, whitespace and punctuation are removed.
+    """
+    why = _placeholder(text)
+    if why is not None:
+        return why
+    if not _has_words(text):
+        return f"'{text.strip()}' has no real words"
+    return None
