@@ -43,7 +43,8 @@ def _source(who: Principal) -> str:
 
 
 def _scrubbed(exc: XinyongError, *paths: str) -> XinyongError:
-    """The error without the server's paths (the batch's temporary file): a client sees its batch."""
+    """The error without the server's paths and file names (the batch's temporary file): a client
+    sees its batch, whose lines are its records' positions from 1."""
     text = str(exc)
     for p in paths:
         text = text.replace(p, "the batch")
@@ -79,7 +80,7 @@ def submit(
                     helper_min_bytes=-1,
                 )
         except XinyongError as exc:
-            raise _scrubbed(exc, str(path), tmp, str(ctx.settings.rejects)) from None
+            raise _scrubbed(exc, str(path), tmp, str(ctx.settings.rejects), path.name) from None
     shown = {k: v for k, v in result.as_dict().items() if k not in ("file", "report", "reading")}
     return {**shown, "rejects_url": f"/v1/batches/{result.batch_id}/rejects"}
 
