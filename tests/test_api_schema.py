@@ -67,10 +67,13 @@ def test_no_server_error_and_every_answer_conforms(served: Served) -> None:  # n
         raw = operation.definition.raw
         # Negative data needs something to negate: an operation without parameters or body has none.
         modes = list(GenerationMode) if raw.get("parameters") or raw.get("requestBody") else [GenerationMode.POSITIVE]
-        for mode in modes:
+        # The schema's own examples first (each must be a request the app accepts), then generated data.
+        strategies = [("examples", s) for s in operation.schema.get_strategies_from_examples(operation)]
+        strategies += [(mode.value, operation.as_strategy(generation_mode=mode)) for mode in modes]
+        for mode, strategy in strategies:
 
             @settings(max_examples=8, deadline=None, suppress_health_check=list(HealthCheck), database=None)
-            @given(case=operation.as_strategy(generation_mode=mode))
+            @given(case=strategy)
             def conforms(case: Any) -> None:
                 case.call_and_validate(
                     headers=conforms.headers,  # type: ignore[attr-defined]
@@ -82,5 +85,5 @@ def test_no_server_error_and_every_answer_conforms(served: Served) -> None:  # n
             try:
                 conforms()
             except (Exception, BaseExceptionGroup) as exc:  # noqa: BLE001 - collected, every operation is tried
-                failures.append(f"{operation.label} ({mode.value}): {exc}")
+                failures.append(f"{operation.label} ({mode}): {exc}")
     assert not failures, "\n\n".join(failures)

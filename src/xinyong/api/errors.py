@@ -43,7 +43,15 @@ TITLES = {413: "Too large"}
 
 # Every route may answer these; declared once so the OpenAPI schema tells clients the truth.
 RESPONSES: dict[int | str, dict[str, Any]] = {
-    code: {"description": why, "content": {PROBLEM: {"schema": Problem.model_json_schema()}}}
+    code: {
+        "description": why,
+        "content": {
+            PROBLEM: {
+                "schema": Problem.model_json_schema(),
+                "example": Problem(title=why.split(":")[0].rstrip("."), status=code, detail=why).model_dump(),
+            }
+        },
+    }
     for code, why in _WHY.items()
 }
 

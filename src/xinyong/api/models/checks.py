@@ -11,7 +11,7 @@ from xinyong.services.check_batches import BATCH_MAX
 
 __all__ = ["BATCH_MAX"]  # the batch bound, documented where the request is
 
-Subject = Annotated[str, Field(min_length=1, max_length=64, examples=["91330106MA2ABCDE1Y"])]
+Subject = Annotated[str, Field(min_length=1, max_length=64, examples=["91330106MA2ABCDE1G"])]
 ContextId = Annotated[str, Field(min_length=1, max_length=64, examples=["procurement.tender"])]
 PurposeText = Annotated[str, Field(min_length=3, max_length=200, examples=["tender 2027-001, bidder screening"])]
 

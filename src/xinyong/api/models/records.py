@@ -21,14 +21,20 @@ class RecordBatch(BaseModel):
             examples=[
                 [
                     {
-                        "record_type": "court.enforcement_default",
                         "source_ref": "(2027)浙01执12号",
                         "revision": 1,
+                        "record_type": "court.defaulter",
                         "subject_name": "杭州示例科技有限公司",
-                        "uscc": "91330106MA2ABCDE1Y",
+                        "id_scheme": "cn.uscc",
+                        "id_number": "91330106MA2ABCDE1G",
                         "decided_on": "2027-01-15",
-                        "valid_from": "2027-01-15",
+                        "valid_from": "2027-01-20",
+                        "valid_until": "",
                         "document_no": "(2027)浙01执12号",
+                        "case_no": "(2027)浙01执12号",
+                        "amount_cny": "120000.00",
+                        "circumstance": "has_ability_refuses",
+                        "performance": "none",
                     }
                 ]
             ],
