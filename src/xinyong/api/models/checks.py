@@ -125,7 +125,7 @@ class BatchRequest(BaseModel):
 class BatchItem(BaseModel):
     index: int = Field(description="The subject's position in the request, from 0.")
     subject: str
-    status: int = Field(description="201 when the check was made, else the status a single check would answer.")
+    status: int = Field(description="200 when the check was made, else the status a single check would answer.")
     check: CheckResponse | None = None
     error: str | None = Field(None, description="What went wrong with this item; the others are unaffected.")
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
 
@@ -24,11 +24,3 @@ class Open(BaseModel):
     """An answer that may carry more fields than it names (defined by the catalog, not the API)."""
 
     model_config = ConfigDict(extra="allow")
-
-
-def example(model: Any, value: Any, description: str = "Success.") -> dict[str, Any]:
-    """A success response with one example, checked against the model when the module loads."""
-    from pydantic import TypeAdapter
-
-    TypeAdapter(model).validate_python(value)
-    return {"description": description, "content": {"application/json": {"example": value}}}

@@ -25,7 +25,7 @@ from xinyong.api.models.checks import (
 from xinyong.api.paging import Cursor, Limit, Page, page, position
 from xinyong.api.ratelimit import RateLimited
 from xinyong.domain.certificates import ALGORITHM, key_id, public_bytes
-from xinyong.domain.errors import Unauthorized
+from xinyong.domain.errors import Unauthorized, XinyongError
 from xinyong.services.check_batches import Refused, decide_batch
 from xinyong.services.check_queries import checks_of
 from xinyong.services.checks import Decided, certificate_of, decide_check, replay
@@ -122,20 +122,33 @@ async def create_checks(
     except Unauthorized:
         ctx.keys.forget(who.key_id)
         raise
-    decided = [r for r in results if isinstance(r, Decided)]
-    await asyncio.gather(*(ctx.check_writer.submit(d) for d in decided))  # one group commit, if they fit
-    for d in decided:
-        observe_check(body.context, d.payload["decision"]["outcome"])
-    items = []
+    stored = await _store_each(ctx, [r for r in results if isinstance(r, Decided)])
+    results = [stored.get(id(r), r) if isinstance(r, Decided) else r for r in results]
+    items, checked = [], 0
     for i, (subject, r) in enumerate(zip(body.subjects, results, strict=True)):
         if isinstance(r, Refused):
             items.append(b'{"index":%d,"subject":%s,"status":%d,"check":null,"error":%s}'
                          % (i, json.dumps(subject).encode(), r.status, json.dumps(r.detail).encode()))  # fmt: skip
         else:
-            items.append(b'{"index":%d,"subject":%s,"status":201,"check":%s,"error":null}'
+            checked += 1
+            observe_check(body.context, r.payload["decision"]["outcome"])
+            items.append(b'{"index":%d,"subject":%s,"status":200,"check":%s,"error":null}'
                          % (i, json.dumps(subject).encode(), _answer_bytes(r)))  # fmt: skip
-    head = b'{"checked":%d,"failed":%d,"items":[' % (len(decided), len(results) - len(decided))
+    head = b'{"checked":%d,"failed":%d,"items":[' % (checked, len(results) - checked)
     return Response(head + b",".join(items) + b"]}", media_type="application/json")
+
+
+async def _store_each(ctx: Ctx, decided: list[Decided]) -> dict[int, Refused]:
+    """Store every decided check by the group committer (together, when they fit one commit); the
+    ones it could not store (503 Busy, the audit chain away), by `id`, as refused items."""
+    outcomes = await asyncio.gather(*(ctx.check_writer.submit(d) for d in decided), return_exceptions=True)
+    refused = {}
+    for d, outcome in zip(decided, outcomes, strict=True):
+        if isinstance(outcome, XinyongError):
+            refused[id(d)] = Refused(outcome.status, f"nothing was stored for this subject: {outcome}")
+        elif isinstance(outcome, BaseException):
+            raise outcome
+    return refused
 
 
 @router.get("/v1/checks", name="list_checks", response_model=Page[CheckSummary])
