@@ -3,8 +3,8 @@ line on stderr that says what to fix, with exit code 2, and never a traceback.
 
 The commands are found by walking the Typer tree the command line is built from, so a command
 added later is tried too. The mistakes are the parser's to find (an unknown option, a missing
-argument, a value of the wrong type, empty or thousands of characters long): the command itself
-never runs, so no store is needed. The real entry point, run as a subprocess, answers the same,
+argument, a value of the wrong type, empty, thousands of characters long, or a number past 64
+bits): the command itself never runs, so no store is needed. The real entry point, run as a subprocess, answers the same,
 as do a setting out of range and two `--scope source=` options.
 """
 
@@ -27,6 +27,7 @@ from xinyong.cli import app
 from xinyong.cli.entry import USAGE, run
 
 HUGE = "9" * 5000
+PAST_64_BITS = "9" * 20  # a number Python reads, and no store can hold
 
 
 def commands() -> Iterator[tuple[list[str], Command]]:
@@ -54,13 +55,16 @@ def mistakes(path: list[str], cmd: Command) -> Iterator[tuple[list[str], str]]:
     yield [*path, *required, "--no-such-option"], "--no-such-option"
     if required:
         yield list(path), "Missing argument"
+    for p in args:
+        if _annotation(p) is int:
+            yield [*path, *(PAST_64_BITS if a is p else "1" for a in args if a.required)], f"'{p.name}'"
     for p in cmd.params:
         opts = [o for o in getattr(p, "opts", []) if o.startswith("--")]
         kind = _annotation(p)
         if not opts or getattr(p, "is_flag", False):
             continue
         if kind in (int, float) or (isinstance(kind, type) and issubclass(kind, enum.Enum)):
-            for value in ("", "wrong", HUGE):
+            for value in ("", "wrong", HUGE, PAST_64_BITS if kind is int else HUGE):
                 yield [*path, *required, opts[0], value], opts[0]
         yield [*path, *required, opts[0]], opts[0]  # an option without its value
 

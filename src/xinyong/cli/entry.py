@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from pydantic import ValidationError
 from typer import Abort, Exit, TyperException
@@ -49,14 +50,40 @@ def _settings(exc: ValidationError) -> int:
     return USAGE
 
 
+INT64 = (-(2**63), 2**63 - 1)
+
+
+def bound_integers(command: Any) -> None:
+    """Bound every integer argument and option of the command tree to 64 bits, as the store holds
+    them, where the command names no narrower range: a larger number is the parser's mistake to
+    name, not a crash deep in a query."""
+    if isinstance(command, TyperGroup):
+        for sub in command.commands.values():
+            bound_integers(sub)
+        return
+    for param in command.params:
+        described = getattr(param, "type_descriptor", None)
+        if described is None or described.annotation is not int:
+            continue
+        info = described.parameter_info
+        info.min = INT64[0] if info.min is None else info.min
+        info.max = INT64[1] if info.max is None else info.max
+
+
 def run(argv: Sequence[str] | None = None) -> int:
     """Run the command line; the exit code."""
+    import typer.main
+
     from xinyong.cli import app
     from xinyong.domain.errors import XinyongError
     from xinyong.ops.faults import DISK_FULL, disk_full
 
     try:
-        code = app(args=list(sys.argv[1:] if argv is None else argv), prog_name="xinyong", standalone_mode=False)
+        command = typer.main.get_command(app)
+        bound_integers(command)
+        code = command.main(
+            args=list(sys.argv[1:] if argv is None else argv), prog_name="xinyong", standalone_mode=False
+        )
     except UsageError as exc:
         return _usage(exc)
     except Exit as exc:
