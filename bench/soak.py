@@ -128,7 +128,7 @@ class Traffic:
             )
             if listing is not None and listing.status_code == 200:
                 with self.lock:
-                    self.proposed = [int(e["id"]) for e in listing.json()]
+                    self.proposed = [int(e["id"]) for e in listing.json()["items"]]
             return
         verdict = "approve" if entry % 2 else "reject"
         body = {"decision": verdict, "reason": "the court's decision and the notice period stand"}

@@ -241,7 +241,7 @@ def test_check_certificate_replay_subject_file_objection_and_public_view(
     )
     assert objection.status_code == 201, objection.text
     reviewer = served.key("reviewer", "wang")
-    [open_] = served.call("GET", "/v1/objections?state=open", reviewer).json()
+    [open_] = served.call("GET", "/v1/objections?state=open", reviewer).json()["items"]
     decided = served.call(
         "POST",
         f"/v1/objections/{open_['id']}/decision",
@@ -259,7 +259,7 @@ def test_check_certificate_replay_subject_file_objection_and_public_view(
         == 409
     )
 
-    found = served.call("GET", "/v1/public/subjects", params={"q": make_uscc(61)}).json()
+    found = served.call("GET", "/v1/public/subjects", params={"q": make_uscc(61)}).json()["items"]
     assert [f["id"] for f in found] == [sid]
     person = story.subject_of("H-2")
     shown = served.call("GET", f"/v1/public/subjects/{person}").json()
@@ -277,7 +277,7 @@ def test_sources_submit_batches_with_rejects_scopes_and_bounds(served: Served, c
     assert r.status_code == 201, r.text
     batch = r.json()
     assert (batch["accepted"], batch["rejected"]) == (1, 1)
-    [reject] = served.call("GET", f"/v1/batches/{batch['batch_id']}/rejects", court).json()
+    [reject] = served.call("GET", f"/v1/batches/{batch['batch_id']}/rejects", court).json()["items"]
     assert reject["line"] == 2 and reject["field"] == "decided_on"
     again = served.call("POST", "/v1/records", court, json={"records": [good]}).json()
     assert again["unchanged"] == 1 and again["rejected"] == 0

@@ -91,7 +91,7 @@ def test_the_demo_story_leaves_no_identifier_name_or_token_in_any_log(db_env: di
                 "subject",
                 json={"target": ref, "grounds": "this was paid in full last year"},
             )
-        entries = call("GET", "/v1/lists/entries", "reviewer").json()
+        entries = call("GET", "/v1/lists/entries", "reviewer").json()["items"]
         proposed = [e for e in entries if e["state"] == "proposed"]
         if proposed:
             call("POST", f"/v1/lists/entries/{proposed[0]['id']}/decision", "reviewer",

@@ -11,20 +11,22 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from xinyong import web
-from xinyong.api import errors, health, metrics
+from xinyong.api import errors, health, metrics, openapi
 from xinyong.api.logs import RequestLog
 from xinyong.api.ratelimit import RateLimit, trusted_proxies
-from xinyong.api.routers import checks, me, public, records, reports, review
+from xinyong.api.routers import catalog, checks, me, public, records, reports, review
 from xinyong.services.context import AppContext
 from xinyong.settings import Settings
 from xinyong.store.db import WalCheckpointer
 
 # Every router of the app; the authorisation test walks their routes.
 ROUTERS = (
+    catalog.router,
     checks.router,
     records.router,
     me.router,
@@ -56,7 +58,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ctx.engine.dispose()
         metrics.process_ended()
 
-    app = FastAPI(
+    # The docs' scripts and styles are served by the app from a Python package, never from a CDN:
+    # /docs and /redoc work on a network without the internet.
+    app = FastAPIOffline(
         title="xinyong",
         summary="Public credit information: check before you act, with reasons and signed proof.",
         version="0.1.0",
@@ -68,6 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _operations(app, ctx)
     for router in ROUTERS:
         app.include_router(router)
+    openapi.install(app, ctx.catalog)
     web.install(app)  # the portal's pages, after the API's error handlers (it keeps them for API paths)
     return app
 

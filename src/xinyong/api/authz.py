@@ -10,6 +10,7 @@ from xinyong.services.keys import Role
 
 EVERYONE = frozenset(Role)
 STAFF = frozenset({Role.REVIEWER, Role.ADMIN})
+AUTHENTICATED = frozenset(Role) - {Role.PUBLIC}
 
 MATRIX: dict[str, frozenset[Role]] = {
     # anyone
@@ -18,8 +19,12 @@ MATRIX: dict[str, frozenset[Role]] = {
     "check_replay": EVERYONE,
     "public_search": EVERYONE,
     "public_subject": EVERYONE,
+    # discovery: what may be asked, and under which law; for every authenticated role
+    "catalog": AUTHENTICATED,
     # consuming departments
     "create_check": frozenset({Role.CONSUMER}),
+    "create_checks": frozenset({Role.CONSUMER}),
+    "list_checks": frozenset({Role.CONSUMER}),
     # source departments
     "submit_records": frozenset({Role.SOURCE}),
     "list_batches": frozenset({Role.SOURCE, Role.ADMIN}),

@@ -26,6 +26,8 @@ class Problem(BaseModel):
 
 
 _WHY = {
+    400: "Bad request: the request could not be read (a malformed header or body, or a cursor not received "
+    "from a page); the detail says what.",
     401: "No valid API key: send `Authorization: Bearer xy_...`.",
     403: "The key's role or scope does not allow this.",
     404: "Not found.",
@@ -41,7 +43,15 @@ TITLES = {413: "Too large"}
 
 # Every route may answer these; declared once so the OpenAPI schema tells clients the truth.
 RESPONSES: dict[int | str, dict[str, Any]] = {
-    code: {"description": why, "content": {PROBLEM: {"schema": Problem.model_json_schema()}}}
+    code: {
+        "description": why,
+        "content": {
+            PROBLEM: {
+                "schema": Problem.model_json_schema(),
+                "example": Problem(title=why.split(":")[0].rstrip("."), status=code, detail=why).model_dump(),
+            }
+        },
+    }
     for code, why in _WHY.items()
 }
 
@@ -61,7 +71,10 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
-        where = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+        errors = exc.errors()
+        if all(tuple(e["loc"]) == ("query", "cursor") for e in errors):
+            return problem(400, "Bad cursor", "cursor: send back the next_cursor of a page unchanged, or omit it")
+        where = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in errors)
         return problem(422, "Invalid request", f"fix these fields: {where}")
 
     @app.exception_handler(DataError)
@@ -71,6 +84,16 @@ def install(app: FastAPI) -> None:
             422,
             "Invalid input",
             "a value holds characters or a size the store cannot keep (for example a NUL character); remove them",
+        )
+
+    @app.exception_handler(UnicodeEncodeError)
+    async def _surrogate(_: Request, exc: UnicodeEncodeError) -> JSONResponse:
+        # A lone UTF-16 surrogate (JSON's "\\ud800" without its pair) is valid JSON but no text.
+        return problem(
+            422,
+            "Invalid input",
+            "a text value holds a lone UTF-16 surrogate (such as \\ud800), which is not a character; send the "
+            "character itself or its pair",
         )
 
     @app.exception_handler(StarletteHTTPException)

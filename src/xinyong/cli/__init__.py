@@ -15,13 +15,7 @@ __all__ = ["app", "main"]
 
 
 def main() -> None:
-    """The `xinyong` command: the Typer app, with a full disk told in one line (ops.faults)."""
-    from xinyong.cli.common import fail
-    from xinyong.ops.faults import DISK_FULL, disk_full
+    """The `xinyong` command: the Typer app, each mistake told in one line (`cli.entry`)."""
+    from xinyong.cli.entry import run
 
-    try:
-        app(prog_name="xinyong")
-    except Exception as exc:
-        if not disk_full(exc):
-            raise
-        raise SystemExit(fail(DISK_FULL).exit_code) from None
+    raise SystemExit(run())

@@ -188,6 +188,8 @@ def keys_create(
         if not sep or not v:
             raise fail(f"--scope '{item}': write KEY=VALUE")
         scopes.setdefault(k.strip(), []).append(v.strip())
+    if len(scopes.get("source", [])) > 1:
+        raise fail(f"--scope source= given {len(scopes['source'])} times: a source key speaks for one source", 2)
     ctx = context()
     try:
         engine = ctx.migrated_engine()

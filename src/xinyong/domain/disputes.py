@@ -177,6 +177,6 @@ def parse_target(text: str) -> Target:
     if k in (TargetKind.RECORD, TargetKind.LINK):
         src, ref = parse_record_ref(rest)
         return Target(k, source_id=src, source_ref=ref)
-    if not rest.isdigit():
-        raise InvalidInput(f"target '{text}': {k.value} ids are numbers")
+    if not (rest.isascii() and rest.isdigit()) or len(rest) > 18:
+        raise InvalidInput(f"target '{text[:80]}': {k.value} ids are numbers of 1 to 18 digits")
     return Target(k, entry_id=int(rest)) if k is TargetKind.ENTRY else Target(k, score_id=int(rest))

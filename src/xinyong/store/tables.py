@@ -340,6 +340,7 @@ checks = Table(
     Column("outcome", String(16), nullable=False),
     Column("decision", Json, nullable=False),
     Column("certificate", Text, nullable=False),
+    Index("ix_checks_consumer_created_at", "consumer", "created_at"),  # a consumer lists its own checks
 )
 
 # Append-only; each event carries the hash of the one before, so any change to the past shows.

@@ -1,61 +1,53 @@
-"""Consuming departments ask; anyone can verify the answer."""
+"""Consuming departments ask, one subject or a tender's many; anyone can verify the answer."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Response
-from pydantic import BaseModel, Field
 
 from xinyong.api import errors
 from xinyong.api.deps import CheckId, Ctx, guard, read
 from xinyong.api.metrics import observe_check
+from xinyong.api.models.checks import (
+    BATCH_MAX,
+    BatchRequest,
+    BatchResponse,
+    CheckRequest,
+    CheckResponse,
+    CheckSummary,
+    PublicKey,
+    Replay,
+)
+from xinyong.api.paging import Cursor, Limit, Page, page, position
 from xinyong.api.ratelimit import RateLimited
 from xinyong.domain.certificates import ALGORITHM, key_id, public_bytes
-from xinyong.domain.errors import Unauthorized
-from xinyong.services.checks import certificate_of, decide_check, replay
+from xinyong.domain.errors import Unauthorized, XinyongError
+from xinyong.services.check_batches import Refused, decide_batch
+from xinyong.services.check_queries import checks_of
+from xinyong.services.checks import Decided, certificate_of, decide_check, replay
 from xinyong.services.keys import Principal
 
 router = APIRouter(tags=["checks"], responses=errors.RESPONSES)
 
 
-class CheckRequest(BaseModel):
-    subject: Annotated[str, Field(min_length=1, max_length=64, examples=["91330106MA2ABCDE1Y"])]
-    context: Annotated[str, Field(min_length=1, max_length=64, examples=["procurement.tender"])]
-    purpose: Annotated[str, Field(min_length=3, max_length=200, examples=["tender 2027-001, bidder screening"])]
-    as_of: date | None = None
+def _in_scope(who: Principal, context: str, purpose: str) -> None:
+    """A consumer key checks only in the contexts and for the purposes it was issued for."""
+    contexts, purposes = who.scopes.get("contexts"), who.scopes.get("purposes")
+    if contexts and context not in contexts:
+        raise HTTPException(403, f"this key may check only in: {', '.join(contexts)}")
+    if purposes and not any(purpose.startswith(p) for p in purposes):
+        raise HTTPException(403, f"this key may check only for the purposes: {', '.join(purposes)}")
 
 
-class CheckResponse(BaseModel):
-    check_id: str
-    issued_at: str
-    consumer: str
-    context: str
-    purpose: str
-    subject: dict[str, Any]
-    data_version: dict[str, str]
-    decision: dict[str, Any]
-    certificate_url: str
-
-
-class Replay(BaseModel):
-    check_id: str
-    same: bool | None
-    reason: str
-    as_of: str | None = None
-    known_at: str | None = None
-    outcome_then: str | None = None
-    outcome_replayed: str | None = None
-    differences: list[Any] = []
-
-
-class PublicKey(BaseModel):
-    key_id: str
-    algorithm: str
-    public_key: str
+def _answer_bytes(decided: Decided) -> bytes:
+    """The payload as signed, its canonical JSON reused rather than serialised again, and the
+    certificate's address."""
+    url = f"/v1/checks/{decided.payload['check_id']}/certificate"
+    return decided.payload_json[:-1] + b',"certificate_url":' + json.dumps(url).encode() + b"}"
 
 
 @router.post("/v1/checks", name="create_check", response_model=CheckResponse)
@@ -65,11 +57,7 @@ async def create_check(
     who: Annotated[Principal, Depends(guard("create_check", key_confirmed_by_route=True))],
 ) -> Response:
     """Which measures apply to this subject in this context, and why: every measure answered, signed."""
-    contexts, purposes = who.scopes.get("contexts"), who.scopes.get("purposes")
-    if contexts and body.context not in contexts:
-        raise HTTPException(403, f"this key may check only in: {', '.join(contexts)}")
-    if purposes and not any(body.purpose.startswith(p) for p in purposes):
-        raise HTTPException(403, f"this key may check only for the purposes: {', '.join(purposes)}")
+    _in_scope(who, body.context, body.purpose)
     # Decided through `read`: it only reads, and readers of either store never wait for a lock
     # (SQLite's write-ahead log, PostgreSQL's snapshots). Stored by the group committer, whose
     # thread alone waits for the write lock; the answer leaves only once the check and its audit
@@ -95,13 +83,85 @@ async def create_check(
         raise
     await ctx.check_writer.submit(decided)
     observe_check(body.context, decided.payload["decision"]["outcome"])  # ops: metrics
-    # The answer is the payload as signed, its canonical JSON reused rather than serialised again
-    # (returned as a dict, it would also be validated against CheckResponse once more; the schema
-    # still documents it, and the API schema test checks every answer against it), and the
-    # certificate's address.
-    url = f"/v1/checks/{decided.payload['check_id']}/certificate"
-    answer = decided.payload_json[:-1] + b',"certificate_url":' + json.dumps(url).encode() + b"}"
-    return Response(answer, media_type="application/json")
+    # Returned as bytes: validated against CheckResponse once more, it would cost the hot path a
+    # second serialisation; the schema still documents it, and the API schema test checks every
+    # answer against it.
+    return Response(_answer_bytes(decided), media_type="application/json")
+
+
+@router.post(
+    "/v1/checks/batch",
+    name="create_checks",
+    response_model=BatchResponse,
+    description=f"A tender screens up to {BATCH_MAX} subjects in one call (more are refused with 422). Each is "
+    "checked, stored, audited and signed exactly as by `POST /v1/checks`; an item that cannot be checked answers "
+    "its own status and error, by index, and does not sink the others.",
+)
+async def create_checks(
+    body: BatchRequest,
+    ctx: Ctx,
+    who: Annotated[Principal, Depends(guard("create_checks", key_confirmed_by_route=True))],
+) -> Response:
+    """Check many subjects for one tender; see the description."""
+    _in_scope(who, body.context, body.purpose)
+    try:
+        results = await read(
+            ctx,
+            decide_batch,
+            ctx.engine,
+            ctx.catalog,
+            ctx.vault,
+            ctx.signing_key,
+            subjects=body.subjects,
+            context=body.context,
+            purpose=body.purpose,
+            consumer=who.actor,
+            as_of=body.as_of,
+            key=who,
+        )
+    except Unauthorized:
+        ctx.keys.forget(who.key_id)
+        raise
+    stored = await _store_each(ctx, [r for r in results if isinstance(r, Decided)])
+    results = [stored.get(id(r), r) if isinstance(r, Decided) else r for r in results]
+    items, checked = [], 0
+    for i, (subject, r) in enumerate(zip(body.subjects, results, strict=True)):
+        if isinstance(r, Refused):
+            items.append(b'{"index":%d,"subject":%s,"status":%d,"check":null,"error":%s}'
+                         % (i, json.dumps(subject).encode(), r.status, json.dumps(r.detail).encode()))  # fmt: skip
+        else:
+            checked += 1
+            observe_check(body.context, r.payload["decision"]["outcome"])
+            items.append(b'{"index":%d,"subject":%s,"status":200,"check":%s,"error":null}'
+                         % (i, json.dumps(subject).encode(), _answer_bytes(r)))  # fmt: skip
+    head = b'{"checked":%d,"failed":%d,"items":[' % (checked, len(results) - checked)
+    return Response(head + b",".join(items) + b"]}", media_type="application/json")
+
+
+async def _store_each(ctx: Ctx, decided: list[Decided]) -> dict[int, Refused]:
+    """Store every decided check by the group committer (together, when they fit one commit); the
+    ones it could not store (503 Busy, the audit chain away), by `id`, as refused items."""
+    outcomes = await asyncio.gather(*(ctx.check_writer.submit(d) for d in decided), return_exceptions=True)
+    refused = {}
+    for d, outcome in zip(decided, outcomes, strict=True):
+        if isinstance(outcome, XinyongError):
+            refused[id(d)] = Refused(outcome.status, f"nothing was stored for this subject: {outcome}")
+        elif isinstance(outcome, BaseException):
+            raise outcome
+    return refused
+
+
+@router.get("/v1/checks", name="list_checks", response_model=Page[CheckSummary])
+def list_checks(
+    ctx: Ctx,
+    who: Annotated[Principal, Depends(guard("list_checks"))],
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> dict[str, Any]:
+    """Your own checks (the key's department), newest first; never another department's."""
+    start = position(cursor)
+    rows, total = checks_of(ctx.engine, who.actor, start=start, limit=limit)
+    return page(rows, start, limit, total=total)
 
 
 @router.get(

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel, Field
 
 from xinyong.api import errors
 from xinyong.api.deps import Ctx, guard
+from xinyong.api.models.me import MyFile, ObjectionFiled, ObjectionRequest, RepairFiled, RepairRequest
 from xinyong.services import audit
 from xinyong.services.keys import Principal
 from xinyong.services.objections import file_objection
@@ -18,24 +18,13 @@ from xinyong.services.repairs import file_repair
 router = APIRouter(tags=["subjects"], responses=errors.RESPONSES)
 
 
-class ObjectionRequest(BaseModel):
-    target: Annotated[str, Field(max_length=200, examples=["record:court/(2027)浙01执12号", "entry:12"])]
-    grounds: Annotated[str, Field(min_length=10, max_length=2000)]
-
-
-class RepairRequest(BaseModel):
-    record: Annotated[str, Field(max_length=200, examples=["court/(2027)浙01执12号"])]
-    evidence_ref: Annotated[str | None, Field(max_length=200)] = None
-    commitment: bool = False
-
-
 def _subject(who: Principal) -> int:
     if who.subject_id is None:  # a subject token always names its subject (see keys.create_key)
         raise ValueError("subject token without a subject")
     return who.subject_id
 
 
-@router.get("/v1/me", name="my_file", response_model=dict[str, Any])
+@router.get("/v1/me", name="my_file", response_model=MyFile)
 def me(ctx: Ctx, who: Annotated[Principal, Depends(guard("my_file"))]) -> dict[str, Any]:
     """Your whole file: records, score with explanation, list entries, notices, and every check made about you."""
     sid = _subject(who)
@@ -47,7 +36,7 @@ def me(ctx: Ctx, who: Annotated[Principal, Depends(guard("my_file"))]) -> dict[s
 @router.post(
     "/v1/me/objections",
     name="my_objection",
-    response_model=dict[str, Any],
+    response_model=ObjectionFiled,
     status_code=201,
 )
 def object_(
@@ -73,7 +62,7 @@ def object_(
 @router.post(
     "/v1/me/repairs",
     name="my_repair",
-    response_model=dict[str, Any],
+    response_model=RepairFiled,
     status_code=201,
 )
 def repair(body: RepairRequest, ctx: Ctx, who: Annotated[Principal, Depends(guard("my_repair"))]) -> dict[str, Any]:

@@ -13,14 +13,17 @@ from fastapi import APIRouter, Depends, Query
 
 from xinyong.api import errors
 from xinyong.api.deps import Ctx, RowId, guard
+from xinyong.api.models.public import Found, PublicSubject
+from xinyong.api.paging import Cursor, Page, page, position
 from xinyong.api.ratelimit import RateLimited
 from xinyong.services.keys import Principal
-from xinyong.services.portal import public_search, public_subject
+from xinyong.services.portal import public_subject
+from xinyong.services.public_search import SEARCH_MAX, search_page
 
 router = APIRouter(tags=["public"], responses=errors.RESPONSES)
 
 
-@router.get("/v1/public/subjects", name="public_search", response_model=list[dict[str, Any]])
+@router.get("/v1/public/subjects", name="public_search", response_model=Page[Found])
 def search(
     __: RateLimited,
     ctx: Ctx,
@@ -28,15 +31,19 @@ def search(
     q: Annotated[
         str, Query(min_length=2, max_length=100, pattern=r"^[^\x00-\x1f\x7f]+$", description="A name, or a USCC.")
     ],
-) -> list[dict[str, Any]]:
+    limit: Annotated[int, Query(ge=1, le=SEARCH_MAX, description=f"Items per page: 1 to {SEARCH_MAX}.")] = 20,
+    cursor: Cursor = None,
+) -> dict[str, Any]:
     """Find organisations by name or USCC, and persons only while they are on a public list (masked)."""
-    return public_search(ctx.engine, ctx.catalog, q)
+    start = position(cursor)
+    found, total = search_page(ctx.engine, ctx.catalog, q, start=start, limit=limit)
+    return page(found, start, limit, total=total)
 
 
 @router.get(
     "/v1/public/subjects/{subject_id}",
     name="public_subject",
-    response_model=dict[str, Any],
+    response_model=PublicSubject,
 )
 def subject(
     __: RateLimited,

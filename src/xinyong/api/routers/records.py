@@ -1,8 +1,9 @@
-"""Source departments submit records as JSON batches, with file ingestion's validation and atomicity.
+"""Source departments submit records as JSON batches, validated and stored as a file would be.
 
-A batch is written as one JSONL file and ingested exactly as a file would be: one transaction,
-idempotent on (source, source_ref, revision), rejects named by line (the record's position in the
-batch, from 1) and field. A source may submit only the record types its key allows.
+A batch is written as one JSONL file and ingested exactly as a file would be: the valid records
+are stored in one transaction, idempotent on (source, source_ref, revision); the rest are
+rejected, each named by its position in the batch (from 1) and field. A source may submit only the
+record types its key allows. No answer names a path of the server.
 """
 
 from __future__ import annotations
@@ -13,23 +14,27 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, HTTPException
-from pydantic import BaseModel, Field
-from sqlalchemy import select
 
 from xinyong.api import errors
 from xinyong.api.deps import Ctx, RowId, guard
+from xinyong.api.models.records import Batch, BatchResult, RecordBatch, Reject
+from xinyong.api.paging import Cursor, Limit, Page, page, position
+from xinyong.domain.errors import XinyongError
 from xinyong.ingest.pipeline import ingest_file
 from xinyong.services import audit
+from xinyong.services.batch_queries import batches_of, rejects_of
 from xinyong.services.keys import Principal
-from xinyong.store.tables import batches, rejects
 
 router = APIRouter(tags=["sources"], responses=errors.RESPONSES)
 
-Value = str | int | float | bool | None
-
-
-class RecordBatch(BaseModel):
-    records: Annotated[list[dict[Annotated[str, Field(max_length=64)], Value]], Field(min_length=1)]
+SUBMIT = (
+    "Validate every record of the batch and store the valid ones, in one transaction; the batch is "
+    "accepted in part: each invalid record is rejected, named by its position in the batch (from 1) and "
+    "field, and counted in `rejected` (every reject at `rejects_url`). A record already stored with the "
+    "same source, source_ref and revision is counted as `unchanged`, not stored twice. A record type the "
+    "key's department may not submit refuses the whole batch (403) before anything is stored, as does a "
+    "batch over the size limit (413)."
+)
 
 
 def _source(who: Principal) -> str:
@@ -37,18 +42,21 @@ def _source(who: Principal) -> str:
     return source
 
 
-@router.post(
-    "/v1/records",
-    name="submit_records",
-    response_model=dict[str, Any],
-    status_code=201,
-)
+def _scrubbed(exc: XinyongError, *paths: str) -> XinyongError:
+    """The error without the server's paths and file names (the batch's temporary file): a client
+    sees its batch, whose lines are its records' positions from 1."""
+    text = str(exc)
+    for p in paths:
+        text = text.replace(p, "the batch")
+    return type(exc)(text)
+
+
+@router.post("/v1/records", name="submit_records", response_model=BatchResult, status_code=201, description=SUBMIT)
 def submit(
     ctx: Ctx,
     who: Annotated[Principal, Depends(guard("submit_records"))],
     body: Annotated[RecordBatch, Body()],
 ) -> dict[str, Any]:
-    """Submit a batch of records; all of it is stored or nothing, rejects named by position and field."""
     limit = ctx.settings.max_batch_records
     if len(body.records) > limit:
         raise HTTPException(413, f"a batch carries at most {limit} records; got {len(body.records)}: split it")
@@ -60,37 +68,46 @@ def submit(
     with tempfile.TemporaryDirectory(prefix="xinyong-batch-") as tmp:
         path = Path(tmp) / f"{source}.jsonl"
         path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in body.records), encoding="utf-8")
-        with audit.recorded(ctx.engine, actor=who.actor, action="submit_records"):  # in the batch's transaction
-            result = ingest_file(
-                ctx.engine,
-                ctx.catalog,
-                ctx.vault,
-                path,
-                source=source,
-                report_dir=ctx.settings.rejects,
-                helper_min_bytes=-1,
-            )
-    return result.as_dict()
+        try:
+            with audit.recorded(ctx.engine, actor=who.actor, action="submit_records"):  # in the batch's transaction
+                result = ingest_file(
+                    ctx.engine,
+                    ctx.catalog,
+                    ctx.vault,
+                    path,
+                    source=source,
+                    report_dir=ctx.settings.rejects,
+                    helper_min_bytes=-1,
+                )
+        except XinyongError as exc:
+            raise _scrubbed(exc, str(path), tmp, str(ctx.settings.rejects), path.name) from None
+    shown = {k: v for k, v in result.as_dict().items() if k not in ("file", "report", "reading")}
+    return {**shown, "rejects_url": f"/v1/batches/{result.batch_id}/rejects"}
 
 
-@router.get("/v1/batches", name="list_batches", response_model=list[dict[str, Any]])
-def list_batches(ctx: Ctx, who: Annotated[Principal, Depends(guard("list_batches"))]) -> list[dict[str, Any]]:
+@router.get("/v1/batches", name="list_batches", response_model=Page[Batch])
+def list_batches(
+    ctx: Ctx,
+    who: Annotated[Principal, Depends(guard("list_batches"))],
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> dict[str, Any]:
     """A source's own batches (every batch for an admin), newest first."""
-    q = select(batches).order_by(batches.c.id.desc()).limit(200)
-    if who.role.value == "source":
-        q = q.where(batches.c.source_id == _source(who))
-    with ctx.engine.connect() as conn:
-        return [dict(r._mapping) for r in conn.execute(q)]
+    start = position(cursor)
+    rows, total = batches_of(ctx.engine, _source(who) if who.role.value == "source" else None, start=start, limit=limit)
+    return page(rows, start, limit, total=total)
 
 
-@router.get("/v1/batches/{batch_id}/rejects", name="batch_rejects", response_model=list[dict[str, Any]])
+@router.get("/v1/batches/{batch_id}/rejects", name="batch_rejects", response_model=Page[Reject])
 def batch_rejects(
-    batch_id: RowId, ctx: Ctx, who: Annotated[Principal, Depends(guard("batch_rejects"))]
-) -> list[dict[str, Any]]:
+    batch_id: RowId,
+    ctx: Ctx,
+    who: Annotated[Principal, Depends(guard("batch_rejects"))],
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> dict[str, Any]:
     """Every rejected row of a batch: line, field, code and what to fix."""
-    with ctx.engine.connect() as conn:
-        owner = conn.scalar(select(batches.c.source_id).where(batches.c.id == batch_id))
-        if owner is None or (who.role.value == "source" and owner != _source(who)):
-            raise HTTPException(404, f"no batch {batch_id} of yours")
-        q = select(rejects).where(rejects.c.batch_id == batch_id).order_by(rejects.c.line)
-        return [dict(r._mapping) for r in conn.execute(q)]
+    start = position(cursor)
+    source = _source(who) if who.role.value == "source" else None
+    rows, total = rejects_of(ctx.engine, batch_id, source, start=start, limit=limit)
+    return page(rows, start, limit, total=total)

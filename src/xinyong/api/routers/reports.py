@@ -15,6 +15,7 @@ from fastapi.responses import FileResponse, Response
 
 from xinyong.api import errors
 from xinyong.api.deps import Ctx, RowId, guard
+from xinyong.api.models.reports import Signer, Verification
 from xinyong.api.ratelimit import rate_limited as limiter
 from xinyong.reports.issue import issue_report, verify_code
 from xinyong.reports.publish import FILES, published_file
@@ -112,7 +113,7 @@ def my_report(
     )  # fmt: skip
 
 
-@router.get("/v1/reports/{code}/verify", name="verify_report", response_model=dict[str, Any])
+@router.get("/v1/reports/{code}/verify", name="verify_report", response_model=Verification)
 def verify(
     code: Code,
     ctx: Ctx,
@@ -124,7 +125,7 @@ def verify(
     return verify_code(ctx.engine, code)
 
 
-@router.get("/v1/reports/signer", name="report_signer", response_model=dict[str, Any])
+@router.get("/v1/reports/signer", name="report_signer", response_model=Signer)
 def signer(ctx: Ctx, _: Annotated[Principal, Depends(guard("report_signer"))]) -> dict[str, Any]:
     """The certificate that signs report PDFs, and its key's SHA-256 (each report's JSON names it)."""
     from xinyong.reports.signer import report_signer

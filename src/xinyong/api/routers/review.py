@@ -7,10 +7,26 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel, Field
 
 from xinyong.api import errors
 from xinyong.api.deps import Ctx, RowId, guard
+from xinyong.api.models.review import (
+    AuditReport,
+    EntryDecision,
+    EntryDetail,
+    EntryRow,
+    EntryState,
+    Extension,
+    MaintenanceRun,
+    ObjectionDecision,
+    ObjectionOutcome,
+    ObjectionRow,
+    Removal,
+    RepairDecision,
+    RepairOutcome,
+    RepairRow,
+)
+from xinyong.api.paging import Cursor, Limit, Page, page, position
 from xinyong.domain.lists import State
 from xinyong.services import audit
 from xinyong.services import lists as lists_service
@@ -22,34 +38,9 @@ from xinyong.services.objections import decide_objection
 from xinyong.services.repairs import decide_repair, repair_rows
 
 router = APIRouter(tags=["review"], responses=errors.RESPONSES)
-Reason = Annotated[str, Field(min_length=5, max_length=1000)]
-
-
-class EntryDecision(BaseModel):
-    decision: Literal["approve", "reject"]
-    reason: Reason
-
-
-class Extension(BaseModel):
-    months: Annotated[int, Field(ge=1, le=36)]
-    reason: Reason
-
-
-class Removal(BaseModel):
-    reason: Reason
-
-
-class ObjectionDecision(BaseModel):
-    decision: Literal["uphold", "dismiss"]
-    reason: Reason
-    revoke: bool = False
-    set: dict[Annotated[str, Field(max_length=64)], Annotated[str, Field(max_length=200)]] | None = None
-
-
-class RepairDecision(BaseModel):
-    decision: Literal["approve", "refuse"]
-    reason: Reason
-    unmet: list[Annotated[str, Field(max_length=40)]] | None = None
+# The rows a list route reads before it pages: due process keeps far fewer entries, objections and
+# repairs than this, and the page's `total` counts them all.
+SCAN = 1_000_000
 
 
 def _audit(ctx: Ctx, who: Principal, action: str, target: str) -> None:
@@ -62,21 +53,23 @@ def _recorded(ctx: Ctx, who: Principal, action: str, target: str) -> AbstractCon
     return audit.recorded(ctx.engine, actor=who.actor, action=action, target=target, purpose="due process")
 
 
-@router.get("/v1/lists/entries", name="list_entries", response_model=list[dict[str, Any]])
+@router.get("/v1/lists/entries", name="list_entries", response_model=Page[EntryRow])
 def list_entries_(
     ctx: Ctx,
     who: Annotated[Principal, Depends(guard("list_entries"))],
     list_id: Annotated[str | None, Query(alias="list", max_length=64, pattern=r"^[a-z][a-z0-9_.]*$")] = None,
     state: Annotated[State | None, Query()] = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
-) -> list[dict[str, Any]]:
-    """Entries with their state today."""
-    rows = entries(ctx.engine, list_id=list_id, state=state, day=datetime.now(UTC).date(), limit=limit)
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> dict[str, Any]:
+    """Entries with their state today, by id."""
+    start = position(cursor)
+    rows = entries(ctx.engine, list_id=list_id, state=state, day=datetime.now(UTC).date(), limit=SCAN)
     _audit(ctx, who, "read_entries", f"list:{list_id or '*'}")
-    return rows
+    return page(rows, start, limit)
 
 
-@router.get("/v1/lists/entries/{entry_id}", name="show_entry", response_model=dict[str, Any])
+@router.get("/v1/lists/entries/{entry_id}", name="show_entry", response_model=EntryDetail)
 def show_entry(entry_id: RowId, ctx: Ctx, who: Annotated[Principal, Depends(guard("show_entry"))]) -> dict[str, Any]:
     """One entry: ground, legal basis, disputes, every transition."""
     data = entry_detail(ctx.engine, ctx.catalog, entry_id, known_at=datetime.now(UTC))
@@ -87,7 +80,7 @@ def show_entry(entry_id: RowId, ctx: Ctx, who: Annotated[Principal, Depends(guar
 @router.post(
     "/v1/lists/entries/{entry_id}/decision",
     name="decide_entry",
-    response_model=dict[str, Any],
+    response_model=EntryState,
 )
 def decide_entry(
     entry_id: RowId, body: EntryDecision, ctx: Ctx, who: Annotated[Principal, Depends(guard("decide_entry"))]
@@ -106,7 +99,7 @@ def decide_entry(
     return {"id": entry_id, "state": view.state.value}
 
 
-@router.post("/v1/lists/entries/{entry_id}/extension", name="extend_entry", response_model=dict[str, Any])
+@router.post("/v1/lists/entries/{entry_id}/extension", name="extend_entry", response_model=EntryState)
 def extend_entry(
     entry_id: RowId, body: Extension, ctx: Ctx, who: Annotated[Principal, Depends(guard("extend_entry"))]
 ) -> dict[str, Any]:
@@ -124,7 +117,7 @@ def extend_entry(
     return {"id": entry_id, "state": view.state.value, "ends_on": view.ends_on}
 
 
-@router.post("/v1/lists/entries/{entry_id}/removal", name="remove_entry", response_model=dict[str, Any])
+@router.post("/v1/lists/entries/{entry_id}/removal", name="remove_entry", response_model=EntryState)
 def remove_entry(
     entry_id: RowId, body: Removal, ctx: Ctx, who: Annotated[Principal, Depends(guard("remove_entry"))]
 ) -> dict[str, Any]:
@@ -136,22 +129,25 @@ def remove_entry(
     return {"id": entry_id, "state": view.state.value}
 
 
-@router.get("/v1/objections", name="list_objections", response_model=list[dict[str, Any]])
+@router.get("/v1/objections", name="list_objections", response_model=Page[ObjectionRow])
 def list_objections(
     ctx: Ctx,
     who: Annotated[Principal, Depends(guard("list_objections"))],
     state: Annotated[Literal["open", "overdue", "decided"] | None, Query()] = None,
-) -> list[dict[str, Any]]:
-    """Objections with their deadlines and outcomes."""
-    rows = objection_rows(ctx.engine, state=state, today=datetime.now(UTC).date())
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> dict[str, Any]:
+    """Objections with their deadlines and outcomes, by id."""
+    start = position(cursor)
+    rows = objection_rows(ctx.engine, state=state, today=datetime.now(UTC).date(), limit=SCAN)
     _audit(ctx, who, "read_objections", f"objections:{state or '*'}")
-    return rows
+    return page(rows, start, limit)
 
 
 @router.post(
     "/v1/objections/{objection_id}/decision",
     name="decide_objection",
-    response_model=dict[str, Any],
+    response_model=ObjectionOutcome,
 )
 def decide_objection_(
     objection_id: RowId,
@@ -175,22 +171,25 @@ def decide_objection_(
     return result
 
 
-@router.get("/v1/repairs", name="list_repairs", response_model=list[dict[str, Any]])
+@router.get("/v1/repairs", name="list_repairs", response_model=Page[RepairRow])
 def list_repairs(
     ctx: Ctx,
     who: Annotated[Principal, Depends(guard("list_repairs"))],
     state: Annotated[Literal["open", "overdue", "decided"] | None, Query()] = None,
-) -> list[dict[str, Any]]:
-    """Repair requests with their deadlines and outcomes."""
-    rows = repair_rows(ctx.engine, state=state, today=datetime.now(UTC).date())
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> dict[str, Any]:
+    """Repair requests with their deadlines and outcomes, by id."""
+    start = position(cursor)
+    rows = repair_rows(ctx.engine, state=state, today=datetime.now(UTC).date(), limit=SCAN)
     _audit(ctx, who, "read_repairs", f"repairs:{state or '*'}")
-    return rows
+    return page(rows, start, limit)
 
 
 @router.post(
     "/v1/repairs/{repair_id}/decision",
     name="decide_repair",
-    response_model=dict[str, Any],
+    response_model=RepairOutcome,
 )
 def decide_repair_(
     repair_id: RowId, body: RepairDecision, ctx: Ctx, who: Annotated[Principal, Depends(guard("decide_repair"))]
@@ -210,15 +209,15 @@ def decide_repair_(
     return result
 
 
-@router.post("/v1/maintenance", name="run_maintenance", response_model=dict[str, int])
-def run_maintenance(ctx: Ctx, who: Annotated[Principal, Depends(guard("run_maintenance"))]) -> dict[str, int]:
+@router.post("/v1/maintenance", name="run_maintenance", response_model=MaintenanceRun)
+def run_maintenance(ctx: Ctx, who: Annotated[Principal, Depends(guard("run_maintenance"))]) -> dict[str, Any]:
     """Run the daily maintenance now."""
     with _recorded(ctx, who, "maintain", "lists"):
         counts = maintain(ctx.engine, ctx.catalog)
     return counts
 
 
-@router.get("/v1/audit/verify", name="audit_verify", response_model=dict[str, Any])
+@router.get("/v1/audit/verify", name="audit_verify", response_model=AuditReport)
 def audit_verify(ctx: Ctx, _: Annotated[Principal, Depends(guard("audit_verify"))]) -> dict[str, Any]:
     """Walk the audit chain."""
     report = audit.verify(ctx.engine)
