@@ -221,12 +221,12 @@ def test_check_certificate_replay_subject_file_objection_and_public_view(
     )
     assert outside.status_code == 403 and "procurement.tender" in outside.json()["detail"]
 
-    cert = served.call("GET", result["certificate_url"])
+    cert = served.call("GET", result["certificate_url"], consumer)
     [k] = served.call("GET", "/v1/keys").json()
     signed = verify(cert.content, {k["key_id"]: load_public(k["public_key"])}).payload
     assert signed == {key: v for key, v in result.items() if key != "certificate_url"}  # the answer is what was signed
     assert result["certificate_url"] == f"/v1/checks/{result['check_id']}/certificate"
-    assert served.call("GET", f"/v1/checks/{result['check_id']}/replay").json()["same"] is True
+    assert served.call("GET", f"/v1/checks/{result['check_id']}/replay", consumer).json()["same"] is True
 
     sid = story.subject_of("H-1")
     token = served.key("subject", "company-61", subject_id=sid)

@@ -10,16 +10,19 @@ from xinyong.services.keys import Role
 
 EVERYONE = frozenset(Role)
 STAFF = frozenset({Role.REVIEWER, Role.ADMIN})
+PARTIES = frozenset({Role.CONSUMER, Role.SUBJECT, Role.REVIEWER, Role.ADMIN})
 
 MATRIX: dict[str, frozenset[Role]] = {
     # anyone
     "public_keys": EVERYONE,
-    "check_certificate": EVERYONE,
-    "check_replay": EVERYONE,
+    "verify_certificate": EVERYONE,
     "public_search": EVERYONE,
     "public_subject": EVERYONE,
     # consuming departments
     "create_check": frozenset({Role.CONSUMER}),
+    # the parties to a check: its consumer, its subject, staff (the service confirms which check)
+    "check_certificate": PARTIES,
+    "check_replay": PARTIES,
     # source departments
     "submit_records": frozenset({Role.SOURCE}),
     "list_batches": frozenset({Role.SOURCE, Role.ADMIN}),

@@ -66,12 +66,12 @@ def check(
 
 @checks_app.command("replay")
 def replay_cmd(check_id: str, as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False) -> None:
-    """Evaluate a check again as known at its moment; exit 1 when the outcome differs."""
-    from xinyong.services.checks import replay
+    """Evaluate a check again as known at its moment (audited); exit 1 when the outcome differs."""
+    from xinyong.services.check_reads import read_replay
 
     ctx = context()
     try:
-        result = replay(ctx.migrated_engine(), ctx.catalog, check_id)
+        result = read_replay(ctx.migrated_engine(), ctx.catalog, check_id, reader=None, actor=operator())
     except XinyongError as exc:
         raise fail(str(exc)) from None
     _print(result, as_json, f"check {check_id}: {'same' if result['same'] else 'DIFFERENT'}: {result['reason']}")
@@ -83,12 +83,12 @@ def replay_cmd(check_id: str, as_json: Annotated[bool, typer.Option("--json", he
 def certificate_get(
     check_id: str, output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file.")] = None
 ) -> None:
-    """Write a check's certificate, byte for byte as signed."""
-    from xinyong.services.checks import certificate_of
+    """Write a check's certificate, byte for byte as signed (the read is audited)."""
+    from xinyong.services.check_reads import read_certificate
 
     ctx = context()
     try:
-        data = certificate_of(ctx.migrated_engine(), check_id)
+        data = read_certificate(ctx.migrated_engine(), check_id, reader=None, actor=operator())
     except XinyongError as exc:
         raise fail(str(exc)) from None
     if output:

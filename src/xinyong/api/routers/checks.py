@@ -7,7 +7,7 @@ import json
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Response
+from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from pydantic import BaseModel, Field
 
 from xinyong.api import errors
@@ -16,7 +16,8 @@ from xinyong.api.metrics import observe_check
 from xinyong.api.ratelimit import RateLimited
 from xinyong.domain.certificates import ALGORITHM, key_id, public_bytes
 from xinyong.domain.errors import Unauthorized
-from xinyong.services.checks import certificate_of, decide_check, replay
+from xinyong.services.check_reads import read_certificate, read_replay, verify_held
+from xinyong.services.checks import decide_check
 from xinyong.services.keys import Principal
 
 router = APIRouter(tags=["checks"], responses=errors.RESPONSES)
@@ -111,18 +112,41 @@ async def create_check(
     responses={200: {"content": {"application/json": {}}, "description": "The certificate, as signed."}},
 )
 def check_certificate(
-    __: RateLimited, check_id: CheckId, ctx: Ctx, _: Annotated[Principal, Depends(guard("check_certificate"))]
+    __: RateLimited, check_id: CheckId, ctx: Ctx, who: Annotated[Principal, Depends(guard("check_certificate"))]
 ) -> Response:
-    """The signed proof of a decision, byte for byte as signed (verify with `xinyong certificate verify`)."""
-    return Response(certificate_of(ctx.engine, check_id), media_type="application/json")
+    """The signed proof of a decision, byte for byte as signed, for the consumer that made the check,
+    its subject, or staff (audited); anyone else is answered as for a check that does not exist."""
+    body = read_certificate(ctx.engine, check_id, reader=who, actor=who.actor)
+    return Response(body, media_type="application/json")
 
 
 @router.get("/v1/checks/{check_id}/replay", name="check_replay", response_model=Replay)
 def check_replay(
-    __: RateLimited, check_id: CheckId, ctx: Ctx, _: Annotated[Principal, Depends(guard("check_replay"))]
+    __: RateLimited, check_id: CheckId, ctx: Ctx, who: Annotated[Principal, Depends(guard("check_replay"))]
 ) -> dict[str, Any]:
-    """Evaluate the check again as known at its moment and say whether the outcome is the same."""
-    return replay(ctx.engine, ctx.catalog, check_id)
+    """Evaluate the check again as known at its moment and say whether the outcome is the same
+    (for the parties to the check, audited, as the certificate)."""
+    return read_replay(ctx.engine, ctx.catalog, check_id, reader=who, actor=who.actor)
+
+
+class CertificateVerdict(BaseModel):
+    valid: bool
+    reason: str
+    key_id: str | None = None
+
+
+@router.post(
+    "/v1/certificates/verify",
+    name="verify_certificate",
+    response_model=CertificateVerdict,
+    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}}},
+)
+async def verify_certificate(
+    __: RateLimited, request: Request, ctx: Ctx, _: Annotated[Principal, Depends(guard("verify_certificate"))]
+) -> dict[str, Any]:
+    """Whether a certificate (the file, byte for byte, as the body) was signed by this platform and
+    is unaltered. Anyone may ask; it reads nothing of the store and answers nothing of the payload."""
+    return verify_held(await request.body(), ctx.signing_key.public_key())
 
 
 @router.get("/v1/keys", name="public_keys", response_model=list[PublicKey])
