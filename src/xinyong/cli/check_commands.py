@@ -33,14 +33,23 @@ def check(
     identifier: Annotated[str, typer.Argument(help="The subject's identifier (USCC, resident number...).")],
     context_id: Annotated[str, typer.Option("--context", help="A context of the catalog, e.g. procurement.tender.")],
     purpose: Annotated[str, typer.Option("--purpose", help="What the check is for (recorded and audited).")],
-    consumer: Annotated[str, typer.Option("--consumer", help="Who asks (recorded as the consumer).")] = "cli:operator",
+    consumer: Annotated[
+        str | None,
+        typer.Option("--consumer", hidden=True, help="Refused: a check is recorded in the name of who runs it."),
+    ] = None,
     as_of: Annotated[str | None, typer.Option("--as-of", help="Day of the decision; default today.")] = None,
     now: Annotated[str | None, typer.Option("--now", help="The moment of the check; default now.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
 ) -> None:
-    """Which measures apply to a subject in a context, and why; stored, signed and audited."""
+    """Which measures apply to a subject in a context, and why; stored, signed and audited in the
+    name of the operator who runs it (`cli:` and the login name)."""
     from xinyong.services.checks import run_check
 
+    if consumer is not None:
+        raise fail(
+            f"--consumer '{consumer}': a check from the command line is made, signed and audited in the name of the "
+            f"operator who runs it ({operator()}); a department checks with its own key through the API"
+        )
     ctx = context()
     try:
         result = run_check(
@@ -51,7 +60,7 @@ def check(
             identifier=identifier,
             context=context_id,
             purpose=purpose,
-            consumer=consumer,
+            consumer=operator(),
             as_of=parse_day(as_of, "--as-of") if as_of else None,
             now=parse_moment(now, "--now") if now else None,
         )
