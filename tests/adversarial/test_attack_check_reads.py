@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from operators import TENDER, Api, api, ingest_rows, person_row, subject_of  # noqa: F401 - api is a fixture
+from operators import TENDER, Api, ingest_rows, person_row, subject_of
+
 from builders import make_ric, ok, xy
 
 MISSING = "0" * 32

@@ -11,9 +11,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from operators import Api, ingest_rows, person_row
 
 from builders import make_ric
-from operators import Api, api, ingest_rows, person_row  # noqa: F401 - api is a fixture
 from xinyong.services import lists as lists_service
 from xinyong.services.maintain import maintain
 from xinyong.store.tables import list_entries
@@ -28,7 +28,9 @@ def listed(api: Api, tmp_path: Path) -> Api:
     maintain(api.engine, api.catalog, start)
     with api.engine.connect() as conn:
         [entry] = conn.scalars(list_entries.select().with_only_columns(list_entries.c.id)).all()
-    lists_service.decide(api.engine, api.catalog, entry, approve_it=True, actor="reviewer:li", reason="unpaid", now=start)
+    lists_service.decide(
+        api.engine, api.catalog, entry, approve_it=True, actor="reviewer:li", reason="unpaid", now=start
+    )
     maintain(api.engine, api.catalog, start + timedelta(days=31))
     return api
 

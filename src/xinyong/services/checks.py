@@ -39,6 +39,7 @@ from sqlalchemy import JSON, Connection, Engine, Select, Subquery, bindparam, fu
 from xinyong.domain.catalog import Catalog
 from xinyong.domain.certificates import canonical, signed
 from xinyong.domain.errors import InvalidInput, NotFound, Unauthorized
+from xinyong.domain.free_text import no_identifier
 from xinyong.domain.identifiers import IdentifierVault
 from xinyong.domain.lists import Transition, fold
 from xinyong.domain.measures import EntryFact, LinkedRecord, SubjectFacts, decide
@@ -258,6 +259,7 @@ def decide_check(
     purpose = purpose.strip()
     if not 3 <= len(purpose) <= PURPOSE_MAX:
         raise InvalidInput(f"purpose: say in 3 to {PURPOSE_MAX} characters what the check is for")
+    no_identifier(purpose, "purpose")
     scheme, digest, masked = _identify(catalog, vault, identifier)
     check_id = secrets.token_hex(16)
     now = now or datetime.now(UTC)

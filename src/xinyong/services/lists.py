@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from xinyong.domain.catalog import Catalog
 from xinyong.domain.catalog.models import ListDefinition
 from xinyong.domain.errors import InvalidInput, NotFound
+from xinyong.domain.free_text import no_identifier
 from xinyong.domain.lists import (
     Action,
     EntryView,
@@ -44,7 +45,7 @@ def need_reason(reason: str | None, what: str) -> str:
         raise InvalidInput(f"{what} needs a reason the subject can read (at least {REASON_MIN} characters)")
     if len(text) > 1000:
         raise InvalidInput(f"{what}: the reason is {len(text)} characters; at most 1000")
-    return text
+    return no_identifier(text, f"{what}: the reason")
 
 
 def need_actor(actor: str, role: str) -> str:

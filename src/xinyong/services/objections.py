@@ -25,6 +25,7 @@ from xinyong.domain.disputes import (
     parse_target,
 )
 from xinyong.domain.errors import Conflict, InvalidInput, NotFound
+from xinyong.domain.free_text import no_identifier
 from xinyong.domain.lists import Action, State
 from xinyong.domain.notices import Notice, NoticeKind, basis_text
 from xinyong.services import lists as lists_service
@@ -146,6 +147,7 @@ def file_objection(
     grounds = grounds.strip()
     if not 10 <= len(grounds) <= GROUNDS_MAX:
         raise InvalidInput(f"grounds: say in 10 to {GROUNDS_MAX} characters what is wrong (got {len(grounds)})")
+    no_identifier(grounds, "grounds")
     with writing(engine) as conn:
         _check_owner(conn, subject_id, t)
         return _insert(conn, catalog, subject_id, t, grounds, actor, now, None)
@@ -157,6 +159,7 @@ def appeal(
     """Appeal a dismissal, once, within the appeal period; a different reviewer will decide it.
 
     The appeal is the subject's own: `actor` defaults to the subject of the objection."""
+    no_identifier(grounds, "grounds")
     with writing(engine) as conn:
         o = _objection(conn, objection_id)
         d = _decision(conn, objection_id)

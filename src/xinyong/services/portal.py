@@ -209,7 +209,10 @@ def public_search(
                     select(subjects.c.id)
                     .where(
                         or_(
-                            and_(subjects.c.kind == "organisation", subjects.c.display_name.contains(like, autoescape=True)),
+                            and_(
+                                subjects.c.kind == "organisation",
+                                subjects.c.display_name.contains(like, autoescape=True),
+                            ),
                             and_(subjects.c.kind == "person", subjects.c.display_name == q),
                         )
                     )

@@ -26,7 +26,13 @@ def search(
     ctx: Ctx,
     _: Annotated[Principal, Depends(guard("public_search"))],
     q: Annotated[
-        str, Query(min_length=2, max_length=100, pattern=r"^[^\x00-\x1f\x7f]+$", description="An organisation's name or part of it, or its USCC; a person's exact full name or full resident number.")
+        str,
+        Query(
+            min_length=2,
+            max_length=100,
+            pattern=r"^[^\x00-\x1f\x7f]+$",
+            description="An organisation's name, part of it, or USCC; a person's exact full name or resident number.",
+        ),
     ],
 ) -> list[dict[str, Any]]:
     """Find organisations by name or USCC, and persons only while they are on a public list (masked),
