@@ -45,7 +45,7 @@ def story(engine: Engine, catalog: Catalog, vault: IdentifierVault, tmp_path: Pa
     return Story(engine, catalog, vault, tmp_path)
 
 
-def check(story: Story, number: str, context: str, when: float, purpose: str = "tender 2027-001") -> dict:
+def check(story: Story, number: str, context: str, when: float, purpose: str = "bidder_screening") -> dict:
     return run_check(
         story.engine,
         story.catalog,
@@ -139,7 +139,7 @@ def test_protected_context_unknown_subject_and_bad_input(story: Story) -> None:
         check(story, "91330106MA2ABCDE1X", "procurement.tender", 32)
     with pytest.raises(InvalidInput, match="context 'casino' is not in the catalog"):
         check(story, uscc, "casino", 32)
-    with pytest.raises(InvalidInput, match="purpose"):
+    with pytest.raises(InvalidInput, match=r"purpose ' ' is not a purpose code of context 'procurement\.tender'"):
         check(story, uscc, "procurement.tender", 32, purpose=" ")
 
 
@@ -252,7 +252,7 @@ def test_a_check_made_while_a_batch_is_being_written_replays_the_same(story: Sto
                     KEY,
                     identifier=uscc,
                     context="finance.subsidy",
-                    purpose="subsidy 2027-7",
+                    purpose="subsidy_application",
                     consumer="consumer:finance",
                     now=at(3),
                 )
@@ -345,7 +345,7 @@ def test_a_check_reads_the_subject_file_in_one_statement_and_on_postgresql_outsi
     try:
         decided = decide_check(
             engine, story.catalog, story.vault, KEY, identifier=uscc, context="procurement.tender",
-            purpose="tender 2027-009", consumer="consumer:finance", now=at(34),
+            purpose="contract_award", consumer="consumer:finance", now=at(34),
         )  # fmt: skip
     finally:
         event.remove(engine, "checkout", traced)
@@ -361,7 +361,7 @@ def test_a_check_reads_the_subject_file_in_one_statement_and_on_postgresql_outsi
 def test_audit_chain_catches_alteration_deletion_insertion_and_reordering(story: Story, engine: Engine) -> None:
     story.ingest([org_row("B-7", 7)], T0)
     for i in range(5):
-        check(story, make_uscc(7), "procurement.tender", 1 + i, purpose=f"tender {i}")
+        check(story, make_uscc(7), "procurement.tender", 1 + i)
     report = audit.verify(engine)
     assert report.intact and report.events == 5
 
@@ -413,7 +413,7 @@ def test_check_certificate_and_audit_from_the_command_line(
                 "--context",
                 "procurement.tender",
                 "--purpose",
-                "tender 2027-9",
+                "bidder_screening",
                 "--now",
                 at(32).isoformat(),
                 "--json",
@@ -556,7 +556,7 @@ def test_on_postgresql_a_connection_lost_under_a_checks_read_is_not_handed_out_a
     admin = make_engine(url)
     engine = make_engine(url, idle_ping_s=3600, pool_size=1, max_overflow=0)  # never asked whether it lives
     ask: dict[str, Any] = {
-        "identifier": make_uscc(5), "context": "procurement.tender", "purpose": "tender 2027-010",
+        "identifier": make_uscc(5), "context": "procurement.tender", "purpose": "bidder_screening",
         "consumer": "consumer:test",
     }  # fmt: skip
     try:

@@ -41,6 +41,10 @@ class Api:
             headers["authorization"] = f"Bearer {key}"
         return httpx.request(method, self.url + path, headers=headers, timeout=30, **kw)
 
+    @staticmethod
+    def now() -> datetime:
+        return datetime.now(UTC)
+
     def events(self, action: str) -> list[tuple[str, str]]:
         """(actor, target) of every audit event of `action`, in order."""
         with self.engine.connect() as conn:

@@ -67,7 +67,9 @@ def test_grounds_that_hold_a_resident_number_are_refused(api: Api, tmp_path: Pat
 
 def test_the_command_line_refuses_the_same(db_env: dict[str, str], engine: Engine, tmp_path: Path) -> None:
     env = env_for(db_env)
-    ask = xy(env, "check", make_uscc(1), "--context", "procurement.tender", "--purpose", f"x {FULL_WIDTH}", cwd=tmp_path)
+    ask = xy(
+        env, "check", make_uscc(1), "--context", "procurement.tender", "--purpose", f"x {FULL_WIDTH}", cwd=tmp_path
+    )
     assert ask.returncode == 1 and ask.stderr.strip().splitlines()[-1] == f"error: purpose: {PERSON}"
     decide = xy(env, "lists", "decide", "1", "approve", "--reviewer", "li", "--reason", f"debtor {RIC}", cwd=tmp_path)
     assert decide.returncode == 1

@@ -32,10 +32,13 @@ def _print(data: Any, as_json: bool, text: str) -> None:
 def check(
     identifier: Annotated[str, typer.Argument(help="The subject's identifier (USCC, resident number...).")],
     context_id: Annotated[str, typer.Option("--context", help="A context of the catalog, e.g. procurement.tender.")],
-    purpose: Annotated[str, typer.Option("--purpose", help="What the check is for (recorded and audited).")],
+    purpose: Annotated[str, typer.Option("--purpose", help="A purpose code of the context (see the catalog).")],
     consumer: Annotated[
         str | None,
         typer.Option("--consumer", hidden=True, help="Refused: a check is recorded in the name of who runs it."),
+    ] = None,
+    reference: Annotated[
+        str | None, typer.Option("--reference", help="Your own reference (tender or file number); no identifiers.")
     ] = None,
     as_of: Annotated[str | None, typer.Option("--as-of", help="Day of the decision; default today.")] = None,
     now: Annotated[str | None, typer.Option("--now", help="The moment of the check; default now.")] = None,
@@ -61,6 +64,7 @@ def check(
             context=context_id,
             purpose=purpose,
             consumer=operator(),
+            reference=reference,
             as_of=parse_day(as_of, "--as-of") if as_of else None,
             now=parse_moment(now, "--now") if now else None,
         )
@@ -180,7 +184,7 @@ def keys_create(
     name: Annotated[str, typer.Option("--name", help="Who holds the key (a source's id for a source key).")],
     scope: Annotated[
         list[str] | None,
-        typer.Option("--scope", help="KEY=VALUE, repeatable: source=ID; contexts=ID; purposes=PREFIX."),
+        typer.Option("--scope", help="KEY=VALUE, repeatable: source=ID; contexts=ID; purposes=CODE."),
     ] = None,
     subject: Annotated[
         str | None, typer.Option("--subject", help="Subject tokens: the subject (id or identifier).")
@@ -288,7 +292,14 @@ def demo_keys(
         actor = operator()
         issued = [
             create_key(engine, ctx.catalog, role="source", name="court", actor=actor),
-            create_key(engine, ctx.catalog, role="consumer", name="finance-bureau", actor=actor),
+            create_key(
+                engine,
+                ctx.catalog,
+                role="consumer",
+                name="finance-bureau",
+                scopes={"contexts": sorted(ctx.catalog.contexts)},
+                actor=actor,
+            ),
             create_key(engine, ctx.catalog, role="reviewer", name="demo-reviewer", actor=actor),
             create_key(engine, ctx.catalog, role="admin", name="demo-admin", actor=actor),
         ]

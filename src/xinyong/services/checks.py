@@ -39,12 +39,12 @@ from sqlalchemy import JSON, Connection, Engine, Select, Subquery, bindparam, fu
 from xinyong.domain.catalog import Catalog
 from xinyong.domain.certificates import canonical, signed
 from xinyong.domain.errors import InvalidInput, NotFound, Unauthorized
-from xinyong.domain.free_text import no_identifier
 from xinyong.domain.identifiers import IdentifierVault
 from xinyong.domain.lists import Transition, fold
 from xinyong.domain.measures import EntryFact, LinkedRecord, SubjectFacts, decide
 from xinyong.domain.scoring import RecordFact, score_subject
 from xinyong.services import audit
+from xinyong.services.check_purposes import purpose_of
 from xinyong.services.keys import KEY_STANDS, Principal
 from xinyong.services.lists import TRANSITION_COLUMNS, transition
 from xinyong.services.objection_views import DISPUTE_COLUMNS, disputes_from, open_objections_of
@@ -248,6 +248,7 @@ def decide_check(
     as_of: date | None = None,
     now: datetime | None = None,
     key: Principal | None = None,
+    reference: str | None = None,
 ) -> Decided:
     """Decide and sign one check; it reads only (see `store_checks`).
 
@@ -256,10 +257,7 @@ def decide_check(
     """
     if context not in catalog.contexts:
         raise InvalidInput(f"context '{context}' is not in the catalog; one of: {', '.join(sorted(catalog.contexts))}")
-    purpose = purpose.strip()
-    if not 3 <= len(purpose) <= PURPOSE_MAX:
-        raise InvalidInput(f"purpose: say in 3 to {PURPOSE_MAX} characters what the check is for")
-    no_identifier(purpose, "purpose")
+    purpose, reference = purpose_of(catalog, context, purpose, reference)
     scheme, digest, masked = _identify(catalog, vault, identifier)
     check_id = secrets.token_hex(16)
     now = now or datetime.now(UTC)
@@ -284,6 +282,7 @@ def decide_check(
         "consumer": consumer,
         "context": context,
         "purpose": purpose,
+        "reference": reference,
         "subject": {"id": subject_id, "identifier": f"{scheme} {masked}"},
         "data_version": {"catalog": catalog.version, "as_of": day.isoformat(), "known_at": known_at.isoformat()},
         "decision": decision,
@@ -307,7 +306,8 @@ def decide_check(
         "certificate": certificate.decode(),
     }
     target = f"subject:{subject_id}" if subject_id else f"identifier:{scheme} {masked}"
-    return Decided(payload, row, audit.Event(consumer, "check", target, purpose, now), body)
+    noted = purpose if reference is None else f"{purpose}: {reference}"
+    return Decided(payload, row, audit.Event(consumer, "check", target, noted, now), body)
 
 
 def store_checks(engine: Engine, decided: Sequence[Decided]) -> None:
@@ -356,6 +356,7 @@ def run_check(
     consumer: str,
     as_of: date | None = None,
     now: datetime | None = None,
+    reference: str | None = None,
 ) -> dict[str, Any]:
     """Decide, sign, store and audit one check; return what the consumer receives."""
     decided = decide_check(
@@ -369,6 +370,7 @@ def run_check(
         consumer=consumer,
         as_of=as_of,
         now=now,
+        reference=reference,
     )
     store_checks(engine, [decided])
     return decided.payload

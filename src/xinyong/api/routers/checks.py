@@ -7,7 +7,7 @@ import json
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, Field
 
 from xinyong.api import errors
@@ -16,6 +16,7 @@ from xinyong.api.metrics import observe_check
 from xinyong.api.ratelimit import RateLimited
 from xinyong.domain.certificates import ALGORITHM, key_id, public_bytes
 from xinyong.domain.errors import Unauthorized
+from xinyong.services.check_purposes import key_allows
 from xinyong.services.check_reads import read_certificate, read_replay, verify_held
 from xinyong.services.checks import decide_check
 from xinyong.services.keys import Principal
@@ -26,7 +27,8 @@ router = APIRouter(tags=["checks"], responses=errors.RESPONSES)
 class CheckRequest(BaseModel):
     subject: Annotated[str, Field(min_length=1, max_length=64, examples=["91330106MA2ABCDE1Y"])]
     context: Annotated[str, Field(min_length=1, max_length=64, examples=["procurement.tender"])]
-    purpose: Annotated[str, Field(min_length=3, max_length=200, examples=["tender 2027-001, bidder screening"])]
+    purpose: Annotated[str, Field(min_length=1, max_length=64, examples=["bidder_screening"])]
+    reference: Annotated[str | None, Field(max_length=200, examples=["tender 2027-001"])] = None
     as_of: date | None = None
 
 
@@ -36,6 +38,7 @@ class CheckResponse(BaseModel):
     consumer: str
     context: str
     purpose: str
+    reference: str | None = None
     subject: dict[str, Any]
     data_version: dict[str, str]
     decision: dict[str, Any]
@@ -66,11 +69,7 @@ async def create_check(
     who: Annotated[Principal, Depends(guard("create_check", key_confirmed_by_route=True))],
 ) -> Response:
     """Which measures apply to this subject in this context, and why: every measure answered, signed."""
-    contexts, purposes = who.scopes.get("contexts"), who.scopes.get("purposes")
-    if contexts and body.context not in contexts:
-        raise HTTPException(403, f"this key may check only in: {', '.join(contexts)}")
-    if purposes and not any(body.purpose.startswith(p) for p in purposes):
-        raise HTTPException(403, f"this key may check only for the purposes: {', '.join(purposes)}")
+    key_allows(who, body.context, body.purpose)
     # Decided through `read`: it only reads, and readers of either store never wait for a lock
     # (SQLite's write-ahead log, PostgreSQL's snapshots). Stored by the group committer, whose
     # thread alone waits for the write lock; the answer leaves only once the check and its audit
@@ -87,6 +86,7 @@ async def create_check(
             identifier=body.subject,
             context=body.context,
             purpose=body.purpose,
+            reference=body.reference,
             consumer=who.actor,
             as_of=body.as_of,
             key=who,
