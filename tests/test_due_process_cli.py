@@ -49,6 +49,7 @@ def test_reviewer_cli_walks_a_listing_and_an_objection(
 ) -> None:
     story = Story(engine, catalog, vault, tmp_path)
     story.ingest([person_row("K-1", 21)], T0)
+    ok(xy(db_env, "init", cwd=tmp_path))  # the signing key: every maintain signs a checkpoint of the audit chain
     now = lambda d: ("--now", at(d).isoformat())  # noqa: E731 - a short spelling for the commands below
 
     counts = run_json(db_env, tmp_path, "maintain", *now(0))

@@ -158,13 +158,27 @@ def keys_public() -> None:
 
 
 @audit_app.command("verify")
-def audit_verify(as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False) -> None:
-    """Walk the audit chain; exit 1 and name each broken link if any event was altered, removed, added or moved."""
-    from xinyong.services.audit import verify
+def audit_verify(
+    certificate: Annotated[
+        list[Path] | None,
+        typer.Option("--certificate", help="A check's certificate: the chain must still hold the head it carries."),
+    ] = None,
+    anchor: Annotated[
+        list[Path] | None,
+        typer.Option("--anchor", help="A head exported with `audit checkpoint --export`, kept outside the store."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+) -> None:
+    """Walk the audit chain and hold it to every signed checkpoint, certificate and anchor; exit 1
+    and name each problem if any event was altered, removed, added, moved or backdated."""
+    from xinyong.services.audit_checkpoints import anchor_from, verify_anchored
 
     ctx = context()
     try:
-        report = verify(ctx.migrated_engine())
+        public = ctx.settings.signing_key().public_key()
+        held = [anchor_from(_read(f), public, f"certificate {f}") for f in certificate or []]
+        held += [anchor_from(_read(f), public, f"anchor {f}") for f in anchor or []]
+        report = verify_anchored(ctx.migrated_engine(), public, held)
     except XinyongError as exc:
         raise fail(str(exc)) from None
     data = {"events": report.events, "intact": report.intact, "problems": report.problems}
@@ -172,6 +186,38 @@ def audit_verify(as_json: Annotated[bool, typer.Option("--json", help="Print as 
     _print(data, as_json, text + "\n  ".join(report.problems))
     if not report.intact:
         raise typer.Exit(1)
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise fail(f"{path}: {exc.strerror}") from None
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint(
+    export: Annotated[
+        Path | None,
+        typer.Option("--export", help="Also write the signed head to FILE, to keep elsewhere."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+) -> None:
+    """Sign and keep the audit chain's head now; with --export, hand it over to keep elsewhere."""
+    from xinyong.services.audit_checkpoints import checkpoint
+
+    ctx = context()
+    try:
+        done = checkpoint(ctx.migrated_engine(), ctx.settings.signing_key(), reason="export" if export else "manual")
+    except XinyongError as exc:
+        raise fail(str(exc)) from None
+    if export:
+        try:
+            export.write_bytes(done["document"])
+        except OSError as exc:
+            raise fail(f"--export {export}: {exc.strerror}") from None
+    data = {k: v for k, v in done.items() if k != "document"}
+    _print(data, as_json, f"checkpoint of event {done['seq']} ({done['head'][:12]}) signed at {done['at']}")
 
 
 keys_app = typer.Typer(help="API keys and subject tokens.", no_args_is_help=True)

@@ -259,10 +259,13 @@ def notices_list(
 @app.command("maintain")
 def maintain_cmd(now: Now = None, as_json: Json = False) -> None:
     """The daily run: propose, publish after notice, expire, end entries whose ground fell away, flag overdue."""
+    from xinyong.services.audit_checkpoints import checkpoint
     from xinyong.services.maintain import maintain
 
     with service() as ctx:
+        key = ctx.signing_key  # every maintain anchors the audit chain: no key, no run
         with recorded(ctx, "maintain", DUE_PROCESS, target="lists"):
             counts = maintain(ctx.migrated_engine(), ctx.catalog, parse_moment(now, "--now"))
+        checkpoint(ctx.engine, key, reason="maintain")
         deliver(ctx)
     emit(counts, as_json, lambda c: out.print(", ".join(f"{k} {v}" for k, v in c.items()), highlight=False))

@@ -132,8 +132,16 @@ def _live(dialect: str) -> Select[Any]:
     s = _by_hash(earlier(clock.KNOWN_AT, _KNOWN_AT, type_=data_clock.c.stamp.type))  # a FROM: no correlation
     known = earlier(data_clock.c.stamp, _KNOWN_AT, type_=data_clock.c.stamp.type)
     live = _file_statement(dialect, s, known)
-    live = live.add_columns(known.label("known_at"), KEY_STANDS)
+    live = live.add_columns(known.label("known_at"), KEY_STANDS, *_AUDIT_HEAD)
     return live.select_from(data_clock).outerjoin(s, true()).where(clock.ROW)
+
+
+# The audit chain's committed head, which the certificate carries (`services.audit_checkpoints`).
+_LAST_EVENT = select(audit_events.c.id, audit_events.c.hash).order_by(audit_events.c.id.desc()).limit(1).subquery()
+_AUDIT_HEAD = (
+    select(_LAST_EVENT.c.id).scalar_subquery().label("audit_seq"),
+    select(_LAST_EVENT.c.hash).scalar_subquery().label("audit_head"),
+)
 
 
 def _by_id() -> Subquery:
@@ -286,6 +294,7 @@ def decide_check(
         "subject": {"id": subject_id, "identifier": f"{scheme} {masked}"},
         "data_version": {"catalog": catalog.version, "as_of": day.isoformat(), "known_at": known_at.isoformat()},
         "decision": decision,
+        "audit": {"seq": found.audit_seq or 0, "head": found.audit_head or audit.GENESIS},
     }
     certificate, body = signed(signing_key, payload)
     row = {

@@ -42,6 +42,7 @@ class CheckResponse(BaseModel):
     subject: dict[str, Any]
     data_version: dict[str, str]
     decision: dict[str, Any]
+    audit: dict[str, Any]
     certificate_url: str
 
 
