@@ -45,7 +45,10 @@ def story(engine: Engine, catalog: Catalog, vault: IdentifierVault, tmp_path: Pa
     return Story(engine, catalog, vault, tmp_path)
 
 
-def check(story: Story, number: str, context: str, when: float, purpose: str = "bidder_screening") -> dict:
+def check(story: Story, number: str, context: str, when: float, purpose: str | None = None) -> dict:
+    if purpose is None:  # the context's first purpose code
+        codes = story.catalog.purpose_codes(context) if context in story.catalog.contexts else {"bidder_screening"}
+        purpose = sorted(codes)[0]
     return run_check(
         story.engine,
         story.catalog,
@@ -434,7 +437,7 @@ def test_check_certificate_and_audit_from_the_command_line(
     same = json.loads(ok(xy(env, "checks", "replay", result["check_id"], "--json", cwd=tmp_path)).stdout)
     assert same["same"] is True
     chain = json.loads(ok(xy(env, "audit", "verify", "--json", cwd=tmp_path)).stdout)
-    assert chain == {"events": 1, "intact": True, "problems": []}
+    assert chain == {"events": 3, "intact": True, "problems": []}  # the check, the certificate read, the replay
     with story.engine.begin() as conn:
         conn.execute(update(audit_events).values(actor="consumer:someone-else"))
     broken = xy(env, "audit", "verify", cwd=tmp_path)

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from xinyong.cli.common import app, context, demo_app, fail, operator, out, parse_day, parse_moment
+from xinyong.cli.common import app, context, demo_app, fail, operator, out, parse_day, write_moment
 from xinyong.domain.errors import XinyongError
 
 checks_app = typer.Typer(help="Checks made by consuming departments.", no_args_is_help=True)
@@ -66,7 +66,7 @@ def check(
             consumer=operator(),
             reference=reference,
             as_of=parse_day(as_of, "--as-of") if as_of else None,
-            now=parse_moment(now, "--now") if now else None,
+            now=write_moment(now) if now else None,
         )
     except XinyongError as exc:
         raise fail(str(exc)) from None
