@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -404,7 +404,18 @@ def test_audit_chain_catches_alteration_deletion_insertion_and_reordering(story:
 def test_check_certificate_and_audit_from_the_command_line(
     story: Story, db_env: dict[str, str], tmp_path: Path
 ) -> None:
-    uscc = black_listed(story, 8)
+    # The command checks now (a check ahead of the real clock is refused): listed in the months before.
+    start = datetime.now(UTC) - timedelta(days=60)
+    day = (start - timedelta(days=10)).date().isoformat()
+    story.ingest([org_row("B-8", 8, decided_on=day, valid_from=day)], start)
+    story.maintain(start)
+    eid = story.entry("B-8")
+    assert eid is not None
+    lists_service.decide(
+        story.engine, story.catalog, eid, approve_it=True, actor="reviewer:li", reason="unpaid", now=start
+    )
+    story.maintain(start + timedelta(days=31))
+    uscc = make_uscc(8)
     env = {**db_env, "XINYONG_SIGNING_KEY_FILE": str(tmp_path / "signing.key")}
     ok(xy(env, "init", cwd=tmp_path))
     result = json.loads(
@@ -417,8 +428,6 @@ def test_check_certificate_and_audit_from_the_command_line(
                 "procurement.tender",
                 "--purpose",
                 "bidder_screening",
-                "--now",
-                at(32).isoformat(),
                 "--json",
                 cwd=tmp_path,
             )
