@@ -22,13 +22,14 @@ import json
 from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from sqlalchemy import Connection, Engine, insert, select
 
 from xinyong.domain.certificates import CertificateInvalid, key_id, signed, verify
+from xinyong.domain.clock import CLOCK
 from xinyong.services import audit
 from xinyong.store.checkpoint_tables import audit_checkpoints
 from xinyong.store.db import advisory_key, writing
@@ -63,7 +64,7 @@ def checkpoint(engine: Engine, key: Ed25519PrivateKey, *, reason: str, now: date
         if conn.dialect.name == "postgresql":  # the audit lock: no event is appended while the head is read
             conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({advisory_key(audit.AUDIT_LOCK)})")
         seq, head = _head(conn)
-        at = now or datetime.now(UTC)
+        at = now or CLOCK.now()
         payload = {"kind": KIND, "seq": seq, "head": head, "at": at.isoformat(), "reason": reason}
         document, _ = signed(key, payload)
         conn.execute(

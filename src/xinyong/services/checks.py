@@ -38,6 +38,7 @@ from sqlalchemy import JSON, Connection, Engine, Select, Subquery, bindparam, fu
 
 from xinyong.domain.catalog import Catalog
 from xinyong.domain.certificates import canonical, signed
+from xinyong.domain.clock import CLOCK
 from xinyong.domain.errors import InvalidInput, NotFound, Unauthorized
 from xinyong.domain.identifiers import IdentifierVault
 from xinyong.domain.lists import Transition, fold
@@ -268,7 +269,7 @@ def decide_check(
     purpose, reference = purpose_of(catalog, context, purpose, reference)
     scheme, digest, masked = _identify(catalog, vault, identifier)
     check_id = secrets.token_hex(16)
-    now = now or datetime.now(UTC)
+    now = now or CLOCK.now()
     day = as_of or now.date()
     params = {
         "scheme": scheme,
