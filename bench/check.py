@@ -352,12 +352,22 @@ def measure(name: str, url: str, n: int, seconds: int, rounds: int, tmp: Path, r
     env = {**os.environ, "XINYONG_DATABASE_URL": url, "XINYONG_DATA_DIR": str(data), "XINYONG_IDENTIFIER_KEY": KEY_HEX}
     subprocess.run([sys.executable, "-m", "xinyong", "init"], env=env, check=True, capture_output=True)
     engine = make_engine(url)
-    consumer = create_key(engine, load_catalog(), role="consumer", name="bench")["key"]
+    consumer = create_key(
+        engine, load_catalog(), role="consumer", name="bench", scopes={"contexts": ["procurement.tender"]}
+    )["key"]
     engine.dispose()
     checks_body = tmp / f"{name}-checks.txt"
     checks_body.write_text(
         "".join(
-            json.dumps({"subject": c, "context": "procurement.tender", "purpose": "bench tender"}) + "\n"
+            json.dumps(
+                {
+                    "subject": c,
+                    "context": "procurement.tender",
+                    "purpose": "bidder_screening",
+                    "reference": "bench tender",
+                }
+            )
+            + "\n"
             for c in sample
         )
     )

@@ -89,7 +89,12 @@ class Traffic:
             self.batches += draw >= 0.80 and draw < 0.85
             batch_no = self.batches
         if draw < 0.50:
-            body = {"subject": subject, "context": "procurement.tender", "purpose": "soak tender screening"}
+            body = {
+                "subject": subject,
+                "context": "procurement.tender",
+                "purpose": "bidder_screening",
+                "reference": "soak",
+            }
             self.send("POST /v1/checks", "POST", "/v1/checks", "consumer", json=body)
         elif draw < 0.80:
             self.send("GET /v1/public/subjects", "GET", "/v1/public/subjects", params={"q": subject[:8]})

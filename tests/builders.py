@@ -195,3 +195,6 @@ def department_rows(path: Path, today: date = date(2026, 11, 1)) -> Iterable[tup
     for chunk in read_chunks(path, file_format(path), validator, 10_000, hashlib.sha256()):
         for i, line in enumerate(chunk.lines):
             yield line, chunk.row(i)
+
+
+TENDER = {"contexts": ["procurement.tender"]}  # a consumer key's scope: it checks in procurement tenders

@@ -133,8 +133,10 @@ def test_a_revoked_key_is_refused_at_once_though_the_server_kept_it(served: Serv
     """The check route takes a key it has seen from the server's cache, without a read of its own;
     the check's read confirms the key, so a revocation committed elsewhere (as by `xinyong keys
     revoke`) binds at once, and the refused request leaves nothing behind."""
-    issued = create_key(served.engine, served.catalog, role="consumer", name="tax-bureau")
-    ask = {"subject": make_uscc(7), "context": "procurement.tender", "purpose": "tender 2026-90"}
+    issued = create_key(
+        served.engine, served.catalog, role="consumer", name="tax-bureau", scopes={"contexts": ["procurement.tender"]}
+    )
+    ask = {"subject": make_uscc(7), "context": "procurement.tender", "purpose": "bidder_screening"}
     kept = served.app.state.ctx.keys
     first = served.call("POST", "/v1/checks", issued["key"], json=ask)
     assert first.status_code == 200, first.text
@@ -208,7 +210,12 @@ def test_check_certificate_replay_subject_file_objection_and_public_view(
         "POST",
         "/v1/checks",
         consumer,
-        json={"subject": make_uscc(61), "context": "procurement.tender", "purpose": "tender 2026-88"},
+        json={
+            "subject": make_uscc(61),
+            "context": "procurement.tender",
+            "purpose": "bidder_screening",
+            "reference": "tender 2026-88",
+        },
     )
     assert r.status_code == 200, r.text
     result = r.json()
@@ -217,21 +224,21 @@ def test_check_certificate_replay_subject_file_objection_and_public_view(
         "POST",
         "/v1/checks",
         consumer,
-        json={"subject": make_uscc(61), "context": "finance.subsidy", "purpose": "grant"},
+        json={"subject": make_uscc(61), "context": "finance.subsidy", "purpose": "subsidy_application"},
     )
     assert outside.status_code == 403 and "procurement.tender" in outside.json()["detail"]
 
-    cert = served.call("GET", result["certificate_url"])
+    cert = served.call("GET", result["certificate_url"], consumer)
     [k] = served.call("GET", "/v1/keys").json()
     signed = verify(cert.content, {k["key_id"]: load_public(k["public_key"])}).payload
     assert signed == {key: v for key, v in result.items() if key != "certificate_url"}  # the answer is what was signed
     assert result["certificate_url"] == f"/v1/checks/{result['check_id']}/certificate"
-    assert served.call("GET", f"/v1/checks/{result['check_id']}/replay").json()["same"] is True
+    assert served.call("GET", f"/v1/checks/{result['check_id']}/replay", consumer).json()["same"] is True
 
     sid = story.subject_of("H-1")
     token = served.key("subject", "company-61", subject_id=sid)
     mine = served.call("GET", "/v1/me", token).json()
-    assert [(c["consumer"], c["purpose"]) for c in mine["checks"]] == [("consumer:finance-bureau", "tender 2026-88")]
+    assert [(c["consumer"], c["purpose"]) for c in mine["checks"]] == [("consumer:finance-bureau", "bidder_screening")]
     assert mine["list_entries"][0]["state"] == "listed" and mine["records"][0]["source_ref"] == "H-1"
     objection = served.call(
         "POST",

@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Engine, func, select, text
 from sqlalchemy.engine import make_url
 
-from builders import make_ric, make_uscc, ok, xy
+from builders import TENDER, make_ric, make_uscc, ok, xy
 from conftest import PG_ENV, pg_url
 from process_story import T0, Story, person_row
 from servers import Serving, env_for
@@ -60,7 +60,7 @@ def _checks(
     for i in range(start, start + n):
         identifier = make_ric(40 + i % 3) if i % 2 else make_uscc(i % 7 + 1)
         run_check(engine, catalog, vault, key, identifier=identifier, context="procurement.tender",
-                  purpose=f"tender {i}", consumer="consumer:finance")  # fmt: skip
+                  purpose="bidder_screening", consumer="consumer:finance")  # fmt: skip
 
 
 def test_a_backup_taken_under_load_restores_whole_and_keeps_serving(
@@ -115,9 +115,9 @@ def test_a_backup_taken_under_load_restores_whole_and_keeps_serving(
             verify(certificate_of(restored, check_id), public)
             assert replay(restored, catalog, check_id)["same"] is True
         with Serving(there, tmp_path, name="restored") as server:
-            consumer = create_key(restored, catalog, role="consumer", name="tax-bureau")["key"]
+            consumer = create_key(restored, catalog, role="consumer", name="tax-bureau", scopes=TENDER)["key"]
             answer = server.call("POST", "/v1/checks", key=consumer, json={
-                "subject": make_uscc(3), "context": "procurement.tender", "purpose": "tender after restore"})  # fmt: skip
+                "subject": make_uscc(3), "context": "procurement.tender", "purpose": "bidder_screening"})  # fmt: skip
             assert answer.status_code == 200, answer.text
         assert audit.verify(restored).intact
         assert out["sha256"] and out["revision"]

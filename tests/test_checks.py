@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +45,10 @@ def story(engine: Engine, catalog: Catalog, vault: IdentifierVault, tmp_path: Pa
     return Story(engine, catalog, vault, tmp_path)
 
 
-def check(story: Story, number: str, context: str, when: float, purpose: str = "tender 2027-001") -> dict:
+def check(story: Story, number: str, context: str, when: float, purpose: str | None = None) -> dict:
+    if purpose is None:  # the context's first purpose code
+        codes = story.catalog.purpose_codes(context) if context in story.catalog.contexts else {"bidder_screening"}
+        purpose = sorted(codes)[0]
     return run_check(
         story.engine,
         story.catalog,
@@ -139,7 +142,7 @@ def test_protected_context_unknown_subject_and_bad_input(story: Story) -> None:
         check(story, "91330106MA2ABCDE1X", "procurement.tender", 32)
     with pytest.raises(InvalidInput, match="context 'casino' is not in the catalog"):
         check(story, uscc, "casino", 32)
-    with pytest.raises(InvalidInput, match="purpose"):
+    with pytest.raises(InvalidInput, match=r"purpose ' ' is not a purpose code of context 'procurement\.tender'"):
         check(story, uscc, "procurement.tender", 32, purpose=" ")
 
 
@@ -252,7 +255,7 @@ def test_a_check_made_while_a_batch_is_being_written_replays_the_same(story: Sto
                     KEY,
                     identifier=uscc,
                     context="finance.subsidy",
-                    purpose="subsidy 2027-7",
+                    purpose="subsidy_application",
                     consumer="consumer:finance",
                     now=at(3),
                 )
@@ -345,7 +348,7 @@ def test_a_check_reads_the_subject_file_in_one_statement_and_on_postgresql_outsi
     try:
         decided = decide_check(
             engine, story.catalog, story.vault, KEY, identifier=uscc, context="procurement.tender",
-            purpose="tender 2027-009", consumer="consumer:finance", now=at(34),
+            purpose="contract_award", consumer="consumer:finance", now=at(34),
         )  # fmt: skip
     finally:
         event.remove(engine, "checkout", traced)
@@ -361,7 +364,7 @@ def test_a_check_reads_the_subject_file_in_one_statement_and_on_postgresql_outsi
 def test_audit_chain_catches_alteration_deletion_insertion_and_reordering(story: Story, engine: Engine) -> None:
     story.ingest([org_row("B-7", 7)], T0)
     for i in range(5):
-        check(story, make_uscc(7), "procurement.tender", 1 + i, purpose=f"tender {i}")
+        check(story, make_uscc(7), "procurement.tender", 1 + i)
     report = audit.verify(engine)
     assert report.intact and report.events == 5
 
@@ -401,7 +404,18 @@ def test_audit_chain_catches_alteration_deletion_insertion_and_reordering(story:
 def test_check_certificate_and_audit_from_the_command_line(
     story: Story, db_env: dict[str, str], tmp_path: Path
 ) -> None:
-    uscc = black_listed(story, 8)
+    # The command checks now (a check ahead of the real clock is refused): listed in the months before.
+    start = datetime.now(UTC) - timedelta(days=60)
+    day = (start - timedelta(days=10)).date().isoformat()
+    story.ingest([org_row("B-8", 8, decided_on=day, valid_from=day)], start)
+    story.maintain(start)
+    eid = story.entry("B-8")
+    assert eid is not None
+    lists_service.decide(
+        story.engine, story.catalog, eid, approve_it=True, actor="reviewer:li", reason="unpaid", now=start
+    )
+    story.maintain(start + timedelta(days=31))
+    uscc = make_uscc(8)
     env = {**db_env, "XINYONG_SIGNING_KEY_FILE": str(tmp_path / "signing.key")}
     ok(xy(env, "init", cwd=tmp_path))
     result = json.loads(
@@ -413,9 +427,7 @@ def test_check_certificate_and_audit_from_the_command_line(
                 "--context",
                 "procurement.tender",
                 "--purpose",
-                "tender 2027-9",
-                "--now",
-                at(32).isoformat(),
+                "bidder_screening",
                 "--json",
                 cwd=tmp_path,
             )
@@ -434,7 +446,7 @@ def test_check_certificate_and_audit_from_the_command_line(
     same = json.loads(ok(xy(env, "checks", "replay", result["check_id"], "--json", cwd=tmp_path)).stdout)
     assert same["same"] is True
     chain = json.loads(ok(xy(env, "audit", "verify", "--json", cwd=tmp_path)).stdout)
-    assert chain == {"events": 1, "intact": True, "problems": []}
+    assert chain == {"events": 3, "intact": True, "problems": []}  # the check, the certificate read, the replay
     with story.engine.begin() as conn:
         conn.execute(update(audit_events).values(actor="consumer:someone-else"))
     broken = xy(env, "audit", "verify", cwd=tmp_path)
@@ -556,7 +568,7 @@ def test_on_postgresql_a_connection_lost_under_a_checks_read_is_not_handed_out_a
     admin = make_engine(url)
     engine = make_engine(url, idle_ping_s=3600, pool_size=1, max_overflow=0)  # never asked whether it lives
     ask: dict[str, Any] = {
-        "identifier": make_uscc(5), "context": "procurement.tender", "purpose": "tender 2027-010",
+        "identifier": make_uscc(5), "context": "procurement.tender", "purpose": "bidder_screening",
         "consumer": "consumer:test",
     }  # fmt: skip
     try:

@@ -339,7 +339,21 @@ def test_the_settings_doc_documents_no_setting_that_does_not_exist():
 
 def test_keys_are_listed_without_secrets_and_revoked_once(ready_env: dict[str, str], tmp_path: Path) -> None:
     issued = json.loads(
-        ok(xy(ready_env, "keys", "create", "--role", "consumer", "--name", "tax-bureau", "--json", cwd=tmp_path)).stdout
+        ok(
+            xy(
+                ready_env,
+                "keys",
+                "create",
+                "--role",
+                "consumer",
+                "--name",
+                "tax-bureau",
+                "--scope",
+                "contexts=procurement.tender",
+                "--json",
+                cwd=tmp_path,
+            )
+        ).stdout
     )
     listed = json.loads(ok(xy(ready_env, "keys", "list", "--json", cwd=tmp_path)).stdout)
     [mine] = [k for k in listed if k["id"] == issued["id"]]

@@ -78,9 +78,9 @@ def test_the_demo_story_leaves_no_identifier_name_or_token_in_any_log(db_env: di
         for q in (resident["identifier"], company["identifier"], company["name"], resident["name"]):
             call("GET", "/v1/public/subjects", params={"q": q})
         check = call("POST", "/v1/checks", "consumer", json={
-            "subject": resident["identifier"], "context": "procurement.tender", "purpose": "tender 2027-003"}).json()  # fmt: skip
-        call("GET", f"/v1/checks/{check['check_id']}/certificate")
-        call("GET", f"/v1/checks/{check['check_id']}/replay")
+            "subject": resident["identifier"], "context": "procurement.tender", "purpose": "bidder_screening"}).json()  # fmt: skip
+        call("GET", f"/v1/checks/{check['check_id']}/certificate", "consumer")
+        call("GET", f"/v1/checks/{check['check_id']}/replay", "consumer")
         mine = call("GET", "/v1/me", "subject").json()
         records = mine.get("records") or []
         if records:

@@ -591,7 +591,7 @@ def test_decisions_refuse_bad_input_and_change_nothing(story: Story, engine: Eng
             actor="subject:1",
             now=at(1),
         )
-    with pytest.raises(InvalidInput, match="not in the file of subject"):
+    with pytest.raises(NotFound, match="no record court/C-14 in your file"):
         file_objection(
             engine,
             story.catalog,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -44,16 +45,22 @@ def run_json(env: dict[str, str], tmp_path: Path, *args: str) -> Any:
     return json.loads(ok(xy(env, *args, "--json", cwd=tmp_path)).stdout)
 
 
+# The commands write at moments that have passed (a write ahead of the real clock is refused): the
+# story of the first test happens in the spring of 2026.
+P0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday
+
+
 def test_reviewer_cli_walks_a_listing_and_an_objection(
     engine: Engine, catalog: Catalog, vault: IdentifierVault, db_env: dict[str, str], tmp_path: Path
 ) -> None:
     story = Story(engine, catalog, vault, tmp_path)
-    story.ingest([person_row("K-1", 21)], T0)
-    now = lambda d: ("--now", at(d).isoformat())  # noqa: E731 - a short spelling for the commands below
+    story.ingest([person_row("K-1", 21, decided_on="2026-02-20", valid_from="2026-02-25")], P0)
+    ok(xy(db_env, "init", cwd=tmp_path))  # the signing key: every maintain signs a checkpoint of the audit chain
+    now = lambda d: ("--now", (P0 + timedelta(days=d)).isoformat())  # noqa: E731 - a short spelling for the commands below
 
     counts = run_json(db_env, tmp_path, "maintain", *now(0))
     assert counts["proposed"] == 1
-    [entry] = run_json(db_env, tmp_path, "lists", "list", "--state", "proposed", "--as-of", "2027-03-01")
+    [entry] = run_json(db_env, tmp_path, "lists", "list", "--state", "proposed", "--as-of", "2026-03-02")
     eid = str(entry["id"])
     bad = xy(db_env, "lists", "decide", eid, "approve", "--reviewer", "li", "--reason", "ok", *now(1), cwd=tmp_path)
     assert bad.returncode == 1 and "needs a reason" in bad.stderr

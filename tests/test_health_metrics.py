@@ -11,7 +11,7 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import Engine, func, select, text
 
-from builders import make_uscc
+from builders import TENDER, make_uscc
 from conftest import TEST_KEY_HEX, pg_url
 from process_story import person_row
 from servers import Serving, env_for, free_port, in_thread
@@ -22,7 +22,12 @@ from xinyong.settings import Settings
 from xinyong.store.db import make_engine, upgrade
 from xinyong.store.tables import audit_events
 
-CHECK = {"subject": make_uscc(5), "context": "procurement.tender", "purpose": "tender 2027-002, bidder screening"}
+CHECK = {
+    "subject": make_uscc(5),
+    "context": "procurement.tender",
+    "purpose": "bidder_screening",
+    "reference": "tender 2027-002",
+}
 
 
 def samples(exposition: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -64,7 +69,7 @@ def test_metrics_are_for_admins_and_count_requests_checks_ingestion_and_the_stor
     catalog: Catalog,
 ) -> None:
     admin = served.key("admin", "ops-1")
-    consumer = served.key("consumer", "finance-1")
+    consumer = served.key("consumer", "finance-1", scopes=TENDER)
     assert served.call("GET", "/metrics").status_code == 401
     assert served.call("GET", "/metrics", consumer).status_code == 403
     before = samples(served.call("GET", "/metrics", admin).text)
@@ -124,7 +129,7 @@ def test_connections_lost_under_the_server_answer_503_not_500_and_heal(
     )
     settings.create_signing_key_file()
     engine: Engine = make_engine(url)
-    key = create_key(engine, catalog, role="consumer", name="finance-lost")["key"]
+    key = create_key(engine, catalog, role="consumer", name="finance-lost", scopes=TENDER)["key"]
     tag = f"xinyong-test-{uuid.uuid4().hex[:8]}"
     # The server's connections carry a name of their own, so that the test kills only those.
     settings_tagged = settings.model_copy(update={"database_url": f"{url}&application_name={tag}"})

@@ -171,3 +171,19 @@ def test_two_servers_started_with_schedule_make_up_the_days_maintenance_once(
 def _job_lines(a: Serving, b: Serving, job: str) -> list[dict[str, Any]]:
     servers = (a, b)
     return [x for s in servers for x in s.lines() if x.get("logger") == "xinyong.jobs" and x.get("job") == job]
+
+
+def test_the_daily_audit_checkpoint_is_scheduled_and_signs_the_chains_head(
+    contexts: Callable[[], AppContext],
+) -> None:
+    ctx = contexts()
+    ctx.settings.create_signing_key_file()
+    [checkpoint] = [j for j in jobs(ctx) if j.name == "audit-checkpoint"]
+    assert checkpoint.at == time(3, 0)
+    now = datetime.now(UTC)
+    assert Scheduler(ctx, [checkpoint]).tick(now) == {"audit-checkpoint": "ok"}
+    from xinyong.store.checkpoint_tables import audit_checkpoints
+
+    with ctx.engine.connect() as conn:
+        [(reason, seq)] = conn.execute(select(audit_checkpoints.c.reason, audit_checkpoints.c.seq)).all()
+    assert (reason, seq) == ("daily", 0)

@@ -15,7 +15,7 @@ import pytest
 import redis
 from sqlalchemy import func, select
 
-from builders import make_ric, make_uscc, ok, xy
+from builders import TENDER, make_ric, make_uscc, ok, xy
 from servers import Serving, env_for
 from xinyong.domain.catalog import Catalog
 from xinyong.services import audit
@@ -135,7 +135,12 @@ def test_two_workers_share_one_limit_through_redis(db_env: dict[str, str], tmp_p
         assert passed > limit, "each process counted on its own"
 
 
-CHECK = {"subject": make_uscc(1), "context": "procurement.tender", "purpose": "tender 2027-001, bidder screening"}
+CHECK = {
+    "subject": make_uscc(1),
+    "context": "procurement.tender",
+    "purpose": "bidder_screening",
+    "reference": "tender 2027-001",
+}
 
 
 def test_revoking_a_key_binds_every_worker_at_once(
@@ -143,7 +148,7 @@ def test_revoking_a_key_binds_every_worker_at_once(
 ) -> None:
     env = env_for(db_env)
     engine = make_engine(db_url)
-    key = create_key(engine, catalog, role="consumer", name="tax-bureau")
+    key = create_key(engine, catalog, role="consumer", name="tax-bureau", scopes=TENDER)
     with Serving(env, tmp_path, workers=2) as server:
 
         def check(rid: str) -> int:
@@ -162,7 +167,7 @@ def test_checks_from_two_workers_at_once_extend_one_audit_chain(
 ) -> None:
     env = env_for(db_env)
     engine = make_engine(db_url)
-    key = create_key(engine, catalog, role="consumer", name="tax-bureau")["key"]
+    key = create_key(engine, catalog, role="consumer", name="tax-bureau", scopes=TENDER)["key"]
     with Serving(env, tmp_path, workers=2) as server:
 
         def burst(n: int) -> list[tuple[int, int]]:

@@ -39,7 +39,8 @@ def _decided(engine: Engine, catalog: Catalog, vault: IdentifierVault, n: int) -
             KEY,
             identifier=make_uscc(i),
             context="procurement.tender",
-            purpose=f"tender {i}",
+            purpose="bidder_screening",
+            reference=f"tender {i}",
             consumer="consumer:finance",
         )
         for i in range(1, n + 1)
@@ -69,7 +70,7 @@ def test_concurrent_checks_are_stored_in_shared_transactions_with_an_intact_chai
         stored = set(conn.scalars(select(checks.c.id)))
         targets = list(conn.scalars(select(audit_events.c.purpose).order_by(audit_events.c.id)))
     assert stored == {d.payload["check_id"] for d in decided}
-    assert sorted(targets) == sorted(f"tender {i}" for i in range(1, 61))
+    assert sorted(targets) == sorted(f"bidder_screening: tender {i}" for i in range(1, 61))
     assert audit.verify(engine).intact
 
 

@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
-from builders import make_uscc
+from builders import TENDER, make_uscc
 from conftest import PG_ENV, TEST_KEY_HEX
 from servers import Serving, env_for
 from xinyong.domain.catalog import Catalog
@@ -55,7 +55,7 @@ def test_while_the_store_is_away_the_server_answers_503_and_once_back_only_succe
 ) -> None:
     url, admin = own_database
     engine = make_engine(url)
-    key = create_key(engine, catalog, role="consumer", name="finance-away")["key"]
+    key = create_key(engine, catalog, role="consumer", name="finance-away", scopes=TENDER)["key"]
     engine.dispose()
     env = env_for(
         {k: v for k, v in os.environ.items() if not k.startswith("XINYONG_")}
@@ -70,7 +70,12 @@ def test_while_the_store_is_away_the_server_answers_503_and_once_back_only_succe
     def requests(server: Serving, n: int) -> list[int]:
         codes = []
         for i in range(n):
-            check = {"subject": make_uscc(i % 20 + 1), "context": "procurement.tender", "purpose": f"tender {i}"}
+            check = {
+                "subject": make_uscc(i % 20 + 1),
+                "context": "procurement.tender",
+                "purpose": "bidder_screening",
+                "reference": f"tender {i}",
+            }
             codes.append(server.call("POST", "/v1/checks", key=key, json=check).status_code)
             codes.append(server.call("GET", "/v1/public/subjects", params={"q": "hangzhou"}).status_code)
         return codes

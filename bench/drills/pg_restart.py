@@ -99,7 +99,7 @@ class Load:
                     body = {
                         "subject": org(n * 10_000 + i % 500 + 1),
                         "context": "procurement.tender",
-                        "purpose": "drill",
+                        "purpose": "bidder_screening",
                     }
                     call = lambda: client.post(route, json=body, headers={"authorization": f"Bearer {self.key}"})  # noqa: E731, B023
                 else:
@@ -149,7 +149,11 @@ def drill(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     url = base.set(database=name).render_as_string(hide_password=False)
     engine = make_engine(url)
     upgrade(engine)
-    key = str(create_key(engine, load_catalog(), role="consumer", name="drill")["key"])
+    key = str(
+        create_key(engine, load_catalog(), role="consumer", name="drill", scopes={"contexts": ["procurement.tender"]})[
+            "key"
+        ]
+    )
     engine.dispose()
     env = {k: v for k, v in os.environ.items() if not k.startswith("XINYONG_")}
     env.update(XINYONG_DATABASE_URL=url, XINYONG_DATA_DIR=str(work), XINYONG_IDENTIFIER_KEY=KEY_HEX)

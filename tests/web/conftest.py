@@ -98,7 +98,7 @@ def world(portal: Portal, catalog: Catalog, vault: IdentifierVault, tmp_path: Pa
         "reviewer": portal.key("reviewer", "wang"),
         "admin": portal.key("admin", "ops"),
         "source": portal.key("source", "court"),
-        "consumer": portal.key("consumer", "finance-bureau"),
+        "consumer": portal.key("consumer", "finance-bureau", scopes={"contexts": ["procurement.tender"]}),
     }
     return w
 

@@ -54,7 +54,7 @@ def test_the_preview_of_a_proposal_names_the_lists_notice_and_term(portal: Porta
 
 def test_the_dashboards_count_what_the_store_holds(portal: Portal, world: World, visit: Any) -> None:
     consumer = portal.key("consumer", "finance-bureau", scopes={"contexts": ["procurement.tender"]})
-    for purpose in ("tender 1", "tender 2"):
+    for purpose in ("bidder_screening", "contract_award"):
         r = visit().client.post(
             "/v1/checks",
             json={"subject": make_uscc(61), "context": "procurement.tender", "purpose": purpose},

@@ -11,12 +11,12 @@ from xinyong.services.keys import Role
 EVERYONE = frozenset(Role)
 STAFF = frozenset({Role.REVIEWER, Role.ADMIN})
 AUTHENTICATED = frozenset(Role) - {Role.PUBLIC}
+PARTIES = frozenset({Role.CONSUMER, Role.SUBJECT, Role.REVIEWER, Role.ADMIN})
 
 MATRIX: dict[str, frozenset[Role]] = {
     # anyone
     "public_keys": EVERYONE,
-    "check_certificate": EVERYONE,
-    "check_replay": EVERYONE,
+    "verify_certificate": EVERYONE,
     "public_search": EVERYONE,
     "public_subject": EVERYONE,
     # discovery: what may be asked, and under which law; for every authenticated role
@@ -25,6 +25,9 @@ MATRIX: dict[str, frozenset[Role]] = {
     "create_check": frozenset({Role.CONSUMER}),
     "create_checks": frozenset({Role.CONSUMER}),
     "list_checks": frozenset({Role.CONSUMER}),
+    # the parties to a check: its consumer, its subject, staff (the service confirms which check)
+    "check_certificate": PARTIES,
+    "check_replay": PARTIES,
     # source departments
     "submit_records": frozenset({Role.SOURCE}),
     "list_batches": frozenset({Role.SOURCE, Role.ADMIN}),

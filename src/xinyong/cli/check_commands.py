@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from xinyong.cli.common import app, context, demo_app, fail, operator, out, parse_day, parse_moment
+from xinyong.cli.common import app, context, demo_app, fail, operator, out, parse_day, write_moment
 from xinyong.domain.errors import XinyongError
 
 checks_app = typer.Typer(help="Checks made by consuming departments.", no_args_is_help=True)
@@ -32,15 +32,27 @@ def _print(data: Any, as_json: bool, text: str) -> None:
 def check(
     identifier: Annotated[str, typer.Argument(help="The subject's identifier (USCC, resident number...).")],
     context_id: Annotated[str, typer.Option("--context", help="A context of the catalog, e.g. procurement.tender.")],
-    purpose: Annotated[str, typer.Option("--purpose", help="What the check is for (recorded and audited).")],
-    consumer: Annotated[str, typer.Option("--consumer", help="Who asks (recorded as the consumer).")] = "cli:operator",
+    purpose: Annotated[str, typer.Option("--purpose", help="A purpose code of the context (see the catalog).")],
+    consumer: Annotated[
+        str | None,
+        typer.Option("--consumer", hidden=True, help="Refused: a check is recorded in the name of who runs it."),
+    ] = None,
+    reference: Annotated[
+        str | None, typer.Option("--reference", help="Your own reference (tender or file number); no identifiers.")
+    ] = None,
     as_of: Annotated[str | None, typer.Option("--as-of", help="Day of the decision; default today.")] = None,
     now: Annotated[str | None, typer.Option("--now", help="The moment of the check; default now.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
 ) -> None:
-    """Which measures apply to a subject in a context, and why; stored, signed and audited."""
+    """Which measures apply to a subject in a context, and why; stored, signed and audited in the
+    name of the operator who runs it (`cli:` and the login name)."""
     from xinyong.services.checks import run_check
 
+    if consumer is not None:
+        raise fail(
+            f"--consumer '{consumer}': a check from the command line is made, signed and audited in the name of the "
+            f"operator who runs it ({operator()}); a department checks with its own key through the API"
+        )
     ctx = context()
     try:
         result = run_check(
@@ -51,9 +63,10 @@ def check(
             identifier=identifier,
             context=context_id,
             purpose=purpose,
-            consumer=consumer,
+            consumer=operator(),
+            reference=reference,
             as_of=parse_day(as_of, "--as-of") if as_of else None,
-            now=parse_moment(now, "--now") if now else None,
+            now=write_moment(now) if now else None,
         )
     except XinyongError as exc:
         raise fail(str(exc)) from None
@@ -66,12 +79,12 @@ def check(
 
 @checks_app.command("replay")
 def replay_cmd(check_id: str, as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False) -> None:
-    """Evaluate a check again as known at its moment; exit 1 when the outcome differs."""
-    from xinyong.services.checks import replay
+    """Evaluate a check again as known at its moment (audited); exit 1 when the outcome differs."""
+    from xinyong.services.check_reads import read_replay
 
     ctx = context()
     try:
-        result = replay(ctx.migrated_engine(), ctx.catalog, check_id)
+        result = read_replay(ctx.migrated_engine(), ctx.catalog, check_id, reader=None, actor=operator())
     except XinyongError as exc:
         raise fail(str(exc)) from None
     _print(result, as_json, f"check {check_id}: {'same' if result['same'] else 'DIFFERENT'}: {result['reason']}")
@@ -83,12 +96,12 @@ def replay_cmd(check_id: str, as_json: Annotated[bool, typer.Option("--json", he
 def certificate_get(
     check_id: str, output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file.")] = None
 ) -> None:
-    """Write a check's certificate, byte for byte as signed."""
-    from xinyong.services.checks import certificate_of
+    """Write a check's certificate, byte for byte as signed (the read is audited)."""
+    from xinyong.services.check_reads import read_certificate
 
     ctx = context()
     try:
-        data = certificate_of(ctx.migrated_engine(), check_id)
+        data = read_certificate(ctx.migrated_engine(), check_id, reader=None, actor=operator())
     except XinyongError as exc:
         raise fail(str(exc)) from None
     if output:
@@ -145,13 +158,27 @@ def keys_public() -> None:
 
 
 @audit_app.command("verify")
-def audit_verify(as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False) -> None:
-    """Walk the audit chain; exit 1 and name each broken link if any event was altered, removed, added or moved."""
-    from xinyong.services.audit import verify
+def audit_verify(
+    certificate: Annotated[
+        list[Path] | None,
+        typer.Option("--certificate", help="A check's certificate: the chain must still hold the head it carries."),
+    ] = None,
+    anchor: Annotated[
+        list[Path] | None,
+        typer.Option("--anchor", help="A head exported with `audit checkpoint --export`, kept outside the store."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+) -> None:
+    """Walk the audit chain and hold it to every signed checkpoint, certificate and anchor; exit 1
+    and name each problem if any event was altered, removed, added, moved or backdated."""
+    from xinyong.services.audit_checkpoints import anchor_from, verify_anchored
 
     ctx = context()
     try:
-        report = verify(ctx.migrated_engine())
+        public = ctx.settings.signing_key().public_key()
+        held = [anchor_from(_read(f), public, f"certificate {f}") for f in certificate or []]
+        held += [anchor_from(_read(f), public, f"anchor {f}") for f in anchor or []]
+        report = verify_anchored(ctx.migrated_engine(), public, held)
     except XinyongError as exc:
         raise fail(str(exc)) from None
     data = {"events": report.events, "intact": report.intact, "problems": report.problems}
@@ -159,6 +186,38 @@ def audit_verify(as_json: Annotated[bool, typer.Option("--json", help="Print as 
     _print(data, as_json, text + "\n  ".join(report.problems))
     if not report.intact:
         raise typer.Exit(1)
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise fail(f"{path}: {exc.strerror}") from None
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint(
+    export: Annotated[
+        Path | None,
+        typer.Option("--export", help="Also write the signed head to FILE, to keep elsewhere."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+) -> None:
+    """Sign and keep the audit chain's head now; with --export, hand it over to keep elsewhere."""
+    from xinyong.services.audit_checkpoints import checkpoint
+
+    ctx = context()
+    try:
+        done = checkpoint(ctx.migrated_engine(), ctx.settings.signing_key(), reason="export" if export else "manual")
+    except XinyongError as exc:
+        raise fail(str(exc)) from None
+    if export:
+        try:
+            export.write_bytes(done["document"])
+        except OSError as exc:
+            raise fail(f"--export {export}: {exc.strerror}") from None
+    data = {k: v for k, v in done.items() if k != "document"}
+    _print(data, as_json, f"checkpoint of event {done['seq']} ({done['head'][:12]}) signed at {done['at']}")
 
 
 keys_app = typer.Typer(help="API keys and subject tokens.", no_args_is_help=True)
@@ -171,7 +230,7 @@ def keys_create(
     name: Annotated[str, typer.Option("--name", help="Who holds the key (a source's id for a source key).")],
     scope: Annotated[
         list[str] | None,
-        typer.Option("--scope", help="KEY=VALUE, repeatable: source=ID; contexts=ID; purposes=PREFIX."),
+        typer.Option("--scope", help="KEY=VALUE, repeatable: source=ID; contexts=ID; purposes=CODE."),
     ] = None,
     subject: Annotated[
         str | None, typer.Option("--subject", help="Subject tokens: the subject (id or identifier).")
@@ -281,7 +340,14 @@ def demo_keys(
         actor = operator()
         issued = [
             create_key(engine, ctx.catalog, role="source", name="court", actor=actor),
-            create_key(engine, ctx.catalog, role="consumer", name="finance-bureau", actor=actor),
+            create_key(
+                engine,
+                ctx.catalog,
+                role="consumer",
+                name="finance-bureau",
+                scopes={"contexts": sorted(ctx.catalog.contexts)},
+                actor=actor,
+            ),
             create_key(engine, ctx.catalog, role="reviewer", name="demo-reviewer", actor=actor),
             create_key(engine, ctx.catalog, role="admin", name="demo-admin", actor=actor),
         ]

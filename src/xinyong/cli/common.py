@@ -125,6 +125,20 @@ def parse_moment(value: str | None, what: str = "--known-at") -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
+def write_moment(value: str | None) -> datetime:
+    """The moment a write acts at (`--now`): the real time, or a moment of the past; one ahead of
+    the clock is refused, since every stamp the write stores comes from the real clock."""
+    from xinyong.domain.clock import CLOCK
+    from xinyong.domain.errors import InvalidInput
+
+    if value is None:
+        return CLOCK.now()
+    try:
+        return CLOCK.admit(parse_moment(value, "--now"), "--now")
+    except InvalidInput as exc:
+        raise fail(str(exc)) from None
+
+
 def print_grades(grades: dict[str, dict[str, int]]) -> None:
     table = Table(title="Grades")
     table.add_column("kind")

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from xinyong.cli.common import app, audited, fail, out, parse_moment, recorded
+from xinyong.cli.common import app, audited, fail, out, parse_moment, recorded, write_moment
 from xinyong.cli.process_commands import (
     DUE_PROCESS,
     Json,
@@ -50,7 +50,7 @@ def objections_file(
                 target=target,
                 grounds=grounds,
                 actor=f"subject:{sid}",
-                now=parse_moment(now, "--now"),
+                now=write_moment(now),
             )
         deliver(ctx)
     emit(data, as_json, lambda d: out.print(f"objection {d['id']} filed; decision due by {d['due_on']}"))
@@ -74,7 +74,7 @@ def objections_appeal(
                 objection_id,
                 grounds=grounds,
                 actor=None,
-                now=parse_moment(now, "--now"),
+                now=write_moment(now),
             )
         deliver(ctx)
     emit(data, as_json, lambda d: out.print(f"appeal {d['id']} filed; decision due by {d['due_on']}"))
@@ -111,7 +111,7 @@ def objections_decide(
                 uphold=decision == "uphold",
                 actor=f"reviewer:{reviewer}",
                 reason=reason,
-                now=parse_moment(now, "--now"),
+                now=write_moment(now),
                 revoke=revoke,
                 set_attributes=changes or None,
             )
@@ -199,7 +199,7 @@ def repairs_file(
                 evidence_ref=evidence,
                 commitment=commitment,
                 actor=f"subject:{sid}",
-                now=parse_moment(now, "--now"),
+                now=write_moment(now),
             )
         deliver(ctx)
     emit(
@@ -235,7 +235,7 @@ def repairs_decide(
                 approve=decision == "approve",
                 actor=f"reviewer:{reviewer}",
                 reason=reason,
-                now=parse_moment(now, "--now"),
+                now=write_moment(now),
                 unmet=unmet,
             )
         deliver(ctx)

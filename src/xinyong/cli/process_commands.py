@@ -15,7 +15,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from xinyong.cli.common import app, audited, context, fail, out, parse_day, parse_moment, recorded
+from xinyong.cli.common import app, audited, context, fail, out, parse_day, parse_moment, recorded, write_moment
 from xinyong.domain.errors import XinyongError
 from xinyong.services.context import AppContext
 
@@ -167,7 +167,7 @@ def lists_decide(
                 approve_it=decision == "approve",
                 actor=f"reviewer:{reviewer}",
                 reason=reason,
-                now=parse_moment(now, "--now"),
+                now=write_moment(now),
             )
         deliver(ctx)
     emit(
@@ -198,7 +198,7 @@ def lists_extend(
                 months=months,
                 actor=f"reviewer:{reviewer}",
                 reason=reason,
-                now=parse_moment(now, "--now"),
+                now=write_moment(now),
             )
         deliver(ctx)
     emit(
@@ -221,7 +221,7 @@ def lists_remove(entry_id: int, reviewer: Reviewer, reason: Reason, now: Now = N
                 entry_id,
                 actor=f"reviewer:{reviewer}",
                 reason=reason,
-                now=parse_moment(now, "--now"),
+                now=write_moment(now),
             )
         deliver(ctx)
     emit(
@@ -259,10 +259,13 @@ def notices_list(
 @app.command("maintain")
 def maintain_cmd(now: Now = None, as_json: Json = False) -> None:
     """The daily run: propose, publish after notice, expire, end entries whose ground fell away, flag overdue."""
+    from xinyong.services.audit_checkpoints import checkpoint
     from xinyong.services.maintain import maintain
 
     with service() as ctx:
+        key = ctx.signing_key  # every maintain anchors the audit chain: no key, no run
         with recorded(ctx, "maintain", DUE_PROCESS, target="lists"):
-            counts = maintain(ctx.migrated_engine(), ctx.catalog, parse_moment(now, "--now"))
+            counts = maintain(ctx.migrated_engine(), ctx.catalog, write_moment(now))
+        checkpoint(ctx.engine, key, reason="maintain")
         deliver(ctx)
     emit(counts, as_json, lambda c: out.print(", ".join(f"{k} {v}" for k, v in c.items()), highlight=False))

@@ -255,6 +255,8 @@ def status(as_json: Annotated[bool, typer.Option("--json", help="Print as JSON."
             s["last_batch_at"] or "",
         )
     out.print(table)
+    if data["clock"]["ahead"]:
+        out.print(f"CLOCK AHEAD: {data['clock']['problem']}.\nRepair: {data['clock']['repair']}.", highlight=False)
     dp = data["due_process"]
     if dp["lists"]:
         lists = Table(title="List entries by state (as of today)")

@@ -18,6 +18,7 @@ from sqlalchemy import Connection, Engine, insert, select
 from sqlalchemy.exc import DBAPIError
 
 from xinyong.domain.certificates import canonical
+from xinyong.domain.clock import CLOCK
 from xinyong.domain.errors import AuditFailed, XinyongError
 from xinyong.store.db import advisory_key, commit_hook, write_lock, writing
 from xinyong.store.tables import audit_events
@@ -57,7 +58,7 @@ def append(
     conn: Connection, *, actor: str, action: str, target: str, purpose: str | None = None, at: datetime | None = None
 ) -> str:
     """Append one event inside the caller's transaction (which must be a write transaction)."""
-    return append_many(conn, [Event(actor, action, target, purpose, at or datetime.now(UTC))])
+    return append_many(conn, [Event(actor, action, target, purpose, at or CLOCK.now())])
 
 
 @contextmanager

@@ -17,7 +17,7 @@ from sqlalchemy import Engine
 from xinyong.domain.catalog import Catalog
 from xinyong.domain.errors import InvalidInput, Unauthorized, XinyongError
 from xinyong.domain.identifiers import IdentifierVault
-from xinyong.services.checks import PURPOSE_MAX, Decided, decide_check
+from xinyong.services.checks import Decided, decide_check
 from xinyong.services.keys import Principal
 
 BATCH_MAX = 100
@@ -41,6 +41,7 @@ def decide_batch(
     context: str,
     purpose: str,
     consumer: str,
+    reference: str | None = None,
     as_of: date | None = None,
     key: Principal | None = None,
 ) -> list[Decided | Refused]:
@@ -55,8 +56,9 @@ def decide_batch(
     # What every item shares is checked once: an error there is the whole batch's, not an item's.
     if context not in catalog.contexts:
         raise InvalidInput(f"context '{context}' is not in the catalog; one of: {', '.join(sorted(catalog.contexts))}")
-    if not 3 <= len(purpose.strip()) <= PURPOSE_MAX:
-        raise InvalidInput(f"purpose: say in 3 to {PURPOSE_MAX} characters what the check is for")
+    codes = [p.code for p in catalog.purposes_of(context)]
+    if purpose not in codes:
+        raise InvalidInput(f"purpose '{purpose[:64]}' is not a purpose of {context}; one of: {', '.join(codes)}")
     out: list[Decided | Refused] = []
     for i, subject in enumerate(subjects):
         try:
@@ -69,6 +71,7 @@ def decide_batch(
                     identifier=subject,
                     context=context,
                     purpose=purpose,
+                    reference=reference,
                     consumer=consumer,
                     as_of=as_of,
                     key=key,

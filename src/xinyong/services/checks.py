@@ -38,12 +38,14 @@ from sqlalchemy import JSON, Connection, Engine, Select, Subquery, bindparam, fu
 
 from xinyong.domain.catalog import Catalog
 from xinyong.domain.certificates import canonical, signed
+from xinyong.domain.clock import CLOCK
 from xinyong.domain.errors import InvalidInput, NotFound, Unauthorized
 from xinyong.domain.identifiers import IdentifierVault
 from xinyong.domain.lists import LINKS_THAT_MAY_LIST, Transition, fold, ground_from, standing_on
 from xinyong.domain.measures import EntryFact, LinkedRecord, SubjectFacts, decide
 from xinyong.domain.scoring import RecordFact, score_subject
 from xinyong.services import audit
+from xinyong.services.check_purposes import purpose_of
 from xinyong.services.keys import KEY_STANDS, Principal
 from xinyong.services.lists import TRANSITION_COLUMNS, transition
 from xinyong.services.objection_views import DEADLINE_COLUMNS, Disputes, disputes_from, objections_open_at
@@ -133,8 +135,16 @@ def _live(dialect: str) -> Select[Any]:
     s = _by_hash(earlier(clock.KNOWN_AT, _KNOWN_AT, type_=data_clock.c.stamp.type))  # a FROM: no correlation
     known = earlier(data_clock.c.stamp, _KNOWN_AT, type_=data_clock.c.stamp.type)
     live = _file_statement(dialect, s, known)
-    live = live.add_columns(known.label("known_at"), KEY_STANDS)
+    live = live.add_columns(known.label("known_at"), KEY_STANDS, *_AUDIT_HEAD)
     return live.select_from(data_clock).outerjoin(s, true()).where(clock.ROW)
+
+
+# The audit chain's committed head, which the certificate carries (`services.audit_checkpoints`).
+_LAST_EVENT = select(audit_events.c.id, audit_events.c.hash).order_by(audit_events.c.id.desc()).limit(1).subquery()
+_AUDIT_HEAD = (
+    select(_LAST_EVENT.c.id).scalar_subquery().label("audit_seq"),
+    select(_LAST_EVENT.c.hash).scalar_subquery().label("audit_head"),
+)
 
 
 def _by_id() -> Subquery:
@@ -305,6 +315,7 @@ def decide_check(
     as_of: date | None = None,
     now: datetime | None = None,
     key: Principal | None = None,
+    reference: str | None = None,
 ) -> Decided:
     """Decide and sign one check; it reads only (see `store_checks`).
 
@@ -313,12 +324,10 @@ def decide_check(
     """
     if context not in catalog.contexts:
         raise InvalidInput(f"context '{context}' is not in the catalog; one of: {', '.join(sorted(catalog.contexts))}")
-    purpose = purpose.strip()
-    if not 3 <= len(purpose) <= PURPOSE_MAX:
-        raise InvalidInput(f"purpose: say in 3 to {PURPOSE_MAX} characters what the check is for")
+    purpose, reference = purpose_of(catalog, context, purpose, reference)
     scheme, digest, masked = _identify(catalog, vault, identifier)
     check_id = secrets.token_hex(16)
-    now = now or datetime.now(UTC)
+    now = now or CLOCK.now()
     day = as_of or now.date()
     params = {
         "scheme": scheme,
@@ -340,9 +349,11 @@ def decide_check(
         "consumer": consumer,
         "context": context,
         "purpose": purpose,
+        "reference": reference,
         "subject": {"id": subject_id, "identifier": f"{scheme} {masked}"},
         "data_version": {"catalog": catalog.version, "as_of": day.isoformat(), "known_at": known_at.isoformat()},
         "decision": decision,
+        "audit": {"seq": found.audit_seq or 0, "head": found.audit_head or audit.GENESIS},
     }
     certificate, body = signed(signing_key, payload)
     row = {
@@ -363,7 +374,8 @@ def decide_check(
         "certificate": certificate.decode(),
     }
     target = f"subject:{subject_id}" if subject_id else f"identifier:{scheme} {masked}"
-    return Decided(payload, row, audit.Event(consumer, "check", target, purpose, now), body)
+    noted = purpose if reference is None else f"{purpose}: {reference}"
+    return Decided(payload, row, audit.Event(consumer, "check", target, noted, now), body)
 
 
 def store_checks(engine: Engine, decided: Sequence[Decided]) -> None:
@@ -412,6 +424,7 @@ def run_check(
     consumer: str,
     as_of: date | None = None,
     now: datetime | None = None,
+    reference: str | None = None,
 ) -> dict[str, Any]:
     """Decide, sign, store and audit one check; return what the consumer receives."""
     decided = decide_check(
@@ -425,6 +438,7 @@ def run_check(
         consumer=consumer,
         as_of=as_of,
         now=now,
+        reference=reference,
     )
     store_checks(engine, [decided])
     return decided.payload

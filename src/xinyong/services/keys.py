@@ -70,6 +70,24 @@ def _check_scopes(catalog: Catalog, role: Role, name: str, scopes: dict[str, lis
     for c in scopes.get("contexts", []):
         if c not in catalog.contexts:
             raise InvalidInput(f"context '{c}' is not in the catalog")
+    if role is Role.CONSUMER:
+        _check_consumer_scopes(catalog, scopes)
+
+
+def _check_consumer_scopes(catalog: Catalog, scopes: dict[str, list[str]]) -> None:
+    """A consumer key names its contexts; its purposes, if any, are codes of those contexts."""
+    contexts = scopes.get("contexts") or []
+    if not contexts:
+        raise InvalidInput(
+            "a consumer key names the contexts it may check in: --scope contexts=CONTEXT, one per context "
+            f"(one of: {', '.join(sorted(catalog.contexts))})"
+        )
+    codes = set().union(*(catalog.purpose_codes(c) for c in contexts))
+    for p in scopes.get("purposes", []):
+        if p not in codes:
+            raise InvalidInput(
+                f"purpose '{p}' is not a purpose code of the key's contexts; one of: {', '.join(sorted(codes))}"
+            )
 
 
 def create_key(

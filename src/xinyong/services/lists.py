@@ -19,6 +19,7 @@ from xinyong.domain.catalog import Catalog
 from xinyong.domain.catalog.citations import words_problem
 from xinyong.domain.catalog.models import ListDefinition
 from xinyong.domain.errors import InvalidInput, NotFound
+from xinyong.domain.free_text import no_identifier
 from xinyong.domain.lists import (
     LINKS_THAT_MAY_LIST,
     Action,
@@ -52,7 +53,7 @@ def need_reason(reason: str | None, what: str) -> str:
         raise InvalidInput(f"{what} needs a reason the subject can read (at least {REASON_MIN} characters)")
     if len(text) > 1000:
         raise InvalidInput(f"{what}: the reason is {len(text)} characters; at most 1000")
-    return text
+    return no_identifier(text, f"{what}: the reason")
 
 
 def need_actor(actor: str, role: str) -> str:

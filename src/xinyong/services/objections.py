@@ -25,6 +25,7 @@ from xinyong.domain.disputes import (
     parse_target,
 )
 from xinyong.domain.errors import Conflict, InvalidInput, NotFound
+from xinyong.domain.free_text import no_identifier
 from xinyong.domain.lists import Action, State
 from xinyong.domain.notices import Notice, NoticeKind, basis_text
 from xinyong.services import lists as lists_service
@@ -40,18 +41,20 @@ GROUNDS_MAX = 2000
 
 
 def _check_owner(conn: Connection, subject_id: int, t: Target) -> None:
+    """Refuse a target outside the subject's file exactly as one that does not exist: the same
+    error, the same words, so that objecting is no oracle for what is in someone else's file."""
+    owner: Any = None
     if t.kind in (TargetKind.RECORD, TargetKind.LINK):
-        owner = current_record(conn, str(t.source_id), str(t.source_ref)).subject_id
+        try:
+            owner = current_record(conn, str(t.source_id), str(t.source_ref)).subject_id
+        except NotFound:
+            owner = None
     elif t.kind is TargetKind.ENTRY:
         owner = conn.scalar(select(list_entries.c.subject_id).where(list_entries.c.id == t.entry_id))
     else:
         owner = conn.scalar(select(scores.c.subject_id).where(scores.c.id == t.score_id))
-    if owner is None:
-        raise NotFound(f"no {t.text}")
-    if int(owner) != subject_id:
-        raise InvalidInput(
-            f"{t.text} is not in the file of subject {subject_id}: a subject may object only to their own"
-        )
+    if owner is None or int(owner) != subject_id:
+        raise NotFound(f"no {t.text} in your file")
 
 
 def _same_target(t: Target) -> Any:
@@ -144,6 +147,7 @@ def file_objection(
     grounds = grounds.strip()
     if not 10 <= len(grounds) <= GROUNDS_MAX:
         raise InvalidInput(f"grounds: say in 10 to {GROUNDS_MAX} characters what is wrong (got {len(grounds)})")
+    no_identifier(grounds, "grounds")
     with writing(engine) as conn:
         _check_owner(conn, subject_id, t)
         return _insert(conn, catalog, subject_id, t, grounds, actor, now, None)
@@ -155,6 +159,7 @@ def appeal(
     """Appeal a dismissal, once, within the appeal period; a different reviewer will decide it.
 
     The appeal is the subject's own: `actor` defaults to the subject of the objection."""
+    no_identifier(grounds, "grounds")
     with writing(engine) as conn:
         o = _objection(conn, objection_id)
         d = _decision(conn, objection_id)

@@ -11,12 +11,12 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Engine, or_, select
+from sqlalchemy import Engine, and_, or_, select
 
 from xinyong.domain.catalog import Catalog
 from xinyong.domain.errors import NotFound
 from xinyong.domain.explain import explain_score
-from xinyong.domain.identifiers import Scheme
+from xinyong.domain.identifiers import IdentifierVault, Scheme
 from xinyong.domain.scoring import RecordFact, score_subject, with_publication_end
 from xinyong.services.list_views import entries
 from xinyong.services.notices import outbox
@@ -169,12 +169,17 @@ def public_subject(engine: Engine, catalog: Catalog, subject_id: int, today: dat
     }
 
 
-def public_search(engine: Engine, catalog: Catalog, q: str, today: date | None = None) -> list[dict[str, Any]]:
-    """Organisations by name or USCC; persons only while on a public list, and only masked."""
+def public_search(
+    engine: Engine, catalog: Catalog, q: str, today: date | None = None, vault: IdentifierVault | None = None
+) -> list[dict[str, Any]]:
+    """Organisations by name, part of a name, or USCC; persons only while on a public list, only
+    masked, and only by their exact full name or (with `vault`) their full resident number: a
+    search by part of a name would unmask the characters the mask hides."""
     today = today or datetime.now(UTC).date()
     q = q.strip()
     found: list[int] = []
     uscc = Scheme("cn.uscc", "organisation", False).check(q)
+    ric = Scheme("cn.ric", "person", True).check(q)
     with engine.connect() as conn:
         if uscc.valid:
             found = [
@@ -185,6 +190,17 @@ def public_search(engine: Engine, catalog: Catalog, q: str, today: date | None =
                     )
                 )
             ]
+        elif ric.valid:
+            if vault is not None:
+                digest = vault.digest("cn.ric", ric.compact)
+                found = [
+                    int(i)
+                    for i in conn.scalars(
+                        select(identifiers.c.subject_id).where(
+                            identifiers.c.scheme == "cn.ric", identifiers.c.value_hash == digest
+                        )
+                    )
+                ]
         elif len(q) >= 2:
             like = q.replace("%", "").replace("_", "")
             found = [
@@ -192,8 +208,13 @@ def public_search(engine: Engine, catalog: Catalog, q: str, today: date | None =
                 for i in conn.scalars(
                     select(subjects.c.id)
                     .where(
-                        subjects.c.display_name.contains(like, autoescape=True),
-                        or_(subjects.c.kind == "organisation", subjects.c.kind == "person"),
+                        or_(
+                            and_(
+                                subjects.c.kind == "organisation",
+                                subjects.c.display_name.contains(like, autoescape=True),
+                            ),
+                            and_(subjects.c.kind == "person", subjects.c.display_name == q),
+                        )
                     )
                     .order_by(subjects.c.id)
                     .limit(SEARCH_LIMIT * 5)

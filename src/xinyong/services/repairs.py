@@ -25,6 +25,7 @@ from xinyong.domain.disputes import (
     repair_due,
 )
 from xinyong.domain.errors import Conflict, InvalidInput, NotFound
+from xinyong.domain.free_text import no_identifier
 from xinyong.domain.lists import OwnedByAnother, State, owner_refusal, repairs_end
 from xinyong.domain.notices import Notice, NoticeKind, basis_text
 from xinyong.services import notices as outbox
@@ -89,6 +90,8 @@ def file_repair(
     evidence = (evidence_ref or "").strip() or None
     if evidence is not None and len(evidence) > EVIDENCE_MAX:
         raise InvalidInput(f"evidence: a reference (document number, receipt id) of at most {EVIDENCE_MAX} characters")
+    if evidence is not None:
+        no_identifier(evidence, "evidence")
     with writing(engine, dated=False) as conn:  # a request only: no record or list entry moves
         rec = current_record(conn, source_id, source_ref)
         if rec.subject_id != subject_id:

@@ -75,11 +75,14 @@ class Job:
 def run_maintenance(ctx: AppContext, now: datetime) -> dict[str, Any]:
     """The daily run, audited as the command's is, with the scheduler as its actor."""
     from xinyong.services import audit
+    from xinyong.services.audit_checkpoints import checkpoint
     from xinyong.services.maintain import maintain
 
     actor = f"scheduler:{socket.gethostname()}"[:100]
     with audit.recorded(ctx.engine, actor=actor, action="maintain", target="lists", purpose="due process"):
-        return dict(maintain(ctx.migrated_engine(), ctx.catalog, now))
+        counts = dict(maintain(ctx.migrated_engine(), ctx.catalog, now))
+    checkpoint(ctx.engine, ctx.signing_key, reason="maintain")
+    return counts
 
 
 def run_delivery(ctx: AppContext, now: datetime) -> dict[str, Any]:
@@ -92,11 +95,18 @@ def run_delivery(ctx: AppContext, now: datetime) -> dict[str, Any]:
         channel.close()
 
 
-# The daily audit checkpoint's slot. The checkpoint itself is built apart from this module: set
-# this to its runner, `(AppContext, now) -> counts`, and `serve --schedule` runs it every day at
-# XINYONG_SCHEDULE_CHECKPOINT_AT under the job name "audit-checkpoint" (which the metrics'
-# xinyong_audit_last_checkpoint_timestamp_seconds reads). Until then the job is not scheduled.
-AUDIT_CHECKPOINT: Runner | None = None
+def run_checkpoint(ctx: AppContext, now: datetime) -> dict[str, Any]:
+    """The daily signed checkpoint of the audit chain's head (`services.audit_checkpoints`)."""
+    from xinyong.services.audit_checkpoints import checkpoint
+
+    done = checkpoint(ctx.migrated_engine(), ctx.signing_key, reason="daily")
+    return {"seq": done["seq"]}
+
+
+# The daily audit checkpoint: `serve --schedule` runs it every day at XINYONG_SCHEDULE_CHECKPOINT_AT
+# under the job name "audit-checkpoint" (which the metrics'
+# xinyong_audit_last_checkpoint_timestamp_seconds reads).
+AUDIT_CHECKPOINT: Runner | None = run_checkpoint
 
 
 def _daily(value: str) -> time:

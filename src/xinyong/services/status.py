@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, case, func, select
 
+from xinyong.services.clock_status import clock_status
 from xinyong.store.deliveries import delivery_counts
 from xinyong.store.ingest_repo import count
 from xinyong.store.tables import (
@@ -115,4 +116,5 @@ def store_status(engine: Engine, now: datetime | None = None) -> dict[str, Any]:
             "batches": count(conn, batches),
             "sources": {k: v for k, v in per_source.items() if v["batches"] or v["records"]},
             "due_process": due_process_status(conn, now),
+            "clock": clock_status(conn, now),
         }

@@ -27,6 +27,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Connection, Engine, select, update
 
+from xinyong.domain.clock import CLOCK
 from xinyong.store.tables import data_clock
 
 TICK = timedelta(microseconds=1)
@@ -60,7 +61,7 @@ def advance(conn: Connection, now: datetime | None = None) -> datetime:
     if held is not None and held[0] is transaction:
         stamp: datetime = held[1]
         return stamp
-    now = now or datetime.now(UTC)
+    now = now or CLOCK.now()
     last: datetime = conn.execute(_STAMP.with_for_update()).scalar_one()
     stamp = max(now, last + TICK)
     conn.execute(update(data_clock).where(ROW).values(stamp=stamp))

@@ -13,13 +13,21 @@ __all__ = ["BATCH_MAX"]  # the batch bound, documented where the request is
 
 Subject = Annotated[str, Field(min_length=1, max_length=64, examples=["91330106MA2ABCDE1G"])]
 ContextId = Annotated[str, Field(min_length=1, max_length=64, examples=["procurement.tender"])]
-PurposeText = Annotated[str, Field(min_length=3, max_length=200, examples=["tender 2027-001, bidder screening"])]
+PurposeCode = Annotated[
+    str,
+    Field(min_length=1, max_length=64, examples=["bidder_screening"], description="A purpose code of the context."),
+]
+Reference = Annotated[
+    str | None,
+    Field(max_length=200, examples=["tender 2027-001"], description="The department's own reference (free text)."),
+]
 
 
 class CheckRequest(BaseModel):
     subject: Subject
     context: ContextId
-    purpose: PurposeText
+    purpose: PurposeCode
+    reference: Reference = None
     as_of: date | None = None
 
 
@@ -65,7 +73,8 @@ class CheckResponse(BaseModel):
                     "issued_at": "2027-03-01T08:00:00+00:00",
                     "consumer": "consumer:procurement",
                     "context": "procurement.tender",
-                    "purpose": "tender 2027-001, bidder screening",
+                    "purpose": "bidder_screening",
+                    "reference": "tender 2027-001",
                     "subject": {"id": 12, "identifier": "cn.uscc 9133********DE1Y"},
                     "data_version": {
                         "catalog": "4f2a…",
@@ -91,9 +100,11 @@ class CheckResponse(BaseModel):
     consumer: str
     context: str
     purpose: str
+    reference: str | None = None
     subject: CheckedSubject
     data_version: DataVersion
     decision: Decision
+    audit: dict[str, Any] = Field(description="The audit chain's sequence and head the check was written at.")
     certificate_url: str
 
 
@@ -114,7 +125,8 @@ class BatchRequest(BaseModel):
     """One tender, many subjects: each item is checked, stored, audited and signed as a single check."""
 
     context: ContextId
-    purpose: PurposeText
+    purpose: PurposeCode
+    reference: Reference = None
     subjects: Annotated[
         list[Subject],
         Field(min_length=1, max_length=BATCH_MAX, description=f"At most {BATCH_MAX} subjects; more: 422."),

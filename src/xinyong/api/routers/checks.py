@@ -7,7 +7,8 @@ import base64
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Response
+from fastapi import APIRouter, Depends, Request, Response
+from pydantic import BaseModel
 
 from xinyong.api import errors
 from xinyong.api.deps import CheckId, Ctx, guard, read
@@ -27,20 +28,13 @@ from xinyong.api.ratelimit import RateLimited
 from xinyong.domain.certificates import ALGORITHM, key_id, public_bytes
 from xinyong.domain.errors import Unauthorized, XinyongError
 from xinyong.services.check_batches import Refused, decide_batch
+from xinyong.services.check_purposes import key_allows
 from xinyong.services.check_queries import checks_of
-from xinyong.services.checks import Decided, certificate_of, decide_check, replay
+from xinyong.services.check_reads import read_certificate, read_replay, verify_held
+from xinyong.services.checks import Decided, decide_check
 from xinyong.services.keys import Principal
 
 router = APIRouter(tags=["checks"], responses=errors.RESPONSES)
-
-
-def _in_scope(who: Principal, context: str, purpose: str) -> None:
-    """A consumer key checks only in the contexts and for the purposes it was issued for."""
-    contexts, purposes = who.scopes.get("contexts"), who.scopes.get("purposes")
-    if contexts and context not in contexts:
-        raise HTTPException(403, f"this key may check only in: {', '.join(contexts)}")
-    if purposes and not any(purpose.startswith(p) for p in purposes):
-        raise HTTPException(403, f"this key may check only for the purposes: {', '.join(purposes)}")
 
 
 def _answer_bytes(decided: Decided) -> bytes:
@@ -57,7 +51,7 @@ async def create_check(
     who: Annotated[Principal, Depends(guard("create_check", key_confirmed_by_route=True))],
 ) -> Response:
     """Which measures apply to this subject in this context, and why: every measure answered, signed."""
-    _in_scope(who, body.context, body.purpose)
+    key_allows(who, body.context, body.purpose)
     # Decided through `read`: it only reads, and readers of either store never wait for a lock
     # (SQLite's write-ahead log, PostgreSQL's snapshots). Stored by the group committer, whose
     # thread alone waits for the write lock; the answer leaves only once the check and its audit
@@ -74,6 +68,7 @@ async def create_check(
             identifier=body.subject,
             context=body.context,
             purpose=body.purpose,
+            reference=body.reference,
             consumer=who.actor,
             as_of=body.as_of,
             key=who,
@@ -103,7 +98,7 @@ async def create_checks(
     who: Annotated[Principal, Depends(guard("create_checks", key_confirmed_by_route=True))],
 ) -> Response:
     """Check many subjects for one tender; see the description."""
-    _in_scope(who, body.context, body.purpose)
+    key_allows(who, body.context, body.purpose)
     try:
         results = await read(
             ctx,
@@ -115,6 +110,7 @@ async def create_checks(
             subjects=body.subjects,
             context=body.context,
             purpose=body.purpose,
+            reference=body.reference,
             consumer=who.actor,
             as_of=body.as_of,
             key=who,
@@ -171,18 +167,41 @@ def list_checks(
     responses={200: {"content": {"application/json": {}}, "description": "The certificate, as signed."}},
 )
 def check_certificate(
-    __: RateLimited, check_id: CheckId, ctx: Ctx, _: Annotated[Principal, Depends(guard("check_certificate"))]
+    __: RateLimited, check_id: CheckId, ctx: Ctx, who: Annotated[Principal, Depends(guard("check_certificate"))]
 ) -> Response:
-    """The signed proof of a decision, byte for byte as signed (verify with `xinyong certificate verify`)."""
-    return Response(certificate_of(ctx.engine, check_id), media_type="application/json")
+    """The signed proof of a decision, byte for byte as signed, for the consumer that made the check,
+    its subject, or staff (audited); anyone else is answered as for a check that does not exist."""
+    body = read_certificate(ctx.engine, check_id, reader=who, actor=who.actor)
+    return Response(body, media_type="application/json")
 
 
 @router.get("/v1/checks/{check_id}/replay", name="check_replay", response_model=Replay)
 def check_replay(
-    __: RateLimited, check_id: CheckId, ctx: Ctx, _: Annotated[Principal, Depends(guard("check_replay"))]
+    __: RateLimited, check_id: CheckId, ctx: Ctx, who: Annotated[Principal, Depends(guard("check_replay"))]
 ) -> dict[str, Any]:
-    """Evaluate the check again as known at its moment and say whether the outcome is the same."""
-    return replay(ctx.engine, ctx.catalog, check_id)
+    """Evaluate the check again as known at its moment and say whether the outcome is the same
+    (for the parties to the check, audited, as the certificate)."""
+    return read_replay(ctx.engine, ctx.catalog, check_id, reader=who, actor=who.actor)
+
+
+class CertificateVerdict(BaseModel):
+    valid: bool
+    reason: str
+    key_id: str | None = None
+
+
+@router.post(
+    "/v1/certificates/verify",
+    name="verify_certificate",
+    response_model=CertificateVerdict,
+    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}}},
+)
+async def verify_certificate(
+    __: RateLimited, request: Request, ctx: Ctx, _: Annotated[Principal, Depends(guard("verify_certificate"))]
+) -> dict[str, Any]:
+    """Whether a certificate (the file, byte for byte, as the body) was signed by this platform and
+    is unaltered. Anyone may ask; it reads nothing of the store and answers nothing of the payload."""
+    return verify_held(await request.body(), ctx.signing_key.public_key())
 
 
 @router.get("/v1/keys", name="public_keys", response_model=list[PublicKey])

@@ -29,14 +29,21 @@ def search(
     ctx: Ctx,
     _: Annotated[Principal, Depends(guard("public_search"))],
     q: Annotated[
-        str, Query(min_length=2, max_length=100, pattern=r"^[^\x00-\x1f\x7f]+$", description="A name, or a USCC.")
+        str,
+        Query(
+            min_length=2,
+            max_length=100,
+            pattern=r"^[^\x00-\x1f\x7f]+$",
+            description="An organisation's name, part of it, or USCC; a person's exact full name or resident number.",
+        ),
     ],
     limit: Annotated[int, Query(ge=1, le=SEARCH_MAX, description=f"Items per page: 1 to {SEARCH_MAX}.")] = 20,
     cursor: Cursor = None,
 ) -> dict[str, Any]:
-    """Find organisations by name or USCC, and persons only while they are on a public list (masked)."""
+    """Find organisations by name or USCC, and persons only while they are on a public list (masked),
+    only by their exact full name or full resident number."""
     start = position(cursor)
-    found, total = search_page(ctx.engine, ctx.catalog, q, start=start, limit=limit)
+    found, total = search_page(ctx.engine, ctx.catalog, q, start=start, limit=limit, vault=ctx.vault)
     return page(found, start, limit, total=total)
 
 

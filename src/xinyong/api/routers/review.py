@@ -30,6 +30,7 @@ from xinyong.api.paging import Cursor, Limit, Page, page, position
 from xinyong.domain.lists import State
 from xinyong.services import audit
 from xinyong.services import lists as lists_service
+from xinyong.services.audit_checkpoints import checkpoint
 from xinyong.services.keys import Principal
 from xinyong.services.list_views import entries, entry_detail
 from xinyong.services.maintain import maintain
@@ -214,6 +215,7 @@ def run_maintenance(ctx: Ctx, who: Annotated[Principal, Depends(guard("run_maint
     """Run the daily maintenance now."""
     with _recorded(ctx, who, "maintain", "lists"):
         counts = maintain(ctx.engine, ctx.catalog)
+    checkpoint(ctx.engine, ctx.signing_key, reason="maintain")  # every maintain anchors the audit chain
     return counts
 
 

@@ -1,0 +1,51 @@
+"""Free text holds no identifier: purposes, grounds and reasons are stored, audited, signed into
+certificates and shown to other parties, where a resident number would escape its keyed hash.
+
+A text is refused when, once NFKC-normalised (full-width digits and letters become ASCII ones)
+and with the separators people type inside numbers removed, any run of 18 characters is a
+checksum-valid resident identity number or unified social credit code. The refusal names the
+field and the kind of number, never the number.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from stdnum.cn import ric, uscc
+
+from xinyong.domain.errors import InvalidInput
+
+_SEPARATORS = re.compile(r"[\s\-_.·/\\]+")
+_RUN = re.compile(r"[0-9A-Z]{18,}")
+WIDTH = 18
+
+
+def _candidates(text: str) -> list[str]:
+    flat = _SEPARATORS.sub("", unicodedata.normalize("NFKC", text)).upper()
+    found = []
+    for run in _RUN.findall(flat):
+        found += [run[i : i + WIDTH] for i in range(len(run) - WIDTH + 1)]
+    return found
+
+
+def identifier_in(text: str) -> str | None:
+    """The kind of identifier `text` holds ("a resident identity number", "a unified social
+    credit code"), or None."""
+    for chunk in _candidates(text):
+        if chunk[:17].isdigit() and ric.is_valid(chunk):
+            return "a resident identity number"
+        if uscc.is_valid(chunk):
+            return "a unified social credit code"
+    return None
+
+
+def no_identifier(text: str, field: str) -> str:
+    """`text`, unless it holds an identifier: then refuse, naming `field`."""
+    kind = identifier_in(text)
+    if kind is not None:
+        raise InvalidInput(
+            f"{field}: the text holds {kind}; write no identifier in free text (the subject is named by the "
+            "request itself, and this text is stored, audited and shown to others)"
+        )
+    return text
