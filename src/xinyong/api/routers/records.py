@@ -68,7 +68,7 @@ def submit(
                 path,
                 source=source,
                 report_dir=ctx.settings.rejects,
-                helper_min_bytes=-1,
+                helper_min_bytes=None,  # a batch of at most max_batch_records: validated in this process
             )
     return result.as_dict()
 
