@@ -18,6 +18,7 @@ from itertools import repeat
 from typing import Any
 
 from sqlalchemy import Connection
+from sqlalchemy.exc import DBAPIError
 
 
 def copy_rows(
@@ -35,14 +36,22 @@ def copy_rows(
     if not rows:
         return
     constants = constants or {}
+    statement = f"COPY {table} ({', '.join((*columns, *constants))}) FROM STDIN"
+    dialect = conn.dialect
     driver: Any = conn.connection.driver_connection
-    with driver.cursor() as cur:
-        extra: tuple[Any, ...] = ()
-        if constants:
-            # Sent without parameters, so the `%` the caller doubled for the driver is one again.
-            cur.execute(f"SELECT {', '.join(constants.values()).replace('%%', '%')}")
-            extra = tuple(cur.fetchone())
-        names = ", ".join((*columns, *constants))
-        with cur.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
-            for row in map(tuple.__add__, rows, repeat(extra)) if extra else rows:
-                copy.write_row(row)
+    try:
+        with driver.cursor() as cur:
+            extra: tuple[Any, ...] = ()
+            if constants:
+                # Sent without parameters, so the `%` the caller doubled for the driver is one again.
+                cur.execute(f"SELECT {', '.join(constants.values()).replace('%%', '%')}")
+                extra = tuple(cur.fetchone())
+            with cur.copy(statement) as copy:
+                for row in map(tuple.__add__, rows, repeat(extra)) if extra else rows:
+                    copy.write_row(row)
+    except dialect.loaded_dbapi.Error as exc:
+        # Raised as SQLAlchemy raises a statement's error (a lost server answers 503, a broken
+        # key is an IntegrityError), and a connection the error shows to be lost is not reused.
+        if dialect.is_disconnect(exc, driver, None):
+            conn.invalidate(exc)
+        raise DBAPIError.instance(statement, None, exc, dialect.loaded_dbapi.Error, dialect=dialect) from exc
