@@ -27,9 +27,8 @@ log = logging.getLogger("xinyong.serve")
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 # glibc gives each thread that allocates while the others hold their arenas one of its own, up to
 # eight per core, and keeps what each has held. A server's threads come and go (the pool that
-# runs plain routes, the readers, the committer), and its resident memory grew with them: a
-# ten-minute soak grew 8% in five minutes and went on growing, while Python's objects and
-# SQLite's memory stayed flat; capped at two arenas, 0.8% over the ten minutes.
+# runs plain routes, the readers, the committer), and its resident memory grew with them while
+# Python's objects and SQLite's memory stayed flat (figures: docs/operations.md, the soak).
 MALLOC_ARENA_ENV = "MALLOC_ARENA_MAX"
 MALLOC_ARENAS = 2
 _M_ARENA_MAX = -8  # mallopt's parameter number, from glibc's malloc.h
