@@ -15,6 +15,9 @@ Value, baseline and the GB18030 CSV alternate in rounds (default 3), each round 
 and each on a fresh store; the figures are medians over the rounds, the ratios the medians of the
 rounds' ratios. The workbook, slow to write, is ingested in `--xlsx-rounds` rounds (default 1).
 
+With `--pg-url URL`, the same CSV is also ingested into PostgreSQL against a raw COPY of it into a
+table with the same indexes (bench/ingest_pg.py; target ratio >= 0.5); `--pg-only` measures that alone.
+
 Prints both, and as its last line one JSON object (see BENCH.md). Cleans up after itself.
 """
 
@@ -177,20 +180,33 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="rounds of value, baseline and GB18030, alternated")
     parser.add_argument("--xlsx-rounds", type=int, default=1, help="rounds of the workbook (0: skip it)")
     parser.add_argument("--keep", action="store_true", help="keep the working directory")
+    parser.add_argument("--pg-url", help="also ingest into PostgreSQL, against a raw COPY (see bench/ingest_pg.py)")
+    parser.add_argument("--pg-only", action="store_true", help="with --pg-url: measure PostgreSQL alone")
     args = parser.parse_args()
+    if args.pg_only and not args.pg_url:
+        sys.exit("--pg-only needs --pg-url")
 
     work = Path(tempfile.mkdtemp(prefix="xinyong-bench-ingest-"))
     try:
         path, gb_path, xlsx_path = work / "court.csv", work / "court.gb18030.csv", work / "court.xlsx"
         t = time.perf_counter()
         generate(path, args.rows, args.seed)
-        exports(path, gb_path, xlsx_path if args.xlsx_rounds else None)
+        if not args.pg_only:
+            exports(path, gb_path, xlsx_path if args.xlsx_rounds else None)
         print(
             f"generated {args.rows:,} rows in {time.perf_counter() - t:.1f} s: UTF-8 CSV "
-            f"{path.stat().st_size / 1e6:.0f} MB, GB18030 CSV {gb_path.stat().st_size / 1e6:.0f} MB"
-            + (f", xlsx {xlsx_path.stat().st_size / 1e6:.0f} MB" if args.xlsx_rounds else "")
+            f"{path.stat().st_size / 1e6:.0f} MB"
+            + ("" if args.pg_only else f", GB18030 CSV {gb_path.stat().st_size / 1e6:.0f} MB")
+            + (f", xlsx {xlsx_path.stat().st_size / 1e6:.0f} MB" if args.xlsx_rounds and not args.pg_only else "")
         )
 
+        if args.pg_url:
+            from ingest_pg import measure as measure_pg  # beside this file
+
+            pg = measure_pg(path, args.pg_url, work, args.rounds, COLUMNS)
+            if args.pg_only:
+                print(json.dumps({"bench": "ingest_postgresql", "unit": "records/s", **pg, "rows": args.rows}))
+                return
         # Value, baseline and the GB18030 CSV alternate in rounds, each round in another order, so that
         # a shared machine's drift weighs on all alike; each figure is a median over the rounds.
         bases: list[float] = []
@@ -254,6 +270,8 @@ def main() -> None:
             "gb18030_vs_utf8": round(gb_ratio, 3),
             "gb18030_ratios": [round(x, 3) for x in gb_ratios],
         }
+        if args.pg_url:
+            figures["postgresql"] = pg
         if xlsx_s:
             figures |= {"xlsx_value": round(args.rows / median(xlsx_s)), "xlsx_peak_rss_mb": round(xlsx_peak)}
         print(json.dumps(figures))

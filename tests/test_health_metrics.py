@@ -106,6 +106,7 @@ def test_metrics_are_for_admins_and_count_requests_checks_ingestion_and_the_stor
 def test_the_metrics_port_sums_every_workers_counts(db_env: dict[str, str], tmp_path: Path) -> None:
     port = free_port()
     env = env_for(db_env, metrics_port=str(port))
+    env.pop("MALLOC_ARENA_MAX", None)  # the server sets it: see ops.serving.cap_malloc_arenas
     with Serving(env, tmp_path, workers=2) as server:
         pids: dict[int, int] = {}
         while len(pids) < 2 or sum(pids.values()) < 6:
@@ -115,6 +116,8 @@ def test_the_metrics_port_sums_every_workers_counts(db_env: dict[str, str], tmp_
             pids[pid] = pids.get(pid, 0) + 1
             assert sum(pids.values()) < 200, "one worker answered every request"
         scraped = samples(httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=30).text)
+        for pid in pids:  # each worker started with glibc's arenas capped, its memory bounded
+            assert b"MALLOC_ARENA_MAX=2" in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
     key = ("xinyong_http_requests_total", (("method", "GET"), ("route", "/v1/public/subjects"), ("status", "200")))
     assert scraped[key] == sum(pids.values())
     assert scraped[("xinyong_store_up", ())] == 1

@@ -20,6 +20,7 @@ from xinyong.cli.common import (
     parse_day,
     parse_moment,
     print_grades,
+    recorded,
     ruleset_app,
     scores_app,
 )
@@ -103,11 +104,12 @@ def rescore_cmd(
         known = clock.latest(engine)  # one moment for the choice of subjects and their scores
         if changed:
             ids, why = changed_subjects(engine, ctx.catalog, day, known)
-        result = rescore(
-            engine, ctx.catalog, as_of=day, known_at=known, subject_ids=ids, mode="changed" if changed else "all",
-            engine_name=engine_name,  # type: ignore[arg-type]
-        )  # fmt: skip
-        audited(ctx, "rescore", f"score_run:{result.run_id}", f"rescore {'changed' if changed else 'all'}")
+        # The run and its event are stored together: a run killed after its commit is audited.
+        with recorded(ctx, "rescore", f"rescore {'changed' if changed else 'all'}"):
+            result = rescore(
+                engine, ctx.catalog, as_of=day, known_at=known, subject_ids=ids, mode="changed" if changed else "all",
+                engine_name=engine_name,  # type: ignore[arg-type]
+            )  # fmt: skip
     except XinyongError as exc:
         raise fail(str(exc)) from None
     data = {

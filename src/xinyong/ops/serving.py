@@ -25,6 +25,28 @@ from xinyong.settings import Settings
 
 log = logging.getLogger("xinyong.serve")
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+# glibc gives each thread that allocates while the others hold their arenas one of its own, up to
+# eight per core, and keeps what each has held. A server's threads come and go (the pool that
+# runs plain routes, the readers, the committer), and its resident memory grew with them while
+# Python's objects and SQLite's memory stayed flat (figures: docs/operations.md, the soak).
+MALLOC_ARENA_ENV = "MALLOC_ARENA_MAX"
+MALLOC_ARENAS = 2
+_M_ARENA_MAX = -8  # mallopt's parameter number, from glibc's malloc.h
+
+
+def cap_malloc_arenas() -> None:
+    """Cap glibc's malloc arenas for this process (where it runs on glibc and the operator has
+    not set MALLOC_ARENA_MAX, which glibc read when it started) and for the workers it starts,
+    which inherit the variable."""
+    if MALLOC_ARENA_ENV in os.environ:
+        return
+    os.environ[MALLOC_ARENA_ENV] = str(MALLOC_ARENAS)
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").mallopt(_M_ARENA_MAX, MALLOC_ARENAS)
+    except (OSError, AttributeError):  # not glibc: its allocator is not this one
+        log.debug("no glibc: malloc arenas left as they are")
 
 
 def _metrics_dir() -> tuple[Path, bool]:
@@ -46,6 +68,8 @@ def serve(settings: Settings, *, host: str, port: int, workers: int, schedule: b
     """Serve until interrupted. Refuses to start, with the reason, on a store that is not
     migrated, without a signing key, or with settings that do not hold."""
     from xinyong.api.ratelimit import trusted_proxies
+
+    cap_malloc_arenas()  # first, before this process starts threads
 
     trusted_proxies(settings)
     ctx = AppContext(settings)

@@ -23,6 +23,7 @@ from xinyong.domain.scoring import RecordFact, Score, add_months, ruleset_in_for
 from xinyong.engines.scoring_sql import ScoringPipeline
 from xinyong.store import clock
 from xinyong.store.bulk import allocate_ids, insert_rows, timestamp
+from xinyong.store.db import name_written, write_transaction
 from xinyong.store.tables import records, score_runs, scores, subjects
 
 EngineName = Literal["online", "embedded", "spark"]
@@ -202,8 +203,10 @@ def rescore(
                         s_path, c_path = run_spark(spark, pipeline, rec_path, sub_path, str(Path(tmp) / "out"))
                         s_tbl, c_tbl = pq.read_table(s_path), pq.read_table(c_path)
                 score_rows, contribution_rows = decoded(s_tbl).to_pylist(), decoded(c_tbl).to_pylist()
-    with engine.begin() as conn:
+    # The run's audit event, where the caller asked for one (`audit.recorded`), is its last step.
+    with engine.connect().execution_options(xinyong_write=True) as conn, write_transaction(conn):
         [run_id] = allocate_ids(conn, score_runs, 1)
+        name_written(f"score_run:{run_id}")
         conn.execute(
             score_runs.insert().values(
                 id=run_id,

@@ -15,6 +15,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, func, select, text
 
+from xinyong.store.pg_copy import copy_rows
+
 
 def timestamp(conn: Connection, value: datetime) -> Any:
     """A timezone-aware timestamp as the dialect's driver stores it for a UTCDateTime column."""
@@ -31,7 +33,8 @@ def insert_rows(
     rows: Sequence[tuple[Any, ...]],
     constants: Mapping[str, str] | None = None,
 ) -> None:
-    """Insert `rows` (tuples in the order of `columns`) with the driver's executemany.
+    """Insert `rows` (tuples in the order of `columns`): on PostgreSQL with COPY (see pg_copy),
+    on SQLite with the driver's executemany.
 
     `constants` gives further columns the same value in every row, as SQL literals written into
     the statement (the caller makes them safe), so that no row carries them as parameters.
@@ -42,6 +45,9 @@ def insert_rows(
     unknown = [c for c in (*columns, *constants) if c not in table.c]
     if unknown:
         raise ValueError(f"table {table.name} has no column(s) {', '.join(unknown)}")
+    if conn.dialect.name == "postgresql":
+        copy_rows(conn, table.name, columns, rows, constants)
+        return
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     names = ", ".join((*columns, *constants))
     values = ", ".join([mark] * len(columns) + list(constants.values()))

@@ -77,7 +77,7 @@ def submit(
                     path,
                     source=source,
                     report_dir=ctx.settings.rejects,
-                    helper_min_bytes=-1,
+                    helper_min_bytes=None,  # a batch of at most max_batch_records: validated in this process
                 )
         except XinyongError as exc:
             raise _scrubbed(exc, str(path), tmp, str(ctx.settings.rejects), path.name) from None
