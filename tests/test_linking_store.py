@@ -112,7 +112,7 @@ def test_namesakes_are_both_shown_never_high_never_linked_never_listed(world: Li
 
 def test_a_confirmed_link_counts_from_its_judgement_and_a_replay_before_is_unchanged(world: LinkWorld) -> None:
     from test_checks import KEY  # the test signing key
-    from xinyong.services.checks import replay, run_check
+    from xinyong.services.checks import certificate_of, replay, run_check
 
     keep_model(world)
     org = world.orgs[3]
@@ -131,6 +131,10 @@ def test_a_confirmed_link_counts_from_its_judgement_and_a_replay_before_is_uncha
                           reason="same company: one digit of the code mistyped", now=at(3))  # fmt: skip
     after = check(4)
     assert after["decision"]["outcome"] == "deny"
+    [applied] = after["decision"]["applied"]
+    by = f"review {done['judgement']} on {at(3).date().isoformat()}"
+    assert applied["basis"][0]["linked_by"] == by and f"linked to the subject by {by}" in applied["reason"]
+    assert by in certificate_of(world.engine, after["check_id"]).decode()  # the signed certificate says so too
     again = replay(world.engine, world.catalog, before["check_id"])
     assert again["same"] is True and again["outcome_replayed"] == "allow"
     linked = world.current("TX-1", "tax")

@@ -48,6 +48,7 @@ class LinkedRecord:
     fact: RecordFact
     link_method: str | None
     disputed: bool = False
+    linked_by: str | None = None  # a confirmed match: "review 12 on 2027-03-04"
 
 
 @dataclass(frozen=True)
@@ -177,11 +178,14 @@ def _by_record(measure: Measure, catalog: Catalog, facts: SubjectFacts, as_of: d
             "record_type": type_id,
             "valid_from": r.fact.valid_from.isoformat(),
             "disputed": r.disputed,
+            **({"linked_by": r.linked_by} if r.linked_by else {}),
         }
         for r in linked
     ]
     r = linked[0]
     reason = f"applies: {rt.name} record {r.fact.source_id}/{r.fact.source_ref} is in force since {r.fact.valid_from}"
+    if r.linked_by:
+        reason += f" (linked to the subject by {r.linked_by})"
     return _answer(measure, catalog, True, reason, basis=basis, disputed=any(x.disputed for x in linked))
 
 

@@ -50,6 +50,7 @@ from xinyong.services.objection_views import DISPUTE_COLUMNS, disputes_from, ope
 from xinyong.services.scoring import FACT_COLUMNS, known_versions
 from xinyong.store import clock
 from xinyong.store.db import HotInsert, HotRead, on_driver, one_read, writing
+from xinyong.store.linking_tables import link_judgements
 from xinyong.store.tables import (
     audit_events,
     checks,
@@ -64,7 +65,15 @@ from xinyong.store.tables import (
 PURPOSE_MAX = 200
 
 _KNOWN_AT = bindparam("known_at", type_=records.c.recorded_at.type)
-_FACTS = (*FACT_COLUMNS, records.c.link_method)
+# A record linked by a reviewer's confirmation names that judgement (and the version's recorded_at
+# is its moment): every decision resting on it says "linked by review N on D".
+_REVIEW = (
+    select(link_judgements.c.id)
+    .where(link_judgements.c.record_id == records.c.id, link_judgements.c.outcome == "confirm")
+    .limit(1)
+    .scalar_subquery()
+)
+_FACTS = (*FACT_COLUMNS, records.c.link_method, _REVIEW, records.c.recorded_at)
 # Each entry of the subject with its transitions: folded per entry, in order, in Python.
 _ENTRY_COLUMNS = (
     *TRANSITION_COLUMNS,
@@ -174,8 +183,11 @@ def _facts(catalog: Catalog, row: Any, as_of: date, known_at: datetime) -> Subje
             ),
             link_method,
             disputes.record_disputed(source, ref),
+            f"review {review} on {_moment(recorded).date().isoformat()}" if review is not None else None,
         )
-        for rid, rtype, decided, start, until, attributes, status, source, ref, link_method in row.records or ()
+        for rid, rtype, decided, start, until, attributes, status, source, ref, link_method, review, recorded in (
+            row.records or ()
+        )
     ]
     entries = []
     steps = sorted(row.entries or (), key=lambda r: (r[_ENTRY_AT], r[_SEQ_AT]))
