@@ -20,8 +20,7 @@ from linking_store_world import (
 )
 from xinyong.domain.catalog import Catalog
 from xinyong.domain.errors import Conflict, InvalidInput, NotFound
-from xinyong.domain.identifiers import IdentifierVault
-from xinyong.resolve.fragments import identifier_hash64
+from xinyong.domain.identifiers import IdentifierVault, digest64
 from xinyong.services import linking
 from xinyong.services.linking_views import open_proposals, proposal
 from xinyong.store.linking_tables import link_fragments, link_judgements, link_models, link_proposals
@@ -54,7 +53,7 @@ def test_ingestion_keeps_only_keyed_fragments_of_a_mistyped_number(world: LinkWo
             )
         )
     assert count == 2  # the two mistyped records; identified records keep nothing here
-    assert identifier_hash64(true_hash) in frag.id_corrections  # the true number is among the corrections
+    assert digest64(true_hash) in frag.id_corrections  # the true number is among the corrections
     written = rows[0]["id_number"]
     stored = " ".join(str(v) for v in frag._mapping.values())
     for part in (written, written[:6], written[6:14], written[14:17]):

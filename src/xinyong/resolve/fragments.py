@@ -27,7 +27,7 @@ from functools import lru_cache
 
 import pyarrow as pa
 
-from xinyong.domain.identifiers import IdentifierVault, Scheme
+from xinyong.domain.identifiers import IdentifierVault, Scheme, digest64
 
 RIC, USCC = "cn.ric", "cn.uscc"
 _RIC_ALPHABET = "0123456789"
@@ -194,23 +194,18 @@ def _to_table(rows: Iterable[Fragments]) -> pa.Table:
     return pa.Table.from_pydict(columns, schema=FRAGMENTS_SCHEMA)
 
 
-def identifier_hash64(value_hash: str) -> int:
-    """A stored identifier's keyed hash (`IdentifierVault.digest`, hex) as a signed 64-bit fragment."""
-    return int.from_bytes(bytes.fromhex(value_hash[:16]), "big", signed=True)
-
-
 def stored_fragments(vault: IdentifierVault, scheme_id: str, written: str) -> dict[str, object]:
     """The fragments the store keeps for an unresolved record's number, as a row of `link_fragments`.
 
     The parts are those of `fragments`; the whole number and its corrections are hashed the way
     the store hashes identifiers (`vault.digest`), so they compare directly with every subject's
-    stored identifier hash (`identifier_hash64`) without any subject's number in hand.
+    stored identifier hash (`identifiers.digest64`) without any subject's number in hand.
     """
     f = fragments(vault, scheme_id, written)
     compact = _compact(written)
     row: dict[str, object] = {c: getattr(f, c[3:]) for c in FRAGMENT_COLUMNS}
-    row["id_whole"] = identifier_hash64(vault.digest(scheme_id, compact)) if compact else None
+    row["id_whole"] = digest64(vault.digest(scheme_id, compact)) if compact else None
     valid = bool(compact) and _scheme(scheme_id).check(compact).valid
     corrections = [] if valid or not compact else one_edit_corrections(scheme_id, compact)
-    row["id_corrections"] = sorted({identifier_hash64(vault.digest(scheme_id, c)) for c in corrections})
+    row["id_corrections"] = sorted({digest64(vault.digest(scheme_id, c)) for c in corrections})
     return row

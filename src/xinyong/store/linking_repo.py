@@ -3,7 +3,7 @@
 The model (`xinyong.resolve`) takes and gives Arrow tables; this module turns the store into its
 inputs (unresolved records, candidate subjects, identified records for training) and its output
 into proposal rows. Subjects are compared by their stored identifier hash alone
-(`fragments.identifier_hash64`): the store holds no subject's number in plain, and an unresolved
+(`identifiers.digest64`): the store holds no subject's number in plain, and an unresolved
 record's corrections are hashed the same way at ingestion (`link_fragments`).
 """
 
@@ -17,11 +17,13 @@ from typing import Any
 import pyarrow as pa
 from sqlalchemy import Connection, and_, exists, func, insert, or_, select
 
-from xinyong.resolve.fragments import FRAGMENT_COLUMNS, identifier_hash64
+from xinyong.domain.identifiers import digest64
 from xinyong.store.linking_tables import link_fragments, link_judgements, link_models, link_proposals
 from xinyong.store.tables import identifiers, records, subjects, unresolved
 
 IN_LIST = 2000
+# The fragment columns of `resolve.fragments`, read off the table (importing the model would load pypinyin).
+FRAGMENT_COLUMNS = tuple(c.name for c in link_fragments.c if c.name.startswith("id_") and c.name != "id_corrections")
 _LIST = pa.list_(pa.string())
 _RECORD_SCHEMA = pa.schema(
     [pa.field("record_key", pa.string()), pa.field("kind", pa.string()), pa.field("name", pa.string())]
@@ -144,7 +146,7 @@ def identified_records(conn: Connection) -> pa.Table:
             "record_key": str(r.id),
             "kind": r.subject_kind,
             "name": r.subject_name,
-            "id_whole": identifier_hash64(r.id_hash),
+            "id_whole": digest64(r.id_hash),
             "id_corrections": [],
             "document_nos": [r.document_no] if r.document_no else None,
             "source": r.source_id,
@@ -159,7 +161,7 @@ def candidate_subjects(conn: Connection, kinds: Iterable[str] = ("person", "orga
     whole: dict[int, int] = {}
     q = select(identifiers.c.subject_id, identifiers.c.value_hash).order_by(identifiers.c.id)
     for sid, h in conn.execute(q):
-        whole.setdefault(int(sid), identifier_hash64(h))
+        whole.setdefault(int(sid), digest64(h))
     docs: dict[int, set[str]] = {}
     sources: dict[int, set[str]] = {}
     linked = select(records.c.subject_id, records.c.document_no, records.c.source_id).where(
