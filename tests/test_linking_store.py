@@ -165,6 +165,10 @@ def test_a_rejected_pair_is_never_proposed_again_until_the_rejection_is_undone(w
     linking.run(world.engine, now=at(3))
     open_ids = {p["id"] for p in open_proposals(world.engine, limit=200)["items"]}
     assert first["id"] not in open_ids
+    with pytest.raises(Conflict, match=f"this pair was rejected \\(judgement {j['judgement']}\\)"):
+        linking.decide(
+            world.engine, world.catalog, first["id"], "confirm", reviewer="li", reason="changed my mind", now=at(3)
+        )
     assert [p["id"] for p in _proposals_of(world, "N-0") if p["subject_id"] == first["subject_id"]] == [first["id"]]
     linking.undo(world.engine, world.catalog, j["judgement"], reviewer="li", reason="rejected the wrong one", now=at(4))
     assert first["id"] in {p["id"] for p in open_proposals(world.engine, limit=200)["items"]}

@@ -207,11 +207,11 @@ def decide(
                 link_judgements.c.source_id == p.source_id,
                 link_judgements.c.source_ref == p.source_ref,
                 link_judgements.c.subject_id == p.subject_id,
-                link_judgements.c.outcome.in_(("confirm", "reject")),
+                link_judgements.c.outcome == "reject",
             )
         )
         if prior is not None:
-            raise Conflict(f"this pair was judged already (judgement {prior}); undo that judgement first")
+            raise Conflict(f"this pair was rejected (judgement {prior}); undo that judgement first")
         values = {
             "proposal_id": proposal_id,
             "source_id": p.source_id,

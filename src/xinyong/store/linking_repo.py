@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 import pyarrow as pa
-from sqlalchemy import Connection, and_, exists, func, insert, or_, select
+from sqlalchemy import Connection, and_, exists, func, insert, select
 
 from xinyong.domain.identifiers import digest64
 from xinyong.store.linking_tables import link_fragments, link_judgements, link_models, link_proposals
@@ -267,8 +267,9 @@ def insert_proposals(conn: Connection, proposals: pa.Table, now: datetime) -> li
 
 def open_proposals() -> Any:
     """Proposals awaiting a reviewer: the record (by its lasting identity) unlinked in its current
-    version, the pair not judged (confirmed or rejected) by a standing judgement, and no newer
-    proposal of the pair (a later run, or a later version of the record, scored it again)."""
+    version (a confirmed record is linked; one a department sent again, or an objection unlinked,
+    is open again), the pair not rejected by a standing judgement, and no newer proposal of the
+    pair (a later run, or a later version of the record, scored it again)."""
     newer = link_proposals.alias("newer")
     judged = link_judgements.alias("judged")
     undo = link_judgements.alias("undone")
@@ -290,8 +291,8 @@ def open_proposals() -> Any:
         ~exists().where(
             judged.c.source_id == link_proposals.c.source_id,
             judged.c.source_ref == link_proposals.c.source_ref,
-            or_(judged.c.subject_id == link_proposals.c.subject_id, judged.c.outcome == "confirm"),
-            judged.c.outcome.in_(("confirm", "reject")),
+            judged.c.subject_id == link_proposals.c.subject_id,
+            judged.c.outcome == "reject",
             ~exists().where(undo.c.reverses == judged.c.id),
         ),
     )
