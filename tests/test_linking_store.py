@@ -112,6 +112,7 @@ def test_namesakes_are_both_shown_never_high_never_linked_never_listed(world: Li
 def test_a_confirmed_link_counts_from_its_judgement_and_a_replay_before_is_unchanged(world: LinkWorld) -> None:
     from test_checks import KEY  # the test signing key
     from xinyong.services.checks import certificate_of, replay, run_check
+    from xinyong.services.portal import my_file
 
     keep_model(world)
     org = world.orgs[3]
@@ -134,6 +135,10 @@ def test_a_confirmed_link_counts_from_its_judgement_and_a_replay_before_is_uncha
     by = f"review {done['judgement']} on {at(3).date().isoformat()}"
     assert applied["basis"][0]["linked_by"] == by and f"linked to the subject by {by}" in applied["reason"]
     assert by in certificate_of(world.engine, after["check_id"]).decode()  # the signed certificate says so too
+    [mine] = [
+        r for r in my_file(world.engine, world.catalog, best["subject_id"], at(4))["records"] if r["source"] == "tax"
+    ]
+    assert mine["linked_by"] == {"review": done["judgement"], "on": at(3).date()}  # the subject sees how
     again = replay(world.engine, world.catalog, before["check_id"])
     assert again["same"] is True and again["outcome_replayed"] == "allow"
     linked = world.current("TX-1", "tax")
