@@ -18,7 +18,9 @@ from enum import StrEnum
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from xinyong.domain.catalog import Catalog
 from xinyong.domain.errors import Conflict, InvalidInput, NotFound
@@ -92,7 +94,7 @@ def _proposals(conn: Connection, model: Any, batch_id: int | None, engine_name: 
         return pa.table({})
     kinds = sorted(set(pending["kind"].to_pylist()) & set(model.kinds))
     candidates = repo.candidate_subjects(conn, kinds)
-    pending = pending.filter(pa.compute.is_in(pending["kind"], pa.array(kinds)))
+    pending = pending.filter(pc.is_in(pending["kind"], pa.array(kinds)))
     return propose(pending, candidates, model, engine_name, spark=spark)  # type: ignore[arg-type]
 
 
@@ -188,7 +190,7 @@ def decide(
     Raises:
         InvalidInput: an unknown outcome, or a missing reviewer or reason.
         NotFound: no such proposal.
-        Conflict: the record is linked already, or the pair was judged already.
+        Conflict: the record is linked already, or the pair stands rejected.
     """
     try:
         decided = Outcome(outcome)
@@ -302,7 +304,13 @@ def undo(
             "at": now,
             "record_id": record_version,
         }
-        jid = int(conn.execute(insert(link_judgements).values(**values).returning(link_judgements.c.id)).scalar_one())
+        try:
+            with conn.begin_nested():  # two reviewers undoing at once: the unique `reverses` lets one through
+                jid = int(
+                    conn.execute(insert(link_judgements).values(**values).returning(link_judgements.c.id)).scalar_one()
+                )
+        except IntegrityError:
+            raise Conflict(f"judgement {judgement_id} was undone by someone else at the same time") from None
         name_written(f"link_judgement:{jid}")
         if j.outcome == Outcome.CONFIRM:
             outbox.put(
