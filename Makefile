@@ -58,6 +58,7 @@ bench: venv
 	command -v wrk >/dev/null || apt-get install -y wrk
 	$(PY) bench/check.py
 	$(PY) bench/portal.py
+	$(PY) bench/link.py --quick  # the full run (1M subjects): python bench/link.py, see docs/linking.md
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -92,6 +92,7 @@ def test_every_route_admits_exactly_the_roles_of_the_matrix(served: Served) -> N
     for route in routes:
         path = route.path.replace("{check_id}", "0" * 32).replace("{entry_id}", "1").replace("{objection_id}", "1")
         path = path.replace("{repair_id}", "1").replace("{batch_id}", "1").replace("{subject_id}", "1")
+        path = path.replace("{proposal_id}", "1").replace("{judgement_id}", "1")
         for method in route.methods:
             for role, key in keys.items():
                 r = served.call(method, path, key, json={}, params={"q": "zz"})

@@ -27,6 +27,8 @@ def _path(route: APIRoute, world: World) -> str:
         .replace("{entry_id}", str(world.proposal))
         .replace("{objection_id}", "1")
         .replace("{repair_id}", "1")
+        .replace("{proposal_id}", "1")
+        .replace("{judgement_id}", "1")
         .replace("{name}", "grades")
         .replace("{tag}", "en")
     )

@@ -46,6 +46,10 @@ MATRIX: dict[str, frozenset[Role]] = {
     "decide_objection": frozenset({Role.REVIEWER}),
     "list_repairs": STAFF,
     "decide_repair": frozenset({Role.REVIEWER}),
+    "list_matches": STAFF,
+    "show_match": STAFF,
+    "decide_match": frozenset({Role.REVIEWER}),
+    "undo_match": frozenset({Role.REVIEWER}),
     "run_maintenance": frozenset({Role.ADMIN}),
     "audit_verify": frozenset({Role.ADMIN}),
     # credit reports and open data: an organisation's report to anyone, a person's to that person

@@ -3,6 +3,7 @@
 from xinyong.cli import (  # noqa: F401 - importing registers the commands
     check_commands,
     dispute_commands,
+    link_commands,
     ops_commands,
     process_commands,
     report_commands,

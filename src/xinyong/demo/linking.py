@@ -41,26 +41,45 @@ class CityLinking:
 
 
 def _department_rows(con: duckdb.DuckDBPyConnection, departments: Path) -> None:
-    parts = []
+    """Every row of the department files, read as ingestion reads them: in each file's encoding,
+    below its title rows, through its source's header mapping (CSV in GB18030 under Chinese
+    headers, workbooks, JSON lines, Parquet)."""
+    import hashlib
+    from datetime import UTC, datetime
+
+    from xinyong.domain.catalog import load_catalog
+    from xinyong.domain.records import RowValidator
+    from xinyong.ingest.readers import FORMATS, file_format, read_chunks
+
+    catalog = load_catalog()
+    vault = IdentifierVault(bytes(32))  # reading only: nothing is hashed under it
+    rows: list[dict[str, object]] = []
     for path in sorted(departments.iterdir()):
         source = path.name.split(".")[0]
-        reader = {
-            ".csv": f"read_csv('{path}', all_varchar = true, header = true)",
-            ".jsonl": f"read_json('{path}', format = 'newline_delimited', records = true)",
-            ".parquet": f"read_parquet('{path}')",
-        }.get(path.suffix)
-        if reader is None:
+        if path.suffix.lower() not in FORMATS or source not in catalog.sources:
             continue
-        case = (
-            "case_no" if "case_no" in {r[0] for r in con.sql(f"DESCRIBE SELECT * FROM {reader}").fetchall()} else "NULL"
-        )
-        parts.append(
-            f"SELECT '{source}' AS source, source_ref, CAST(revision AS INTEGER) AS revision, "
-            f"CAST(subject_name AS VARCHAR) AS name, CAST(id_scheme AS VARCHAR) AS id_scheme, "
-            f"CAST(id_number AS VARCHAR) AS id_number, CAST(document_no AS VARCHAR) AS document_no, "
-            f"CAST({case} AS VARCHAR) AS case_no FROM {reader}"
-        )
-    con.sql(" UNION ALL ".join(parts)).create("rows_all")
+        validator = RowValidator(catalog, source, vault, datetime.now(UTC).date())
+        for chunk in read_chunks(path, file_format(path), validator, 10_000, hashlib.sha256()):
+            for i in range(len(chunk.lines)):
+                r = chunk.row(i)
+                rows.append({"source": source, **{c: _text(r.get(c)) for c in _COLUMNS}})
+    schema = pa.schema([("source", pa.string())] + [(c, pa.string()) for c in _COLUMNS])
+    table = pa.Table.from_pylist(rows, schema=schema)
+    con.register("rows_text", table)
+    con.sql(
+        "SELECT source, source_ref, TRY_CAST(revision AS INTEGER) AS revision, subject_name AS name, id_scheme, "
+        "id_number, document_no, case_no FROM rows_text"
+    ).create("rows_all")
+
+
+_COLUMNS = ("source_ref", "revision", "subject_name", "id_scheme", "id_number", "document_no", "case_no")
+
+
+def _text(value: object) -> str | None:
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
 
 
 def load_city(city: Path, vault: IdentifierVault) -> CityLinking:

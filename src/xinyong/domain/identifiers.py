@@ -230,3 +230,9 @@ class IdentifierVault:
         h = self._keyed.copy()
         h.update(f"{scheme}:{compact}".encode())
         return h.hexdigest()
+
+
+def digest64(value_hash: str) -> int:
+    """A keyed identifier hash (`IdentifierVault.digest`, hex) cut to a signed 64-bit integer: how
+    match review compares a subject's stored identifier with an unresolved record's corrections."""
+    return int.from_bytes(bytes.fromhex(value_hash[:16]), "big", signed=True)

@@ -59,6 +59,7 @@ class LinkedRecord:
     disputed: bool = False
     suspended: str | None = None  # why it cannot be used now: an objection past its deadline
     document_no: str | None = None
+    linked_by: str | None = None  # a confirmed match: "review 12 on 2027-03-04"
 
 
 @dataclass(frozen=True)
@@ -208,6 +209,7 @@ def _by_record(measure: Measure, catalog: Catalog, facts: SubjectFacts, as_of: d
             "record_legal_basis": basis_text(rt.legal_basis),
             "disputed": r.disputed,
             "suspended": r.suspended,
+            **({"linked_by": r.linked_by} if r.linked_by else {}),
         }
         for r in linked
     ]
@@ -221,6 +223,8 @@ def _by_record(measure: Measure, catalog: Catalog, facts: SubjectFacts, as_of: d
         f"applies: {rt.name} record {r.fact.source_id}/{r.fact.source_ref}{decision} is in force since "
         f"{r.fact.valid_from}; legal basis of the record: {basis_text(rt.legal_basis)}"
     )
+    if r.linked_by:
+        reason += f" (linked to the subject by {r.linked_by})"
     return _answer(measure, catalog, True, reason, basis=basis, disputed=any(x.disputed for x in linked))
 
 

@@ -29,6 +29,8 @@ class NoticeKind(StrEnum):
     REPAIR_RECEIVED = "repair_received"
     REPAIR_APPROVED = "repair_approved"
     REPAIR_REFUSED = "repair_refused"
+    LINK_CONFIRMED = "link_confirmed"  # a record without a valid identifier linked by a reviewer
+    LINK_UNDONE = "link_undone"
 
 
 @dataclass(frozen=True)

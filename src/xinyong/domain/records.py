@@ -127,6 +127,10 @@ class RowValidator:
         self.allowed_columns = set(CORE_FIELDS) | self.attribute_columns
         self.fast_rows = FastPath(self).rows
         self.normalised: Counts = Counter()  # values the general path rewrote, by kind (normalise.KINDS)
+        # Numbers that failed their checksum, by keyed hash: (scheme, compact number as written).
+        # Ingestion turns them into identifier fragments for match review while the batch runs;
+        # they are never stored.
+        self.unresolved_numbers: dict[str, tuple[str, str]] = {}
 
     def take_normalised(self) -> dict[str, int]:
         """The counts of rewritten values since the last call (a chunk's share of the batch summary)."""
@@ -150,11 +154,13 @@ class RowValidator:
                     masked = other.mask(checked.compact)
                     return id_hash, masked, None, f"looks like a {other.id} number, not {scheme.id}: {masked}"
             if not checked.valid:
+                self.unresolved_numbers[id_hash] = (scheme.id, checked.compact)
                 masked = self.personal_schemes[0].mask(checked.compact) if self.personal_schemes else "*" * 8
                 return id_hash, masked, None, f"{checked.problem}: {masked}"
         id_masked = scheme.mask(checked.compact)
         if checked.valid:
             return id_hash, id_masked, None if scheme.personal else checked.compact, None
+        self.unresolved_numbers[id_hash] = (scheme.id, checked.compact)
         return id_hash, id_masked, None, f"{checked.problem}: {id_masked}"
 
     def header_problems(self, columns: list[str]) -> list[str]:

@@ -27,8 +27,10 @@ from xinyong.domain.records import Problem, RowValidator, ValidRow
 from xinyong.ingest.readers import FORMATS, ReadOptions, file_format
 from xinyong.ingest.summary import merge_reading, spreadsheet_safe
 from xinyong.ingest.validation import Chunk, Job, gc_paused, helper_chunks, local_chunks
+from xinyong.services.linking import propose_for_batch
 from xinyong.store import clock
 from xinyong.store import ingest_repo as repo
+from xinyong.store import linking_repo as link_repo
 from xinyong.store.batch_store import BatchStore
 from xinyong.store.db import name_written, write_lock, write_transaction
 from xinyong.store.ingest_repo import StoredVersion
@@ -163,6 +165,7 @@ def ingest_file(
                 conn.exec_driver_sql(_ANALYZE)
         except DBAPIError as exc:  # the batch is stored: say so, and leave the statistics to the daemon
             log.warning("batch %s is stored; analysing its tables failed: %s", result.batch_id, exc.orig)
+    propose_for_batch(engine, result.batch_id)  # match proposals for what it left unresolved, once committed
     return result
 
 
@@ -280,7 +283,8 @@ def _store_chunk(
     links = store.link(rows)
     result.subjects_created += links.created
     repo.supersede(conn, to_supersede, now)
-    store.store(rows, links)
+    record_ids = store.store(rows, links)
+    link_repo.keep_fragments(conn, rows, record_ids, chunk.fragments)  # for match review: see docs/linking.md
     refused.sort(key=attrgetter("line"))
     problems = chunk.problems + refused
     repo.insert_rejects(conn, batch_id, problems)

@@ -46,15 +46,20 @@ class Chunk:
     valid: list[ValidRow] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     reading: Reading = field(default_factory=dict)  # encoding, mapping, dropped and normalised counts (summary.py)
+    # The identifier fragments of the numbers that failed their checksum, by keyed hash (a row of
+    # `link_fragments` each), computed here while the number is in hand: match review reads them.
+    fragments: dict[str, dict[str, object]] = field(default_factory=dict)
 
-    def pack(self) -> tuple[int, list[tuple[Any, ...]], list[Problem], Reading]:
+    def pack(self) -> tuple[int, list[tuple[Any, ...]], list[Problem], Reading, dict[str, dict[str, object]]]:
         """A form that is quick to send to another process (plain tuples pickle several times faster)."""
-        return self.rows_read, list(map(tuple, self.valid)), self.problems, self.reading
+        return self.rows_read, list(map(tuple, self.valid)), self.problems, self.reading, self.fragments
 
     @classmethod
-    def unpack(cls, packed: tuple[int, list[tuple[Any, ...]], list[Problem], Reading]) -> Chunk:
-        rows_read, valid, problems, reading = packed
-        return cls(rows_read, list(map(_VALID_ROW, valid)), problems, reading)
+    def unpack(
+        cls, packed: tuple[int, list[tuple[Any, ...]], list[Problem], Reading, dict[str, dict[str, object]]]
+    ) -> Chunk:
+        rows_read, valid, problems, reading, fragments = packed
+        return cls(rows_read, list(map(_VALID_ROW, valid)), problems, reading, fragments)
 
 
 _VALID_ROW = partial(tuple.__new__, ValidRow)  # ValidRow._make without a Python call per row
@@ -97,7 +102,19 @@ def validate_chunk(validator: RowValidator, raw: RawChunk) -> Chunk:
             chunk.problems.sort(key=attrgetter("line"))  # stable: a row's problems keep their order
     chunk.valid = [r for r in results if r is not None]
     add_counts(chunk.reading, "normalised", validator.take_normalised())
+    chunk.fragments = _fragments(validator, chunk.valid)
     return chunk
+
+
+def _fragments(validator: RowValidator, rows: list[ValidRow]) -> dict[str, dict[str, object]]:
+    """The fragments of this chunk's numbers that failed their checksum (each distinct number once)."""
+    written = validator.unresolved_numbers
+    hashes = {r.id_hash for r in rows if r.unresolved is not None and r.id_hash in written}
+    if not hashes:
+        return {}
+    from xinyong.resolve.fragments import stored_fragments  # the linking package only when a batch needs it
+
+    return {h: stored_fragments(validator.vault, *written[h]) for h in hashes if h is not None}
 
 
 def local_chunks(

@@ -27,7 +27,7 @@ from functools import lru_cache
 
 import pyarrow as pa
 
-from xinyong.domain.identifiers import IdentifierVault, Scheme
+from xinyong.domain.identifiers import IdentifierVault, Scheme, digest64
 
 RIC, USCC = "cn.ric", "cn.uscc"
 _RIC_ALPHABET = "0123456789"
@@ -192,3 +192,20 @@ def _to_table(rows: Iterable[Fragments]) -> pa.Table:
     columns: dict[str, list[object]] = {c: [getattr(r, c[3:]) for r in rows] for c in FRAGMENT_COLUMNS}
     columns["id_corrections"] = [list(r.corrections) for r in rows]
     return pa.Table.from_pydict(columns, schema=FRAGMENTS_SCHEMA)
+
+
+def stored_fragments(vault: IdentifierVault, scheme_id: str, written: str) -> dict[str, object]:
+    """The fragments the store keeps for an unresolved record's number, as a row of `link_fragments`.
+
+    The parts are those of `fragments`; the whole number and its corrections are hashed the way
+    the store hashes identifiers (`vault.digest`), so they compare directly with every subject's
+    stored identifier hash (`identifiers.digest64`) without any subject's number in hand.
+    """
+    f = fragments(vault, scheme_id, written)
+    compact = _compact(written)
+    row: dict[str, object] = {c: getattr(f, c[3:]) for c in FRAGMENT_COLUMNS}
+    row["id_whole"] = digest64(vault.digest(scheme_id, compact)) if compact else None
+    valid = bool(compact) and _scheme(scheme_id).check(compact).valid
+    corrections = [] if valid or not compact else one_edit_corrections(scheme_id, compact)
+    row["id_corrections"] = sorted({digest64(vault.digest(scheme_id, c)) for c in corrections})
+    return row

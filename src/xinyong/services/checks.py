@@ -52,6 +52,7 @@ from xinyong.services.objection_views import DEADLINE_COLUMNS, Disputes, dispute
 from xinyong.services.scoring import FACT_COLUMNS, known_versions
 from xinyong.store import clock
 from xinyong.store.db import HotInsert, HotRead, on_driver, one_read, writing
+from xinyong.store.linking_tables import link_judgements
 from xinyong.store.tables import (
     audit_events,
     checks,
@@ -66,7 +67,15 @@ from xinyong.store.tables import (
 PURPOSE_MAX = 200
 
 _KNOWN_AT = bindparam("known_at", type_=records.c.recorded_at.type)
-_FACTS = (*FACT_COLUMNS, records.c.link_method, records.c.recorded_at, records.c.document_no)
+# A record linked by a reviewer's confirmation names that judgement (and the version's recorded_at
+# is its moment): every decision resting on it says "linked by review N on D".
+_REVIEW = (
+    select(link_judgements.c.id)
+    .where(link_judgements.c.record_id == records.c.id, link_judgements.c.outcome == "confirm")
+    .limit(1)
+    .scalar_subquery()
+)
+_FACTS = (*FACT_COLUMNS, records.c.link_method, records.c.recorded_at, records.c.document_no, _REVIEW)
 # Each entry of the subject with its transitions: folded per entry, in order, in Python.
 _ENTRY_COLUMNS = (
     *TRANSITION_COLUMNS,
@@ -174,7 +183,9 @@ def _facts(catalog: Catalog, row: Any, as_of: date, known_at: datetime) -> Subje
     disputes = disputes_from(row.objections or ())
     linked = []
     learned: dict[tuple[str, str], date] = {}
-    for rid, rtype, decided, start, until, attributes, status, source, ref, link_method, at, doc in row.records or ():
+    for rid, rtype, decided, start, until, attributes, status, source, ref, link_method, at, doc, review in (
+        row.records or ()
+    ):
         fact = RecordFact(
             rid,
             rtype,
@@ -189,7 +200,8 @@ def _facts(catalog: Catalog, row: Any, as_of: date, known_at: datetime) -> Subje
         learned[(source, ref)] = _moment(at).date()
         disputed = disputes.record_disputed(source, ref)
         suspended = disputes.suspended(f"record:{source}/{ref}", as_of)
-        linked.append(LinkedRecord(fact, link_method, disputed, suspended, doc))
+        by_review = f"review {review} on {_moment(at).date().isoformat()}" if review is not None else None
+        linked.append(LinkedRecord(fact, link_method, disputed, suspended, doc, linked_by=by_review))
     entries = [e for e in _entries(catalog, row, disputes, linked, learned, as_of, known_at) if e is not None]
     score = score_subject(catalog, row.kind, [r.fact for r in linked], as_of)
     grade = score.grade if score.status == "scored" else None

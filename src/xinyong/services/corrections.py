@@ -63,8 +63,12 @@ def new_version(
     status: str | None = None,
     set_attributes: dict[str, str] | None = None,
     unlink: bool = False,
+    link_to: int | None = None,
 ) -> tuple[Any, int]:
-    """Write the next revision of a record; return the replaced row and the new row's id."""
+    """Write the next revision of a record; return the replaced row and the new row's id.
+
+    `unlink` drops the subject link and queues the record for match review; `link_to` links it to
+    that subject as a confirmed match (a reviewer's judgement)."""
     old = current_record(conn, source_id, source_ref, lock=True)
     values = {c: getattr(old, c) for c in RECORD_COLUMNS}
     attributes = old.attributes if isinstance(old.attributes, dict) else json.loads(old.attributes)
@@ -77,6 +81,9 @@ def new_version(
     if unlink:
         values["subject_id"] = None
         values["link_method"] = None
+    if link_to is not None:
+        values["subject_id"] = link_to
+        values["link_method"] = "confirmed"
     content = f"{old.content_hash}|{cause}|{canonical_json(values['attributes'])}|{values['status']}"
     digest = hashlib.sha256(content.encode())
     batch_id = open_batch(

@@ -23,6 +23,7 @@ from xinyong.services.notices import outbox
 from xinyong.services.objection_views import disputes_of, objection_rows
 from xinyong.services.repairs import repair_rows
 from xinyong.services.scoring import known_versions
+from xinyong.store.linking_tables import link_judgements
 from xinyong.store.report_repo import reports_about
 from xinyong.store.tables import checks, identifiers, records, sources, subjects
 
@@ -38,6 +39,17 @@ def _records(engine: Engine, subject_id: int, known_at: datetime) -> list[Any]:
     )
     with engine.connect() as conn:
         return list(conn.execute(q))
+
+
+def _reviews(engine: Engine, record_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """The confirmations that linked these record versions: {record id: {review, on}}."""
+    if not record_ids:
+        return {}
+    q = select(link_judgements.c.record_id, link_judgements.c.id, link_judgements.c.at).where(
+        link_judgements.c.record_id.in_(record_ids), link_judgements.c.outcome == "confirm"
+    )
+    with engine.connect() as conn:
+        return {int(rid): {"review": int(jid), "on": at.date()} for rid, jid, at in conn.execute(q)}
 
 
 def _fact(r: Any) -> RecordFact:
@@ -81,6 +93,7 @@ def my_file(engine: Engine, catalog: Catalog, subject_id: int, now: datetime | N
         ).all()
     rows = _records(engine, subject_id, now)
     facts = {r.id: _fact(r) for r in rows}
+    reviews = _reviews(engine, [r.id for r in rows if r.link_method == "confirmed"])
     score = score_subject(catalog, subject.kind, list(facts.values()), today)
     disputed = frozenset(disputes.records | disputes.links)
     return {
@@ -100,6 +113,7 @@ def my_file(engine: Engine, catalog: Catalog, subject_id: int, now: datetime | N
                 "document_no": r.document_no,
                 "attributes": r.attributes,
                 "disputed": disputes.record_disputed(r.source_id, r.source_ref),
+                "linked_by": reviews.get(r.id),  # a confirmed match: the review that linked it, and when
             }
             for r in rows
         ],

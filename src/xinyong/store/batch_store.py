@@ -162,11 +162,11 @@ class BatchStore:
             return {}
         return {value_hash: int(subject_id) for value_hash, subject_id in self._matching(_IDENTIFIERS_OF, keys)}
 
-    def store(self, rows: Sequence[ValidRow], links: Links) -> None:
+    def store(self, rows: Sequence[ValidRow], links: Links) -> list[int]:
         """Insert the rows as records of their subjects (creating the new subjects first), and
-        queue those that cannot be linked."""
+        queue those that cannot be linked. Returns the records' ids, in the rows' order."""
         if not rows:
-            return
+            return []
         conn = self._conn
         ids = links.subject_ids
         if links.creates:
@@ -211,3 +211,4 @@ class BatchStore:
             if why is not None
         ]
         insert_rows(conn, unresolved, ("record_id", "reason_code", "reason"), queued, self._queue_constants)
+        return record_ids

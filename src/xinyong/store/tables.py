@@ -394,6 +394,7 @@ web_sessions = Table(
 )
 
 # -- operations: notice delivery and scheduled jobs, on the same metadata --------------------------
+from xinyong.store import linking_tables as _linking_tables  # noqa: E402, F401 - match review, same metadata
 from xinyong.store import ops_tables as _ops_tables  # noqa: E402, F401 - registers them on `metadata`
 from xinyong.store.checkpoint_tables import audit_checkpoints  # noqa: E402, F401 - same metadata
 from xinyong.store.report_tables import publication_changes, publications, reports  # noqa: E402, F401 - same metadata

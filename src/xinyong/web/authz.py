@@ -40,6 +40,9 @@ PAGES: dict[str, frozenset[Role]] = {
     "web_decide_objection": REVIEWER,
     "web_repair": STAFF,
     "web_decide_repair": REVIEWER,
+    "web_match": STAFF,
+    "web_decide_match": REVIEWER,
+    "web_undo_match": REVIEWER,
     # administrators
     "web_dashboards": ADMIN,
     "web_plot": ADMIN,

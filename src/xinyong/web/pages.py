@@ -191,6 +191,9 @@ WORDS = {
     "score_status": words.SCORE_STATUS,
     "effect_text": words.EFFECT_TEXT,
     "notices": words.NOTICE_PAGES,
+    "match_outcomes": words.MATCH_OUTCOMES,
+    "priorities": words.PRIORITIES,
+    "comparisons": words.COMPARISONS,
 }
 
 

@@ -27,6 +27,11 @@ from xinyong.services.context import AppContext
 from xinyong.services.dashboards import dashboards as dashboard_rows
 from xinyong.services.decision_previews import preview_entry, preview_objection, preview_repair
 from xinyong.services.keys import Principal
+from xinyong.services.linking import decide as decide_match_service
+from xinyong.services.linking import undo as undo_match_service
+from xinyong.services.linking_views import PAGE_MAX
+from xinyong.services.linking_views import open_proposals as open_matches
+from xinyong.services.linking_views import proposal as match_detail
 from xinyong.services.list_views import entries, entry_detail
 from xinyong.services.objection_views import objection_detail, objection_rows
 from xinyong.services.objections import decide_objection as decide_objection_service
@@ -165,13 +170,15 @@ def deadlines(ctx: AppContext) -> dict[str, Any]:
 
 
 def queues(ctx: AppContext, who: Principal) -> dict[str, list[dict[str, Any]]]:
-    """Proposals, open objections and open repair requests, each sorted by its deadline."""
+    """Proposals, open objections and open repair requests, each sorted by its deadline; match
+    proposals, best first."""
     today = _now().date()
     proposals = entries(ctx.engine, state="proposed", day=today, limit=500)
     objections = sorted(objection_rows(ctx.engine, state="open", limit=500), key=lambda o: (o["due_on"], o["id"]))
     repairs = sorted(repair_rows(ctx.engine, state="open", limit=500), key=lambda r: (r["due_on"], r["id"]))
+    matches = open_matches(ctx.engine, limit=PAGE_MAX)["items"]
     audit_view(ctx, who, "read_queues", "queues:*", DUE_PROCESS)
-    return {"proposals": proposals, "objections": objections, "repairs": repairs}
+    return {"proposals": proposals, "objections": objections, "repairs": repairs, "matches": matches}
 
 
 def entry(ctx: AppContext, who: Principal, entry_id: int) -> dict[str, Any]:
@@ -249,6 +256,28 @@ def decide_repair(
         return decide_repair_service(
             ctx.engine, ctx.catalog, repair_id, approve=approve, actor=who.actor, reason=reason, now=_now(), unmet=unmet
         )
+
+
+def match(ctx: AppContext, who: Principal, proposal_id: int) -> dict[str, Any]:
+    data = match_detail(ctx.engine, proposal_id)
+    audit_view(ctx, who, "read_match", f"match:{proposal_id}", DUE_PROCESS)
+    return data
+
+
+def decide_match(ctx: AppContext, who: Principal, proposal_id: int, outcome: str, reason: str) -> dict[str, Any]:
+    with audit.recorded(
+        ctx.engine, actor=who.actor, action=f"match_{outcome}", target=f"match:{proposal_id}", purpose=DUE_PROCESS
+    ):
+        return decide_match_service(
+            ctx.engine, ctx.catalog, proposal_id, outcome, reviewer=who.actor, reason=reason, now=_now()
+        )
+
+
+def undo_match(ctx: AppContext, who: Principal, judgement_id: int, reason: str) -> dict[str, Any]:
+    with audit.recorded(
+        ctx.engine, actor=who.actor, action="match_undo", target=f"match_judgement:{judgement_id}", purpose=DUE_PROCESS
+    ):
+        return undo_match_service(ctx.engine, ctx.catalog, judgement_id, reviewer=who.actor, reason=reason, now=_now())
 
 
 # -- administrators ------------------------------------------------------------------------------

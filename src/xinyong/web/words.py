@@ -107,3 +107,19 @@ NOTICE_PAGES = {
     "csrf_token": N_("The form expired or did not come from this portal. Go back, reload the page and send it again."),
     "csrf_origin": N_("This form was sent from another site and was refused."),
 }
+
+MATCH_OUTCOMES = {
+    "confirm": N_("confirmed"),
+    "reject": N_("rejected"),
+    "unsure": N_("unsure"),
+    "undo": N_("undone"),
+}
+
+PRIORITIES = {"high": N_("high"), "normal": N_("normal")}
+
+COMPARISONS = {
+    "name": N_("Name"),
+    "identifier": N_("Identifier"),
+    "document": N_("Document number"),
+    "source": N_("Department"),
+}
