@@ -121,7 +121,8 @@ def test_a_confirmed_link_counts_from_its_judgement_and_a_replay_before_is_uncha
 
     def check(day: float) -> dict:
         return run_check(world.engine, world.catalog, world.vault, KEY, identifier=org.uscc,
-                         context="finance.subsidy", purpose="subsidy 2027-1", consumer="consumer:finance",
+                         context="finance.subsidy", purpose="subsidy_application", reference="subsidy 2027-1",
+                         consumer="consumer:finance",
                          now=at(day))  # fmt: skip
 
     before = check(2)
