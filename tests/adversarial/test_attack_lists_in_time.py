@@ -149,6 +149,11 @@ def test_an_entry_stops_denying_when_its_grounds_publication_ends(story: Story) 
     assert measure(d)["reason"].endswith(
         "entry 1 ended on 2027-06-01: the publication period of the ground record ended"
     )
+    # The daily run writes what checks already knew, and the past stays as it was.
+    assert story.maintain(at(92))["ended_ground_lapsed"] == 1
+    assert story.steps(1)[-1] == ("expire", "expired", "system:maintain")
+    assert check(story, 6, 93, as_of=80)["decision"]["outcome"] == "deny"
+    assert story.maintain(at(93))["ended_ground_lapsed"] == 0
 
 
 # -- removal does not rewrite the past -------------------------------------------------------------

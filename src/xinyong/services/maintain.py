@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, func, insert, or_, select
+from sqlalchemy import Connection, Engine, and_, false, func, insert, or_, select
 
 from xinyong.domain.catalog import Catalog
 from xinyong.domain.catalog.models import ListDefinition
@@ -26,6 +26,7 @@ from xinyong.domain.lists import (
     InvalidTransition,
     State,
     fold,
+    ground_ends,
     meets_criteria,
     term_end,
 )
@@ -282,6 +283,67 @@ def ground_changes(conn: Connection, catalog: Catalog, now: datetime) -> int:
     return n
 
 
+def _lapsed(catalog: Catalog, types: list[str], today: date) -> Any:
+    """A coarse SQL filter of the records whose valid time may be over by today: a superset (month
+    ends clamp, so the bound is widened by a few days); `ground_ends` decides exactly."""
+    ended = [
+        and_(
+            records.c.record_type == t,
+            records.c.valid_from <= add_months(today, -catalog.record_types[t].publication_months) + timedelta(days=3),
+        )
+        for t in types
+        if catalog.record_types[t].publication_months
+    ]
+    return or_(records.c.valid_until <= today, and_(records.c.valid_until.is_(None), or_(false(), *ended)))
+
+
+def _lapse_one(conn: Connection, catalog: Catalog, e: Any, state: State, ended: date, why: str, now: datetime) -> bool:
+    listed = state is State.LISTED
+    lists_service.end_entry(
+        conn,
+        catalog,
+        e.id,
+        Action.EXPIRE if listed else Action.WITHDRAW,
+        actor="system:maintain",
+        now=now,
+        reason=f"{why} on {ended.isoformat()}",
+        ref=f"record:{e.source_id}/{e.source_ref}",
+        kind=NoticeKind.EXPIRED if listed else NoticeKind.LISTING_WITHDRAWN,
+    )
+    return True
+
+
+def ground_lapsed(conn: Connection, catalog: Catalog, now: datetime) -> int:
+    """End open entries whose ground's current version has its valid time (or publication period) over.
+
+    Checks already treat them as ended (`domain.lists.ground_ends`); this writes the transition
+    and tells the subject. The SQL filter is coarse (see `_in_force`); `ground_ends` decides."""
+    today = now.date()
+    e, s = list_entries, list_entry_state
+    types = sorted({c.record_type for listing in catalog.lists.values() for c in listing.entry})
+    q = (
+        select(e, s.c.state)
+        .join(s, s.c.entry_id == e.c.id)
+        .join(
+            records,
+            and_(
+                records.c.source_id == e.c.source_id,
+                records.c.source_ref == e.c.source_ref,
+                records.c.superseded_at.is_(None),
+            ),
+        )
+        .where(s.c.state.notin_([t.value for t in TERMINAL]), _lapsed(catalog, types, today))
+        .order_by(e.c.id)
+    )
+    n = 0
+    for row in conn.execute(q).all():
+        end = ground_ends(int(row.record_id), lists_service.ground_fact(conn, catalog, row))
+        if end is not None and end[0] is not None and end[0] <= today:
+            state = State(row.state)
+            n += bool(_guarded(conn, _lapse_one, conn, catalog, row, state, end[0], end[1], now))
+    return n
+
+
 def refresh_state(conn: Connection, catalog: Catalog) -> int:
     """Rebuild state rows that disagree with their transitions (none, unless written by other means)."""
     latest = (
@@ -342,6 +404,7 @@ def maintain(engine: Engine, catalog: Catalog, now: datetime | None = None) -> d
         counts["state_rows_rebuilt"] = refresh_state(conn, catalog)
         counts["ended_ground_changed"] = ground_changes(conn, catalog, now)
         counts["expired"] = expire(conn, catalog, now)
+        counts["ended_ground_lapsed"] = ground_lapsed(conn, catalog, now)
         for listing in catalog.lists.values():
             counts["proposed"] += propose(conn, catalog, listing, now)
         counts["published"], counts["held_by_objection"] = publish(conn, catalog, now)
