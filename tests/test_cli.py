@@ -94,7 +94,9 @@ def ready_env(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> d
         env = clean_env(tmp_path)
         ok(xy(env, "init", cwd=tmp_path))
         return env
-    return dict(request.getfixturevalue("db_env"))
+    env = dict(request.getfixturevalue("db_env"))
+    ok(xy(env, "init", cwd=tmp_path))  # the signing key, which maintain and audit verify use for checkpoints
+    return env
 
 
 def department_files(directory: Path) -> Path:

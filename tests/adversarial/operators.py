@@ -7,18 +7,22 @@ clock: a store's stamps never run ahead of it.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import Engine, select
 
 from builders import court_row, make_ric, make_uscc, write_csv
+from servers import in_thread
 from xinyong.domain.catalog import Catalog
 from xinyong.domain.identifiers import IdentifierVault
 from xinyong.ingest.pipeline import ingest_file
 from xinyong.services.keys import create_key
+from xinyong.settings import Settings
 from xinyong.store.tables import audit_events, records
 
 KEY_HEX = "5a" * 32
@@ -54,6 +58,20 @@ class Api:
                 .order_by(audit_events.c.id)
             )
             return [(r.actor, r.target) for r in rows]
+
+
+@pytest.fixture(name="api")
+def api_fixture(engine: Engine, catalog: Catalog, tmp_path: Path, db_url: str) -> Iterator[Api]:
+    settings = Settings(
+        database_url=db_url,
+        data_dir=tmp_path / "data",
+        identifier_key=KEY_HEX,
+        signing_key_file=tmp_path / "signing.key",
+        public_rate_per_minute=1000,
+    )
+    settings.create_signing_key_file()
+    with in_thread(settings) as url:
+        yield Api(url, engine, catalog)
 
 
 def ingest_rows(engine: Engine, catalog: Catalog, tmp: Path, rows: list[dict[str, Any]], when: datetime = PAST) -> None:

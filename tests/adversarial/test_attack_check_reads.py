@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from operators import TENDER, Api, ingest_rows, person_row, subject_of
+from operators import TENDER, Api, api_fixture, ingest_rows, person_row, subject_of  # noqa: F401 - the api fixture
 
 from builders import make_ric, ok, xy
 

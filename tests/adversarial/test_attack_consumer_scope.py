@@ -9,7 +9,7 @@ is a code of the context, matched exactly, with the department's own reference b
 from __future__ import annotations
 
 import pytest
-from operators import TENDER, Api
+from operators import TENDER, Api, api_fixture  # noqa: F401 - the api fixture
 from sqlalchemy import insert
 
 from builders import make_uscc

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from operators import TENDER, Api, ingest_rows, person_row, subject_of
+from operators import TENDER, Api, api_fixture, ingest_rows, person_row, subject_of  # noqa: F401 - the api fixture
 from sqlalchemy import Engine, func, select
 
 from builders import make_ric, make_uscc, xy
@@ -52,6 +52,9 @@ def test_a_check_whose_purpose_holds_a_resident_number_is_refused(api: Api) -> N
             "subject": make_uscc(1), "context": "procurement.tender", "purpose": purpose})  # fmt: skip
         assert r.status_code == 422 and r.json()["detail"] == f"purpose: {PERSON}", r.text
         assert RIC not in r.text and FULL_WIDTH not in r.text
+    r = api.call("POST", "/v1/checks", consumer, json={"subject": make_uscc(1), "context": "procurement.tender",
+                 "purpose": "bidder_screening", "reference": f"tender 7, bidder {FULL_WIDTH}"})  # fmt: skip
+    assert r.status_code == 422 and r.json()["detail"] == f"reference: {PERSON}"
     with api.engine.connect() as conn:
         assert conn.scalar(select(func.count()).select_from(checks)) == 0
 

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from operators import Api, ingest_rows, person_row
+from operators import Api, api_fixture, ingest_rows, person_row  # noqa: F401 - the api fixture
 
 from builders import make_ric
 from xinyong.services import lists as lists_service

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from operators import Api, ingest_rows, person_row, subject_of
+from operators import Api, api_fixture, ingest_rows, person_row, subject_of  # noqa: F401 - the api fixture
 
 
 def test_objecting_to_someone_elses_record_answers_as_for_no_record(api: Api, tmp_path: Path) -> None:

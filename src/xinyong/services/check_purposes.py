@@ -26,6 +26,7 @@ class OutOfScope(XinyongError):
 
 def purpose_of(catalog: Catalog, context: str, purpose: str, reference: str | None) -> tuple[str, str | None]:
     """(code, reference) of a check, each checked: the code one of the context's, exactly."""
+    no_identifier(purpose, "purpose")  # before the refusal below, which quotes the purpose
     codes = catalog.purpose_codes(context)
     if purpose not in codes:
         raise InvalidInput(
