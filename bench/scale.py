@@ -220,7 +220,9 @@ def checks_p99(env: dict[str, str], tmp: Path, n: int, seconds: int, rounds: int
     rng = random.Random(7)
     bodies = {
         "checks": "".join(
-            json.dumps({"subject": uscc_py(rng.randint(1, n)), "context": "procurement.tender", "purpose": "scale"})
+            json.dumps(
+                {"subject": uscc_py(rng.randint(1, n)), "context": "procurement.tender", "purpose": "bidder_screening"}
+            )
             + "\n"
             for _ in range(20_000)
         ),
@@ -269,7 +271,9 @@ def measure(url: str, n: int, args: argparse.Namespace, tmp: Path) -> dict[str, 
             "XINYONG_IDENTIFIER_KEY": KEY_HEX,
         }
         timed(env, "init")
-        consumer = create_key(engine, load_catalog(), role="consumer", name="scale")["key"]
+        consumer = create_key(
+            engine, load_catalog(), role="consumer", name="scale", scopes={"contexts": ["procurement.tender"]}
+        )["key"]
         out: dict[str, Any] = {"subjects": n, "build_s": round(built, 1), "sizes": sizes(engine, n)}
         out.update(checks_p99(env, data, n, args.seconds, args.rounds, consumer))
         out["maintain_s"] = round(timed(env, "maintain"), 2)

@@ -260,7 +260,11 @@ class Burst:
         headers = {"authorization": f"Bearer {self.key}"}
         with httpx.Client(base_url=self.url, headers=headers, timeout=30) as client:
             while not self.stop.is_set():
-                body = {"subject": rng.choice(self.identifiers), "context": "procurement.tender", "purpose": "drill"}
+                body = {
+                    "subject": rng.choice(self.identifiers),
+                    "context": "procurement.tender",
+                    "purpose": "bidder_screening",
+                }
                 try:
                     answer = client.post("/v1/checks", json=body)
                 except httpx.HTTPError:
@@ -287,7 +291,9 @@ def checks_drill(
     identifiers = [make_ric(40 + i) for i in range(10)] + [make_uscc(i + 1) for i in range(5)]
     key = Settings(data_dir=Path(env["XINYONG_DATA_DIR"])).signing_key()
     public = {key_id(key.public_key()): key.public_key()}
-    consumer = create_key(engine, catalog, role="consumer", name="drill")["key"]
+    consumer = create_key(engine, catalog, role="consumer", name="drill", scopes={"contexts": ["procurement.tender"]})[
+        "key"
+    ]
     seen: set[str] = set()
     for trial in range(trials):
         with Serving(env, tmp, name=f"drill-{trial}") as server:
@@ -320,7 +326,7 @@ def checks_drill(
         chain_intact(engine)
     with Serving(env, tmp, name="drill-after") as server:
         again = server.call("POST", "/v1/checks", key=consumer,
-                            json={"subject": identifiers[0], "context": "procurement.tender", "purpose": "after"})  # fmt: skip
+                            json={"subject": identifiers[0], "context": "procurement.tender", "purpose": "contract_award"})  # fmt: skip
         assert again.status_code == 200, again.text
     chain_intact(engine)
     return drill

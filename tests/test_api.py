@@ -44,6 +44,9 @@ class Served:
         self.keys: dict[str, str] = {}
 
     def key(self, role: str, name: str, **kw: Any) -> str:
+        """A key of `role`; a consumer's is bound to the tender and subsidy contexts unless told."""
+        if role == "consumer":
+            kw.setdefault("scopes", {"contexts": ["procurement.tender", "finance.subsidy"]})
         return str(create_key(self.engine, self.catalog, role=role, name=name, **kw)["key"])
 
     def call(

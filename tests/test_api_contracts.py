@@ -25,7 +25,7 @@ from xinyong.domain.certificates import load_public, verify
 from xinyong.services.check_batches import BATCH_MAX
 from xinyong.store.tables import audit_events, checks, subjects
 
-TENDER = {"context": "procurement.tender", "purpose": "tender 2027-001, bidder screening"}
+TENDER = {"context": "procurement.tender", "purpose": "bidder_screening", "reference": "tender 2027-001"}
 
 
 def _subject(served: Served) -> str:  # noqa: F811
@@ -102,7 +102,7 @@ def test_a_tender_screens_many_subjects_each_stored_audited_and_signed(served: S
     [k] = served.call("GET", "/v1/keys").json()
     for item in (body["items"][0], body["items"][2]):
         check = item["check"]
-        cert = served.call("GET", check["certificate_url"])
+        cert = served.call("GET", check["certificate_url"], key)
         signed = verify(cert.content, {k["key_id"]: load_public(k["public_key"])}).payload
         assert signed == {f: v for f, v in check.items() if f != "certificate_url"}
     with served.engine.connect() as conn:

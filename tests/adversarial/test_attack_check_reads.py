@@ -75,8 +75,10 @@ def test_anyone_holding_a_certificate_learns_only_whether_it_is_genuine(api: Api
         "reason": "the signature does not match the payload: the certificate was altered",
         "key_id": None,
     }
-    junk = api.call("POST", "/v1/certificates/verify", content=b"\xff" * 10).json()
-    assert junk["valid"] is False and junk["reason"].startswith("not a certificate")
+    junk = api.call("POST", "/v1/certificates/verify", content=b"\xff" * 10)
+    assert junk.status_code == 422 and "the body must be a certificate" in junk.json()["detail"]
+    unsigned = api.call("POST", "/v1/certificates/verify", json={"payload": "x"}).json()
+    assert unsigned["valid"] is False and unsigned["reason"].startswith("not a certificate")
     assert len(api.events("certificate_read")) == before  # no store read, nothing audited
 
 

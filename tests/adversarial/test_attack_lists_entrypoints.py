@@ -10,7 +10,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from builders import make_uscc, ok, xy
-from process_story import T0, Story, at, org_row
+from process_story import Story, org_row
 from test_api import Served, served  # noqa: F401 - the real server the HTTP attacks go through
 from xinyong.domain.catalog import Catalog
 from xinyong.domain.identifiers import IdentifierVault
@@ -29,14 +29,22 @@ def owned(eid: int, what: str) -> str:
 def test_the_command_line_refuses_an_endless_extension_and_a_platform_removal(
     engine: Engine, catalog: Catalog, vault: IdentifierVault, db_env: dict[str, str], tmp_path: Path
 ) -> None:
+    # Told in the past: a command may act at a moment that has passed, never at one to come.
+    start = datetime.now(UTC) - timedelta(days=100)
+
+    def day(n: float) -> datetime:
+        return start + timedelta(days=n)
+
+    dates = {"decided_on": (start - timedelta(days=20)).date().isoformat()}
+    dates["valid_from"] = dates["decided_on"]
     story = Story(engine, catalog, vault, tmp_path)
-    story.ingest([org_row("K-1", 31)], T0)
-    story.maintain(at(0))
+    story.ingest([org_row("K-1", 31, **dates)], start)
+    story.maintain(day(0))
     eid = story.entry("K-1")
     assert eid is not None
-    lists_service.decide(engine, catalog, eid, approve_it=True, actor="reviewer:li", reason="unpaid", now=at(0))
-    story.maintain(at(31))
-    moment = ("--now", at(40).isoformat())
+    lists_service.decide(engine, catalog, eid, approve_it=True, actor="reviewer:li", reason="unpaid", now=day(0))
+    story.maintain(day(31))
+    moment = ("--now", day(40).isoformat())
 
     def lists(*args: str) -> tuple[int, str]:
         done = xy(db_env, "lists", *args, *moment, cwd=tmp_path)
@@ -50,12 +58,12 @@ def test_the_command_line_refuses_an_endless_extension_and_a_platform_removal(
     assert code == 1 and "an extension needs a reason the subject can read: the reason is empty once" in err
     code, err = lists("remove", str(eid), "--reviewer", "wang", "--reason", "the debtor asked nicely")
     assert code == 1 and owned(eid, "removal") in " ".join(err.split())
-    assert story.state(eid, at(40)) == "listed"
+    assert story.state(eid, day(40)) == "listed"
 
     # The check's own output names the decision document and the list's legal basis.
     env = {**db_env, "XINYONG_SIGNING_KEY_FILE": str(tmp_path / "signing.key")}
     ok(xy(env, "init", cwd=tmp_path))
-    shown = ok(xy(env, "check", make_uscc(31), "--context", "procurement.tender", "--purpose", "tender 2027-9", *moment,
+    shown = ok(xy(env, "check", make_uscc(31), "--context", "procurement.tender", "--purpose", "bidder_screening", *moment,
                   cwd=tmp_path)).stdout  # fmt: skip
     assert "grounded on record court/K-1 (decision (2027)浙01执31号); list legal basis: Provisions of the Supreme " in (
         " ".join(shown.split())

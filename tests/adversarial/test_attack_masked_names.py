@@ -38,7 +38,7 @@ def listed(api: Api, tmp_path: Path) -> Api:
 def _names(api: Api, q: str) -> list[str]:
     r = api.call("GET", "/v1/public/subjects", params={"q": q})
     assert r.status_code == 200, r.text
-    return [h["name"] for h in r.json() if h["kind"] == "person"]
+    return [h["name"] for h in r.json()["items"] if h["kind"] == "person"]
 
 
 def test_a_listed_resident_is_found_by_the_full_name_or_number_only(listed: Api) -> None:

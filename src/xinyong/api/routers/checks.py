@@ -26,7 +26,7 @@ from xinyong.api.models.checks import (
 from xinyong.api.paging import Cursor, Limit, Page, page, position
 from xinyong.api.ratelimit import RateLimited
 from xinyong.domain.certificates import ALGORITHM, key_id, public_bytes
-from xinyong.domain.errors import Unauthorized, XinyongError
+from xinyong.domain.errors import InvalidInput, Unauthorized, XinyongError
 from xinyong.services.check_batches import Refused, decide_batch
 from xinyong.services.check_purposes import key_allows
 from xinyong.services.check_queries import checks_of
@@ -200,8 +200,16 @@ async def verify_certificate(
     __: RateLimited, request: Request, ctx: Ctx, _: Annotated[Principal, Depends(guard("verify_certificate"))]
 ) -> dict[str, Any]:
     """Whether a certificate (the file, byte for byte, as the body) was signed by this platform and
-    is unaltered. Anyone may ask; it reads nothing of the store and answers nothing of the payload."""
-    return verify_held(await request.body(), ctx.signing_key.public_key())
+    is unaltered. Anyone may ask; it reads nothing of the store and answers nothing of the payload.
+    A body that is not a JSON object is refused (422): it cannot be a certificate at all."""
+    body = await request.body()
+    try:
+        held = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        held = None
+    if not isinstance(held, dict):
+        raise InvalidInput("the body must be a certificate: the JSON object `xinyong certificate get` writes")
+    return verify_held(body, ctx.signing_key.public_key())
 
 
 @router.get("/v1/keys", name="public_keys", response_model=list[PublicKey])
