@@ -6,17 +6,19 @@ import csv
 import json
 import subprocess
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from sqlalchemy import Connection, Row, select
+from sqlalchemy import Connection, Engine, Row, select
 from stdnum.cn import ric, uscc
 
 from xinyong.domain.catalog.models import CORE_FIELDS
+from xinyong.store.unit_of_work import UnitOfWork
 
 
 def make_ric(n: int, birth: str = "19900101", region: str = "330106") -> str:
@@ -195,3 +197,10 @@ def department_rows(path: Path, today: date = date(2026, 11, 1)) -> Iterable[tup
     for chunk in read_chunks(path, file_format(path), validator, 10_000, hashlib.sha256()):
         for i, line in enumerate(chunk.lines):
             yield line, chunk.row(i)
+
+
+@contextmanager
+def write_conn(engine: Engine, *, dated: bool = True) -> Iterator[Connection]:
+    """A unit of work's connection, for a test that writes rows by hand."""
+    with UnitOfWork.writing(engine, dated=dated) as uow:
+        yield uow.conn

@@ -16,6 +16,7 @@ from xinyong.cli.common import (
     audited,
     context,
     fail,
+    note,
     out,
     parse_day,
     parse_moment,
@@ -106,8 +107,8 @@ def rescore_cmd(
         result = rescore(
             engine, ctx.catalog, as_of=day, known_at=known, subject_ids=ids, mode="changed" if changed else "all",
             engine_name=engine_name,  # type: ignore[arg-type]
+            audit=note("rescore", f"rescore {'changed' if changed else 'all'}"),
         )  # fmt: skip
-        audited(ctx, "rescore", f"score_run:{result.run_id}", f"rescore {'changed' if changed else 'all'}")
     except XinyongError as exc:
         raise fail(str(exc)) from None
     data = {

@@ -14,17 +14,16 @@ from rich.table import Table
 
 from xinyong.cli.common import (
     app,
-    audited,
     catalog_app,
     context,
     db_app,
     demo_app,
     err,
     fail,
+    note,
     out,
     print_grades,
     progress_bar,
-    recorded,
 )
 from xinyong.domain.catalog import CatalogError, load_catalog
 from xinyong.domain.errors import XinyongError
@@ -53,7 +52,7 @@ def catalog_check(
 @db_app.command("upgrade")
 def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")] = "head") -> None:
     """Migrate the store's schema to the newest revision (or REVISION)."""
-    from xinyong.store.db import current_revision, upgrade
+    from xinyong.store.migrate import current_revision, upgrade
 
     ctx = context()
     upgrade(ctx.engine, revision)
@@ -65,7 +64,7 @@ def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")]
 @app.command("init")
 def init() -> None:
     """Prepare a data directory: create the identifier and signing keys if missing and migrate the store."""
-    from xinyong.store.db import current_revision, upgrade
+    from xinyong.store.migrate import current_revision, upgrade
 
     ctx = context()
     ctx.settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -117,21 +116,21 @@ def ingest(
             for file, sid in plan:
                 total = None if bar.disable else _count_rows(file)  # a pass over the file only for a bar shown
                 task = bar.add_task(f"{file.name:<28}", total=total)
-                with recorded(ctx, "submit_records", "file ingestion"):  # the write names what it creates
-                    result = ingest_file(
-                        engine,
-                        catalog,
-                        vault,
-                        file,
-                        source=sid,
-                        report_dir=report_dir or ctx.settings.rejects,
-                        chunk_rows=ctx.settings.ingest_chunk_rows,
-                        helper_min_bytes=ctx.settings.ingest_helper_min_bytes
-                        if ctx.settings.ingest_helper_min_bytes >= 0
-                        else None,
-                        progress=partial(bar.advance, task),
-                        options=ReadOptions(encoding, sheet),
-                    )
+                result = ingest_file(
+                    engine,
+                    catalog,
+                    vault,
+                    file,
+                    source=sid,
+                    report_dir=report_dir or ctx.settings.rejects,
+                    chunk_rows=ctx.settings.ingest_chunk_rows,
+                    helper_min_bytes=ctx.settings.ingest_helper_min_bytes
+                    if ctx.settings.ingest_helper_min_bytes >= 0
+                    else None,
+                    progress=partial(bar.advance, task),
+                    options=ReadOptions(encoding, sheet),
+                    audit=note("submit_records", "file ingestion"),  # its target: the new batch
+                )
                 results.append(result)
         rescored = None
         if rescore_after and any(r.accepted or r.new_versions for r in results):
@@ -144,8 +143,8 @@ def ingest(
                 rescored = rescore(
                     engine, catalog, as_of=today, known_at=known, subject_ids=ids, mode="changed",
                     engine_name="online" if len(ids) < 200 else "embedded",
+                    audit=note("rescore", "rescore changed"),
                 )  # fmt: skip
-                audited(ctx, "rescore", f"score_run:{rescored.run_id}", "rescore changed")
     except XinyongError as exc:
         raise fail(str(exc)) from None
     if as_json:

@@ -27,11 +27,10 @@ from xinyong.domain.records import Problem, RowValidator, ValidRow
 from xinyong.ingest.readers import FORMATS, ReadOptions, file_format
 from xinyong.ingest.summary import merge_reading, spreadsheet_safe
 from xinyong.ingest.validation import Chunk, Job, gc_paused, helper_chunks, local_chunks
-from xinyong.store import clock
 from xinyong.store import ingest_repo as repo
 from xinyong.store.batch_store import BatchStore
-from xinyong.store.db import name_written, write_lock, write_transaction
 from xinyong.store.ingest_repo import StoredVersion
+from xinyong.store.unit_of_work import AuditNote, UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -129,8 +128,10 @@ def ingest_file(
     progress: Progress | None = None,
     analyze_after_rows: int = ANALYZE_AFTER_ROWS,
     options: ReadOptions | None = None,
+    audit: AuditNote | None = None,
 ) -> BatchResult:
-    """Ingest one file as one atomic batch.
+    """Ingest one file as one atomic batch, stored with its audit event (`audit`, whose target
+    is the new batch) or not at all.
 
     Files of at least `helper_min_bytes` are read and validated by a helper process while this
     one writes (None: never). On PostgreSQL a batch that stored at least `analyze_after_rows`
@@ -154,7 +155,9 @@ def ingest_file(
         chunks = local_chunks(path, fmt, validator, chunk_rows, digest.append, options)
     try:
         with gc_paused():
-            result = _store_chunks(engine, catalog, path, fmt, source_id, chunks, digest, report_dir, now, progress)
+            result = _store_chunks(
+                engine, catalog, path, fmt, source_id, chunks, digest, report_dir, now, progress, audit
+            )
     finally:
         chunks.close()
     if engine.dialect.name == "postgresql" and result.accepted + result.new_versions >= analyze_after_rows:
@@ -177,6 +180,7 @@ def _store_chunks(
     report_dir: Path,
     now: datetime,
     progress: Progress | None,
+    audit: AuditNote | None = None,
 ) -> BatchResult:
     first = next(chunks, None)  # header and schema problems surface here, before any write
     if first is None:
@@ -186,11 +190,9 @@ def _store_chunks(
     report = _Report(report_dir, f"{stamp}-{source_id}-{path.name}.rejects.csv")
     committed = False
     try:
-        options = {"xinyong_write": True, "xinyong_bulk": True}
-        # The batch's audit event, where the caller asked for one, is its transaction's last step.
-        with engine.connect().execution_options(**options) as conn, write_transaction(conn):
-            write_lock(conn, "ingest")
-            at = clock.advance(conn, now)  # when the platform knows this batch: see store.clock
+        with UnitOfWork.writing(engine, lock="ingest", bulk=True) as uow:
+            conn = uow.conn
+            at = uow.stamp(now)  # when the platform knows this batch: see store.clock
             repo.sync_sources(conn, catalog, now)
             batch_id = repo.open_batch(
                 conn,
@@ -204,7 +206,7 @@ def _store_chunks(
                     "finished_at": now,
                 },
             )
-            name_written(f"batch:{batch_id}")
+            uow.audit(audit, f"batch:{batch_id}")
             result = BatchResult(batch_id=batch_id, source=source_id, file=str(path))
             store = BatchStore(conn, source_id, batch_id, at)
             for chunk in chain([first], chunks):

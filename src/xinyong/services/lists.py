@@ -32,8 +32,8 @@ from xinyong.domain.notices import Notice, NoticeKind, basis_text, record_text
 from xinyong.services import notices as outbox
 from xinyong.services.proposals import proposal_notice
 from xinyong.store import clock
-from xinyong.store.db import writing
 from xinyong.store.tables import list_entries, list_entry_state, list_transitions, records, sources
+from xinyong.store.unit_of_work import AuditNote, UnitOfWork
 
 REASON_MIN = 5
 
@@ -220,12 +220,22 @@ def approve(conn: Connection, catalog: Catalog, entry_id: int, *, actor: str, no
 
 
 def decide(
-    engine: Engine, catalog: Catalog, entry_id: int, *, approve_it: bool, actor: str, reason: str, now: datetime
+    engine: Engine,
+    catalog: Catalog,
+    entry_id: int,
+    *,
+    approve_it: bool,
+    actor: str,
+    reason: str,
+    now: datetime,
+    audit: AuditNote | None = None,
 ) -> EntryView:
     """A reviewer's decision on a proposal: approve (notify the subject) or reject (withdraw it)."""
     need_actor(actor, "reviewer")
     reason = need_reason(reason, "a decision on a proposal")
-    with writing(engine) as conn:
+    with UnitOfWork.writing(engine) as uow:
+        conn = uow.conn
+        uow.audit(audit, f"entry:{entry_id}")
         if approve_it:
             return approve(conn, catalog, entry_id, actor=actor, now=now, reason=reason)
         e = entry_row(conn, entry_id)
@@ -271,12 +281,22 @@ def end_entry(
 
 
 def extend(
-    engine: Engine, catalog: Catalog, entry_id: int, *, months: int, actor: str, reason: str, now: datetime
+    engine: Engine,
+    catalog: Catalog,
+    entry_id: int,
+    *,
+    months: int,
+    actor: str,
+    reason: str,
+    now: datetime,
+    audit: AuditNote | None = None,
 ) -> EntryView:
     """Lengthen a listing's term: only by a new reasoned decision, within the list's bounds."""
     need_actor(actor, "reviewer")
     reason = need_reason(reason, "an extension")
-    with writing(engine) as conn:
+    with UnitOfWork.writing(engine) as uow:
+        conn = uow.conn
+        uow.audit(audit, f"entry:{entry_id}")
         e = entry_row(conn, entry_id)
         listing = catalog.lists[e.list_id]
         if listing.extension is None:
@@ -307,11 +327,22 @@ def extend(
         return new
 
 
-def remove(engine: Engine, catalog: Catalog, entry_id: int, *, actor: str, reason: str, now: datetime) -> EntryView:
+def remove(
+    engine: Engine,
+    catalog: Catalog,
+    entry_id: int,
+    *,
+    actor: str,
+    reason: str,
+    now: datetime,
+    audit: AuditNote | None = None,
+) -> EntryView:
     """A reviewer ends an entry: removal when listed, withdrawal before publication."""
     need_actor(actor, "reviewer")
     reason = need_reason(reason, "a removal")
-    with writing(engine) as conn:
+    with UnitOfWork.writing(engine) as uow:
+        conn = uow.conn
+        uow.audit(audit, f"entry:{entry_id}")
         view = current_view(conn, entry_id, lock=True)
         action, kind = (
             (Action.REMOVE, NoticeKind.REMOVED)

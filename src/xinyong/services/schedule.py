@@ -74,12 +74,12 @@ class Job:
 
 def run_maintenance(ctx: AppContext, now: datetime) -> dict[str, Any]:
     """The daily run, audited as the command's is, with the scheduler as its actor."""
-    from xinyong.services import audit
     from xinyong.services.maintain import maintain
+    from xinyong.store.unit_of_work import AuditNote
 
     actor = f"scheduler:{socket.gethostname()}"[:100]
-    with audit.recorded(ctx.engine, actor=actor, action="maintain", target="lists", purpose="due process"):
-        return dict(maintain(ctx.migrated_engine(), ctx.catalog, now))
+    note = AuditNote(actor, "maintain", "due process", "lists")
+    return dict(maintain(ctx.migrated_engine(), ctx.catalog, now, audit=note))
 
 
 def run_delivery(ctx: AppContext, now: datetime) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from xinyong.engines.scoring_sql import ScoringPipeline
 from xinyong.store import clock
 from xinyong.store.bulk import allocate_ids, insert_rows, timestamp
 from xinyong.store.tables import records, score_runs, scores, subjects
+from xinyong.store.unit_of_work import AuditNote, UnitOfWork
 
 EngineName = Literal["online", "embedded", "spark"]
 
@@ -175,9 +176,11 @@ def rescore(
     subject_ids: Sequence[int] | None = None,
     mode: str = "all",
     engine_name: EngineName = "embedded",
+    audit: AuditNote | None = None,
 ) -> RunResult:
     """Score the given subjects (all when None) and append the scores to the history, as known at
-    `known_at` (default: the knowledge clock's committed stamp, which a replay reproduces)."""
+    `known_at` (default: the knowledge clock's committed stamp, which a replay reproduces); the
+    run is stored with its audit event (`audit`, whose target is the run) or not at all."""
     started = datetime.now(UTC)
     with engine.connect() as conn:
         known_at = known_at or clock.known_at(conn)
@@ -202,8 +205,11 @@ def rescore(
                         s_path, c_path = run_spark(spark, pipeline, rec_path, sub_path, str(Path(tmp) / "out"))
                         s_tbl, c_tbl = pq.read_table(s_path), pq.read_table(c_path)
                 score_rows, contribution_rows = decoded(s_tbl).to_pylist(), decoded(c_tbl).to_pylist()
-    with engine.begin() as conn:
+    # Scores are not dated facts (they carry the moment they were computed as of): no clock.
+    with UnitOfWork.writing(engine, dated=False) as uow:
+        conn = uow.conn
         [run_id] = allocate_ids(conn, score_runs, 1)
+        uow.audit(audit, f"score_run:{run_id}")
         conn.execute(
             score_runs.insert().values(
                 id=run_id,

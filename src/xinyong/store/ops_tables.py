@@ -69,7 +69,7 @@ scheduled_jobs = Table(
 def ops_writing(engine: Engine) -> Iterator[Connection]:
     """A write transaction for operations' own rows: they write no records, identifiers or list
     transitions, so they need not queue for the knowledge clock (`dated=False`)."""
-    from xinyong.store.db import writing  # here: store.db imports the tables, and so this module
+    from xinyong.store.unit_of_work import UnitOfWork  # here: it imports the tables, and so this module
 
-    with writing(engine, dated=False) as conn:
-        yield conn
+    with UnitOfWork.writing(engine, dated=False) as uow:
+        yield uow.conn

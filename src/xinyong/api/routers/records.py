@@ -19,9 +19,9 @@ from sqlalchemy import select
 from xinyong.api import errors
 from xinyong.api.deps import Ctx, RowId, guard
 from xinyong.ingest.pipeline import ingest_file
-from xinyong.services import audit
 from xinyong.services.keys import Principal
 from xinyong.store.tables import batches, rejects
+from xinyong.store.unit_of_work import AuditNote
 
 router = APIRouter(tags=["sources"], responses=errors.RESPONSES)
 
@@ -60,16 +60,16 @@ def submit(
     with tempfile.TemporaryDirectory(prefix="xinyong-batch-") as tmp:
         path = Path(tmp) / f"{source}.jsonl"
         path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in body.records), encoding="utf-8")
-        with audit.recorded(ctx.engine, actor=who.actor, action="submit_records"):  # in the batch's transaction
-            result = ingest_file(
-                ctx.engine,
-                ctx.catalog,
-                ctx.vault,
-                path,
-                source=source,
-                report_dir=ctx.settings.rejects,
-                helper_min_bytes=-1,
-            )
+        result = ingest_file(
+            ctx.engine,
+            ctx.catalog,
+            ctx.vault,
+            path,
+            source=source,
+            report_dir=ctx.settings.rejects,
+            helper_min_bytes=-1,
+            audit=AuditNote(who.actor, "submit_records"),  # in the batch's transaction
+        )
     return result.as_dict()
 
 

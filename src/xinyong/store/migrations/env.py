@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection
 
-from xinyong.store.db import make_engine
+from xinyong.store.engine import make_engine
 from xinyong.store.tables import metadata
 
 
