@@ -62,6 +62,7 @@ class BatchResult:
     report: str | None = None
     problems_sample: list[str] = field(default_factory=list)
     reading: dict[str, object] = field(default_factory=dict)  # encoding, mapping, dropped and normalised counts
+    same_as: int | None = None  # the batch that stored this very file before: nothing was stored again
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -214,27 +215,53 @@ def _store_chunks(
                 if progress:
                     progress(chunk.rows_read)
                 log.info("batch %s (%s): %d rows read", batch_id, path.name, result.rows_read)
-            result.report = str(report.final) if report.rows else None
-            repo.close_batch(
-                conn,
-                batch_id,
-                {
-                    "finished_at": datetime.now(UTC),
-                    "file_sha256": digest[0],
-                    "rows_read": result.rows_read,
-                    "accepted": result.accepted,
-                    "new_versions": result.new_versions,
-                    "unchanged": result.unchanged,
-                    "rejected": result.rejected,
-                    "unresolved": result.unresolved,
-                    "subjects_created": result.subjects_created,
-                    "report_path": result.report,
-                },
-            )
+            _close(conn, catalog.version, path, batch_id, digest[0], result, report, now)
         committed = True
+    except _StoredBefore as stored:  # rolled back: no second batch, no second set of rejects
+        return stored.result
     finally:
         report.finish(keep=committed)
     return result
+
+
+def _close(
+    conn: Connection,
+    catalog_version: str,
+    path: Path,
+    batch_id: int,
+    sha256: str,
+    result: BatchResult,
+    report: _Report,
+    now: datetime,
+) -> None:
+    """The batch's last writes: refused if the file was stored before, else what it owes and counts."""
+    earlier = repo.stored_before(conn, result.source, sha256, catalog_version, batch_id)
+    if earlier is not None:
+        raise _StoredBefore(BatchResult(earlier, result.source, str(path), result.rows_read, same_as=earlier))
+    result.report = str(report.final) if report.rows else None
+    if result.accepted or result.new_versions:
+        repo.owe_rescore(conn, batch_id, now)
+    repo.close_batch(
+        conn,
+        batch_id,
+        {
+            "finished_at": datetime.now(UTC),
+            "file_sha256": sha256,
+            "rows_read": result.rows_read,
+            "accepted": result.accepted,
+            "new_versions": result.new_versions,
+            "unchanged": result.unchanged,
+            "rejected": result.rejected,
+            "unresolved": result.unresolved,
+            "subjects_created": result.subjects_created,
+            "report_path": result.report,
+        },
+    )
+
+
+class _StoredBefore(Exception):
+    def __init__(self, result: BatchResult) -> None:
+        self.result = result
 
 
 def _store_chunk(

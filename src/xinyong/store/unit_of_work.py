@@ -157,3 +157,11 @@ def record(engine: Engine, event: AuditEvent) -> None:
     that committed already. It queues for no knowledge clock."""
     with UnitOfWork.writing(engine, dated=False) as uow:
         uow.audit(event)
+
+
+@contextmanager
+def ops_writing(engine: Engine) -> Iterator[Connection]:
+    """A write transaction for operations' own rows: they write no records, identifiers or list
+    transitions, so they need not queue for the knowledge clock (`dated=False`)."""
+    with UnitOfWork.writing(engine, dated=False) as uow:
+        yield uow.conn

@@ -6,7 +6,7 @@ from alembic import context
 from sqlalchemy import Connection
 
 from xinyong.store.engine import make_engine
-from xinyong.store.tables import metadata
+from xinyong.store.tables import metadata  # defines every table on the store's one metadata
 
 
 def _run(conn: Connection) -> None:
