@@ -204,3 +204,10 @@ def write_conn(engine: Engine, *, dated: bool = True) -> Iterator[Connection]:
     """A unit of work's connection, for a test that writes rows by hand."""
     with UnitOfWork.writing(engine, dated=dated) as uow:
         yield uow.conn
+
+
+def stored(result: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str]:
+    """The result of `xinyong ingest`, after asserting it stored its files: exit 0, or 3 when it
+    rejected some rows (the files are stored; the reject reports name the rows)."""
+    assert result.returncode in (0, 3), f"exit {result.returncode}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}"
+    return result

@@ -19,7 +19,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select, text
 
-from builders import court_row, make_ric, ok, write_csv, xy
+from builders import court_row, make_ric, ok, stored, write_csv, xy
 from conftest import TEST_KEY_HEX
 from servers import in_thread
 from xinyong.domain.catalog import load_catalog
@@ -66,7 +66,7 @@ def test_ingesting_onto_a_full_disk_stores_nothing_says_so_and_the_store_still_o
 
     # With room again, the same command completes the batch.
     subprocess.run(["mount", "-o", "remount,size=256m", str(small_disk)], check=True)
-    done = json.loads(ok(xy(env, "ingest", "--no-rescore", "--json", str(path), cwd=tmp_path)).stdout)
+    done = json.loads(stored(xy(env, "ingest", "--no-rescore", "--json", str(path), cwd=tmp_path)).stdout)
     assert done[0]["accepted"] == len(rows)
     assert json.loads(ok(xy(env, "audit", "verify", "--json", cwd=tmp_path)).stdout)["intact"] is True
 
