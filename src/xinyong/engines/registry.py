@@ -79,7 +79,7 @@ class _Embedded(_Batch):
     def run_files(self, pipeline: ScoringPipeline, records: Path, subjects: Path, workdir: Path) -> tuple[Any, Any]:
         from xinyong.engines.embedded import run_duckdb
 
-        return run_duckdb(pipeline, records, subjects)
+        return run_duckdb(pipeline, str(records), str(subjects))
 
 
 class _Spark(_Batch):
