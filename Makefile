@@ -38,7 +38,8 @@ demo: venv
 	XINYONG_DATA_DIR=$(DEMO_DIR) $(XY) init
 	test -d $(DEMO_DIR)/city || XINYONG_DATA_DIR=$(DEMO_DIR) $(XY) demo generate \
 		--persons $(DEMO_PERSONS) --orgs $(DEMO_ORGS) --seed $(DEMO_SEED) --out $(DEMO_DIR)/city
-	XINYONG_DATA_DIR=$(DEMO_DIR) $(XY) ingest --no-rescore $(DEMO_DIR)/city/departments
+	# Exit code 3: the files are stored and some rows were rejected (the demo city has bad rows on purpose).
+	XINYONG_DATA_DIR=$(DEMO_DIR) $(XY) ingest --no-rescore $(DEMO_DIR)/city/departments || test $$? -eq 3
 	XINYONG_DATA_DIR=$(DEMO_DIR) $(XY) rescore --all
 	XINYONG_DATA_DIR=$(DEMO_DIR) $(XY) maintain
 	XINYONG_DATA_DIR=$(DEMO_DIR) $(XY) status

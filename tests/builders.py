@@ -6,17 +6,19 @@ import csv
 import json
 import subprocess
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from sqlalchemy import Connection, Row, select
+from sqlalchemy import Connection, Engine, Row, select
 from stdnum.cn import ric, uscc
 
 from xinyong.domain.catalog.models import CORE_FIELDS
+from xinyong.store.unit_of_work import UnitOfWork
 
 
 def make_ric(n: int, birth: str = "19900101", region: str = "330106") -> str:
@@ -198,3 +200,17 @@ def department_rows(path: Path, today: date = date(2026, 11, 1)) -> Iterable[tup
 
 
 TENDER = {"contexts": ["procurement.tender"]}  # a consumer key's scope: it checks in procurement tenders
+
+
+@contextmanager
+def write_conn(engine: Engine, *, dated: bool = True) -> Iterator[Connection]:
+    """A unit of work's connection, for a test that writes rows by hand."""
+    with UnitOfWork.writing(engine, dated=dated) as uow:
+        yield uow.conn
+
+
+def stored(result: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str]:
+    """The result of `xinyong ingest`, after asserting it stored its files: exit 0, or 3 when it
+    rejected some rows (the files are stored; the reject reports name the rows)."""
+    assert result.returncode in (0, 3), f"exit {result.returncode}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}"
+    return result

@@ -19,13 +19,12 @@ from typing import Any
 from sqlalchemy import Engine, select
 from stdnum.cn import ric, uscc
 
-from builders import court_row, write_csv
+from builders import court_row, write_conn, write_csv
 from xinyong.demo.population import Org, Person, make_orgs, make_persons, make_ric, mistype
 from xinyong.domain.catalog import Catalog
 from xinyong.domain.identifiers import IdentifierVault
 from xinyong.ingest.pipeline import BatchResult, ingest_file
 from xinyong.store import linking_repo
-from xinyong.store.db import writing
 from xinyong.store.linking_tables import link_models
 from xinyong.store.tables import records
 
@@ -156,7 +155,7 @@ def keep_model(world: LinkWorld) -> str:
             _MODEL["row"] = dict(conn.execute(select(link_models)).one()._mapping)
         return str(_MODEL["row"]["version"])
     row = _MODEL["row"]
-    with writing(world.engine, dated=False) as conn:
+    with write_conn(world.engine, dated=False) as conn:
         linking_repo.save_model(
             conn, row["version"], row["model"], row["trained_at"], row["figures"], row["saved_by"], at(0)
         )

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from sqlalchemy import BigInteger, Engine, bindparam, delete, event, func, insert, select, update
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from builders import make_uscc, ok, xy
+from builders import make_uscc, ok, write_conn, xy
 from conftest import pg_url
 from process_story import T0, Story, at, org_row, write_csv
 from xinyong.domain.catalog import Catalog
@@ -33,8 +33,10 @@ from xinyong.services import lists as lists_service
 from xinyong.services.checks import certificate_of, decide_check, replay, run_check, store_checks
 from xinyong.services.objections import decide_objection, file_objection
 from xinyong.store import clock, db
-from xinyong.store.db import make_engine, writing
+from xinyong.store import engine as engines
+from xinyong.store.db import make_engine
 from xinyong.store.tables import audit_events, records
+from xinyong.store.unit_of_work import AuditEvent, UnitOfWork
 
 KEY = Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
 KEYS = {key_id(KEY.public_key()): KEY.public_key()}
@@ -283,15 +285,15 @@ def test_a_check_made_while_a_batch_is_being_written_replays_the_same(story: Sto
 
 
 def test_the_knowledge_clock_never_runs_backwards_and_reads_only_what_is_committed(story: Story) -> None:
-    with writing(story.engine) as conn:
+    with write_conn(story.engine) as conn:
         first = clock.advance(conn, at(10))
-    with writing(story.engine) as conn:
+    with write_conn(story.engine) as conn:
         assert clock.advance(conn, at(5)) == first + clock.TICK  # an earlier moment moves forward
     with story.engine.connect() as reader:
         assert clock.known_at(reader) == first + clock.TICK
 
     def rolled_back() -> None:
-        with writing(story.engine) as conn:
+        with write_conn(story.engine) as conn:
             clock.advance(conn, at(20))
             raise RuntimeError("rolled back")
 
@@ -458,7 +460,7 @@ def test_the_knowledge_clock_keeps_no_stamp_a_savepoint_rolled_back(story: Story
         with pytest.raises(RuntimeError, match="inside a write transaction"):
             clock.advance(conn, at(10))
         conn.rollback()
-        with writing(story.engine) as w:
+        with write_conn(story.engine) as w:
             inner = w.begin_nested()
             undone = clock.advance(w, at(10))
             inner.rollback()
@@ -490,18 +492,18 @@ def test_on_postgresql_a_writer_waiting_for_the_clock_gets_busy_not_a_hang(
     """A batch being ingested holds the knowledge clock until it commits; a decision that waits
     for it longer than the store's busy timeout is told to try again later, as on SQLite."""
     engine = make_engine(pg_url(*pg_schema))
-    monkeypatch.setattr(db, "BUSY_TIMEOUT_S", 1)
+    monkeypatch.setattr(engines, "BUSY_TIMEOUT_S", 1)
 
     def decide() -> None:
-        with writing(engine):
+        with write_conn(engine):
             pass
 
     try:
-        with writing(engine) as holder:
+        with write_conn(engine) as holder:
             clock.advance(holder)
             exc = _failure_in_a_thread(decide)
         assert isinstance(exc, Busy) and "try again later" in str(exc)
-        with writing(engine) as after:  # the clock is free again once the holder commits
+        with write_conn(engine) as after:  # the clock is free again once the holder commits
             clock.advance(after)
     finally:
         engine.dispose()
@@ -513,20 +515,22 @@ def test_on_postgresql_a_writer_waiting_for_the_audit_chain_gets_busy_not_a_hang
     """The audit lock and the chain's end are taken in one round trip, past SQLAlchemy: a wait
     for the lock longer than the busy timeout must still be told Busy, and leave the chain whole."""
     engine = make_engine(pg_url(*pg_schema))
-    monkeypatch.setattr(db, "BUSY_TIMEOUT_S", 1)
+    monkeypatch.setattr(engines, "BUSY_TIMEOUT_S", 1)
     before = audit.verify(engine).events  # the session's schema: other tests' events may be there
 
     def decide() -> None:
-        with writing(engine) as conn:  # a decision, which waits at most the busy timeout
-            audit.append(conn, actor="reviewer:test", action="entry_remove", target="entry:1")
+        with UnitOfWork.writing(engine) as uow:  # a decision, which waits at most the busy timeout
+            uow.audit(AuditEvent("reviewer:test", "entry_remove", "entry:1"))
 
     try:
-        with writing(engine, dated=False) as holder:  # a check being stored holds the chain's end
-            audit.append(holder, actor="consumer:test", action="check", target="subject:1")
+        with UnitOfWork.writing(engine, dated=False) as holder:  # a check being stored holds the chain's end
+            audit.append_many(
+                holder.conn, [audit.Event("consumer:test", "check", "subject:1", None, datetime.now(UTC))]
+            )
             exc = _failure_in_a_thread(decide)
         assert isinstance(exc, Busy) and "try again later" in str(exc)
-        with writing(engine) as after:  # the chain is free again once the holder commits
-            audit.append(after, actor="reviewer:test", action="entry_remove", target="entry:1")
+        with UnitOfWork.writing(engine) as after:  # the chain is free again once the holder commits
+            after.audit(AuditEvent("reviewer:test", "entry_remove", "entry:1"))
         report = audit.verify(engine)
         assert report.events == before + 2 and report.intact, report.problems
     finally:
@@ -547,10 +551,10 @@ def test_on_postgresql_a_connection_lost_while_taking_the_audit_chain_is_not_han
             pid = int(conn.exec_driver_sql("SELECT pg_backend_pid()").scalar_one())
         with admin.connect() as conn:
             assert conn.exec_driver_sql(f"SELECT pg_terminate_backend({pid}, 10000)").scalar_one()
-        with pytest.raises(OperationalError), writing(engine, dated=False) as conn:
-            audit.append(conn, actor="consumer:test", action="check", target="subject:1")
-        with writing(engine, dated=False) as conn:  # on a new connection
-            audit.append(conn, actor="consumer:test", action="check", target="subject:1")
+        with pytest.raises(OperationalError), UnitOfWork.writing(engine, dated=False) as uow:
+            uow.audit(AuditEvent("consumer:test", "check", "subject:1"))
+        with UnitOfWork.writing(engine, dated=False) as uow:  # on a new connection
+            uow.audit(AuditEvent("consumer:test", "check", "subject:1"))
         assert audit.verify(engine).events == before + 1
     finally:
         with engine.begin() as conn:  # the session's schema: leave no events to the tests after this one

@@ -28,6 +28,7 @@ from builders import (
     make_uscc,
     mistype,
     ok,
+    stored,
     write_csv,
     write_jsonl,
     write_xlsx,
@@ -184,7 +185,7 @@ def test_ingest_without_a_key_says_how_to_make_one(fresh_env, tmp_path):
 
 def test_ingest_directory_then_status(ready_env, tmp_path):
     files = department_files(tmp_path / "in")
-    result = ok(xy(ready_env, "ingest", "--json", str(files), cwd=tmp_path))
+    result = stored(xy(ready_env, "ingest", "--json", str(files), cwd=tmp_path))
     batches_out: list[dict[str, Any]] = json.loads(result.stdout)
     by_source = {b["source"]: b for b in batches_out}
     assert sorted(by_source) == ["court", "tax"]
@@ -219,16 +220,17 @@ def test_ingest_directory_then_status(ready_env, tmp_path):
     assert (tax["records"], tax["unresolved"], tax["rejected"], tax["batches"]) == (1, 0, 1, 1)
     assert court["last_batch_at"] and tax["last_batch_at"]
 
-    # The same files again add no record.
+    # The same files again add no record, no batch and no reject: they name the batches that stored them.
     again = json.loads(ok(xy(ready_env, "ingest", "--json", str(files), cwd=tmp_path)).stdout)
-    assert [b["new_versions"] for b in again] == [0, 0]
-    assert [b["unchanged"] for b in again] == [3, 1]
+    assert [b["same_as"] for b in again] == [1, 2]
+    assert [b["new_versions"] + b["rejected"] for b in again] == [0, 0]
     assert store_counts(ready_env)["records"] == 4
+    assert store_counts(ready_env)["batches"] == 2
 
 
 def test_ingest_and_scoring_commands_leave_their_audit_events(ready_env: dict[str, str], tmp_path: Path) -> None:
     files = department_files(tmp_path / "in")
-    batches_out = json.loads(ok(xy(ready_env, "ingest", "--json", str(files), cwd=tmp_path)).stdout)
+    batches_out = json.loads(stored(xy(ready_env, "ingest", "--json", str(files), cwd=tmp_path)).stdout)
     resident = make_ric(1)
     shown = json.loads(ok(xy(ready_env, "score", resident, "--json", cwd=tmp_path)).stdout)
     run = json.loads(ok(xy(ready_env, "rescore", "--all", "--json", cwd=tmp_path)).stdout)["run_id"]
@@ -259,7 +261,7 @@ def test_ingest_and_scoring_commands_leave_their_audit_events(ready_env: dict[st
 
 def test_a_command_whose_audit_event_cannot_be_appended_says_so(ready_env: dict[str, str], tmp_path: Path) -> None:
     files = department_files(tmp_path / "in")
-    ok(xy(ready_env, "ingest", str(files), cwd=tmp_path))
+    stored(xy(ready_env, "ingest", str(files), cwd=tmp_path))
     engine = make_engine(store_url(ready_env))
     with engine.begin() as conn:  # the chain's table gone: every append fails
         conn.execute(text("ALTER TABLE audit_events RENAME TO audit_events_away"))
@@ -272,7 +274,9 @@ def test_a_command_whose_audit_event_cannot_be_appended_says_so(ready_env: dict[
         assert not export.exists(), "an export that could not be audited is not handed out"
         read = xy(ready_env, "score", make_uscc(1), "--json", cwd=tmp_path)
         assert read.returncode == 1 and read.stdout == "" and "'read_score subject:" in one_line(read.stderr)
-        again = xy(ready_env, "ingest", "--no-rescore", str(files), cwd=tmp_path)
+        changed = files / "court.csv"  # other bytes: a file stored before is not stored (nor audited) again
+        changed.write_bytes(changed.read_bytes().replace(b"\n", b"\r\n"))
+        again = xy(ready_env, "ingest", "--no-rescore", str(changed), cwd=tmp_path)
         assert again.returncode == 1 and "(nothing was stored)" in one_line(again.stderr)
     finally:
         with engine.begin() as conn:
@@ -283,7 +287,7 @@ def test_a_command_whose_audit_event_cannot_be_appended_says_so(ready_env: dict[
 
 def test_ingest_table_output_names_the_reject_report(ready_env, tmp_path):
     files = department_files(tmp_path / "in")
-    result = ok(xy(ready_env, "ingest", str(files / "court.csv"), cwd=tmp_path))
+    result = stored(xy(ready_env, "ingest", str(files / "court.csv"), cwd=tmp_path))
     out = one_line(result.stdout)
     assert "1 rejected, 1 unresolved" in out
     report = re.search(r"report: (\S+\.csv)", out)
@@ -400,9 +404,9 @@ def test_ingest_reads_encodings_and_sheets_as_told(ready_env, tmp_path):
     gbk = write_csv(tmp_path / "court.csv", data, columns=headers, encoding="gbk")
     refused = xy(ready_env, "ingest", str(gbk), "--encoding", "latin-1", cwd=tmp_path)
     assert refused.returncode == 1 and "encoding 'latin-1' is not one xinyong reads" in refused.stderr
-    out = one_line(ok(xy(ready_env, "ingest", str(gbk), "--encoding", "gbk", "--no-rescore", cwd=tmp_path)).stdout)
+    out = one_line(stored(xy(ready_env, "ingest", str(gbk), "--encoding", "gbk", "--no-rescore", cwd=tmp_path)).stdout)
     assert "encoding gbk (declared); mapping court.defaulter_list; dropped 性别 (2); normalised full width 1" in out
     book = write_xlsx(tmp_path / "court.xlsx", rows, title="名单", sheet="失信")
-    result = ok(xy(ready_env, "ingest", str(book), "--sheet", "失信", "--json", "--no-rescore", cwd=tmp_path))
+    result = stored(xy(ready_env, "ingest", str(book), "--sheet", "失信", "--json", "--no-rescore", cwd=tmp_path))
     [batch] = json.loads(result.stdout)
     assert batch["unchanged"] == 2 and batch["reading"]["sheet"] == "失信" and batch["reading"]["header_line"] == 2

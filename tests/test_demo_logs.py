@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from builders import department_rows, ok, xy
+from builders import department_rows, ok, stored, xy
 from servers import Serving, env_for
 
 
@@ -56,7 +56,7 @@ def test_the_demo_story_leaves_no_identifier_name_or_token_in_any_log(db_env: di
 
     city = tmp_path / "city"
     run("demo", "generate", "--persons", "300", "--orgs", "100", "--seed", "20261129", "--out", str(city))
-    run("ingest", "--no-rescore", str(city / "departments"))
+    logs.append(stored(xy(env, "--verbose", "ingest", "--no-rescore", str(city / "departments"), cwd=tmp_path)).stderr)
     run("rescore", "--all")
     run("maintain")
     run("status")

@@ -745,31 +745,3 @@ def test_a_decision_acting_at_a_moment_behind_the_clock_reads_what_is_committed(
 def test_maintenance_behind_the_clock_still_proposes_what_is_committed(story: Story) -> None:
     story.ingest([person_row("C-9", 9)], at(10))
     assert story.maintain(at(9))["proposed"] == 1
-
-
-def test_an_audited_block_appends_one_event_in_its_first_write_and_names_what_it_created(engine: Engine) -> None:
-    """The event goes into the first write transaction of the block, under the name the write gave
-    what it created; a later write of the block adds none. Where no such transaction ran, the
-    event is appended once the block ends."""
-    from sqlalchemy import text
-
-    from xinyong.services import audit
-    from xinyong.store.db import name_written, writing
-    from xinyong.store.tables import audit_events
-
-    def events() -> list[tuple[str, str]]:
-        with engine.connect() as conn:
-            return [(r.action, r.target) for r in conn.execute(select(audit_events).order_by(audit_events.c.id))]
-
-    with audit.recorded(engine, actor="cli:test", action="file_thing", purpose="due process"):
-        with writing(engine) as conn:
-            name_written("thing:7")
-            assert events() == [], "the event is not appended before the write commits"
-        with writing(engine) as conn:
-            conn.execute(text("SELECT 1"))
-    assert events() == [("file_thing", "thing:7")]
-
-    # a transaction without the hook
-    with audit.recorded(engine, actor="cli:test", action="note", target="subject:1"), engine.begin() as conn:
-        conn.execute(text("SELECT 1"))
-    assert events() == [("file_thing", "thing:7"), ("note", "subject:1")]

@@ -19,14 +19,15 @@ import httpx
 import pytest
 from sqlalchemy import func, select, text
 
-from builders import court_row, make_ric, ok, write_csv, xy
+from builders import court_row, make_ric, ok, stored, write_csv, xy
 from conftest import TEST_KEY_HEX
 from servers import in_thread
 from xinyong.domain.catalog import load_catalog
 from xinyong.services.keys import create_key
 from xinyong.settings import Settings
-from xinyong.store.db import SERVER_WAL_AUTOCHECKPOINT, WalCheckpointer, make_engine, upgrade, writing
+from xinyong.store.db import SERVER_WAL_AUTOCHECKPOINT, WalCheckpointer, make_engine, upgrade
 from xinyong.store.tables import audit_events, batches, records
+from xinyong.store.unit_of_work import UnitOfWork
 
 
 @pytest.fixture
@@ -65,7 +66,7 @@ def test_ingesting_onto_a_full_disk_stores_nothing_says_so_and_the_store_still_o
 
     # With room again, the same command completes the batch.
     subprocess.run(["mount", "-o", "remount,size=256m", str(small_disk)], check=True)
-    done = json.loads(ok(xy(env, "ingest", "--no-rescore", "--json", str(path), cwd=tmp_path)).stdout)
+    done = json.loads(stored(xy(env, "ingest", "--no-rescore", "--json", str(path), cwd=tmp_path)).stdout)
     assert done[0]["accepted"] == len(rows)
     assert json.loads(ok(xy(env, "audit", "verify", "--json", cwd=tmp_path)).stdout)["intact"] is True
 
@@ -74,14 +75,16 @@ ROW = "x" * 600
 
 
 def _server_like_writer(url: str, tag: str, n: int, checkpointing: bool) -> None:
-    """A server process's part: its own engine and (or not) checkpointer, writing through `writing()`."""
+    """A server process's part: its own engine and (or not) checkpointer, writing through units of work."""
     engine = make_engine(url, wal_autocheckpoint=SERVER_WAL_AUTOCHECKPOINT)
     checkpointer = WalCheckpointer(engine, every=0.01, busy_every=0.002, restart_after=200)
     if checkpointing:
         checkpointer.start()
     for i in range(n):
-        with writing(engine) as conn:
-            conn.execute(text("INSERT INTO filler (tag, i, body) VALUES (:t, :i, :b)"), {"t": tag, "i": i, "b": ROW})
+        with UnitOfWork.writing(engine) as uow:
+            uow.conn.execute(
+                text("INSERT INTO filler (tag, i, body) VALUES (:t, :i, :b)"), {"t": tag, "i": i, "b": ROW}
+            )
     checkpointer.stop()
     engine.dispose()
 

@@ -91,9 +91,12 @@ def test_organisation_identifier_is_kept_plain(ingest, tmp_path, engine):
 
 
 def test_same_file_twice_adds_nothing(ingest, tmp_path, engine, baseline):
+    """The same bytes again: rolled back whole, no second batch and no second set of rejects; the
+    result names the batch that stored them."""
     again = ingest(tmp_path / "court.csv")
-    assert (again.accepted, again.unchanged, again.rejected) == (0, 5, 0)
-    assert_untouched(engine, baseline, batches_added=1)
+    assert (again.accepted, again.unchanged, again.rejected, again.report) == (0, 0, 0, None)
+    assert again.same_as is not None and again.batch_id == again.same_as
+    assert_untouched(engine, baseline, batches_added=0)
 
 
 def test_higher_revision_is_a_new_version(ingest, tmp_path, engine, baseline):

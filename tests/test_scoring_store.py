@@ -26,6 +26,7 @@ import yaml
 from sqlalchemy import Engine, func, select
 
 from builders import court_row, make_ric, make_uscc, mistype, ok, write_csv, xy
+from builders import stored as ingested_ok
 from xinyong.domain.catalog import Catalog, load_catalog
 from xinyong.domain.catalog.loader import default_catalog_dir
 from xinyong.domain.scoring import Score
@@ -799,7 +800,7 @@ def score_run_count(engine: Engine) -> int:
 
 def test_cli_ingest_rescore_and_score(db_env, engine, catalog, vault, tmp_path):
     files = cli_files(tmp_path / "in")
-    ingested = one_line(ok(xy(db_env, "ingest", str(files), cwd=tmp_path)).stdout)
+    ingested = one_line(ingested_ok(xy(db_env, "ingest", str(files), cwd=tmp_path)).stdout)
     assert "rescored 3 subject(s) whose records changed" in ingested
     assert "Grades" in ingested and "organisation" in ingested and "not_opted_in" in ingested
     assert score_run_count(engine) == 1
@@ -826,7 +827,7 @@ def test_cli_ingest_rescore_and_score(db_env, engine, catalog, vault, tmp_path):
 
 
 def test_cli_score_of_a_resident_never_prints_the_number(db_env, engine, catalog, vault, tmp_path):
-    ok(xy(db_env, "ingest", "--no-rescore", str(cli_files(tmp_path / "in")), cwd=tmp_path))
+    ingested_ok(xy(db_env, "ingest", "--no-rescore", str(cli_files(tmp_path / "in")), cwd=tmp_path))
     assert score_run_count(engine) == 0
     number = make_ric(41)
     resident = sid_of(engine, catalog, vault, number)
@@ -851,7 +852,7 @@ def test_cli_score_of_a_resident_never_prints_the_number(db_env, engine, catalog
 
 
 def test_cli_score_of_an_unknown_subject_says_what_to_give(db_env, tmp_path):
-    ok(xy(db_env, "ingest", "--no-rescore", str(cli_files(tmp_path / "in")), cwd=tmp_path))
+    ingested_ok(xy(db_env, "ingest", "--no-rescore", str(cli_files(tmp_path / "in")), cwd=tmp_path))
     stranger = make_ric(99)  # checksum-valid, never received
     for ref in (stranger, "not-an-identifier", "999999"):
         result = xy(db_env, "score", ref, cwd=tmp_path)

@@ -16,16 +16,17 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Column, Engine, Integer, MetaData, Table, Text, delete, func, insert, select
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 
-from builders import make_uscc
+from builders import make_uscc, write_conn
 from conftest import pg_url
 from xinyong.domain.catalog import Catalog
 from xinyong.domain.errors import Busy
 from xinyong.domain.identifiers import IdentifierVault
 from xinyong.services import audit
 from xinyong.services.checks import Decided, decide_check, store_checks
-from xinyong.store.db import SERVER_WAL_AUTOCHECKPOINT, WalCheckpointer, make_engine, writing
+from xinyong.store.db import SERVER_WAL_AUTOCHECKPOINT, WalCheckpointer, make_engine
 from xinyong.store.group_commit import GroupCommitter
 from xinyong.store.tables import audit_events, checks
+from xinyong.store.unit_of_work import AuditEvent, UnitOfWork
 
 KEY = Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
 
@@ -118,7 +119,7 @@ def test_on_postgresql_a_failed_store_of_checks_gives_its_connection_back_as_it_
             assert driver.info.transaction_status.name == "IDLE"
 
         def both() -> None:  # the second insert fails: the first must go with it
-            with writing(engine, dated=False) as conn:
+            with write_conn(engine, dated=False) as conn:
                 conn.execute(insert(checks), [second.row])
                 conn.execute(insert(checks), [first.row])
 
@@ -151,8 +152,8 @@ def test_checks_and_other_writers_of_the_audit_chain_extend_one_chain(
     def other_writer() -> None:
         try:
             for i in range(40):
-                with writing(engine, dated=False) as conn:
-                    audit.append(conn, actor="admin:test", action="read", target=f"subject:{i}")
+                with UnitOfWork.writing(engine, dated=False) as uow:
+                    uow.audit(AuditEvent("admin:test", "read", f"subject:{i}"))
         except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
             errors.append(exc)
 
@@ -275,11 +276,11 @@ def test_a_committer_that_falls_behind_refuses_more_at_once_and_takes_them_again
 def test_a_writer_that_cannot_get_the_store_is_told_busy_not_handed_a_driver_error(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'store.db'}"
     holder, impatient = make_engine(url), make_engine(url, busy_timeout_s=0)  # two processes' worth
-    with writing(holder) as conn:
+    with write_conn(holder) as conn:
         conn.exec_driver_sql("CREATE TABLE t (x INTEGER)")
-        with pytest.raises(Busy, match="another writer held the store for 0 s: try again later"), writing(impatient):
+        with pytest.raises(Busy, match="another writer held the store for 0 s: try again later"), write_conn(impatient):
             pass
-    with writing(impatient) as conn:  # the holder committed: the store is free again
+    with write_conn(impatient) as conn:  # the holder committed: the store is free again
         conn.exec_driver_sql("INSERT INTO t VALUES (1)")
     for engine in (holder, impatient):
         engine.dispose()
@@ -289,7 +290,7 @@ def _pages_written(engine: Engine, commits: int) -> None:
     table = Table("filler", MetaData(), Column("id", Integer, primary_key=True), Column("body", Text))
     table.create(engine)
     for i in range(commits):
-        with writing(engine) as conn:
+        with write_conn(engine) as conn:
             conn.execute(insert(table), {"id": i, "body": "x" * 3000})
 
 
@@ -325,7 +326,7 @@ def test_the_checkpointer_comes_often_while_writes_come_and_rarely_when_they_sto
     assert checkpointer.writing, "the log grew since the last tick: the next one comes after busy_every"
     checkpointer.tick()
     assert not checkpointer.writing, "nothing was written since: the next tick comes after every"
-    with writing(engine) as conn:
+    with write_conn(engine) as conn:
         conn.exec_driver_sql("INSERT INTO filler (id, body) VALUES (1000, 'x')")
     checkpointer.tick()
     assert checkpointer.writing
@@ -338,13 +339,13 @@ def test_the_restart_gives_way_at_once_to_a_reader_on_the_old_log(tmp_path: Path
     checkpointer = WalCheckpointer(engine, restart_after=10)
     with engine.connect() as reader, reader.begin():
         reader.exec_driver_sql("SELECT count(*) FROM filler").one()  # holds its snapshot of the log
-        with writing(engine) as conn:  # the log grows past the reader's snapshot
+        with write_conn(engine) as conn:  # the log grows past the reader's snapshot
             conn.exec_driver_sql("INSERT INTO filler (id, body) VALUES (1000, 'x')")
         assert checkpointer.tick() is False, "a reader holds the log: the restart must give up"
-        with writing(engine) as conn:  # and the writers are not held back by it
+        with write_conn(engine) as conn:  # and the writers are not held back by it
             conn.exec_driver_sql("INSERT INTO filler (id, body) VALUES (1001, 'x')")
     assert checkpointer.tick() is True, "with the reader gone, the restart goes through"
-    with writing(engine) as conn:
+    with write_conn(engine) as conn:
         conn.exec_driver_sql("INSERT INTO filler (id, body) VALUES (1002, 'x')")
     assert checkpointer.checkpoint()[0] < 10, "the next writer started the log afresh"
     engine.dispose()

@@ -21,6 +21,7 @@ from xinyong.services import audit
 from xinyong.services.audit_checkpoints import anchor_from, checkpoint, verify_anchored
 from xinyong.settings import Settings
 from xinyong.store.tables import audit_events
+from xinyong.store.unit_of_work import AuditEvent, record
 
 
 @pytest.fixture
@@ -32,9 +33,7 @@ def signing(tmp_path: Path):  # type: ignore[no-untyped-def]
 
 def _events(engine: Engine, n: int, start: datetime) -> None:
     for i in range(n):
-        audit.record(
-            engine, actor="reviewer:li", action="entry_approve", target=f"entry:{i}", at=start + timedelta(minutes=i)
-        )
+        record(engine, AuditEvent("reviewer:li", "entry_approve", f"entry:{i}", at=start + timedelta(minutes=i)))
 
 
 def _rechain(engine: Engine) -> None:

@@ -22,7 +22,7 @@ from xinyong.api.ratelimit import RateLimit, trusted_proxies
 from xinyong.api.routers import catalog, checks, matches, me, public, records, reports, review
 from xinyong.services.context import AppContext
 from xinyong.settings import Settings
-from xinyong.store.db import WalCheckpointer
+from xinyong.store.checkpointer import WalCheckpointer
 
 # Every router of the app; the authorisation test walks their routes.
 ROUTERS = (

@@ -25,7 +25,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from xinyong.api import errors
 from xinyong.ops.faults import disk_full
 from xinyong.services.context import AppContext
-from xinyong.store.db import current_revision, head_revision
+from xinyong.store.migrate import current_revision, head_revision
 
 log = logging.getLogger("xinyong.health")
 router = APIRouter(tags=["operations"])

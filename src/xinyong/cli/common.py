@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import sys
-from contextlib import AbstractContextManager
 from datetime import UTC, date, datetime
 from typing import Annotated
 
@@ -16,6 +15,7 @@ from rich.text import Text
 
 from xinyong.services.context import AppContext
 from xinyong.settings import Settings
+from xinyong.store.unit_of_work import AuditNote
 
 app = typer.Typer(help="xinyong: public credit information platform.", no_args_is_help=True, add_completion=False)
 catalog_app = typer.Typer(help="Inspect and validate policy catalogs.", no_args_is_help=True)
@@ -48,15 +48,11 @@ def operator() -> str:
         return "cli:operator"
 
 
-def recorded(
-    ctx: AppContext, action: str, purpose: str | None = None, *, target: str | None = None
-) -> AbstractContextManager[None]:
-    """The event of a command's write, stored in the write's own transaction, as the API does
-    (`services.audit.recorded`): the write and its event are stored together or not at all, and
-    a refused command leaves no event. Without `target`, the write names what it creates."""
-    from xinyong.services import audit  # imports cryptography: only for the commands that audit
-
-    return audit.recorded(ctx.engine, actor=operator(), action=action, target=target, purpose=purpose)
+def note(action: str, purpose: str | None = None, *, target: str | None = None) -> AuditNote:
+    """The event of a command's write, which the service stores in the write's own unit of work,
+    as the API does: the write and its event are stored together or not at all, and a refused
+    command leaves no event. Without `target`, the write names what it creates."""
+    return AuditNote(operator(), action, purpose, target)
 
 
 def audited(ctx: AppContext, action: str, target: str, purpose: str | None = None, *, read: bool = False) -> None:
@@ -74,10 +70,10 @@ def audited(ctx: AppContext, action: str, target: str, purpose: str | None = Non
     from sqlalchemy.exc import SQLAlchemyError
 
     from xinyong.domain.errors import XinyongError
-    from xinyong.services import audit  # imports cryptography: only for the commands that audit
+    from xinyong.store.unit_of_work import AuditEvent, record
 
     try:
-        audit.record(ctx.engine, actor=operator(), action=action, target=target, purpose=purpose)
+        record(ctx.engine, AuditEvent(actor=operator(), action=action, target=target, purpose=purpose))
     except (XinyongError, SQLAlchemyError) as exc:
         done = "nothing is shown or written out" if read else "what the command did is stored"
         raise XinyongError(f"the audit event '{action} {target}' could not be appended ({done}): {exc}") from exc

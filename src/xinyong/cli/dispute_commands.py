@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from xinyong.cli.common import app, audited, fail, out, parse_moment, recorded, write_moment
+from xinyong.cli.common import app, audited, fail, note, out, parse_moment, write_moment
 from xinyong.cli.process_commands import (
     DUE_PROCESS,
     Json,
@@ -42,16 +42,16 @@ def objections_file(
 
     with service() as ctx:
         sid = subject_id_of(ctx, subject)
-        with recorded(ctx, "file_objection", DUE_PROCESS):  # the write names what it creates
-            data = file_objection(
-                ctx.migrated_engine(),
-                ctx.catalog,
-                subject_id=sid,
-                target=target,
-                grounds=grounds,
-                actor=f"subject:{sid}",
-                now=write_moment(now),
-            )
+        data = file_objection(
+            ctx.migrated_engine(),
+            ctx.catalog,
+            subject_id=sid,
+            target=target,
+            grounds=grounds,
+            actor=f"subject:{sid}",
+            now=write_moment(now),
+            audit=note("file_objection", DUE_PROCESS),
+        )
         deliver(ctx)
     emit(data, as_json, lambda d: out.print(f"objection {d['id']} filed; decision due by {d['due_on']}"))
 
@@ -67,15 +67,15 @@ def objections_appeal(
     from xinyong.services.objections import appeal
 
     with service() as ctx:
-        with recorded(ctx, "file_appeal", DUE_PROCESS):  # the write names what it creates
-            data = appeal(
-                ctx.migrated_engine(),
-                ctx.catalog,
-                objection_id,
-                grounds=grounds,
-                actor=None,
-                now=write_moment(now),
-            )
+        data = appeal(
+            ctx.migrated_engine(),
+            ctx.catalog,
+            objection_id,
+            grounds=grounds,
+            actor=None,
+            now=write_moment(now),
+            audit=note("file_appeal", DUE_PROCESS),
+        )
         deliver(ctx)
     emit(data, as_json, lambda d: out.print(f"appeal {d['id']} filed; decision due by {d['due_on']}"))
 
@@ -103,18 +103,18 @@ def objections_decide(
             raise fail(f"--set '{item}': write ATTRIBUTE=VALUE")
         changes[name.strip()] = value.strip()
     with service() as ctx:
-        with recorded(ctx, f"objection_{decision}", DUE_PROCESS, target=f"objection:{objection_id}"):
-            data = decide_objection(
-                ctx.migrated_engine(),
-                ctx.catalog,
-                objection_id,
-                uphold=decision == "uphold",
-                actor=f"reviewer:{reviewer}",
-                reason=reason,
-                now=write_moment(now),
-                revoke=revoke,
-                set_attributes=changes or None,
-            )
+        data = decide_objection(
+            ctx.migrated_engine(),
+            ctx.catalog,
+            objection_id,
+            uphold=decision == "uphold",
+            actor=f"reviewer:{reviewer}",
+            reason=reason,
+            now=write_moment(now),
+            revoke=revoke,
+            set_attributes=changes or None,
+            audit=note(f"objection_{decision}", DUE_PROCESS, target=f"objection:{objection_id}"),
+        )
         deliver(ctx)
     emit(data, as_json, lambda d: out.print(f"objection {d['id']}: {d['outcome']} {d['remedy'] or ''}"))
 
@@ -190,17 +190,17 @@ def repairs_file(
 
     with service() as ctx:
         sid = subject_id_of(ctx, subject)
-        with recorded(ctx, "file_repair", DUE_PROCESS):  # the write names what it creates
-            data = file_repair(
-                ctx.migrated_engine(),
-                ctx.catalog,
-                subject_id=sid,
-                record=record,
-                evidence_ref=evidence,
-                commitment=commitment,
-                actor=f"subject:{sid}",
-                now=write_moment(now),
-            )
+        data = file_repair(
+            ctx.migrated_engine(),
+            ctx.catalog,
+            subject_id=sid,
+            record=record,
+            evidence_ref=evidence,
+            commitment=commitment,
+            actor=f"subject:{sid}",
+            now=write_moment(now),
+            audit=note("file_repair", DUE_PROCESS),
+        )
         deliver(ctx)
     emit(
         data,
@@ -227,17 +227,17 @@ def repairs_decide(
     if decision not in ("approve", "refuse"):
         raise fail(f"decision '{decision}': say approve or refuse")
     with service() as ctx:
-        with recorded(ctx, f"repair_{decision}", DUE_PROCESS, target=f"repair:{repair_id}"):
-            data = decide_repair(
-                ctx.migrated_engine(),
-                ctx.catalog,
-                repair_id,
-                approve=decision == "approve",
-                actor=f"reviewer:{reviewer}",
-                reason=reason,
-                now=write_moment(now),
-                unmet=unmet,
-            )
+        data = decide_repair(
+            ctx.migrated_engine(),
+            ctx.catalog,
+            repair_id,
+            approve=decision == "approve",
+            actor=f"reviewer:{reviewer}",
+            reason=reason,
+            now=write_moment(now),
+            unmet=unmet,
+            audit=note(f"repair_{decision}", DUE_PROCESS, target=f"repair:{repair_id}"),
+        )
         deliver(ctx)
     emit(data, as_json, lambda d: out.print(f"repair {d['id']}: {d['outcome']} {', '.join(d['unmet'])}"))
 

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from xinyong.cli.common import app, audited, out, parse_moment, recorded
+from xinyong.cli.common import app, audited, note, out, write_moment
 from xinyong.cli.process_commands import DUE_PROCESS, Json, Now, Reason, Reviewer, deliver, emit, service, table
 
 link_app = typer.Typer(help="Match review: records without a valid identifier, and the people who link them.")
@@ -24,8 +24,11 @@ def link_train(
     from xinyong.cli.common import operator
     from xinyong.services.linking import train_model
 
-    with service() as ctx, recorded(ctx, "train_link_model"):
-        data = train_model(ctx.migrated_engine(), by=operator(), now=parse_moment(now, "--now"), seed=seed)
+    with service() as ctx:
+        data = train_model(
+            ctx.migrated_engine(), by=operator(), now=write_moment(now), seed=seed,
+            audit=note("train_link_model"),
+        )  # fmt: skip
     emit(
         data,
         as_json,
@@ -44,8 +47,11 @@ def link_run(engine: Engine = "duckdb", now: Now = None, as_json: Json = False) 
 
     with service() as ctx:
         spark_ctx = _spark(engine)
-        with spark_ctx as spark, recorded(ctx, "propose_links"):
-            data = run(ctx.migrated_engine(), now=parse_moment(now, "--now"), engine_name=engine, spark=spark)
+        with spark_ctx as spark:
+            data = run(
+                ctx.migrated_engine(), now=write_moment(now), engine_name=engine, spark=spark,
+                audit=note("propose_links"),
+            )  # fmt: skip
     emit(
         data,
         as_json,
@@ -121,16 +127,16 @@ def link_decide(
     from xinyong.services.linking import decide
 
     with service() as ctx:
-        with recorded(ctx, "judge_link", DUE_PROCESS):
-            data = decide(
-                ctx.migrated_engine(),
-                ctx.catalog,
-                proposal_id,
-                outcome,
-                reviewer=reviewer,
-                reason=reason,
-                now=parse_moment(now, "--now"),
-            )
+        data = decide(
+            ctx.migrated_engine(),
+            ctx.catalog,
+            proposal_id,
+            outcome,
+            reviewer=reviewer,
+            reason=reason,
+            now=write_moment(now),
+            audit=note("judge_link", DUE_PROCESS),
+        )
         deliver(ctx)
     emit(data, as_json, lambda d: out.print(f"judgement {d['judgement']}: proposal {d['proposal']} {d['outcome']}ed"))
 
@@ -147,14 +153,14 @@ def link_undo(
     from xinyong.services.linking import undo
 
     with service() as ctx:
-        with recorded(ctx, "undo_link_judgement", DUE_PROCESS):
-            data = undo(
-                ctx.migrated_engine(),
-                ctx.catalog,
-                judgement_id,
-                reviewer=reviewer,
-                reason=reason,
-                now=parse_moment(now, "--now"),
-            )
+        data = undo(
+            ctx.migrated_engine(),
+            ctx.catalog,
+            judgement_id,
+            reviewer=reviewer,
+            reason=reason,
+            now=write_moment(now),
+            audit=note("undo_link_judgement", DUE_PROCESS),
+        )
         deliver(ctx)
     emit(data, as_json, lambda d: out.print(f"judgement {d['judgement']} reverses judgement {d['reverses']}"))

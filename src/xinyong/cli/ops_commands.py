@@ -126,7 +126,7 @@ def restore_cmd(
 ) -> None:
     """Restore a backup into the configured store, which must be empty."""
     from xinyong.store.backup import restore
-    from xinyong.store.db import head_revision
+    from xinyong.store.migrate import head_revision
 
     with service() as ctx:
         revision = restore(ctx.engine, file)

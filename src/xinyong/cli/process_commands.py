@@ -15,7 +15,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from xinyong.cli.common import app, audited, context, fail, out, parse_day, parse_moment, recorded, write_moment
+from xinyong.cli.common import app, audited, context, fail, note, out, parse_day, parse_moment, write_moment
 from xinyong.domain.errors import XinyongError
 from xinyong.services.context import AppContext
 
@@ -159,16 +159,16 @@ def lists_decide(
     if decision not in ("approve", "reject"):
         raise fail(f"decision '{decision}': say approve or reject")
     with service() as ctx:
-        with recorded(ctx, f"entry_{decision}", DUE_PROCESS, target=f"entry:{entry_id}"):
-            view = decide(
-                ctx.migrated_engine(),
-                ctx.catalog,
-                entry_id,
-                approve_it=decision == "approve",
-                actor=f"reviewer:{reviewer}",
-                reason=reason,
-                now=write_moment(now),
-            )
+        view = decide(
+            ctx.migrated_engine(),
+            ctx.catalog,
+            entry_id,
+            approve_it=decision == "approve",
+            actor=f"reviewer:{reviewer}",
+            reason=reason,
+            now=write_moment(now),
+            audit=note(f"entry_{decision}", DUE_PROCESS, target=f"entry:{entry_id}"),
+        )
         deliver(ctx)
     emit(
         {"id": entry_id, "state": view.state.value},
@@ -190,16 +190,16 @@ def lists_extend(
     from xinyong.services.lists import extend
 
     with service() as ctx:
-        with recorded(ctx, "entry_extend", DUE_PROCESS, target=f"entry:{entry_id}"):
-            view = extend(
-                ctx.migrated_engine(),
-                ctx.catalog,
-                entry_id,
-                months=months,
-                actor=f"reviewer:{reviewer}",
-                reason=reason,
-                now=write_moment(now),
-            )
+        view = extend(
+            ctx.migrated_engine(),
+            ctx.catalog,
+            entry_id,
+            months=months,
+            actor=f"reviewer:{reviewer}",
+            reason=reason,
+            now=write_moment(now),
+            audit=note("entry_extend", DUE_PROCESS, target=f"entry:{entry_id}"),
+        )
         deliver(ctx)
     emit(
         {"id": entry_id, "state": view.state.value, "ends_on": view.ends_on},
@@ -214,15 +214,15 @@ def lists_remove(entry_id: int, reviewer: Reviewer, reason: Reason, now: Now = N
     from xinyong.services.lists import remove
 
     with service() as ctx:
-        with recorded(ctx, "entry_remove", DUE_PROCESS, target=f"entry:{entry_id}"):
-            view = remove(
-                ctx.migrated_engine(),
-                ctx.catalog,
-                entry_id,
-                actor=f"reviewer:{reviewer}",
-                reason=reason,
-                now=write_moment(now),
-            )
+        view = remove(
+            ctx.migrated_engine(),
+            ctx.catalog,
+            entry_id,
+            actor=f"reviewer:{reviewer}",
+            reason=reason,
+            now=write_moment(now),
+            audit=note("entry_remove", DUE_PROCESS, target=f"entry:{entry_id}"),
+        )
         deliver(ctx)
     emit(
         {"id": entry_id, "state": view.state.value},
@@ -264,8 +264,12 @@ def maintain_cmd(now: Now = None, as_json: Json = False) -> None:
 
     with service() as ctx:
         key = ctx.signing_key  # every maintain anchors the audit chain: no key, no run
-        with recorded(ctx, "maintain", DUE_PROCESS, target="lists"):
-            counts = maintain(ctx.migrated_engine(), ctx.catalog, write_moment(now))
+        counts = maintain(
+            ctx.migrated_engine(),
+            ctx.catalog,
+            write_moment(now),
+            audit=note("maintain", DUE_PROCESS, target="lists"),
+        )
         checkpoint(ctx.engine, key, reason="maintain")
         deliver(ctx)
     emit(counts, as_json, lambda c: out.print(", ".join(f"{k} {v}" for k, v in c.items()), highlight=False))

@@ -16,16 +16,17 @@ from xinyong.cli.common import (
     audited,
     context,
     fail,
+    note,
     out,
     parse_day,
     parse_moment,
     print_grades,
-    recorded,
     ruleset_app,
     scores_app,
 )
 from xinyong.domain.catalog import CatalogError, load_catalog
 from xinyong.domain.errors import XinyongError
+from xinyong.engines.registry import NAMES as ENGINE_NAMES
 
 
 @app.command("score")
@@ -83,7 +84,9 @@ def score(
 def rescore_cmd(
     all_subjects: Annotated[bool, typer.Option("--all", help="Rescore every subject.")] = False,
     changed: Annotated[bool, typer.Option("--changed", help="Rescore subjects whose records changed.")] = False,
-    engine_name: Annotated[str, typer.Option("--engine", help="embedded (DuckDB), spark, or online.")] = "embedded",
+    engine_name: Annotated[
+        str, typer.Option("--engine", help=f"One of {', '.join(ENGINE_NAMES)} (embedded: DuckDB).")
+    ] = "embedded",
     as_of: Annotated[str | None, typer.Option("--as-of", help="Day to score; default today.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
 ) -> None:
@@ -93,23 +96,29 @@ def rescore_cmd(
 
     if all_subjects == changed:
         raise fail("say --all or --changed")
-    if engine_name not in ("embedded", "spark", "online"):
-        raise fail(f"unknown engine '{engine_name}': use embedded, spark or online")
+    from xinyong.engines.registry import engine_named
+
+    try:
+        engine_named(engine_name)
+    except XinyongError as exc:
+        raise fail(str(exc)) from None
     ctx = context()
     day = parse_day(as_of, "--as-of")
     try:
         engine = ctx.migrated_engine()
         ids = None
         why = "every subject"
+        from xinyong.store.ingest_repo import owed_batches
+
+        owed = owed_batches(engine)  # read first: every batch it names committed before `known`
         known = clock.latest(engine)  # one moment for the choice of subjects and their scores
         if changed:
             ids, why = changed_subjects(engine, ctx.catalog, day, known)
-        # The run and its event are stored together: a run killed after its commit is audited.
-        with recorded(ctx, "rescore", f"rescore {'changed' if changed else 'all'}"):
-            result = rescore(
-                engine, ctx.catalog, as_of=day, known_at=known, subject_ids=ids, mode="changed" if changed else "all",
-                engine_name=engine_name,  # type: ignore[arg-type]
-            )  # fmt: skip
+        result = rescore(
+            engine, ctx.catalog, as_of=day, known_at=known, subject_ids=ids, mode="changed" if changed else "all",
+            engine_name=engine_name,
+            audit=note("rescore", f"rescore {'changed' if changed else 'all'}"), settles=owed,
+        )  # fmt: skip
     except XinyongError as exc:
         raise fail(str(exc)) from None
     data = {
@@ -158,6 +167,7 @@ def ruleset_diff_cmd(
     as_of: Annotated[str | None, typer.Option("--as-of", help="Day to compare on; default today.")] = None,
     examples: Annotated[int, typer.Option(min=0, max=20, help="Explained examples per grade change.")] = 3,
     as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+    engine_name: Annotated[str, typer.Option("--engine", help="embedded (DuckDB) or spark.")] = "embedded",
 ) -> None:
     """What-if: how many subjects would change grade, from which to which, with explained examples."""
     from dataclasses import asdict
@@ -170,7 +180,7 @@ def ruleset_diff_cmd(
         other = load_catalog(new_catalog) if new_catalog else ctx.catalog
         diff = ruleset_diff(
             engine, ctx.catalog, other, old, new, as_of=parse_day(as_of, "--as-of"), known_at=datetime.now(UTC),
-            examples=examples,
+            examples=examples, engine_name=engine_name,
         )  # fmt: skip
         audited(ctx, "ruleset_diff", f"rulesets:{old}..{new}"[:200], "what-if with explained examples", read=True)
     except CatalogError as exc:

@@ -14,17 +14,16 @@ from rich.table import Table
 
 from xinyong.cli.common import (
     app,
-    audited,
     catalog_app,
     context,
     db_app,
     demo_app,
     err,
     fail,
+    note,
     out,
     print_grades,
     progress_bar,
-    recorded,
 )
 from xinyong.domain.catalog import CatalogError, load_catalog
 from xinyong.domain.errors import XinyongError
@@ -53,7 +52,7 @@ def catalog_check(
 @db_app.command("upgrade")
 def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")] = "head") -> None:
     """Migrate the store's schema to the newest revision (or REVISION)."""
-    from xinyong.store.db import current_revision, upgrade
+    from xinyong.store.migrate import current_revision, upgrade
 
     ctx = context()
     upgrade(ctx.engine, revision)
@@ -65,7 +64,7 @@ def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")]
 @app.command("init")
 def init() -> None:
     """Prepare a data directory: create the identifier and signing keys if missing and migrate the store."""
-    from xinyong.store.db import current_revision, upgrade
+    from xinyong.store.migrate import current_revision, upgrade
 
     ctx = context()
     ctx.settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -96,58 +95,91 @@ def ingest(
         bool, typer.Option("--rescore/--no-rescore", help="Rescore the subjects whose records changed.")
     ] = True,
 ) -> None:
-    """Ingest department files: validate, resolve identifiers, store, report rejects, rescore."""
+    """Ingest department files: validate, resolve identifiers, store, report rejects, rescore.
+
+    A file stored before (the same bytes, source and catalog) is not stored again. Rescoring also
+    completes the rescore that an interrupted run left owing. Exit codes: 0 every row stored;
+    3 the files were stored but some rows were rejected (see the reject reports); 1 an error,
+    nothing of the failing file stored.
+    """
+    ctx = context()
+    try:
+        results = _ingest_files(ctx, path, source, encoding, sheet, report_dir)
+        rescored = _rescore_owed(ctx) if rescore_after else None
+    except XinyongError as exc:
+        raise fail(str(exc)) from None
+    _show_ingestion(results, rescored, as_json)
+    if any(r.rejected for r in results):
+        raise typer.Exit(REJECTED_ROWS_EXIT)
+
+
+# `xinyong ingest` exits with this code when it stored the files but rejected some of their rows.
+REJECTED_ROWS_EXIT = 3
+
+
+def _ingest_files(
+    ctx: Any, path: Path, source: str | None, encoding: str | None, sheet: str | None, report_dir: Path | None
+) -> list[Any]:
     from xinyong.ingest.pipeline import ingest_file, plan_directory, source_of
     from xinyong.ingest.readers import ReadOptions
 
-    ctx = context()
-    try:
-        engine = ctx.migrated_engine()
-        catalog, vault = ctx.catalog, ctx.vault
-        if path.is_dir():
-            if source:
-                raise fail("--source applies to a single file; in a directory the file names give the sources")
-            plan = plan_directory(path, catalog)
-        elif path.is_file():
-            plan = [(path, source_of(path, catalog, source))]
-        else:
-            raise fail(f"{path}: no such file or directory")
-        results = []
-        with progress_bar() as bar:
-            for file, sid in plan:
-                total = None if bar.disable else _count_rows(file)  # a pass over the file only for a bar shown
-                task = bar.add_task(f"{file.name:<28}", total=total)
-                with recorded(ctx, "submit_records", "file ingestion"):  # the write names what it creates
-                    result = ingest_file(
-                        engine,
-                        catalog,
-                        vault,
-                        file,
-                        source=sid,
-                        report_dir=report_dir or ctx.settings.rejects,
-                        chunk_rows=ctx.settings.ingest_chunk_rows,
-                        helper_min_bytes=ctx.settings.ingest_helper_min_bytes
-                        if ctx.settings.ingest_helper_min_bytes >= 0
-                        else None,
-                        progress=partial(bar.advance, task),
-                        options=ReadOptions(encoding, sheet),
-                    )
-                results.append(result)
-        rescored = None
-        if rescore_after and any(r.accepted or r.new_versions for r in results):
-            from xinyong.services.scoring import changed_subjects, rescore
-            from xinyong.store import clock
+    engine = ctx.migrated_engine()
+    catalog, vault = ctx.catalog, ctx.vault
+    if path.is_dir():
+        if source:
+            raise fail("--source applies to a single file; in a directory the file names give the sources")
+        plan = plan_directory(path, catalog)
+    elif path.is_file():
+        plan = [(path, source_of(path, catalog, source))]
+    else:
+        raise fail(f"{path}: no such file or directory")
+    results = []
+    with progress_bar() as bar:
+        for file, sid in plan:
+            total = None if bar.disable else _count_rows(file)  # a pass over the file only for a bar shown
+            task = bar.add_task(f"{file.name:<28}", total=total)
+            result = ingest_file(
+                engine,
+                catalog,
+                vault,
+                file,
+                source=sid,
+                report_dir=report_dir or ctx.settings.rejects,
+                chunk_rows=ctx.settings.ingest_chunk_rows,
+                helper_min_bytes=ctx.settings.ingest_helper_min_bytes
+                if ctx.settings.ingest_helper_min_bytes >= 0
+                else None,
+                progress=partial(bar.advance, task),
+                options=ReadOptions(encoding, sheet),
+                audit=note("submit_records", "file ingestion"),  # its target: the new batch
+            )
+            results.append(result)
+    return results
 
-            today, known = datetime.now(UTC).date(), clock.latest(engine)  # one moment for both steps
-            ids, _ = changed_subjects(engine, catalog, today, known)
-            if ids:
-                rescored = rescore(
-                    engine, catalog, as_of=today, known_at=known, subject_ids=ids, mode="changed",
-                    engine_name="online" if len(ids) < 200 else "embedded",
-                )  # fmt: skip
-                audited(ctx, "rescore", f"score_run:{rescored.run_id}", "rescore changed")
-    except XinyongError as exc:
-        raise fail(str(exc)) from None
+
+def _rescore_owed(ctx: Any) -> Any:
+    """Rescore the subjects of the batches that owe it (this run's, and any a crash left)."""
+    from xinyong.services.scoring import changed_subjects, rescore
+    from xinyong.store import clock
+    from xinyong.store.ingest_repo import owed_batches, settle
+
+    engine, catalog = ctx.migrated_engine(), ctx.catalog
+    owed = owed_batches(engine)
+    if not owed:
+        return None
+    today, known = datetime.now(UTC).date(), clock.latest(engine)  # one moment for both steps
+    ids, _ = changed_subjects(engine, catalog, today, known)
+    if not ids:
+        settle(engine, owed)  # what they changed is scored already
+        return None
+    return rescore(
+        engine, catalog, as_of=today, known_at=known, subject_ids=ids, mode="changed",
+        engine_name="online" if len(ids) < 200 else "embedded",
+        audit=note("rescore", "rescore changed"), settles=owed,
+    )  # fmt: skip
+
+
+def _show_ingestion(results: list[Any], rescored: Any, as_json: bool) -> None:
     if as_json:
         payload: Any = [r.as_dict() for r in results]
         sys.stdout.write(json.dumps(payload, ensure_ascii=False) + "\n")

@@ -28,12 +28,11 @@ from xinyong.ingest.readers import FORMATS, ReadOptions, file_format
 from xinyong.ingest.summary import merge_reading, spreadsheet_safe
 from xinyong.ingest.validation import Chunk, Job, gc_paused, helper_chunks, local_chunks
 from xinyong.services.linking import propose_for_batch
-from xinyong.store import clock
 from xinyong.store import ingest_repo as repo
 from xinyong.store import linking_repo as link_repo
 from xinyong.store.batch_store import BatchStore
-from xinyong.store.db import name_written, write_lock, write_transaction
 from xinyong.store.ingest_repo import StoredVersion
+from xinyong.store.unit_of_work import AuditNote, UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +64,7 @@ class BatchResult:
     report: str | None = None
     problems_sample: list[str] = field(default_factory=list)
     reading: dict[str, object] = field(default_factory=dict)  # encoding, mapping, dropped and normalised counts
+    same_as: int | None = None  # the batch that stored this very file before: nothing was stored again
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -131,8 +131,10 @@ def ingest_file(
     progress: Progress | None = None,
     analyze_after_rows: int = ANALYZE_AFTER_ROWS,
     options: ReadOptions | None = None,
+    audit: AuditNote | None = None,
 ) -> BatchResult:
-    """Ingest one file as one atomic batch.
+    """Ingest one file as one atomic batch, stored with its audit event (`audit`, whose target
+    is the new batch) or not at all.
 
     Files of at least `helper_min_bytes` are read and validated by a helper process while this
     one writes (None: never). On PostgreSQL a batch that stored at least `analyze_after_rows`
@@ -156,7 +158,9 @@ def ingest_file(
         chunks = local_chunks(path, fmt, validator, chunk_rows, digest.append, options)
     try:
         with gc_paused():
-            result = _store_chunks(engine, catalog, path, fmt, source_id, chunks, digest, report_dir, now, progress)
+            result = _store_chunks(
+                engine, catalog, path, fmt, source_id, chunks, digest, report_dir, now, progress, audit
+            )
     finally:
         chunks.close()
     if engine.dialect.name == "postgresql" and result.accepted + result.new_versions >= analyze_after_rows:
@@ -180,6 +184,7 @@ def _store_chunks(
     report_dir: Path,
     now: datetime,
     progress: Progress | None,
+    audit: AuditNote | None = None,
 ) -> BatchResult:
     first = next(chunks, None)  # header and schema problems surface here, before any write
     if first is None:
@@ -189,11 +194,9 @@ def _store_chunks(
     report = _Report(report_dir, f"{stamp}-{source_id}-{path.name}.rejects.csv")
     committed = False
     try:
-        options = {"xinyong_write": True, "xinyong_bulk": True}
-        # The batch's audit event, where the caller asked for one, is its transaction's last step.
-        with engine.connect().execution_options(**options) as conn, write_transaction(conn):
-            write_lock(conn, "ingest")
-            at = clock.advance(conn, now)  # when the platform knows this batch: see store.clock
+        with UnitOfWork.writing(engine, lock="ingest", bulk=True) as uow:
+            conn = uow.conn
+            at = uow.stamp(now)  # when the platform knows this batch: see store.clock
             repo.sync_sources(conn, catalog, now)
             batch_id = repo.open_batch(
                 conn,
@@ -207,7 +210,7 @@ def _store_chunks(
                     "finished_at": now,
                 },
             )
-            name_written(f"batch:{batch_id}")
+            uow.audit(audit, f"batch:{batch_id}")
             result = BatchResult(batch_id=batch_id, source=source_id, file=str(path))
             store = BatchStore(conn, source_id, batch_id, at)
             for chunk in chain([first], chunks):
@@ -215,27 +218,53 @@ def _store_chunks(
                 if progress:
                     progress(chunk.rows_read)
                 log.info("batch %s (%s): %d rows read", batch_id, path.name, result.rows_read)
-            result.report = str(report.final) if report.rows else None
-            repo.close_batch(
-                conn,
-                batch_id,
-                {
-                    "finished_at": datetime.now(UTC),
-                    "file_sha256": digest[0],
-                    "rows_read": result.rows_read,
-                    "accepted": result.accepted,
-                    "new_versions": result.new_versions,
-                    "unchanged": result.unchanged,
-                    "rejected": result.rejected,
-                    "unresolved": result.unresolved,
-                    "subjects_created": result.subjects_created,
-                    "report_path": result.report,
-                },
-            )
+            _close(conn, catalog.version, path, batch_id, digest[0], result, report, now)
         committed = True
+    except _StoredBefore as stored:  # rolled back: no second batch, no second set of rejects
+        return stored.result
     finally:
         report.finish(keep=committed)
     return result
+
+
+def _close(
+    conn: Connection,
+    catalog_version: str,
+    path: Path,
+    batch_id: int,
+    sha256: str,
+    result: BatchResult,
+    report: _Report,
+    now: datetime,
+) -> None:
+    """The batch's last writes: refused if the file was stored before, else what it owes and counts."""
+    earlier = repo.stored_before(conn, result.source, sha256, catalog_version, batch_id)
+    if earlier is not None:
+        raise _StoredBefore(BatchResult(earlier, result.source, str(path), result.rows_read, same_as=earlier))
+    result.report = str(report.final) if report.rows else None
+    if result.accepted or result.new_versions:
+        repo.owe_rescore(conn, batch_id, now)
+    repo.close_batch(
+        conn,
+        batch_id,
+        {
+            "finished_at": datetime.now(UTC),
+            "file_sha256": sha256,
+            "rows_read": result.rows_read,
+            "accepted": result.accepted,
+            "new_versions": result.new_versions,
+            "unchanged": result.unchanged,
+            "rejected": result.rejected,
+            "unresolved": result.unresolved,
+            "subjects_created": result.subjects_created,
+            "report_path": result.report,
+        },
+    )
+
+
+class _StoredBefore(Exception):
+    def __init__(self, result: BatchResult) -> None:
+        self.result = result
 
 
 def _store_chunk(

@@ -2,7 +2,7 @@
 
 The one place this package touches the audit chain: a report's row and its `issue_report`
 event, a publication's rows and its `publish_open_data` event, are committed together or not at
-all (`services.audit.append` inside the write's own transaction), so a report is handed out,
+all (the event registered in the write's unit of work), so a report is handed out,
 or a publication's files put in place, only once both are stored.
 """
 
@@ -13,24 +13,17 @@ from typing import Any
 
 from sqlalchemy import Engine, insert
 
-from xinyong.services import audit
 from xinyong.store.bulk import allocate_ids
-from xinyong.store.db import writing
 from xinyong.store.report_tables import publication_changes, publications, reports
+from xinyong.store.unit_of_work import AuditEvent, UnitOfWork
 
 
 def store_report(engine: Engine, row: dict[str, Any], *, actor: str, purpose: str | None) -> None:
     """Store an issued report and its audit event (target: the report's code and subject)."""
-    with writing(engine, dated=False) as conn:
-        conn.execute(insert(reports).values(**row))
-        audit.append(
-            conn,
-            actor=actor,
-            action="issue_report",
-            target=f"report:{row['code']} subject:{row['subject_id']}",
-            purpose=purpose or "credit report",
-            at=row["issued_at"],
-        )
+    with UnitOfWork.writing(engine, dated=False) as uow:
+        uow.conn.execute(insert(reports).values(**row))
+        target = f"report:{row['code']} subject:{row['subject_id']}"
+        uow.audit(AuditEvent(actor, "issue_report", target, purpose or "credit report", row["issued_at"]))
 
 
 def store_publication(
@@ -43,7 +36,8 @@ def store_publication(
 ) -> tuple[int, bytes, bytes]:
     """Store a publication (its manifest and signature made for the id it gets), the changes it
     made and its audit event; (its id, manifest, signature)."""
-    with writing(engine, dated=False) as conn:
+    with UnitOfWork.writing(engine, dated=False) as uow:
+        conn = uow.conn
         [publication_id] = allocate_ids(conn, publications, 1)
         manifest, signature = manifest_of(publication_id)
         conn.execute(
@@ -53,12 +47,7 @@ def store_publication(
         )
         if changes:
             conn.execute(insert(publication_changes), [{**c, "publication_id": publication_id} for c in changes])
-        audit.append(
-            conn,
-            actor=actor,
-            action="publish_open_data",
-            target=f"publication:{publication_id}",
-            purpose="open data",
-            at=row["created_at"],
+        uow.audit(
+            AuditEvent(actor, "publish_open_data", f"publication:{publication_id}", "open data", row["created_at"])
         )
     return publication_id, manifest, signature

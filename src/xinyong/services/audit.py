@@ -3,13 +3,14 @@
 Each event's hash covers its own fields and the previous event's hash, so altering, deleting,
 inserting or reordering any event breaks the chain at that point, and `verify` names it.
 Appending takes the store's "audit" lock, so concurrent writers extend one chain, not two.
+A service registers its event in its write's unit of work (`store.unit_of_work`), which appends
+it as the transaction's last step: the write and its event are stored together or not at all.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
@@ -18,9 +19,7 @@ from sqlalchemy import Connection, Engine, insert, select
 from sqlalchemy.exc import DBAPIError
 
 from xinyong.domain.certificates import canonical
-from xinyong.domain.clock import CLOCK
-from xinyong.domain.errors import AuditFailed, XinyongError
-from xinyong.store.db import advisory_key, commit_hook, write_lock, writing
+from xinyong.store.engine import advisory_key, write_lock
 from xinyong.store.tables import audit_events
 
 GENESIS = "0" * 64
@@ -54,63 +53,9 @@ class Event(NamedTuple):
     at: datetime
 
 
-def append(
-    conn: Connection, *, actor: str, action: str, target: str, purpose: str | None = None, at: datetime | None = None
-) -> str:
-    """Append one event inside the caller's transaction (which must be a write transaction)."""
-    return append_many(conn, [Event(actor, action, target, purpose, at or CLOCK.now())])
-
-
-@contextmanager
-def recorded(
-    engine: Engine, *, actor: str, action: str, target: str | None = None, purpose: str | None = None
-) -> Iterator[None]:
-    """The event of the write made inside this block, appended in that write's own transaction
-    just before it commits, so the write and its event are stored together or not at all.
-
-    `target` names what is written to; where it is None, the write names what it creates
-    (`store.db.name_written`, e.g. a new objection). A block that fails before its write commits
-    appends nothing; one that fails after it (as a rescore after a decision may) keeps the event
-    of the stored write. Where the block's writes take no transaction of `writing()`, of an
-    ingestion batch or of a maintenance run, the event is appended once the block ends, in a
-    transaction of its own (`record`).
-
-    Raises:
-        AuditFailed: the event could not be appended, and the write was not stored with it (or,
-            appended afterwards, the write is stored: the message says which).
-    """
-
-    def appended(conn: Connection | None, written: str | None) -> None:
-        """Append in `conn` (the write's transaction) or, with None, in a transaction of its own."""
-        what = target or written
-        if what is None:
-            raise RuntimeError(f"the write of '{action}' named no target for its audit event")
-        try:
-            if conn is None:
-                record(engine, actor=actor, action=action, target=what, purpose=purpose)
-            else:
-                append(conn, actor=actor, action=action, target=what, purpose=purpose)
-        except (XinyongError, DBAPIError) as exc:
-            kept = "nothing was stored" if conn is not None else "what was done is stored"
-            raise AuditFailed(f"the audit event '{action} {what}' could not be appended ({kept}): {exc}") from exc
-
-    with commit_hook(appended) as hook:
-        yield
-    if not hook.ran:
-        appended(None, hook.written)
-
-
-def record(
-    engine: Engine, *, actor: str, action: str, target: str, purpose: str | None = None, at: datetime | None = None
-) -> str:
-    """Append one event in a write transaction of its own: the event of an operation that has
-    committed already, or of a read. It queues for no knowledge clock (`writing(dated=False)`)."""
-    with writing(engine, dated=False) as conn:
-        return append(conn, actor=actor, action=action, target=target, purpose=purpose, at=at)
-
-
 def append_many(conn: Connection, events: Sequence[Event]) -> str:
-    """Append events in their order inside the caller's write transaction; the last one's hash."""
+    """Append events in their order inside the caller's write transaction (a unit of work's
+    commit; the check path's group commit); the last one's hash."""
     if conn.dialect.name == "postgresql":
         prev = _locked_head(conn)
     else:

@@ -32,8 +32,9 @@ from xinyong.domain.certificates import CertificateInvalid, key_id, signed, veri
 from xinyong.domain.clock import CLOCK
 from xinyong.services import audit
 from xinyong.store.checkpoint_tables import audit_checkpoints
-from xinyong.store.db import advisory_key, writing
+from xinyong.store.engine import advisory_key
 from xinyong.store.tables import audit_events
+from xinyong.store.unit_of_work import UnitOfWork
 
 KIND = "audit_checkpoint"
 REASONS = ("daily", "maintain", "export", "manual")
@@ -60,7 +61,8 @@ def checkpoint(engine: Engine, key: Ed25519PrivateKey, *, reason: str, now: date
     """Sign and keep the chain's head; return the checkpoint as signed (`document`, bytes)."""
     if reason not in REASONS:
         raise ValueError(f"checkpoint reason '{reason}': one of {', '.join(REASONS)}")
-    with writing(engine, dated=False) as conn:
+    with UnitOfWork.writing(engine, dated=False) as uow:
+        conn = uow.conn
         if conn.dialect.name == "postgresql":  # the audit lock: no event is appended while the head is read
             conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({advisory_key(audit.AUDIT_LOCK)})")
         seq, head = _head(conn)

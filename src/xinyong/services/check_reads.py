@@ -20,9 +20,9 @@ from sqlalchemy import Engine
 from xinyong.domain.catalog import Catalog
 from xinyong.domain.certificates import CertificateInvalid, key_id, verify
 from xinyong.domain.errors import NotFound
-from xinyong.services import audit
 from xinyong.services.checks import replay, stored_check
 from xinyong.services.keys import Principal, Role
+from xinyong.store.unit_of_work import AuditEvent, record
 
 STAFF = frozenset({Role.REVIEWER, Role.ADMIN})
 
@@ -49,7 +49,7 @@ def _readable(engine: Engine, check_id: str, reader: Principal | None) -> Any:
 def read_certificate(engine: Engine, check_id: str, *, reader: Principal | None, actor: str) -> bytes:
     """A check's certificate, byte for byte as signed; the read is audited in `actor`'s name."""
     row = _readable(engine, check_id, reader)
-    audit.record(engine, actor=actor, action="certificate_read", target=f"check:{check_id}")
+    record(engine, AuditEvent(actor, "certificate_read", f"check:{check_id}"))
     return str(row.certificate).encode()
 
 
@@ -58,7 +58,7 @@ def read_replay(
 ) -> dict[str, Any]:
     """A check replayed as known at its moment; the read is audited in `actor`'s name."""
     _readable(engine, check_id, reader)
-    audit.record(engine, actor=actor, action="check_replay", target=f"check:{check_id}")
+    record(engine, AuditEvent(actor, "check_replay", f"check:{check_id}"))
     return replay(engine, catalog, check_id)
 
 

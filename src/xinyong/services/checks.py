@@ -21,7 +21,7 @@ confirm their snapshot under it.
 
 The hot statements are built once at import with bind parameters: building a SQLAlchemy statement
 costs several times what executing a cached one does; and the check's read runs on the driver's
-connection (`store.db.HotRead`), past the per-execution machinery of SQLAlchemy's Connection.
+connection (`store.hot.HotRead`), past the per-execution machinery of SQLAlchemy's Connection.
 """
 
 from __future__ import annotations
@@ -51,7 +51,8 @@ from xinyong.services.lists import TRANSITION_COLUMNS, transition
 from xinyong.services.objection_views import DEADLINE_COLUMNS, Disputes, disputes_from, objections_open_at
 from xinyong.services.scoring import FACT_COLUMNS, known_versions
 from xinyong.store import clock
-from xinyong.store.db import HotInsert, HotRead, on_driver, one_read, writing
+from xinyong.store.engine import one_read
+from xinyong.store.hot import HotInsert, HotRead, on_driver
 from xinyong.store.linking_tables import link_judgements
 from xinyong.store.tables import (
     audit_events,
@@ -63,6 +64,7 @@ from xinyong.store.tables import (
     records,
     subjects,
 )
+from xinyong.store.unit_of_work import AuditEvent, UnitOfWork
 
 PURPOSE_MAX = 200
 
@@ -395,9 +397,10 @@ def store_checks(engine: Engine, decided: Sequence[Decided]) -> None:
     if engine.dialect.name == "postgresql":
         _store_on_postgresql(engine, decided)
         return
-    with writing(engine, dated=False) as conn:
-        conn.execute(_INSERT_CHECK, [d.row for d in decided])
-        audit.append_many(conn, [d.event for d in decided])
+    with UnitOfWork.writing(engine, dated=False) as uow:
+        uow.conn.execute(_INSERT_CHECK, [d.row for d in decided])
+        for d in decided:
+            uow.audit(AuditEvent(*d.event))
 
 
 _CHECK_ROWS = HotInsert(checks, [c.key for c in checks.c])

@@ -13,8 +13,9 @@ from xinyong.domain.catalog import Catalog, load_catalog
 from xinyong.domain.identifiers import IdentifierVault
 from xinyong.services.keys import KeyCache
 from xinyong.settings import Settings
-from xinyong.store.db import SERVER_WAL_AUTOCHECKPOINT, make_engine, require_current
+from xinyong.store.engine import SERVER_WAL_AUTOCHECKPOINT, make_engine
 from xinyong.store.group_commit import GroupCommitter
+from xinyong.store.migrate import require_current
 
 if TYPE_CHECKING:  # the check service (and its cryptography) is imported by the commands that use it
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey

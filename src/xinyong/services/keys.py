@@ -21,8 +21,9 @@ from sqlalchemy import Engine, bindparam, exists, insert, select, update
 
 from xinyong.domain.catalog import Catalog
 from xinyong.domain.errors import Conflict, InvalidInput, NotFound
-from xinyong.store.db import one_read, writing
+from xinyong.store.engine import one_read
 from xinyong.store.tables import api_keys, subjects
+from xinyong.store.unit_of_work import AuditEvent, UnitOfWork
 
 
 class Role(StrEnum):
@@ -118,11 +119,10 @@ def create_key(
     _check_scopes(catalog, r, name, scopes)
     if (r is Role.SUBJECT) != (subject_id is not None):
         raise InvalidInput("a subject token names its subject, and only a subject token does")
-    from xinyong.services import audit  # its certificates' cryptography: imported when used
-
     key_id, secret = secrets.token_hex(8), secrets.token_urlsafe(24)
     at = now or datetime.now(UTC)
-    with writing(engine, dated=False) as conn:
+    with UnitOfWork.writing(engine, dated=False) as uow:
+        conn = uow.conn
         if subject_id is not None and conn.scalar(select(subjects.c.id).where(subjects.c.id == subject_id)) is None:
             raise NotFound(f"no subject {subject_id}")
         conn.execute(
@@ -136,7 +136,7 @@ def create_key(
                 created_at=at,
             )
         )
-        audit.append(conn, actor=actor, action="key_create", target=f"key:{key_id}", purpose=f"{r.value} key", at=at)
+        uow.audit(AuditEvent(actor, "key_create", f"key:{key_id}", f"{r.value} key", at))
     return {
         "key": f"xy_{key_id}_{secret}",
         "id": key_id,
@@ -252,16 +252,15 @@ def revoke_key(engine: Engine, key_id: str, now: datetime | None = None, actor: 
     key_id = key_id.strip()
     if key_id.startswith("xy_"):
         raise InvalidInput("give the key's id (the 16 characters after 'xy_'), not the key itself")
-    from xinyong.services import audit  # its certificates' cryptography: imported when used
-
     at = now or datetime.now(UTC)
-    with writing(engine, dated=False) as conn:
+    with UnitOfWork.writing(engine, dated=False) as uow:
+        conn = uow.conn
         row = conn.execute(select(api_keys).where(api_keys.c.id == key_id).with_for_update()).mappings().first()
         if row is None:
             raise NotFound(f"no key '{key_id}': `xinyong keys list` shows the ids")
         if row["revoked_at"] is not None:
             raise Conflict(f"key '{key_id}' ({row['role']} {row['name']}) was revoked already, at {row['revoked_at']}")
         conn.execute(update(api_keys).where(api_keys.c.id == key_id).values(revoked_at=at))
-        audit.append(conn, actor=actor, action="key_revoke", target=f"key:{key_id}", purpose="revocation", at=at)
+        uow.audit(AuditEvent(actor, "key_revoke", f"key:{key_id}", "revocation", at))
         row = conn.execute(select(api_keys).where(api_keys.c.id == key_id)).mappings().one()
     return _key_view(row)

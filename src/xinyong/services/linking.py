@@ -30,9 +30,9 @@ from xinyong.services.corrections import current_record, new_version
 from xinyong.services.lists import need_reason
 from xinyong.services.refresh import rescore_subjects
 from xinyong.store import linking_repo as repo
-from xinyong.store.db import name_written, writing
 from xinyong.store.linking_tables import link_judgements, link_proposals
 from xinyong.store.tables import batches, unresolved
+from xinyong.store.unit_of_work import AuditNote, UnitOfWork
 
 log = logging.getLogger(__name__)
 ENGINES = ("duckdb", "spark")
@@ -58,7 +58,9 @@ def _load(document: str) -> Any:
         return load_model(path)
 
 
-def train_model(engine: Engine, *, by: str, now: datetime, seed: int = 1) -> dict[str, Any]:
+def train_model(
+    engine: Engine, *, by: str, now: datetime, seed: int = 1, audit: AuditNote | None = None
+) -> dict[str, Any]:
     """Train the model on the store's own records and keep it under its version.
 
     Raises:
@@ -80,9 +82,9 @@ def train_model(engine: Engine, *, by: str, now: datetime, seed: int = 1) -> dic
         "seed": seed,
         "training": {kind: params.training for kind, params in model.kinds.items()},
     }
-    with writing(engine, dated=False) as conn:
-        new = repo.save_model(conn, model.version, text, model.trained_at, figures, by, now)
-        name_written(f"link_model:{model.version[:12]}")
+    with UnitOfWork.writing(engine, dated=False) as uow:
+        new = repo.save_model(uow.conn, model.version, text, model.trained_at, figures, by, now)
+        uow.audit(audit, f"link_model:{model.version[:12]}")
     return {"version": model.version, "new": new, **figures}
 
 
@@ -106,6 +108,7 @@ def run(
     batch_id: int | None = None,
     spark: Any = None,
     version: str | None = None,
+    audit: AuditNote | None = None,
 ) -> dict[str, Any]:
     """Propose candidate subjects for every unresolved record (or those of one batch) and keep them.
 
@@ -121,11 +124,10 @@ def run(
             raise InvalidInput(f"{what}: run `xinyong link train` first")
         model = _load(kept.model)
         table = _proposals(conn, model, batch_id, engine_name, spark)
-    with writing(engine, dated=False) as conn:
-        made = repo.insert_proposals(conn, table, now) if table.num_columns else []
-        if made:
-            name_written(f"link_proposals:{made[0]}-{made[-1]}")
-        open_now = repo.count_open(conn)
+    with UnitOfWork.writing(engine, dated=False) as uow:
+        made = repo.insert_proposals(uow.conn, table, now) if table.num_columns else []
+        uow.audit(audit, f"link_proposals:{made[0]}-{made[-1]}" if made else "link_proposals:none")
+        open_now = repo.count_open(uow.conn)
     records = len(set(table["record_key"].to_pylist())) if table.num_columns else 0
     return {"model_version": model.version, "records": records, "proposals": len(made), "open": open_now}
 
@@ -168,11 +170,11 @@ def _proposal(conn: Connection, proposal_id: int) -> Any:
 
 
 @contextmanager
-def _judging(engine: Engine) -> Iterator[tuple[Connection, set[int]]]:
-    """A write transaction for a judgement, and the subjects to rescore once it has committed."""
+def _judging(engine: Engine) -> Iterator[tuple[UnitOfWork, set[int]]]:
+    """A unit of work for a judgement, and the subjects to rescore once it has committed."""
     touched: set[int] = set()
-    with writing(engine) as conn:
-        yield conn, touched
+    with UnitOfWork.writing(engine) as uow:
+        yield uow, touched
 
 
 def decide(
@@ -184,6 +186,7 @@ def decide(
     reviewer: str,
     reason: str,
     now: datetime,
+    audit: AuditNote | None = None,
 ) -> dict[str, Any]:
     """Record a reviewer's judgement on a proposal; a confirmation links the record from now on.
 
@@ -198,7 +201,8 @@ def decide(
         raise InvalidInput(f"outcome '{outcome}': expected confirm, reject or unsure") from None
     who = _need_reviewer(reviewer)
     why = need_reason(reason, "a match judgement")
-    with _judging(engine) as (conn, touched):
+    with _judging(engine) as (uow, touched):
+        conn = uow.conn
         p = _proposal(conn, proposal_id)
         rec = current_record(conn, p.source_id, p.source_ref, lock=True)
         if rec.subject_id is not None:
@@ -225,7 +229,7 @@ def decide(
             "at": now,
         }
         jid = int(conn.execute(insert(link_judgements).values(**values).returning(link_judgements.c.id)).scalar_one())
-        name_written(f"link_judgement:{jid}")
+        uow.audit(audit, f"link_judgement:{jid}")
         linked_id = None
         if decided is Outcome.CONFIRM:
             linked_id = _confirm(conn, catalog, p, int(rec.id), jid, why, now)
@@ -262,7 +266,14 @@ def _confirm(conn: Connection, catalog: Catalog, p: Any, version: int, jid: int,
 
 
 def undo(
-    engine: Engine, catalog: Catalog, judgement_id: int, *, reviewer: str, reason: str, now: datetime
+    engine: Engine,
+    catalog: Catalog,
+    judgement_id: int,
+    *,
+    reviewer: str,
+    reason: str,
+    now: datetime,
+    audit: AuditNote | None = None,
 ) -> dict[str, Any]:
     """Reverse a judgement by appending one that names it; an undone confirmation unlinks the record.
 
@@ -272,7 +283,8 @@ def undo(
     """
     who = _need_reviewer(reviewer)
     why = need_reason(reason, "undoing a match judgement")
-    with _judging(engine) as (conn, touched):
+    with _judging(engine) as (uow, touched):
+        conn = uow.conn
         j = conn.execute(select(link_judgements).where(link_judgements.c.id == judgement_id)).first()
         if j is None:
             raise NotFound(f"no match judgement {judgement_id}")
@@ -311,7 +323,7 @@ def undo(
                 )
         except IntegrityError:
             raise Conflict(f"judgement {judgement_id} was undone by someone else at the same time") from None
-        name_written(f"link_judgement:{jid}")
+        uow.audit(audit, f"link_judgement:{jid}")
         if j.outcome == Outcome.CONFIRM:
             outbox.put(
                 conn,

@@ -41,8 +41,8 @@ from xinyong.domain.scoring import RecordFact
 from xinyong.services import notices as outbox
 from xinyong.services.proposals import proposal_notice
 from xinyong.store import clock
-from xinyong.store.db import writing
 from xinyong.store.tables import list_entries, list_entry_state, list_transitions, records, sources
+from xinyong.store.unit_of_work import AuditNote, UnitOfWork
 
 REASON_MIN = 5
 
@@ -231,12 +231,22 @@ def approve(conn: Connection, catalog: Catalog, entry_id: int, *, actor: str, no
 
 
 def decide(
-    engine: Engine, catalog: Catalog, entry_id: int, *, approve_it: bool, actor: str, reason: str, now: datetime
+    engine: Engine,
+    catalog: Catalog,
+    entry_id: int,
+    *,
+    approve_it: bool,
+    actor: str,
+    reason: str,
+    now: datetime,
+    audit: AuditNote | None = None,
 ) -> EntryView:
     """A reviewer's decision on a proposal: approve (notify the subject) or reject (withdraw it)."""
     need_actor(actor, "reviewer")
     reason = need_reason(reason, "a decision on a proposal")
-    with writing(engine) as conn:
+    with UnitOfWork.writing(engine) as uow:
+        conn = uow.conn
+        uow.audit(audit, f"entry:{entry_id}")
         if approve_it:
             return approve(conn, catalog, entry_id, actor=actor, now=now, reason=reason)
         e = entry_row(conn, entry_id)
@@ -311,7 +321,15 @@ def ground_fact(conn: Connection, catalog: Catalog, e: Any) -> GroundFact | None
 
 
 def extend(
-    engine: Engine, catalog: Catalog, entry_id: int, *, months: int, actor: str, reason: str, now: datetime
+    engine: Engine,
+    catalog: Catalog,
+    entry_id: int,
+    *,
+    months: int,
+    actor: str,
+    reason: str,
+    now: datetime,
+    audit: AuditNote | None = None,
 ) -> EntryView:
     """Lengthen a listing's term: only by a new reasoned decision of another reviewer, while its
     ground counts, within the list's longest stay (see `domain.lists.extension_refusal`)."""
@@ -320,7 +338,9 @@ def extend(
     why = words_problem(reason)
     if why is not None:
         raise InvalidInput(f"an extension needs a reason the subject can read: the reason {why}")
-    with writing(engine) as conn:
+    with UnitOfWork.writing(engine) as uow:
+        conn = uow.conn
+        uow.audit(audit, f"entry:{entry_id}")
         e = entry_row(conn, entry_id)
         listing = catalog.lists[e.list_id]
         current_view(conn, entry_id, lock=True)
@@ -348,12 +368,23 @@ def extend(
         return new
 
 
-def remove(engine: Engine, catalog: Catalog, entry_id: int, *, actor: str, reason: str, now: datetime) -> EntryView:
+def remove(
+    engine: Engine,
+    catalog: Catalog,
+    entry_id: int,
+    *,
+    actor: str,
+    reason: str,
+    now: datetime,
+    audit: AuditNote | None = None,
+) -> EntryView:
     """A reviewer ends an entry: removal when listed, withdrawal before publication. A published
     entry of a list a source owns ends only by that source's decision (`owner_refusal`)."""
     need_actor(actor, "reviewer")
     reason = need_reason(reason, "a removal")
-    with writing(engine) as conn:
+    with UnitOfWork.writing(engine) as uow:
+        conn = uow.conn
+        uow.audit(audit, f"entry:{entry_id}")
         view = current_view(conn, entry_id, lock=True)
         listing = catalog.lists[entry_row(conn, entry_id).list_id]
         owner_refusal(listing, owner_name(catalog, listing), entry_id, view.state, "removal")

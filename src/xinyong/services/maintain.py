@@ -36,8 +36,6 @@ from xinyong.services import lists as lists_service
 from xinyong.services import notices as outbox
 from xinyong.services.proposals import create_entries
 from xinyong.services.refresh import end_for_ground
-from xinyong.store import clock
-from xinyong.store.db import write_lock, write_transaction
 from xinyong.store.tables import (
     list_entries,
     list_entry_state,
@@ -49,6 +47,7 @@ from xinyong.store.tables import (
     repair_decisions,
     repairs,
 )
+from xinyong.store.unit_of_work import AuditNote, UnitOfWork
 
 
 def _still_valid(catalog: Catalog, r: Any, today: date) -> bool:
@@ -390,17 +389,20 @@ def overdue(conn: Connection, today: date) -> dict[str, int]:
     return {"overdue_objections": int(o or 0), "overdue_repairs": int(r or 0)}
 
 
-def maintain(engine: Engine, catalog: Catalog, now: datetime | None = None) -> dict[str, Any]:
-    """One maintenance run as of `now`; returns what it did."""
+def maintain(
+    engine: Engine, catalog: Catalog, now: datetime | None = None, *, audit: AuditNote | None = None
+) -> dict[str, Any]:
+    """One maintenance run as of `now`; returns what it did. `audit`: the run's event (target
+    "lists" unless it names one), stored with the run or not at all."""
     now = now or datetime.now(UTC)
     started = datetime.now(UTC)
     counts: Counter[str] = Counter()
-    # The run's audit event, where the caller asked for one, is its transaction's last step.
-    with engine.connect().execution_options(xinyong_write=True) as conn, write_transaction(conn):
-        write_lock(conn, "maintain")
+    with UnitOfWork.writing(engine, lock="maintain") as uow:
+        conn = uow.conn
+        uow.audit(audit, "lists")
         # The run's one stamp, taken before any row lock and outside the savepoints of its steps,
         # whose writes then share it (see store.clock).
-        clock.advance(conn, now)
+        uow.stamp(now)
         counts["state_rows_rebuilt"] = refresh_state(conn, catalog)
         counts["ended_ground_changed"] = ground_changes(conn, catalog, now)
         counts["expired"] = expire(conn, catalog, now)

@@ -34,8 +34,8 @@ from xinyong.services.corrections import current_record, new_version
 from xinyong.services.lists import need_actor, need_reason
 from xinyong.services.objection_views import open_objections
 from xinyong.services.refresh import refresh_entries_of_record, rescore_subjects
-from xinyong.store.db import name_written, writing
 from xinyong.store.tables import list_entries, objection_decisions, objections, scores
+from xinyong.store.unit_of_work import AuditNote, UnitOfWork
 
 GROUNDS_MAX = 2000
 
@@ -104,7 +104,6 @@ def _insert(
         )
         .returning(objections.c.id)
     ).scalar_one()
-    name_written(f"objection:{oid}")
     if t.kind is TargetKind.ENTRY and t.entry_id is not None:
         view = lists_service.current_view(conn, t.entry_id, lock=True)
         if view.state is State.NOTIFIED:
@@ -140,27 +139,46 @@ def _insert(
 
 
 def file_objection(
-    engine: Engine, catalog: Catalog, *, subject_id: int, target: str, grounds: str, actor: str, now: datetime
+    engine: Engine,
+    catalog: Catalog,
+    *,
+    subject_id: int,
+    target: str,
+    grounds: str,
+    actor: str,
+    now: datetime,
+    audit: AuditNote | None = None,
 ) -> dict[str, Any]:
-    """File a subject's objection; the target is disputed from this moment."""
+    """File a subject's objection; the target is disputed from this moment. `audit`: the event
+    stored with it (its target: the new objection)."""
     t = parse_target(target)
     grounds = grounds.strip()
     if not 10 <= len(grounds) <= GROUNDS_MAX:
         raise InvalidInput(f"grounds: say in 10 to {GROUNDS_MAX} characters what is wrong (got {len(grounds)})")
     no_identifier(grounds, "grounds")
-    with writing(engine) as conn:
-        _check_owner(conn, subject_id, t)
-        return _insert(conn, catalog, subject_id, t, grounds, actor, now, None)
+    with UnitOfWork.writing(engine) as uow:
+        _check_owner(uow.conn, subject_id, t)
+        filed = _insert(uow.conn, catalog, subject_id, t, grounds, actor, now, None)
+        uow.audit(audit, f"objection:{filed['id']}")
+        return filed
 
 
 def appeal(
-    engine: Engine, catalog: Catalog, objection_id: int, *, grounds: str, actor: str | None, now: datetime
+    engine: Engine,
+    catalog: Catalog,
+    objection_id: int,
+    *,
+    grounds: str,
+    actor: str | None,
+    now: datetime,
+    audit: AuditNote | None = None,
 ) -> dict[str, Any]:
     """Appeal a dismissal, once, within the appeal period; a different reviewer will decide it.
 
     The appeal is the subject's own: `actor` defaults to the subject of the objection."""
     no_identifier(grounds, "grounds")
-    with writing(engine) as conn:
+    with UnitOfWork.writing(engine) as uow:
+        conn = uow.conn
         o = _objection(conn, objection_id)
         d = _decision(conn, objection_id)
         if o.appeal_of is not None:
@@ -173,11 +191,13 @@ def appeal(
         actor = actor or f"subject:{o.subject_id}"
         try:
             with conn.begin_nested():
-                return _insert(
+                filed = _insert(
                     conn, catalog, int(o.subject_id), t, grounds.strip() or o.grounds, actor, now, objection_id
                 )
         except IntegrityError:
             raise Conflict(f"objection {objection_id} has already been appealed") from None
+        uow.audit(audit, f"objection:{filed['id']}")
+        return filed
 
 
 def _objection(conn: Connection, objection_id: int) -> Any:
@@ -202,12 +222,15 @@ def decide_objection(
     now: datetime,
     revoke: bool = False,
     set_attributes: dict[str, str] | None = None,
+    audit: AuditNote | None = None,
 ) -> dict[str, Any]:
-    """Decide an objection; an upheld one is remedied in the same transaction."""
+    """Decide an objection; an upheld one is remedied in the same transaction, with `audit`."""
     need_actor(actor, "reviewer")
     reason = need_reason(reason, "a decision on an objection")
     touched: set[int] = set()
-    with writing(engine) as conn:
+    with UnitOfWork.writing(engine) as uow:
+        conn = uow.conn
+        uow.audit(audit, f"objection:{objection_id}")
         o = _objection(conn, objection_id)
         if _decision(conn, objection_id) is not None:
             raise Conflict(f"objection {objection_id} is already decided")

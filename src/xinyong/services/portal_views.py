@@ -18,7 +18,7 @@ from xinyong.domain.catalog import Catalog
 from xinyong.domain.errors import NotFound
 from xinyong.domain.identifiers import IdentifierVault, readings
 from xinyong.services.portal import SEARCH_LIMIT, public_subject
-from xinyong.store.db import one_read
+from xinyong.store.engine import one_read
 from xinyong.store.tables import identifiers, records, scores, subjects
 
 QUERY_MAX = 100

@@ -32,8 +32,8 @@ from xinyong.services import notices as outbox
 from xinyong.services.corrections import current_record, new_version
 from xinyong.services.lists import need_actor, need_reason, owner_name
 from xinyong.services.refresh import refresh_entries_of_record, rescore_subjects
-from xinyong.store.db import name_written, writing
 from xinyong.store.tables import list_entries, list_entry_state, repair_decisions, repairs
+from xinyong.store.unit_of_work import AuditNote, UnitOfWork
 
 EVIDENCE_MAX = 200
 
@@ -84,6 +84,7 @@ def file_repair(
     commitment: bool,
     actor: str,
     now: datetime,
+    audit: AuditNote | None = None,
 ) -> dict[str, Any]:
     """File a repair request; it is answered within the deadline whatever the pre-assessment says."""
     source_id, source_ref = parse_record_ref(record)
@@ -92,7 +93,8 @@ def file_repair(
         raise InvalidInput(f"evidence: a reference (document number, receipt id) of at most {EVIDENCE_MAX} characters")
     if evidence is not None:
         no_identifier(evidence, "evidence")
-    with writing(engine, dated=False) as conn:  # a request only: no record or list entry moves
+    with UnitOfWork.writing(engine, dated=False) as uow:  # a request only: no record or list entry moves
+        conn = uow.conn
         rec = current_record(conn, source_id, source_ref)
         if rec.subject_id != subject_id:
             raise InvalidInput(f"record {record} is not in the file of subject {subject_id}")
@@ -124,7 +126,7 @@ def file_repair(
             )
             .returning(repairs.c.id)
         ).scalar_one()
-        name_written(f"repair:{rid}")
+        uow.audit(audit, f"repair:{rid}")
         row = conn.execute(select(repairs).where(repairs.c.id == rid)).one()
         pre = assess(conn, catalog, row, now.date(), obligation_met=evidence is not None)
         outbox.put(
@@ -154,6 +156,7 @@ def decide_repair(
     reason: str,
     now: datetime,
     unmet: list[str] | None = None,
+    audit: AuditNote | None = None,
 ) -> dict[str, Any]:
     """Approve (the record stops counting) or refuse (naming what is unmet and when to apply again)."""
     need_actor(actor, "reviewer")
@@ -163,7 +166,9 @@ def decide_repair(
     except ValueError:
         raise InvalidInput(f"unmet: expected some of {', '.join(u.value for u in Unmet)}") from None
     subjects: set[int] = set()
-    with writing(engine) as conn:
+    with UnitOfWork.writing(engine) as uow:
+        conn = uow.conn
+        uow.audit(audit, f"repair:{repair_id}")
         r = conn.execute(select(repairs).where(repairs.c.id == repair_id)).first()
         if r is None:
             raise NotFound(f"no repair request {repair_id}")

@@ -74,13 +74,13 @@ class Job:
 
 def run_maintenance(ctx: AppContext, now: datetime) -> dict[str, Any]:
     """The daily run, audited as the command's is, with the scheduler as its actor."""
-    from xinyong.services import audit
     from xinyong.services.audit_checkpoints import checkpoint
     from xinyong.services.maintain import maintain
+    from xinyong.store.unit_of_work import AuditNote
 
     actor = f"scheduler:{socket.gethostname()}"[:100]
-    with audit.recorded(ctx.engine, actor=actor, action="maintain", target="lists", purpose="due process"):
-        counts = dict(maintain(ctx.migrated_engine(), ctx.catalog, now))
+    note = AuditNote(actor, "maintain", "due process", "lists")
+    counts = dict(maintain(ctx.migrated_engine(), ctx.catalog, now, audit=note))
     checkpoint(ctx.engine, ctx.signing_key, reason="maintain")
     return counts
 

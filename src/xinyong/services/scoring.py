@@ -7,57 +7,29 @@ platform knew at `known_at` (recorded_at <= known_at < superseded_at), valid on 
 from __future__ import annotations
 
 import json
-import tempfile
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, func, or_, select
-from sqlalchemy.sql.elements import BindParameter
 
 from xinyong.domain.catalog import Catalog
 from xinyong.domain.scoring import RecordFact, Score, add_months, ruleset_in_force, score_subject
-from xinyong.engines.scoring_sql import ScoringPipeline
+from xinyong.engines.online import FACT_COLUMNS, facts_of, known_versions, online_rows
+from xinyong.engines.registry import engine_named
 from xinyong.store import clock
 from xinyong.store.bulk import allocate_ids, insert_rows, timestamp
-from xinyong.store.db import name_written, write_transaction
+from xinyong.store.ingest_repo import settle_owed
 from xinyong.store.tables import records, score_runs, scores, subjects
+from xinyong.store.unit_of_work import AuditNote, UnitOfWork
 
-EngineName = Literal["online", "embedded", "spark"]
+EngineName = str  # a name of `engines.registry.ENGINES`
 
 
 SCORES_PER_INSERT = 50_000  # scores written per executemany
-
-
-def known_versions(known_at: datetime | BindParameter[datetime]) -> Any:
-    """The condition selecting, of every record, the version known at `known_at`."""
-    return and_(
-        records.c.recorded_at <= known_at,
-        or_(records.c.superseded_at.is_(None), records.c.superseded_at > known_at),
-        records.c.subject_id.isnot(None),
-    )
-
-
-# The columns of a RecordFact, in its order; other columns may follow them in a query.
-FACT_COLUMNS = (
-    records.c.id,
-    records.c.record_type,
-    records.c.decided_on,
-    records.c.valid_from,
-    records.c.valid_until,
-    records.c.attributes,
-    records.c.status,
-    records.c.source_id,
-    records.c.source_ref,
-)
-
-
-def facts_of(conn: Connection, subject_id: int, known_at: datetime) -> list[RecordFact]:
-    q = select(*FACT_COLUMNS).where(records.c.subject_id == subject_id, known_versions(known_at))
-    return [RecordFact(*row) for row in conn.execute(q)]
+__all__ = ["FACT_COLUMNS", "facts_of", "known_versions", "online_rows", "rescore"]
 
 
 def score_with_facts(
@@ -133,30 +105,6 @@ def _store_scores(
     return {k: dict(v) for k, v in grades.items()}
 
 
-def _online_rows(
-    conn: Connection, catalog: Catalog, subject_ids: Sequence[int] | None, as_of: date, known_at: datetime
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    sq = select(subjects.c.id, subjects.c.kind)
-    if subject_ids is not None:
-        sq = sq.where(subjects.c.id.in_(subject_ids))
-    score_rows, contribution_rows = [], []
-    for sid, kind in conn.execute(sq).all():
-        s = score_subject(catalog, kind, facts_of(conn, sid, known_at), as_of)
-        score_rows.append(
-            {
-                "subject_id": sid,
-                "subject_kind": kind,
-                "status": s.status,
-                "ruleset_id": s.ruleset_id,
-                "ruleset_version": s.ruleset_version,
-                "points_cp": s.points_cp,
-                "grade": s.grade,
-            }
-        )
-        contribution_rows += [{"subject_id": sid, **c.as_dict()} for c in s.contributions]
-    return score_rows, contribution_rows
-
-
 def _newest_record_id(conn: Connection, known_at: datetime) -> int | None:
     """The id of the newest record known at `known_at`: by the primary key when that is the last
     row (the usual case, known_at = now), by a scan when replaying an earlier moment."""
@@ -176,37 +124,24 @@ def rescore(
     subject_ids: Sequence[int] | None = None,
     mode: str = "all",
     engine_name: EngineName = "embedded",
+    audit: AuditNote | None = None,
+    settles: Sequence[int] = (),
 ) -> RunResult:
     """Score the given subjects (all when None) and append the scores to the history, as known at
-    `known_at` (default: the knowledge clock's committed stamp, which a replay reproduces)."""
+    `known_at` (default: the knowledge clock's committed stamp, which a replay reproduces); the
+    run is stored with its audit event (`audit`, whose target is the run) or not at all; so is the
+    end of the rescore owed by the batches `settles` (committed before `known_at`)."""
     started = datetime.now(UTC)
     with engine.connect() as conn:
         known_at = known_at or clock.known_at(conn)
         newest = _newest_record_id(conn, known_at)
-        if engine_name == "online":
-            score_rows, contribution_rows = _online_rows(conn, catalog, subject_ids, as_of, known_at)
-        else:
-            with tempfile.TemporaryDirectory(prefix="xinyong-rescore-") as tmp:
-                from xinyong.engines.embedded import decoded, run_duckdb  # pyarrow: imported when used
-                from xinyong.services.exports import export_inputs
-
-                pipeline = ScoringPipeline(catalog, as_of)
-                rec_path, sub_path = export_inputs(conn, known_at, subject_ids, Path(tmp), pipeline.inputs)
-                if engine_name == "embedded":
-                    s_tbl, c_tbl = run_duckdb(pipeline, rec_path, sub_path)
-                else:
-                    import pyarrow.parquet as pq
-
-                    from xinyong.engines.spark import local_session, run_spark
-
-                    with local_session() as spark:
-                        s_path, c_path = run_spark(spark, pipeline, rec_path, sub_path, str(Path(tmp) / "out"))
-                        s_tbl, c_tbl = pq.read_table(s_path), pq.read_table(c_path)
-                score_rows, contribution_rows = decoded(s_tbl).to_pylist(), decoded(c_tbl).to_pylist()
-    # The run's audit event, where the caller asked for one (`audit.recorded`), is its last step.
-    with engine.connect().execution_options(xinyong_write=True) as conn, write_transaction(conn):
+        score_rows, contribution_rows = engine_named(engine_name).score(conn, catalog, as_of, known_at, subject_ids)
+    # Scores are not dated facts (they carry the moment they were computed as of): no clock.
+    with UnitOfWork.writing(engine, dated=False) as uow:
+        conn = uow.conn
         [run_id] = allocate_ids(conn, score_runs, 1)
-        name_written(f"score_run:{run_id}")
+        uow.audit(audit, f"score_run:{run_id}")
+        settle_owed(conn, list(settles))
         conn.execute(
             score_runs.insert().values(
                 id=run_id,

@@ -17,8 +17,9 @@ from sqlalchemy import Engine, insert, select, update
 
 from xinyong.domain.errors import Unauthorized
 from xinyong.services.keys import Principal, Role, authenticate
-from xinyong.store.db import one_read, writing
+from xinyong.store.engine import one_read
 from xinyong.store.tables import api_keys, web_sessions
+from xinyong.store.unit_of_work import UnitOfWork
 
 # Who may sign in to the portal: the other roles are machines, served by the API.
 PORTAL_ROLES = frozenset({Role.SUBJECT, Role.REVIEWER, Role.ADMIN})
@@ -52,8 +53,8 @@ def open_session(engine: Engine, token: str, now: datetime, hours: int = SESSION
     session_id = secrets.token_urlsafe(32)
     csrf = secrets.token_urlsafe(32)
     expires = now + timedelta(hours=hours)
-    with writing(engine, dated=False) as conn:
-        conn.execute(
+    with UnitOfWork.writing(engine, dated=False) as uow:
+        uow.conn.execute(
             insert(web_sessions).values(
                 id_hash=_hash(session_id), key_id=principal.key_id, csrf_secret=csrf, created_at=now, expires_at=expires
             )
@@ -83,8 +84,8 @@ def find_session(engine: Engine, session_id: str, now: datetime) -> Session | No
 
 def close_session(engine: Engine, session_id: str, now: datetime) -> bool:
     """Sign out: the session is refused from this commit on. Whether it was open."""
-    with writing(engine, dated=False) as conn:
-        ended = conn.execute(
+    with UnitOfWork.writing(engine, dated=False) as uow:
+        ended = uow.conn.execute(
             update(web_sessions)
             .where(web_sessions.c.id_hash == _hash(session_id), web_sessions.c.revoked_at.is_(None))
             .values(revoked_at=now)

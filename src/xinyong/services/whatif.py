@@ -16,7 +16,8 @@ from xinyong.domain.catalog.models import Ruleset
 from xinyong.domain.errors import InvalidInput
 from xinyong.domain.explain import explain_score
 from xinyong.domain.scoring import score_subject
-from xinyong.engines.embedded import decoded, run_duckdb
+from xinyong.engines.embedded import decoded
+from xinyong.engines.registry import batch_engine_named
 from xinyong.engines.scoring_sql import ScoringPipeline, merge_inputs
 from xinyong.services.exports import export_inputs
 from xinyong.services.scoring import facts_of
@@ -53,8 +54,10 @@ def ruleset_diff(
     as_of: date,
     known_at: datetime,
     examples: int = 3,
+    engine_name: str = "embedded",
 ) -> RulesetDiff:
-    """Score every subject of the rulesets' kind under both, and compare grades."""
+    """Score every subject of the rulesets' kind under both, on a batch engine, and compare grades."""
+    runner = batch_engine_named(engine_name)
     old, new = _find(old_catalog, old_ref), _find(new_catalog, new_ref)
     if old.subject_kind != new.subject_kind:
         raise InvalidInput(
@@ -71,8 +74,9 @@ def ruleset_diff(
         for i, inputs in enumerate(exports):
             (Path(tmp) / str(i)).mkdir()
             paths.append(export_inputs(conn, known_at, None, Path(tmp) / str(i), inputs))
-        before = decoded(run_duckdb(then, *paths[0])[0])
-        after = decoded(run_duckdb(now, *paths[-1])[0])
+        (rec0, sub0), (rec1, sub1) = paths[0], paths[-1]
+        before = decoded(runner.run_files(then, Path(rec0), Path(sub0), Path(tmp) / "then")[0])
+        after = decoded(runner.run_files(now, Path(rec1), Path(sub1), Path(tmp) / "now")[0])
         grade_before = {
             r["subject_id"]: r["grade"] or r["status"] for r in before.to_pylist() if r["subject_kind"] == kind
         }

@@ -24,7 +24,7 @@ from sqlalchemy import Engine, inspect, text
 from sqlalchemy.engine import make_url
 
 from xinyong.domain.errors import ConfigurationError, InvalidInput
-from xinyong.store.db import current_revision
+from xinyong.store.migrate import current_revision
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 PGDUMP_MAGIC = b"PGDMP"

@@ -15,9 +15,9 @@ later stamp. Replaying at that moment finds the same facts whenever it runs.
 
 On PostgreSQL the clock is a row lock that writers of dated facts hold until they commit: take
 it (`hold`) after any advisory lock and before any row lock, so that two writers never wait for
-each other in opposite orders. `db.writing` does so unless told the transaction writes no dated
+each other in opposite orders. `UnitOfWork.writing` does so unless told the transaction writes no dated
 facts (checks and audit events). The one exception is the audit chain's advisory lock, which a
-write's commit hook takes last, just before it commits: whoever holds it appends one event and
+unit of work takes last, just before it commits: whoever holds it appends one event and
 commits, waiting for no clock or row, so no cycle can form.
 """
 

@@ -17,8 +17,9 @@ from typing import Any
 from sqlalchemy import Connection, Engine, and_, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from xinyong.store.ops_tables import notice_attempts, notice_deliveries, ops_writing
+from xinyong.store.ops_tables import notice_attempts, notice_deliveries
 from xinyong.store.tables import notices
+from xinyong.store.unit_of_work import ops_writing
 
 PENDING, DELIVERED, DEAD = "pending", "delivered", "dead"
 

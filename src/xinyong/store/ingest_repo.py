@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, delete, func, insert, select, update
 
 from xinyong.domain.catalog import Catalog
 from xinyong.domain.records import Problem
-from xinyong.store.tables import batches, records, rejects, sources, unresolved
+from xinyong.store.tables import batches, owed_rescores, records, rejects, sources, unresolved
 
 
 def sync_sources(conn: Connection, catalog: Catalog, now: datetime) -> None:
@@ -34,6 +34,44 @@ def open_batch(conn: Connection, values: dict[str, Any]) -> int:
 
 def close_batch(conn: Connection, batch_id: int, values: dict[str, Any]) -> None:
     conn.execute(update(batches).where(batches.c.id == batch_id).values(**values))
+
+
+def stored_before(conn: Connection, source_id: str, sha256: str, catalog_version: str, batch_id: int) -> int | None:
+    """The batch that stored this very file (its bytes, source and catalog) before `batch_id`."""
+    found = conn.scalar(
+        select(func.min(batches.c.id)).where(
+            batches.c.file_sha256 == sha256,
+            batches.c.source_id == source_id,
+            batches.c.catalog_version == catalog_version,
+            batches.c.id != batch_id,
+        )
+    )
+    return None if found is None else int(found)
+
+
+def owe_rescore(conn: Connection, batch_id: int, now: datetime) -> None:
+    """Record, in the batch's own transaction, that its subjects are to be rescored."""
+    conn.execute(insert(owed_rescores).values(batch_id=batch_id, owed_since=now))
+
+
+def owed_batches(engine: Engine) -> list[int]:
+    """The batches whose rescore is still owed, oldest first."""
+    with engine.connect() as conn:
+        return [int(b) for b in conn.scalars(select(owed_rescores.c.batch_id).order_by(owed_rescores.c.batch_id))]
+
+
+def settle(engine: Engine, batch_ids: list[int]) -> None:
+    """`settle_owed` in a unit of work of its own: for a rescore that found nothing to do."""
+    from xinyong.store.unit_of_work import UnitOfWork  # it imports the tables, as this module does
+
+    with UnitOfWork.writing(engine, dated=False) as uow:
+        settle_owed(uow.conn, batch_ids)
+
+
+def settle_owed(conn: Connection, batch_ids: list[int]) -> None:
+    """The rescore owed by these batches is done (in the transaction that stores its scores)."""
+    if batch_ids:
+        conn.execute(delete(owed_rescores).where(owed_rescores.c.batch_id.in_(batch_ids)))
 
 
 @dataclass(frozen=True, slots=True)

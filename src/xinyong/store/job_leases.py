@@ -17,7 +17,8 @@ from typing import Any
 from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from xinyong.store.ops_tables import ops_writing, scheduled_jobs
+from xinyong.store.ops_tables import scheduled_jobs
+from xinyong.store.unit_of_work import ops_writing
 
 RUNNING, OK, FAILED = "running", "ok", "failed"
 MAX_TRIES = 3

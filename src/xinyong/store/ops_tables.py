@@ -7,12 +7,9 @@ migrations, the schema comparison and the tests' truncation see them like every 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from sqlalchemy import Column, ForeignKey, Index, Integer, String, Table, UniqueConstraint
 
-from sqlalchemy import Column, Connection, Engine, ForeignKey, Index, Integer, String, Table, UniqueConstraint
-
-from xinyong.store.tables import metadata
+from xinyong.store.metadata import metadata
 from xinyong.store.types import BigId, UTCDateTime
 
 # One row per notice once a delivery run has seen it: where it stands with its channel.
@@ -63,13 +60,3 @@ scheduled_jobs = Table(
     Column("tries", Integer, nullable=False),
     Column("detail", String(500)),
 )
-
-
-@contextmanager
-def ops_writing(engine: Engine) -> Iterator[Connection]:
-    """A write transaction for operations' own rows: they write no records, identifiers or list
-    transitions, so they need not queue for the knowledge clock (`dated=False`)."""
-    from xinyong.store.db import writing  # here: store.db imports the tables, and so this module
-
-    with writing(engine, dated=False) as conn:
-        yield conn

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from sqlalchemy import Column, Date, ForeignKey, Index, Integer, String, Table, Text
 
-from xinyong.store.tables import metadata
+from xinyong.store.metadata import metadata
 from xinyong.store.types import BigId, Json, UTCDateTime
 
 # One row per report issued: what `GET /v1/reports/{code}/verify` answers from, and what a

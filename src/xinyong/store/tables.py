@@ -13,24 +13,14 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    MetaData,
     String,
     Table,
     Text,
     UniqueConstraint,
 )
 
+from xinyong.store.metadata import metadata as metadata  # noqa: PLC0414 - re-exported: every table module uses it
 from xinyong.store.types import BigId, Json, UTCDateTime
-
-metadata = MetaData(
-    naming_convention={
-        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-        "pk": "pk_%(table_name)s",
-        "ck": "ck_%(table_name)s_%(constraint_name)s",
-    }
-)
 
 sources = Table(
     "sources",
@@ -72,7 +62,7 @@ batches = Table(
     Column("source_id", String(32), ForeignKey("sources.id"), nullable=False, index=True),
     Column("file_name", String(500), nullable=False),
     Column("file_format", String(16), nullable=False),
-    Column("file_sha256", String(64), nullable=False),
+    Column("file_sha256", String(64), nullable=False, index=True),  # an unchanged file is not stored twice
     Column("catalog_version", String(64), nullable=False),
     Column("started_at", UTCDateTime(), nullable=False),
     Column("finished_at", UTCDateTime(), nullable=False),
@@ -84,6 +74,16 @@ batches = Table(
     Column("unresolved", Integer, nullable=False),
     Column("subjects_created", Integer, nullable=False),
     Column("report_path", String(500)),
+)
+
+# A batch owes the rescore of its subjects from the transaction that stores it until a rescore that
+# saw it commits: a crash in between leaves the debt, which the next ingest or `rescore --changed`
+# pays (see services.submission).
+owed_rescores = Table(
+    "owed_rescores",
+    metadata,
+    Column("batch_id", BigId, ForeignKey("batches.id"), primary_key=True, autoincrement=False),
+    Column("owed_since", UTCDateTime(), nullable=False),
 )
 
 records = Table(

@@ -4,7 +4,7 @@ Pages never touch the store or a service directly: each read and each write is o
 here, so that a change of the services' signatures (a unit of work instead of an engine) is
 made in this module alone. Reads of personal data append their audit event here, as the API's
 routes do, under the API's action names where the API has the same read; writes append theirs
-in the write's own transaction (`audit.recorded`).
+in the write's own transaction (the service's unit of work).
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from xinyong.domain.catalog.loader import CatalogError
 from xinyong.domain.disputes import objection_due, repair_due
 from xinyong.domain.errors import InvalidInput
 from xinyong.reports.issue import issue_report
-from xinyong.services import audit
 from xinyong.services import lists as lists_service
 from xinyong.services.context import AppContext
 from xinyong.services.dashboards import dashboards as dashboard_rows
@@ -43,6 +42,7 @@ from xinyong.services.repairs import file_repair as file_repair_service
 from xinyong.services.repairs import repair_detail, repair_rows
 from xinyong.services.web_sessions import Session, close_session, find_session, open_session
 from xinyong.services.whatif import ruleset_diff
+from xinyong.store.unit_of_work import AuditEvent, AuditNote, record
 
 DUE_PROCESS = "due process"
 
@@ -59,7 +59,7 @@ def _subject(who: Principal) -> int:
 
 def audit_view(ctx: AppContext, who: Principal, action: str, target: str, purpose: str) -> None:
     """The event of a page view of personal data, appended before the page is answered."""
-    audit.record(ctx.engine, actor=who.actor, action=action, target=target, purpose=purpose)
+    record(ctx.engine, AuditEvent(actor=who.actor, action=action, target=target, purpose=purpose))
 
 
 # -- sessions ------------------------------------------------------------------------------------
@@ -134,27 +134,33 @@ def my_report(ctx: AppContext, who: Principal, fmt: str, lang: str, base_url: st
 
 def file_objection(ctx: AppContext, who: Principal, target: str, grounds: str) -> dict[str, Any]:
     sid = _subject(who)
-    with audit.recorded(ctx.engine, actor=who.actor, action="file_objection"):
-        return file_objection_service(
-            ctx.engine, ctx.catalog, subject_id=sid, target=target, grounds=grounds, actor=f"subject:{sid}", now=_now()
-        )
+    return file_objection_service(
+        ctx.engine,
+        ctx.catalog,
+        subject_id=sid,
+        target=target,
+        grounds=grounds,
+        actor=f"subject:{sid}",
+        now=_now(),
+        audit=AuditNote(actor=who.actor, action="file_objection"),
+    )
 
 
 def file_repair(
     ctx: AppContext, who: Principal, record: str, evidence_ref: str | None, commitment: bool
 ) -> dict[str, Any]:
     sid = _subject(who)
-    with audit.recorded(ctx.engine, actor=who.actor, action="file_repair"):
-        return file_repair_service(
-            ctx.engine,
-            ctx.catalog,
-            subject_id=sid,
-            record=record,
-            evidence_ref=evidence_ref,
-            commitment=commitment,
-            actor=f"subject:{sid}",
-            now=_now(),
-        )
+    return file_repair_service(
+        ctx.engine,
+        ctx.catalog,
+        subject_id=sid,
+        record=record,
+        evidence_ref=evidence_ref,
+        commitment=commitment,
+        actor=f"subject:{sid}",
+        now=_now(),
+        audit=AuditNote(actor=who.actor, action="file_repair"),
+    )
 
 
 def deadlines(ctx: AppContext) -> dict[str, Any]:
@@ -206,12 +212,16 @@ def repair(ctx: AppContext, who: Principal, repair_id: int) -> dict[str, Any]:
 
 def decide_entry(ctx: AppContext, who: Principal, entry_id: int, approve: bool, reason: str) -> str:
     action = "approve" if approve else "reject"
-    with audit.recorded(
-        ctx.engine, actor=who.actor, action=f"entry_{action}", target=f"entry:{entry_id}", purpose=DUE_PROCESS
-    ):
-        view = lists_service.decide(
-            ctx.engine, ctx.catalog, entry_id, approve_it=approve, actor=who.actor, reason=reason, now=_now()
-        )
+    view = lists_service.decide(
+        ctx.engine,
+        ctx.catalog,
+        entry_id,
+        approve_it=approve,
+        actor=who.actor,
+        reason=reason,
+        now=_now(),
+        audit=AuditNote(actor=who.actor, action=f"entry_{action}", target=f"entry:{entry_id}", purpose=DUE_PROCESS),
+    )
     return view.state.value
 
 
@@ -226,36 +236,37 @@ def decide_objection(
     set_attributes: dict[str, str] | None,
 ) -> dict[str, Any]:
     outcome = "uphold" if uphold else "dismiss"
-    with audit.recorded(
+    return decide_objection_service(
         ctx.engine,
+        ctx.catalog,
+        objection_id,
+        uphold=uphold,
         actor=who.actor,
-        action=f"objection_{outcome}",
-        target=f"objection:{objection_id}",
-        purpose=DUE_PROCESS,
-    ):
-        return decide_objection_service(
-            ctx.engine,
-            ctx.catalog,
-            objection_id,
-            uphold=uphold,
-            actor=who.actor,
-            reason=reason,
-            now=_now(),
-            revoke=revoke,
-            set_attributes=set_attributes,
-        )
+        reason=reason,
+        now=_now(),
+        revoke=revoke,
+        set_attributes=set_attributes,
+        audit=AuditNote(
+            actor=who.actor, action=f"objection_{outcome}", target=f"objection:{objection_id}", purpose=DUE_PROCESS
+        ),
+    )
 
 
 def decide_repair(
     ctx: AppContext, who: Principal, repair_id: int, *, approve: bool, reason: str, unmet: list[str] | None
 ) -> dict[str, Any]:
     outcome = "approve" if approve else "refuse"
-    with audit.recorded(
-        ctx.engine, actor=who.actor, action=f"repair_{outcome}", target=f"repair:{repair_id}", purpose=DUE_PROCESS
-    ):
-        return decide_repair_service(
-            ctx.engine, ctx.catalog, repair_id, approve=approve, actor=who.actor, reason=reason, now=_now(), unmet=unmet
-        )
+    return decide_repair_service(
+        ctx.engine,
+        ctx.catalog,
+        repair_id,
+        approve=approve,
+        actor=who.actor,
+        reason=reason,
+        now=_now(),
+        unmet=unmet,
+        audit=AuditNote(actor=who.actor, action=f"repair_{outcome}", target=f"repair:{repair_id}", purpose=DUE_PROCESS),
+    )
 
 
 def match(ctx: AppContext, who: Principal, proposal_id: int) -> dict[str, Any]:
@@ -265,19 +276,19 @@ def match(ctx: AppContext, who: Principal, proposal_id: int) -> dict[str, Any]:
 
 
 def decide_match(ctx: AppContext, who: Principal, proposal_id: int, outcome: str, reason: str) -> dict[str, Any]:
-    with audit.recorded(
-        ctx.engine, actor=who.actor, action=f"match_{outcome}", target=f"match:{proposal_id}", purpose=DUE_PROCESS
-    ):
-        return decide_match_service(
-            ctx.engine, ctx.catalog, proposal_id, outcome, reviewer=who.actor, reason=reason, now=_now()
-        )
+    note = AuditNote(actor=who.actor, action=f"match_{outcome}", target=f"match:{proposal_id}", purpose=DUE_PROCESS)
+    return decide_match_service(
+        ctx.engine, ctx.catalog, proposal_id, outcome, reviewer=who.actor, reason=reason, now=_now(), audit=note
+    )
 
 
 def undo_match(ctx: AppContext, who: Principal, judgement_id: int, reason: str) -> dict[str, Any]:
-    with audit.recorded(
-        ctx.engine, actor=who.actor, action="match_undo", target=f"match_judgement:{judgement_id}", purpose=DUE_PROCESS
-    ):
-        return undo_match_service(ctx.engine, ctx.catalog, judgement_id, reviewer=who.actor, reason=reason, now=_now())
+    note = AuditNote(
+        actor=who.actor, action="match_undo", target=f"match_judgement:{judgement_id}", purpose=DUE_PROCESS
+    )
+    return undo_match_service(
+        ctx.engine, ctx.catalog, judgement_id, reviewer=who.actor, reason=reason, now=_now(), audit=note
+    )
 
 
 # -- administrators ------------------------------------------------------------------------------

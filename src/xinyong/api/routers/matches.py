@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
@@ -11,9 +10,10 @@ from pydantic import BaseModel, Field
 
 from xinyong.api import errors
 from xinyong.api.deps import Ctx, guard
-from xinyong.services import audit, linking
+from xinyong.services import linking
 from xinyong.services.keys import Principal
 from xinyong.services.linking_views import PAGE_MAX, open_proposals, proposal, what_it_changes
+from xinyong.store.unit_of_work import AuditEvent, AuditNote, record
 
 router = APIRouter(tags=["matches"], responses=errors.RESPONSES)
 Reason = Annotated[str, Field(min_length=5, max_length=1000, examples=["the judgment names the same district"])]
@@ -30,9 +30,9 @@ class MatchUndo(BaseModel):
     reason: Reason
 
 
-def _recorded(ctx: Ctx, who: Principal, action: str, target: str) -> AbstractContextManager[None]:
-    """The event of a judgement, stored in the judgement's own transaction."""
-    return audit.recorded(ctx.engine, actor=who.actor, action=action, target=target, purpose="due process")
+def _note(who: Principal, action: str, target: str) -> AuditNote:
+    """The event of a judgement, stored in the judgement's own unit of work."""
+    return AuditNote(who.actor, action, "due process", target)
 
 
 @router.get("/v1/matches", name="list_matches", response_model=dict[str, Any])
@@ -44,7 +44,7 @@ def list_matches(
 ) -> dict[str, Any]:
     """Open match proposals, best first (high priority, then probability), with their evidence."""
     page = open_proposals(ctx.engine, limit=limit, offset=offset)
-    audit.record(ctx.engine, actor=who.actor, action="read_matches", target="matches", purpose="due process")
+    record(ctx.engine, AuditEvent(who.actor, "read_matches", "matches", "due process"))
     return page
 
 
@@ -55,7 +55,7 @@ def show_match(
     """One proposal, every other candidate of its record, its judgements, and what each decision changes."""
     detail = proposal(ctx.engine, proposal_id)
     detail["effects"] = {o: what_it_changes(detail, o) for o in ("confirm", "reject", "unsure")}
-    audit.record(ctx.engine, actor=who.actor, action="read_match", target=f"match:{proposal_id}", purpose="due process")
+    record(ctx.engine, AuditEvent(who.actor, "read_match", f"match:{proposal_id}", "due process"))
     return detail
 
 
@@ -67,16 +67,16 @@ def decide_match(
     who: Annotated[Principal, Depends(guard("decide_match"))],
 ) -> dict[str, Any]:
     """Judge a proposal; a confirmation links the record from now on and tells the subject."""
-    with _recorded(ctx, who, f"match_{body.decision}", f"match:{proposal_id}"):
-        return linking.decide(
-            ctx.engine,
-            ctx.catalog,
-            proposal_id,
-            body.decision,
-            reviewer=who.actor,
-            reason=body.reason,
-            now=datetime.now(UTC),
-        )
+    return linking.decide(
+        ctx.engine,
+        ctx.catalog,
+        proposal_id,
+        body.decision,
+        reviewer=who.actor,
+        reason=body.reason,
+        now=datetime.now(UTC),
+        audit=_note(who, f"match_{body.decision}", f"match:{proposal_id}"),
+    )
 
 
 @router.post("/v1/matches/judgements/{judgement_id}/undo", name="undo_match", response_model=dict[str, Any])
@@ -84,7 +84,12 @@ def undo_match(
     judgement_id: JudgementId, body: MatchUndo, ctx: Ctx, who: Annotated[Principal, Depends(guard("undo_match"))]
 ) -> dict[str, Any]:
     """Reverse a judgement by a new one (history kept); an undone confirmation unlinks the record."""
-    with _recorded(ctx, who, "match_undo", f"match_judgement:{judgement_id}"):
-        return linking.undo(
-            ctx.engine, ctx.catalog, judgement_id, reviewer=who.actor, reason=body.reason, now=datetime.now(UTC)
-        )
+    return linking.undo(
+        ctx.engine,
+        ctx.catalog,
+        judgement_id,
+        reviewer=who.actor,
+        reason=body.reason,
+        now=datetime.now(UTC),
+        audit=_note(who, "match_undo", f"match_judgement:{judgement_id}"),
+    )

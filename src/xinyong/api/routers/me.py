@@ -9,11 +9,11 @@ from fastapi import APIRouter, Depends
 from xinyong.api import errors
 from xinyong.api.deps import Ctx, guard
 from xinyong.api.models.me import MyFile, ObjectionFiled, ObjectionRequest, RepairFiled, RepairRequest
-from xinyong.services import audit
 from xinyong.services.keys import Principal
 from xinyong.services.objections import file_objection
 from xinyong.services.portal import my_file
 from xinyong.services.repairs import file_repair
+from xinyong.store.unit_of_work import AuditEvent, AuditNote, record
 
 router = APIRouter(tags=["subjects"], responses=errors.RESPONSES)
 
@@ -29,7 +29,10 @@ def me(ctx: Ctx, who: Annotated[Principal, Depends(guard("my_file"))]) -> dict[s
     """Your whole file: records, score with explanation, list entries, notices, and every check made about you."""
     sid = _subject(who)
     data = my_file(ctx.engine, ctx.catalog, sid)
-    audit.record(ctx.engine, actor=who.actor, action="read_own_file", target=f"subject:{sid}", purpose="subject access")
+    record(
+        ctx.engine,
+        AuditEvent(actor=who.actor, action="read_own_file", target=f"subject:{sid}", purpose="subject access"),
+    )
     return data
 
 
@@ -46,16 +49,16 @@ def object_(
     from datetime import UTC, datetime
 
     sid = _subject(who)
-    with audit.recorded(ctx.engine, actor=who.actor, action="file_objection"):  # the objection names itself
-        result = file_objection(
-            ctx.engine,
-            ctx.catalog,
-            subject_id=sid,
-            target=body.target,
-            grounds=body.grounds,
-            actor=f"subject:{sid}",
-            now=datetime.now(UTC),
-        )
+    result = file_objection(
+        ctx.engine,
+        ctx.catalog,
+        subject_id=sid,
+        target=body.target,
+        grounds=body.grounds,
+        actor=f"subject:{sid}",
+        now=datetime.now(UTC),
+        audit=AuditNote(actor=who.actor, action="file_objection"),
+    )
     return result
 
 
@@ -70,15 +73,15 @@ def repair(body: RepairRequest, ctx: Ctx, who: Annotated[Principal, Depends(guar
     from datetime import UTC, datetime
 
     sid = _subject(who)
-    with audit.recorded(ctx.engine, actor=who.actor, action="file_repair"):  # the request names itself
-        result = file_repair(
-            ctx.engine,
-            ctx.catalog,
-            subject_id=sid,
-            record=body.record,
-            evidence_ref=body.evidence_ref,
-            commitment=body.commitment,
-            actor=f"subject:{sid}",
-            now=datetime.now(UTC),
-        )
+    result = file_repair(
+        ctx.engine,
+        ctx.catalog,
+        subject_id=sid,
+        record=body.record,
+        evidence_ref=body.evidence_ref,
+        commitment=body.commitment,
+        actor=f"subject:{sid}",
+        now=datetime.now(UTC),
+        audit=AuditNote(actor=who.actor, action="file_repair"),
+    )
     return result

@@ -21,9 +21,9 @@ from xinyong.api.models.records import Batch, BatchResult, RecordBatch, Reject
 from xinyong.api.paging import Cursor, Limit, Page, page, position
 from xinyong.domain.errors import XinyongError
 from xinyong.ingest.pipeline import ingest_file
-from xinyong.services import audit
 from xinyong.services.batch_queries import batches_of, rejects_of
 from xinyong.services.keys import Principal
+from xinyong.store.unit_of_work import AuditNote
 
 router = APIRouter(tags=["sources"], responses=errors.RESPONSES)
 
@@ -69,16 +69,16 @@ def submit(
         path = Path(tmp) / f"{source}.jsonl"
         path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in body.records), encoding="utf-8")
         try:
-            with audit.recorded(ctx.engine, actor=who.actor, action="submit_records"):  # in the batch's transaction
-                result = ingest_file(
-                    ctx.engine,
-                    ctx.catalog,
-                    ctx.vault,
-                    path,
-                    source=source,
-                    report_dir=ctx.settings.rejects,
-                    helper_min_bytes=None,  # a batch of at most max_batch_records: validated in this process
-                )
+            result = ingest_file(
+                ctx.engine,
+                ctx.catalog,
+                ctx.vault,
+                path,
+                source=source,
+                report_dir=ctx.settings.rejects,
+                helper_min_bytes=None,  # a batch of at most max_batch_records: validated in this process
+                audit=AuditNote(who.actor, "submit_records"),  # in the batch's transaction
+            )
         except XinyongError as exc:
             raise _scrubbed(exc, str(path), tmp, str(ctx.settings.rejects), path.name) from None
     shown = {k: v for k, v in result.as_dict().items() if k not in ("file", "report", "reading")}

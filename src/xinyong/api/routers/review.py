@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
@@ -37,6 +36,7 @@ from xinyong.services.maintain import maintain
 from xinyong.services.objection_views import objection_rows
 from xinyong.services.objections import decide_objection
 from xinyong.services.repairs import decide_repair, repair_rows
+from xinyong.store.unit_of_work import AuditEvent, AuditNote, record
 
 router = APIRouter(tags=["review"], responses=errors.RESPONSES)
 # The rows a list route reads before it pages: due process keeps far fewer entries, objections and
@@ -46,12 +46,12 @@ SCAN = 1_000_000
 
 def _audit(ctx: Ctx, who: Principal, action: str, target: str) -> None:
     """The event of a read, appended before anything is answered."""
-    audit.record(ctx.engine, actor=who.actor, action=action, target=target, purpose="due process")
+    record(ctx.engine, AuditEvent(actor=who.actor, action=action, target=target, purpose="due process"))
 
 
-def _recorded(ctx: Ctx, who: Principal, action: str, target: str) -> AbstractContextManager[None]:
-    """The event of a decision, stored in the decision's own transaction."""
-    return audit.recorded(ctx.engine, actor=who.actor, action=action, target=target, purpose="due process")
+def _note(who: Principal, action: str, target: str) -> AuditNote:
+    """The event of a decision, which the service stores in the decision's own transaction."""
+    return AuditNote(who.actor, action, "due process", target)
 
 
 @router.get("/v1/lists/entries", name="list_entries", response_model=Page[EntryRow])
@@ -87,16 +87,16 @@ def decide_entry(
     entry_id: RowId, body: EntryDecision, ctx: Ctx, who: Annotated[Principal, Depends(guard("decide_entry"))]
 ) -> dict[str, Any]:
     """Approve (the subject is notified) or reject a proposal; a conflict if someone decided first."""
-    with _recorded(ctx, who, f"entry_{body.decision}", f"entry:{entry_id}"):
-        view = lists_service.decide(
-            ctx.engine,
-            ctx.catalog,
-            entry_id,
-            approve_it=body.decision == "approve",
-            actor=who.actor,
-            reason=body.reason,
-            now=datetime.now(UTC),
-        )
+    view = lists_service.decide(
+        ctx.engine,
+        ctx.catalog,
+        entry_id,
+        approve_it=body.decision == "approve",
+        actor=who.actor,
+        reason=body.reason,
+        now=datetime.now(UTC),
+        audit=_note(who, f"entry_{body.decision}", f"entry:{entry_id}"),
+    )
     return {"id": entry_id, "state": view.state.value}
 
 
@@ -105,16 +105,16 @@ def extend_entry(
     entry_id: RowId, body: Extension, ctx: Ctx, who: Annotated[Principal, Depends(guard("extend_entry"))]
 ) -> dict[str, Any]:
     """Extend a listing in force by a new reasoned decision, within the list's bounds."""
-    with _recorded(ctx, who, "entry_extend", f"entry:{entry_id}"):
-        view = lists_service.extend(
-            ctx.engine,
-            ctx.catalog,
-            entry_id,
-            months=body.months,
-            actor=who.actor,
-            reason=body.reason,
-            now=datetime.now(UTC),
-        )
+    view = lists_service.extend(
+        ctx.engine,
+        ctx.catalog,
+        entry_id,
+        months=body.months,
+        actor=who.actor,
+        reason=body.reason,
+        now=datetime.now(UTC),
+        audit=_note(who, "entry_extend", f"entry:{entry_id}"),
+    )
     return {"id": entry_id, "state": view.state.value, "ends_on": view.ends_on}
 
 
@@ -123,10 +123,15 @@ def remove_entry(
     entry_id: RowId, body: Removal, ctx: Ctx, who: Annotated[Principal, Depends(guard("remove_entry"))]
 ) -> dict[str, Any]:
     """End an entry early: removed when listed, withdrawn before publication."""
-    with _recorded(ctx, who, "entry_remove", f"entry:{entry_id}"):
-        view = lists_service.remove(
-            ctx.engine, ctx.catalog, entry_id, actor=who.actor, reason=body.reason, now=datetime.now(UTC)
-        )
+    view = lists_service.remove(
+        ctx.engine,
+        ctx.catalog,
+        entry_id,
+        actor=who.actor,
+        reason=body.reason,
+        now=datetime.now(UTC),
+        audit=_note(who, "entry_remove", f"entry:{entry_id}"),
+    )
     return {"id": entry_id, "state": view.state.value}
 
 
@@ -157,18 +162,18 @@ def decide_objection_(
     who: Annotated[Principal, Depends(guard("decide_objection"))],
 ) -> dict[str, Any]:
     """Uphold (remedied at once) or dismiss (with the right to one appeal)."""
-    with _recorded(ctx, who, f"objection_{body.decision}", f"objection:{objection_id}"):
-        result = decide_objection(
-            ctx.engine,
-            ctx.catalog,
-            objection_id,
-            uphold=body.decision == "uphold",
-            actor=who.actor,
-            reason=body.reason,
-            now=datetime.now(UTC),
-            revoke=body.revoke,
-            set_attributes=body.set,
-        )
+    result = decide_objection(
+        ctx.engine,
+        ctx.catalog,
+        objection_id,
+        uphold=body.decision == "uphold",
+        actor=who.actor,
+        reason=body.reason,
+        now=datetime.now(UTC),
+        revoke=body.revoke,
+        set_attributes=body.set,
+        audit=_note(who, f"objection_{body.decision}", f"objection:{objection_id}"),
+    )
     return result
 
 
@@ -196,25 +201,24 @@ def decide_repair_(
     repair_id: RowId, body: RepairDecision, ctx: Ctx, who: Annotated[Principal, Depends(guard("decide_repair"))]
 ) -> dict[str, Any]:
     """Approve (the record stops counting) or refuse (naming what is unmet and when to apply again)."""
-    with _recorded(ctx, who, f"repair_{body.decision}", f"repair:{repair_id}"):
-        result = decide_repair(
-            ctx.engine,
-            ctx.catalog,
-            repair_id,
-            approve=body.decision == "approve",
-            actor=who.actor,
-            reason=body.reason,
-            now=datetime.now(UTC),
-            unmet=body.unmet,
-        )
+    result = decide_repair(
+        ctx.engine,
+        ctx.catalog,
+        repair_id,
+        approve=body.decision == "approve",
+        actor=who.actor,
+        reason=body.reason,
+        now=datetime.now(UTC),
+        unmet=body.unmet,
+        audit=_note(who, f"repair_{body.decision}", f"repair:{repair_id}"),
+    )
     return result
 
 
 @router.post("/v1/maintenance", name="run_maintenance", response_model=MaintenanceRun)
 def run_maintenance(ctx: Ctx, who: Annotated[Principal, Depends(guard("run_maintenance"))]) -> dict[str, Any]:
     """Run the daily maintenance now."""
-    with _recorded(ctx, who, "maintain", "lists"):
-        counts = maintain(ctx.engine, ctx.catalog)
+    counts = maintain(ctx.engine, ctx.catalog, audit=_note(who, "maintain", "lists"))
     checkpoint(ctx.engine, ctx.signing_key, reason="maintain")  # every maintain anchors the audit chain
     return counts
 

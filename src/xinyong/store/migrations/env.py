@@ -5,8 +5,8 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection
 
-from xinyong.store.db import make_engine
-from xinyong.store.tables import metadata
+from xinyong.store.engine import make_engine
+from xinyong.store.tables import metadata  # defines every table on the store's one metadata
 
 
 def _run(conn: Connection) -> None:

@@ -1,7 +1,7 @@
 """signed checkpoints of the audit chain's head
 
 Revision ID: 0013
-Revises: 0011
+Revises: 0012
 Create Date: 2026-12-07 10:15:00.000000
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import xinyong.store.types
 
 revision = "0013"
-down_revision = "0011"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
