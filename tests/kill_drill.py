@@ -20,7 +20,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -47,10 +47,10 @@ FAR = datetime(2100, 1, 1, tzinfo=UTC)
 SPREAD = (0.0, 1.2)
 
 
-def resident_row(ref: str, n: int) -> dict[str, Any]:
+def resident_row(ref: str, n: int, **over: Any) -> dict[str, Any]:
     """A court defaulter record about resident n (distinct residents for n below 14,000; born after
     1983, when the region code came into use)."""
-    return person_row(ref, n, id_number=make_ric(n % 1000, birth=f"19{85 + n // 1000 % 14}0101"))
+    return person_row(ref, n, id_number=make_ric(n % 1000, birth=f"19{85 + n // 1000 % 14}0101"), **over)
 
 
 @dataclass
@@ -199,13 +199,22 @@ def maintain_drill(
     """Court defaulters ingested, then `maintain` killed at random; then run again: every record
     that grounds a listing has its entry once, and a further run finds nothing to do."""
     drill = Drill("maintain")
+    env = env_for(env)  # every maintain signs a checkpoint of the audit chain: a signing key
+    # Told in the past: a command may act at a moment that has passed, never at one to come.
+    start = datetime.now(UTC) - timedelta(days=14 * trials + 30)
+
+    def at(days: float) -> datetime:
+        return start + timedelta(days=days)
+
+    decided = {"decided_on": (start - timedelta(days=9)).date().isoformat()}
+    decided["valid_from"] = (start - timedelta(days=4)).date().isoformat()
     story = Story(engine, catalog, vault, tmp)
-    story.ingest([resident_row(f"MT-base-{i}", 5000 + i) for i in range(per_trial)], at(0))
+    story.ingest([resident_row(f"MT-base-{i}", 5000 + i, **decided) for i in range(per_trial)], at(0))
     full = timed_run(env, tmp, "maintain", "--now", at(1).isoformat())
     grounds = per_trial
     for trial in range(trials):
         day = 2 + trial * 12  # each trial's run also publishes the proposals of earlier ones
-        rows = [resident_row(f"MT-{trial}-{i}", 6000 + trial * per_trial + i) for i in range(per_trial)]
+        rows = [resident_row(f"MT-{trial}-{i}", 6000 + trial * per_trial + i, **decided) for i in range(per_trial)]
         story.ingest(rows, at(day - 1))
         grounds += per_trial
         delay = rng.uniform(*spread) * full

@@ -169,7 +169,9 @@ def test_a_bad_submission_never_answers_a_server_path(served: Served) -> None:  
         r = served.call("POST", "/v1/records", court, json=body)
         assert r.status_code < 500, r.text
         assert not re.search(r"(/tmp|/var|/home|/root|/work|xinyong-batch|\.jsonl|[A-Z]:\\\\)", r.text), r.text
-    answer = served.call("POST", "/v1/records", court, json={"records": [{**good, "decided_on": "yesterday"}]}).json()
+    # A batch not sent before (the same batch again is stored once: it would name the first one).
+    fresh = {**person_row("S-2", 72), "decided_on": "yesterday"}
+    answer = served.call("POST", "/v1/records", court, json={"records": [fresh]}).json()
     assert answer["rejected"] == 1 and answer["rejects_url"] == f"/v1/batches/{answer['batch_id']}/rejects"
     listed = served.call("GET", "/v1/batches", court).json()
     assert listed["total"] >= 1 and all("report_path" not in b and "file_name" not in b for b in listed["items"])

@@ -74,7 +74,7 @@ def run(argv: Sequence[str] | None = None) -> int:
     """Run the command line; the exit code."""
     import typer.main
 
-    from xinyong.cli import app
+    from xinyong.cli.common import app  # the package (imported first) registers every command
     from xinyong.domain.errors import XinyongError
     from xinyong.ops.faults import DISK_FULL, disk_full
 

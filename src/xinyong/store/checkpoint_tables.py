@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from sqlalchemy import Column, String, Table, Text
 
-from xinyong.store.tables import metadata
+from xinyong.store.metadata import metadata
 from xinyong.store.types import BigId, UTCDateTime
 
 # One row per checkpoint: the chain's last event (`seq`, its `hash`) when it was signed, why

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from sqlalchemy import BigInteger, Column, Float, ForeignKey, Index, Integer, String, Table, Text, UniqueConstraint
 
-from xinyong.store.tables import metadata
+from xinyong.store.metadata import metadata
 from xinyong.store.types import BigId, Json, UTCDateTime
 
 # A trained model, saved with its version (SHA-256 of its content) and its training figures.
