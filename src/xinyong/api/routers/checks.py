@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-from typing import Annotated, Any
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel
@@ -35,6 +36,7 @@ from xinyong.services.checks import Decided, decide_check
 from xinyong.services.keys import Principal
 
 router = APIRouter(tags=["checks"], responses=errors.RESPONSES)
+T = TypeVar("T")
 
 
 def _answer_bytes(decided: Decided) -> bytes:
@@ -42,6 +44,19 @@ def _answer_bytes(decided: Decided) -> bytes:
     certificate's address."""
     url = f"/v1/checks/{decided.payload['check_id']}/certificate"
     return decided.payload_json[:-1] + b',"certificate_url":' + json.dumps(url).encode() + b"}"
+
+
+async def _decide(ctx: Any, who: Principal, decide: Callable[..., T], **asked: Any) -> T:
+    """Decide through `read`: it only reads, and readers of either store never wait for a lock
+    (SQLite's write-ahead log, PostgreSQL's snapshots). The key may come from the server's cache:
+    the same read confirms that it still stands, and a revoked one is refused and forgotten."""
+    try:
+        return await read(
+            ctx, decide, ctx.engine, ctx.catalog, ctx.vault, ctx.signing_key, consumer=who.actor, key=who, **asked
+        )
+    except Unauthorized:
+        ctx.keys.forget(who.key_id)
+        raise
 
 
 @router.post("/v1/checks", name="create_check", response_model=CheckResponse)
@@ -52,30 +67,12 @@ async def create_check(
 ) -> Response:
     """Which measures apply to this subject in this context, and why: every measure answered, signed."""
     key_allows(who, body.context, body.purpose)
-    # Decided through `read`: it only reads, and readers of either store never wait for a lock
-    # (SQLite's write-ahead log, PostgreSQL's snapshots). Stored by the group committer, whose
-    # thread alone waits for the write lock; the answer leaves only once the check and its audit
-    # event are committed. The key may come from the server's cache: the same read confirms that
-    # it still stands, and a revoked one is refused and forgotten.
-    try:
-        decided = await read(
-            ctx,
-            decide_check,
-            ctx.engine,
-            ctx.catalog,
-            ctx.vault,
-            ctx.signing_key,
-            identifier=body.subject,
-            context=body.context,
-            purpose=body.purpose,
-            reference=body.reference,
-            consumer=who.actor,
-            as_of=body.as_of,
-            key=who,
-        )
-    except Unauthorized:
-        ctx.keys.forget(who.key_id)
-        raise
+    decided = await _decide(
+        ctx, who, decide_check, identifier=body.subject, context=body.context, purpose=body.purpose,
+        reference=body.reference, as_of=body.as_of,
+    )  # fmt: skip
+    # Stored by the group committer, whose thread alone waits for the write lock; the answer
+    # leaves only once the check and its audit event are committed.
     await ctx.check_writer.submit(decided)
     observe_check(body.context, decided.payload["decision"]["outcome"])  # ops: metrics
     # Returned as bytes: validated against CheckResponse once more, it would cost the hot path a
@@ -99,25 +96,10 @@ async def create_checks(
 ) -> Response:
     """Check many subjects for one tender; see the description."""
     key_allows(who, body.context, body.purpose)
-    try:
-        results = await read(
-            ctx,
-            decide_batch,
-            ctx.engine,
-            ctx.catalog,
-            ctx.vault,
-            ctx.signing_key,
-            subjects=body.subjects,
-            context=body.context,
-            purpose=body.purpose,
-            reference=body.reference,
-            consumer=who.actor,
-            as_of=body.as_of,
-            key=who,
-        )
-    except Unauthorized:
-        ctx.keys.forget(who.key_id)
-        raise
+    results = await _decide(
+        ctx, who, decide_batch, subjects=body.subjects, context=body.context, purpose=body.purpose,
+        reference=body.reference, as_of=body.as_of,
+    )  # fmt: skip
     stored = await _store_each(ctx, [r for r in results if isinstance(r, Decided)])
     results = [stored.get(id(r), r) if isinstance(r, Decided) else r for r in results]
     items, checked = [], 0
