@@ -30,6 +30,10 @@ def test_a_reviewer_reviews_namesakes_over_http(
     assert page.status_code == 200, page.text
     body = page.json()
     assert body["total"] == 4 and len(body["items"]) == 2  # two records, two namesakes each
+    rest = served.call("GET", "/v1/matches", reviewer, params={"limit": 2, "cursor": body["next_cursor"]}).json()
+    assert len(rest["items"]) == 2 and rest["next_cursor"] is None
+    assert {i["id"] for i in rest["items"]}.isdisjoint({i["id"] for i in body["items"]})
+    assert served.call("GET", "/v1/matches", reviewer, params={"cursor": "page2"}).status_code == 400
     first = body["items"][0]
     assert first["priority"] == "normal" and first["evidence"].startswith("name: ")
 

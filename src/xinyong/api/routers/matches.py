@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from xinyong.api import errors
 from xinyong.api.deps import Ctx, guard
+from xinyong.api.paging import Cursor, Page, page, position
 from xinyong.services import linking
 from xinyong.services.keys import Principal
 from xinyong.services.linking_views import PAGE_MAX, open_proposals, proposal, what_it_changes
@@ -35,17 +36,19 @@ def _note(who: Principal, action: str, target: str) -> AuditNote:
     return AuditNote(who.actor, action, "due process", target)
 
 
-@router.get("/v1/matches", name="list_matches", response_model=dict[str, Any])
+@router.get("/v1/matches", name="list_matches", response_model=Page[dict[str, Any]])
 def list_matches(
     ctx: Ctx,
     who: Annotated[Principal, Depends(guard("list_matches"))],
-    limit: Annotated[int, Query(ge=1, le=PAGE_MAX)] = 50,
-    offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
+    limit: Annotated[int, Query(ge=1, le=PAGE_MAX, description=f"Items per page: 1 to {PAGE_MAX}.")] = 50,
+    cursor: Cursor = None,
 ) -> dict[str, Any]:
-    """Open match proposals, best first (high priority, then probability), with their evidence."""
-    page = open_proposals(ctx.engine, limit=limit, offset=offset)
+    """Open match proposals, best first (high priority, then probability), with their evidence;
+    paged as every list is (`limit`, `cursor`, `total`)."""
+    start = position(cursor)
+    found = open_proposals(ctx.engine, limit=limit, offset=start)
     record(ctx.engine, AuditEvent(who.actor, "read_matches", "matches", "due process"))
-    return page
+    return page(found["items"], start, limit, total=found["total"])
 
 
 @router.get("/v1/matches/{proposal_id}", name="show_match", response_model=dict[str, Any])
