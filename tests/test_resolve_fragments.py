@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import random
 from datetime import date
 
@@ -11,6 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from stdnum.cn import ric, uscc
 
+from builders import make_ric as ric_of
+from builders import make_uscc as uscc_of
 from xinyong.demo.population import make_ric, make_uscc, mistype
 from xinyong.domain.identifiers import IdentifierVault
 from xinyong.resolve.features import prepare_records
@@ -119,3 +122,22 @@ def test_no_plain_fragment_appears_in_any_output(vault: IdentifierVault) -> None
     secrets = {NUMBER[:6], NUMBER[6:14], NUMBER[6:17], NUMBER[:14], NUMBER[:6] + NUMBER[14:17]}
     for secret in secrets:
         assert secret not in text, f"plain fragment {secret} in output"
+
+
+def test_corrections_found_from_the_weighted_sum_are_those_the_full_check_finds(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The one-step check-character shortcut for changed characters drops no correction and adds
+    none: every typo of generated numbers gives the same corrections with and without it."""
+    frag = importlib.import_module("xinyong.resolve.fragments")
+    rng = random.Random(7)
+    typos = []
+    for n in range(1, 120):
+        for scheme, number in (("cn.ric", ric_of(n)), ("cn.uscc", uscc_of(n))):
+            i = rng.randrange(18)
+            typos += [(scheme, number[:i] + rng.choice("0123456789AX") + number[i + 1 :]), (scheme, number)]
+            typos.append((scheme, number[:5] + "X" + number[6:]))  # not all digits: the generic path
+    fast = [frag.one_edit_corrections(s, t) for s, t in typos]
+    monkeypatch.setattr(frag, "_WEIGHTED", {})
+    assert fast == [frag.one_edit_corrections(s, t) for s, t in typos]
+    assert sum(map(len, fast)) > len(typos)  # corrections were found, not only agreed on emptiness

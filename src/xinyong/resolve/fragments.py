@@ -105,8 +105,12 @@ def one_edit_corrections(scheme_id: str, written: str) -> list[str]:
     size = 18 if scheme_id in (RIC, USCC) else len(compact)
     candidates: set[str] = set()
     if len(compact) == size:
+        sums = _WEIGHTED.get(scheme_id)
+        base = sums(compact) if sums is not None else None
         for i, old in enumerate(compact):
             chars = _position_alphabet(scheme_id, i, alphabet)
+            if base is not None:  # only the characters that keep the check character right
+                chars = _sound_at(scheme_id, compact, base, i, chars)
             candidates.update(compact[:i] + c + compact[i + 1 :] for c in chars if c != old)
         candidates.update(compact[:i] + compact[i + 1] + compact[i] + compact[i + 2 :] for i in range(size - 1))
     elif len(compact) == size - 1:
@@ -116,6 +120,53 @@ def one_edit_corrections(scheme_id: str, written: str) -> list[str]:
         candidates.update(compact[:i] + compact[i + 1 :] for i in range(len(compact)))
     candidates.discard(compact)
     return sorted(c for c in candidates if scheme.check(c).valid)
+
+
+# One character changed: the check character of the result follows from the written number's
+# weighted sum in one step, so only the few changes that keep it right go to the full check
+# (region, birth date, python-stdnum). Resident numbers: ISO 7064 MOD 11-2 (GB 11643); credit
+# codes: modulo 31 over their alphabet (GB 32100).
+_RIC_WEIGHTS = tuple(pow(2, 17 - i, 11) for i in range(17))
+_RIC_CHECK = "10X98765432"
+_USCC_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+_USCC_VALUES = {c: i for i, c in enumerate(_USCC_CHARS)}
+_USCC_WEIGHTS = tuple(pow(3, i, 31) for i in range(17))
+
+
+def _ric_sum(number: str) -> int | None:
+    if not number[:17].isdigit() or not number[:17].isascii():
+        return None
+    return sum(int(d) * w for d, w in zip(number, _RIC_WEIGHTS, strict=False))
+
+
+def _uscc_sum(number: str) -> int | None:
+    if any(c not in _USCC_VALUES for c in number[:17]):
+        return None
+    return sum(_USCC_VALUES[c] * w for c, w in zip(number, _USCC_WEIGHTS, strict=False))
+
+
+_WEIGHTED = {RIC: _ric_sum, USCC: _uscc_sum}
+
+
+def _sound_at(scheme_id: str, number: str, base: int, i: int, chars: str) -> str:
+    """The characters of `chars` that, put at position `i` of `number` (whose first 17 characters
+    weigh `base`), give a number with the right check character."""
+    if scheme_id == RIC:
+        if i == 17:
+            return _RIC_CHECK[base % 11]
+        old = int(number[i]) * _RIC_WEIGHTS[i]
+        return "".join(
+            c for c in chars if c.isdigit() and _RIC_CHECK[(base - old + int(c) * _RIC_WEIGHTS[i]) % 11] == number[17]
+        )
+    if i == 17:
+        return _USCC_CHARS[(31 - base % 31) % 31]
+    old = _USCC_VALUES[number[i]] * _USCC_WEIGHTS[i]
+    w = _USCC_WEIGHTS[i]
+    return "".join(
+        c
+        for c in chars
+        if c in _USCC_VALUES and _USCC_CHARS[(31 - (base - old + _USCC_VALUES[c] * w) % 31) % 31] == number[17]
+    )
 
 
 def _position_alphabet(scheme_id: str, i: int, alphabet: str) -> str:
@@ -128,7 +179,7 @@ def _position_alphabet(scheme_id: str, i: int, alphabet: str) -> str:
     return alphabet
 
 
-def fragments(vault: IdentifierVault, scheme_id: str | None, raw: str | None) -> Fragments:
+def fragments(vault: IdentifierVault, scheme_id: str | None, raw: str | None, *, corrections: bool = True) -> Fragments:
     """The keyed hashes of every fragment of `raw` read under `scheme_id` (cn.ric, cn.uscc, or another).
 
     A valid number gives its parts and no corrections (it links by itself); an invalid one gives
@@ -146,23 +197,24 @@ def fragments(vault: IdentifierVault, scheme_id: str | None, raw: str | None) ->
         return fragment_hash(vault, scheme_id, part, value)
 
     whole = h("whole", checked.compact)
-    corrections = () if checked.valid else tuple(h("whole", c) for c in one_edit_corrections(scheme_id, compact))
+    edits = () if checked.valid or not corrections else one_edit_corrections(scheme_id, compact)
+    corrected = tuple(h("whole", c) for c in edits)
     if len(compact) != 18 or not compact.isalnum():
-        return Fragments(whole=whole, corrections=corrections)
+        return Fragments(whole=whole, corrections=corrected)
     if scheme_id == RIC:
         region, birth, seq = compact[:6], compact[6:14], compact[14:17]
         return Fragments(
             whole=whole, region=h("region", region), birth=h("birth", birth), seq=h("seq", seq),
             check=h("check", compact[17]), birth_seq=h("birth_seq", birth + seq),
             region_birth=h("region_birth", region + birth), region_seq=h("region_seq", region + seq),
-            corrections=corrections,
+            corrections=corrected,
         )  # fmt: skip
     if scheme_id == USCC:
         return Fragments(
             whole=whole, authority=h("authority", compact[:2]), region=h("region", compact[2:8]),
-            org_code=h("org_code", compact[8:17]), check=h("check", compact[17]), corrections=corrections,
+            org_code=h("org_code", compact[8:17]), check=h("check", compact[17]), corrections=corrected,
         )  # fmt: skip
-    return Fragments(whole=whole, corrections=corrections)
+    return Fragments(whole=whole, corrections=corrected)
 
 
 FRAGMENTS_SCHEMA = pa.schema(
@@ -201,7 +253,7 @@ def stored_fragments(vault: IdentifierVault, scheme_id: str, written: str) -> di
     the store hashes identifiers (`vault.digest`), so they compare directly with every subject's
     stored identifier hash (`identifiers.digest64`) without any subject's number in hand.
     """
-    f = fragments(vault, scheme_id, written)
+    f = fragments(vault, scheme_id, written, corrections=False)  # its own corrections are hashed below
     compact = _compact(written)
     row: dict[str, object] = {c: getattr(f, c[3:]) for c in FRAGMENT_COLUMNS}
     row["id_whole"] = digest64(vault.digest(scheme_id, compact)) if compact else None
