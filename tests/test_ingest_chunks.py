@@ -19,8 +19,8 @@ from sqlalchemy import select
 
 from builders import court_row, make_ric, make_uscc, mistype, write_csv, write_jsonl, write_parquet
 from xinyong.domain.records import RowValidator, ValidRow
+from xinyong.ingest.chunks import Chunk, Job, helper_chunks, local_chunks
 from xinyong.ingest.pipeline import ingest_file
-from xinyong.ingest.validation import Chunk, Job, helper_chunks, local_chunks
 from xinyong.store.tables import batches
 
 TODAY = date(2026, 11, 29)
@@ -91,7 +91,7 @@ def test_a_forked_helper_gives_the_same_chunks(tmp_path):
         "from xinyong.domain.catalog import load_catalog\n"
         "from xinyong.domain.identifiers import IdentifierVault\n"
         "from xinyong.domain.records import RowValidator\n"
-        "from xinyong.ingest.validation import Job, _start_method, helper_chunks, local_chunks\n"
+        "from xinyong.ingest.chunks import Job, _start_method, helper_chunks, local_chunks\n"
         "catalog, vault, path = load_catalog(), IdentifierVault(b'k' * 32), Path(sys.argv[1])\n"
         "method = _start_method()\n"
         "today = date(2026, 11, 29)\n"
@@ -115,7 +115,7 @@ def test_the_helper_is_forked_only_from_a_process_of_one_thread():
     Asked in a new process: this one runs threads of the libraries other tests used."""
     script = (
         "import threading\n"
-        "from xinyong.ingest.validation import _start_method\n"
+        "from xinyong.ingest.chunks import _start_method\n"
         "alone = _start_method()\n"
         "release = threading.Event()\n"
         "other = threading.Thread(target=release.wait)\n"

@@ -29,10 +29,10 @@ from xinyong.domain.errors import FileRefused
 from xinyong.domain.identifiers import IdentifierVault
 from xinyong.domain.normalise import fold_name
 from xinyong.domain.records import RowValidator, ValidRow
+from xinyong.ingest.chunks import local_chunks
 from xinyong.ingest.pipeline import BatchResult, ingest_file
 from xinyong.ingest.readers import file_format
 from xinyong.ingest.summary import spreadsheet_safe
-from xinyong.ingest.validation import local_chunks
 from xinyong.store.tables import identifiers, records, rejects
 
 NOW = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)

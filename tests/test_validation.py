@@ -26,8 +26,8 @@ from xinyong.domain.catalog import Catalog, load_catalog
 from xinyong.domain.catalog.models import CORE_FIELDS, AttributeSpec
 from xinyong.domain.records import Problem, RowValidator, ValidRow
 from xinyong.domain.values import canonical_json
+from xinyong.ingest.chunks import validate_chunk
 from xinyong.ingest.readers import RawChunk
-from xinyong.ingest.validation import validate_chunk
 
 TODAY = date(2026, 11, 29)
 SOURCES = ["court", "samr"]

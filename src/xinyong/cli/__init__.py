@@ -1,8 +1,10 @@
 """The `xinyong` command line. Each command translates its arguments into one service call."""
 
 from xinyong.cli import (  # noqa: F401 - importing registers the commands
+    audit_commands,
     check_commands,
     dispute_commands,
+    key_commands,
     link_commands,
     ops_commands,
     process_commands,

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 from datetime import UTC, date, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -133,6 +134,14 @@ def write_moment(value: str | None) -> datetime:
         return CLOCK.admit(parse_moment(value, "--now"), "--now")
     except InvalidInput as exc:
         raise fail(str(exc)) from None
+
+
+def show(data: Any, as_json: bool, text: str) -> None:
+    """Print a command's result: as JSON with `--json`, else as its text."""
+    if as_json:
+        sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+    else:
+        out.print(text, highlight=False, markup=False, soft_wrap=True)
 
 
 def print_grades(grades: dict[str, dict[str, int]]) -> None:

@@ -24,9 +24,9 @@ from xinyong.domain.catalog import Catalog
 from xinyong.domain.errors import FileRefused
 from xinyong.domain.identifiers import IdentifierVault
 from xinyong.domain.records import Problem, RowValidator, ValidRow
+from xinyong.ingest.chunks import Chunk, Job, gc_paused, helper_chunks, local_chunks
 from xinyong.ingest.readers import FORMATS, ReadOptions, file_format
 from xinyong.ingest.summary import merge_reading, spreadsheet_safe
-from xinyong.ingest.validation import Chunk, Job, gc_paused, helper_chunks, local_chunks
 from xinyong.services.linking import propose_for_batch
 from xinyong.store import ingest_repo as repo
 from xinyong.store import linking_repo as link_repo
