@@ -21,6 +21,7 @@ from fastapi import Depends, HTTPException, Path, Request
 from xinyong.api.authz import allowed
 from xinyong.services.context import AppContext
 from xinyong.services.keys import PUBLIC, Principal, authenticate
+from xinyong.store.unit_of_work import AuditNote
 
 
 async def app_context(request: Request) -> AppContext:
@@ -118,3 +119,9 @@ def _admitted(route: str, principal: Principal) -> Principal:
 # Ids in paths: bounded, so that no number a database cannot hold reaches it.
 RowId = Annotated[int, Path(ge=1, le=2**53 - 1, description="A row id.")]
 CheckId = Annotated[str, Path(min_length=32, max_length=32, pattern="^[0-9a-f]{32}$", description="A check id.")]
+
+
+def decision_note(who: Principal, action: str, target: str) -> AuditNote:
+    """The audit event of a reviewer's or admin's decision, which the service stores in the
+    decision's own unit of work."""
+    return AuditNote(who.actor, action, "due process", target)

@@ -57,6 +57,11 @@ def _subject(who: Principal) -> int:
     return who.subject_id
 
 
+def _decision(who: Principal, action: str, target: str) -> AuditNote:
+    """The audit event of a reviewer's decision, stored in the decision's own unit of work."""
+    return AuditNote(actor=who.actor, action=action, target=target, purpose=DUE_PROCESS)
+
+
 def audit_view(ctx: AppContext, who: Principal, action: str, target: str, purpose: str) -> None:
     """The event of a page view of personal data, appended before the page is answered."""
     record(ctx.engine, AuditEvent(actor=who.actor, action=action, target=target, purpose=purpose))
@@ -220,7 +225,7 @@ def decide_entry(ctx: AppContext, who: Principal, entry_id: int, approve: bool, 
         actor=who.actor,
         reason=reason,
         now=_now(),
-        audit=AuditNote(actor=who.actor, action=f"entry_{action}", target=f"entry:{entry_id}", purpose=DUE_PROCESS),
+        audit=_decision(who, f"entry_{action}", f"entry:{entry_id}"),
     )
     return view.state.value
 
@@ -246,9 +251,7 @@ def decide_objection(
         now=_now(),
         revoke=revoke,
         set_attributes=set_attributes,
-        audit=AuditNote(
-            actor=who.actor, action=f"objection_{outcome}", target=f"objection:{objection_id}", purpose=DUE_PROCESS
-        ),
+        audit=_decision(who, f"objection_{outcome}", f"objection:{objection_id}"),
     )
 
 
@@ -265,7 +268,7 @@ def decide_repair(
         reason=reason,
         now=_now(),
         unmet=unmet,
-        audit=AuditNote(actor=who.actor, action=f"repair_{outcome}", target=f"repair:{repair_id}", purpose=DUE_PROCESS),
+        audit=_decision(who, f"repair_{outcome}", f"repair:{repair_id}"),
     )
 
 
@@ -276,16 +279,14 @@ def match(ctx: AppContext, who: Principal, proposal_id: int) -> dict[str, Any]:
 
 
 def decide_match(ctx: AppContext, who: Principal, proposal_id: int, outcome: str, reason: str) -> dict[str, Any]:
-    note = AuditNote(actor=who.actor, action=f"match_{outcome}", target=f"match:{proposal_id}", purpose=DUE_PROCESS)
+    note = _decision(who, f"match_{outcome}", f"match:{proposal_id}")
     return decide_match_service(
         ctx.engine, ctx.catalog, proposal_id, outcome, reviewer=who.actor, reason=reason, now=_now(), audit=note
     )
 
 
 def undo_match(ctx: AppContext, who: Principal, judgement_id: int, reason: str) -> dict[str, Any]:
-    note = AuditNote(
-        actor=who.actor, action="match_undo", target=f"match_judgement:{judgement_id}", purpose=DUE_PROCESS
-    )
+    note = _decision(who, "match_undo", f"match_judgement:{judgement_id}")
     return undo_match_service(
         ctx.engine, ctx.catalog, judgement_id, reviewer=who.actor, reason=reason, now=_now(), audit=note
     )

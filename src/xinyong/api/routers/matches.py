@@ -9,12 +9,12 @@ from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, Field
 
 from xinyong.api import errors
-from xinyong.api.deps import Ctx, guard
+from xinyong.api.deps import Ctx, decision_note, guard
 from xinyong.api.paging import Cursor, Page, page, position
 from xinyong.services import linking
 from xinyong.services.keys import Principal
 from xinyong.services.linking_views import PAGE_MAX, open_proposals, proposal, what_it_changes
-from xinyong.store.unit_of_work import AuditEvent, AuditNote, record
+from xinyong.store.unit_of_work import AuditEvent, record
 
 router = APIRouter(tags=["matches"], responses=errors.RESPONSES)
 Reason = Annotated[str, Field(min_length=5, max_length=1000, examples=["the judgment names the same district"])]
@@ -29,11 +29,6 @@ class MatchDecision(BaseModel):
 
 class MatchUndo(BaseModel):
     reason: Reason
-
-
-def _note(who: Principal, action: str, target: str) -> AuditNote:
-    """The event of a judgement, stored in the judgement's own unit of work."""
-    return AuditNote(who.actor, action, "due process", target)
 
 
 @router.get("/v1/matches", name="list_matches", response_model=Page[dict[str, Any]])
@@ -78,7 +73,7 @@ def decide_match(
         reviewer=who.actor,
         reason=body.reason,
         now=datetime.now(UTC),
-        audit=_note(who, f"match_{body.decision}", f"match:{proposal_id}"),
+        audit=decision_note(who, f"match_{body.decision}", f"match:{proposal_id}"),
     )
 
 
@@ -94,5 +89,5 @@ def undo_match(
         reviewer=who.actor,
         reason=body.reason,
         now=datetime.now(UTC),
-        audit=_note(who, "match_undo", f"match_judgement:{judgement_id}"),
+        audit=decision_note(who, "match_undo", f"match_judgement:{judgement_id}"),
     )

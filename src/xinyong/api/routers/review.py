@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query
 
 from xinyong.api import errors
-from xinyong.api.deps import Ctx, RowId, guard
+from xinyong.api.deps import Ctx, RowId, decision_note, guard
 from xinyong.api.models.review import (
     AuditReport,
     EntryDecision,
@@ -36,7 +36,7 @@ from xinyong.services.maintain import maintain
 from xinyong.services.objection_views import objection_rows
 from xinyong.services.objections import decide_objection
 from xinyong.services.repairs import decide_repair, repair_rows
-from xinyong.store.unit_of_work import AuditEvent, AuditNote, record
+from xinyong.store.unit_of_work import AuditEvent, record
 
 router = APIRouter(tags=["review"], responses=errors.RESPONSES)
 # The rows a list route reads before it pages: due process keeps far fewer entries, objections and
@@ -47,11 +47,6 @@ SCAN = 1_000_000
 def _audit(ctx: Ctx, who: Principal, action: str, target: str) -> None:
     """The event of a read, appended before anything is answered."""
     record(ctx.engine, AuditEvent(actor=who.actor, action=action, target=target, purpose="due process"))
-
-
-def _note(who: Principal, action: str, target: str) -> AuditNote:
-    """The event of a decision, which the service stores in the decision's own transaction."""
-    return AuditNote(who.actor, action, "due process", target)
 
 
 @router.get("/v1/lists/entries", name="list_entries", response_model=Page[EntryRow])
@@ -95,7 +90,7 @@ def decide_entry(
         actor=who.actor,
         reason=body.reason,
         now=datetime.now(UTC),
-        audit=_note(who, f"entry_{body.decision}", f"entry:{entry_id}"),
+        audit=decision_note(who, f"entry_{body.decision}", f"entry:{entry_id}"),
     )
     return {"id": entry_id, "state": view.state.value}
 
@@ -113,7 +108,7 @@ def extend_entry(
         actor=who.actor,
         reason=body.reason,
         now=datetime.now(UTC),
-        audit=_note(who, "entry_extend", f"entry:{entry_id}"),
+        audit=decision_note(who, "entry_extend", f"entry:{entry_id}"),
     )
     return {"id": entry_id, "state": view.state.value, "ends_on": view.ends_on}
 
@@ -130,7 +125,7 @@ def remove_entry(
         actor=who.actor,
         reason=body.reason,
         now=datetime.now(UTC),
-        audit=_note(who, "entry_remove", f"entry:{entry_id}"),
+        audit=decision_note(who, "entry_remove", f"entry:{entry_id}"),
     )
     return {"id": entry_id, "state": view.state.value}
 
@@ -172,7 +167,7 @@ def decide_objection_(
         now=datetime.now(UTC),
         revoke=body.revoke,
         set_attributes=body.set,
-        audit=_note(who, f"objection_{body.decision}", f"objection:{objection_id}"),
+        audit=decision_note(who, f"objection_{body.decision}", f"objection:{objection_id}"),
     )
     return result
 
@@ -210,7 +205,7 @@ def decide_repair_(
         reason=body.reason,
         now=datetime.now(UTC),
         unmet=body.unmet,
-        audit=_note(who, f"repair_{body.decision}", f"repair:{repair_id}"),
+        audit=decision_note(who, f"repair_{body.decision}", f"repair:{repair_id}"),
     )
     return result
 
@@ -218,7 +213,7 @@ def decide_repair_(
 @router.post("/v1/maintenance", name="run_maintenance", response_model=MaintenanceRun)
 def run_maintenance(ctx: Ctx, who: Annotated[Principal, Depends(guard("run_maintenance"))]) -> dict[str, Any]:
     """Run the daily maintenance now."""
-    counts = maintain(ctx.engine, ctx.catalog, audit=_note(who, "maintain", "lists"))
+    counts = maintain(ctx.engine, ctx.catalog, audit=decision_note(who, "maintain", "lists"))
     checkpoint(ctx.engine, ctx.signing_key, reason="maintain")  # every maintain anchors the audit chain
     return counts
 
