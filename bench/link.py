@@ -45,7 +45,7 @@ from xinyong.demo.population import make_orgs, make_persons, mistype
 from xinyong.domain.identifiers import IdentifierVault
 from xinyong.resolve.engines import DuckDBLimits
 from xinyong.resolve.features import prepare_records, prepare_subjects
-from xinyong.resolve.fragments import fragments_table
+from xinyong.resolve.fragment_tables import fragments_table
 from xinyong.resolve.model import KIND_NAMES, LinkModel
 from xinyong.resolve.propose import propose
 from xinyong.resolve.training import train

@@ -18,7 +18,7 @@ from stdnum.cn import ric, uscc
 from xinyong.demo.names import org_variant, person_variant
 from xinyong.demo.population import Org, Person, make_orgs, make_persons, make_ric, mistype
 from xinyong.domain.identifiers import IdentifierVault
-from xinyong.resolve.fragments import fragments_table
+from xinyong.resolve.fragment_tables import fragments_table
 from xinyong.resolve.model import LinkModel
 from xinyong.resolve.training import train
 

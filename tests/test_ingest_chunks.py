@@ -127,6 +127,22 @@ def test_the_helper_is_forked_only_from_a_process_of_one_thread():
     assert done.stdout.split() == ["fork", "spawn"]
 
 
+def test_the_ingest_command_loads_nothing_that_keeps_its_helper_from_forking():
+    """Arrow starts background threads when it is imported, and the linking model imports Arrow
+    and pypinyin's dictionaries: a command that loaded them before ingesting would spawn its helper
+    (a new interpreter importing xinyong again) and spend a second on imports. Everything the ingest
+    command and the chunks' fragments need is loaded here; none of them may be."""
+    script = (
+        "import sys\n"
+        "import xinyong.cli, xinyong.cli.store_commands, xinyong.ingest.pipeline, xinyong.resolve.fragments\n"
+        "from xinyong.ingest.chunks import _start_method\n"
+        "heavy = sorted(m for m in ('pyarrow', 'pypinyin', 'splink', 'duckdb', 'pyspark') if m in sys.modules)\n"
+        "print(_start_method(), ','.join(heavy) or 'none')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60)
+    assert done.stdout.split() == ["fork", "none"]
+
+
 @pytest.mark.parametrize("helper", [0, None], ids=["helper-process", "in-process"])
 @pytest.mark.parametrize("writer", [write_csv, write_jsonl, write_parquet], ids=["csv", "jsonl", "parquet"])
 def test_the_batch_records_the_file_digest(engine, catalog, vault, tmp_path, writer, helper):

@@ -36,6 +36,19 @@ def test_migrated_store_is_at_head(engine):
     require_current(engine)
 
 
+def test_the_quick_revision_reads_agree_with_alembic(engine):
+    """The start-up check reads the revisions without Alembic: from the newest migration file's
+    number and one query. Both must say what Alembic says, or a migration's file name breaks the line."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    from xinyong.store.migrate import alembic_config
+
+    assert head_revision() == ScriptDirectory.from_config(alembic_config()).get_current_head()
+    with engine.connect() as conn:
+        assert current_revision(engine) == MigrationContext.configure(conn).get_current_revision()
+
+
 def test_every_table_exists_after_migration(engine):
     names = set(inspect(engine).get_table_names())
     assert {t.name for t in metadata.sorted_tables} <= names

@@ -17,7 +17,8 @@ from builders import make_uscc as uscc_of
 from xinyong.demo.population import make_ric, make_uscc, mistype
 from xinyong.domain.identifiers import IdentifierVault
 from xinyong.resolve.features import prepare_records
-from xinyong.resolve.fragments import fragment_hash, fragments, fragments_table, one_edit_corrections
+from xinyong.resolve.fragment_tables import fragments_table
+from xinyong.resolve.fragments import fragment_hash, fragments, one_edit_corrections
 
 NUMBER = "330106198503121231"  # checksum-valid (ISO 7064 MOD 11-2)
 USCC = "91330106MA2H1B2C3D"
@@ -128,7 +129,8 @@ def test_corrections_found_from_the_weighted_sum_are_those_the_full_check_finds(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The one-step check-character shortcut for changed characters drops no correction and adds
-    none: every typo of generated numbers gives the same corrections with and without it."""
+    none: every typo of generated numbers, of each kind of edit, gives the same corrections with
+    and without it."""
     frag = importlib.import_module("xinyong.resolve.fragments")
     rng = random.Random(7)
     typos = []
@@ -137,6 +139,9 @@ def test_corrections_found_from_the_weighted_sum_are_those_the_full_check_finds(
             i = rng.randrange(18)
             typos += [(scheme, number[:i] + rng.choice("0123456789AX") + number[i + 1 :]), (scheme, number)]
             typos.append((scheme, number[:5] + "X" + number[6:]))  # not all digits: the generic path
+            typos.append((scheme, number[:i] + number[i + 1 :]))  # one dropped: candidates by insertion
+            typos.append((scheme, number[:i] + rng.choice("0123456789") + number[i:]))  # one added
+            typos.append((scheme, number[:i] + number[i + 1 : i + 2] + number[i] + number[i + 2 :]))  # swapped
     fast = [frag.one_edit_corrections(s, t) for s, t in typos]
     monkeypatch.setattr(frag, "_WEIGHTED", {})
     assert fast == [frag.one_edit_corrections(s, t) for s, t in typos]

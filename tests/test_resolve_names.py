@@ -6,7 +6,7 @@ import pyarrow as pa
 import pytest
 
 from xinyong.resolve.features import normalise_document_no, prepare_subjects
-from xinyong.resolve.fragments import FRAGMENTS_SCHEMA
+from xinyong.resolve.fragment_tables import FRAGMENTS_SCHEMA
 from xinyong.resolve.names import org_name, person_name, to_simplified
 
 

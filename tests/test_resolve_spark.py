@@ -23,7 +23,8 @@ pytestmark = pytest.mark.slow
 SPARK_RUN = """
 import sys
 import pyarrow.parquet as pq
-from xinyong.resolve import load_model, local_spark_session, propose
+from xinyong.resolve import load_model, local_spark_session
+from xinyong.resolve.propose import propose
 from pathlib import Path
 folder = Path(sys.argv[1])
 model = load_model(folder / "model.json")

@@ -17,7 +17,7 @@ import duckdb
 import pyarrow as pa
 
 from xinyong.domain.identifiers import IdentifierVault, Scheme
-from xinyong.resolve.fragments import fragments_table
+from xinyong.resolve.fragment_tables import fragments_table
 
 _KIND = {"cn.ric": "person", "cn.uscc": "organisation"}
 

@@ -27,10 +27,9 @@ from xinyong.domain.records import Problem, RowValidator, ValidRow
 from xinyong.ingest.chunks import Chunk, Job, gc_paused, helper_chunks, local_chunks
 from xinyong.ingest.readers import FORMATS, ReadOptions, file_format
 from xinyong.ingest.summary import merge_reading, spreadsheet_safe
-from xinyong.services.linking import propose_for_batch
 from xinyong.store import ingest_repo as repo
-from xinyong.store import linking_repo as link_repo
 from xinyong.store.batch_store import BatchStore
+from xinyong.store.fragments_repo import keep_fragments, model_kept
 from xinyong.store.ingest_repo import StoredVersion
 from xinyong.store.unit_of_work import AuditNote, UnitOfWork
 
@@ -169,7 +168,12 @@ def ingest_file(
                 conn.exec_driver_sql(_ANALYZE)
         except DBAPIError as exc:  # the batch is stored: say so, and leave the statistics to the daemon
             log.warning("batch %s is stored; analysing its tables failed: %s", result.batch_id, exc.orig)
-    propose_for_batch(engine, result.batch_id)  # match proposals for what it left unresolved, once committed
+    if result.unresolved and model_kept(engine):  # match proposals for what it left unresolved, once committed
+        # Imported only then: the model loads Arrow, a third of a second, whose threads would also
+        # keep the next file's helper from forking (chunks._start_method).
+        from xinyong.services.linking import propose_for_batch
+
+        propose_for_batch(engine, result.batch_id)
     return result
 
 
@@ -313,7 +317,7 @@ def _store_chunk(
     result.subjects_created += links.created
     repo.supersede(conn, to_supersede, now)
     record_ids = store.store(rows, links)
-    link_repo.keep_fragments(conn, rows, record_ids, chunk.fragments)  # for match review: see docs/linking.md
+    keep_fragments(conn, rows, record_ids, chunk.fragments)  # for match review: see docs/linking.md
     refused.sort(key=attrgetter("line"))
     problems = chunk.problems + refused
     repo.insert_rejects(conn, batch_id, problems)

@@ -2,49 +2,53 @@
 
 A proposal is never a link (principle 4): a person confirms it. See docs/linking.md. Splink and
 Spark are imported only when a model is trained or run.
+
+The names below load their module on first use: ingestion reads only `fragments`, and importing
+the rest (pypinyin's dictionaries, Arrow) would cost it a second of start-up, and Arrow's
+background threads would keep it from forking its validating helper (`ingest/chunks.py`).
+The functions named like their module (`fragments`, `propose`) are imported from the module.
 """
 
-from xinyong.resolve.engines import DuckDBLimits, MissingEngine, local_spark_session
-from xinyong.resolve.features import (
-    FEATURE_SCHEMA,
-    RECORD_COLUMNS,
-    SUBJECT_COLUMNS,
-    InputError,
-    prepare_records,
-    prepare_subjects,
-)
-from xinyong.resolve.fragments import FRAGMENTS_SCHEMA, Fragments, fragments, fragments_table, one_edit_corrections
-from xinyong.resolve.model import LinkModel, ModelError, load_model
-from xinyong.resolve.names import OrgName, PersonName, org_name, person_name
-from xinyong.resolve.propose import PROPOSAL_SCHEMA, describe, priorities, priority_of, propose
-from xinyong.resolve.training import train
+from __future__ import annotations
 
-__all__ = [
-    "FEATURE_SCHEMA",
-    "FRAGMENTS_SCHEMA",
-    "PROPOSAL_SCHEMA",
-    "RECORD_COLUMNS",
-    "SUBJECT_COLUMNS",
-    "DuckDBLimits",
-    "Fragments",
-    "InputError",
-    "LinkModel",
-    "MissingEngine",
-    "ModelError",
-    "OrgName",
-    "PersonName",
-    "describe",
-    "fragments",
-    "fragments_table",
-    "load_model",
-    "local_spark_session",
-    "one_edit_corrections",
-    "org_name",
-    "person_name",
-    "prepare_records",
-    "prepare_subjects",
-    "priorities",
-    "priority_of",
-    "propose",
-    "train",
-]
+import importlib
+from typing import Any
+
+_HOMES = {
+    "DuckDBLimits": "xinyong.resolve.engines",
+    "FEATURE_SCHEMA": "xinyong.resolve.features",
+    "FRAGMENTS_SCHEMA": "xinyong.resolve.fragment_tables",
+    "Fragments": "xinyong.resolve.fragments",
+    "InputError": "xinyong.resolve.features",
+    "LinkModel": "xinyong.resolve.model",
+    "MissingEngine": "xinyong.resolve.engines",
+    "ModelError": "xinyong.resolve.model",
+    "OrgName": "xinyong.resolve.names",
+    "PROPOSAL_SCHEMA": "xinyong.resolve.propose",
+    "PersonName": "xinyong.resolve.names",
+    "RECORD_COLUMNS": "xinyong.resolve.features",
+    "SUBJECT_COLUMNS": "xinyong.resolve.features",
+    "describe": "xinyong.resolve.propose",
+    "fragments_table": "xinyong.resolve.fragment_tables",
+    "load_model": "xinyong.resolve.model",
+    "local_spark_session": "xinyong.resolve.engines",
+    "one_edit_corrections": "xinyong.resolve.fragments",
+    "org_name": "xinyong.resolve.names",
+    "person_name": "xinyong.resolve.names",
+    "prepare_records": "xinyong.resolve.features",
+    "prepare_subjects": "xinyong.resolve.features",
+    "priorities": "xinyong.resolve.propose",
+    "priority_of": "xinyong.resolve.propose",
+    "train": "xinyong.resolve.training",
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'xinyong.resolve' has no attribute '{name}'")
+    return getattr(importlib.import_module(home), name)
+
+
+def __dir__() -> list[str]:
+    return sorted(_HOMES)

@@ -23,7 +23,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from xinyong.resolve.fragments import FRAGMENT_COLUMNS, FRAGMENTS_SCHEMA
+from xinyong.resolve.fragment_tables import FRAGMENTS_SCHEMA
+from xinyong.resolve.fragments import FRAGMENT_COLUMNS
 from xinyong.resolve.names import org_name, person_name
 
 KINDS = ("person", "organisation")

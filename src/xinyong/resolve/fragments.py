@@ -21,11 +21,8 @@ and integers keep a million subjects' fragments small and their joins fast on Du
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
 from functools import lru_cache
-
-import pyarrow as pa
 
 from xinyong.domain.identifiers import IdentifierVault, Scheme, digest64
 
@@ -215,35 +212,6 @@ def fragments(vault: IdentifierVault, scheme_id: str | None, raw: str | None, *,
             org_code=h("org_code", compact[8:17]), check=h("check", compact[17]), corrections=corrected,
         )  # fmt: skip
     return Fragments(whole=whole, corrections=corrected)
-
-
-FRAGMENTS_SCHEMA = pa.schema(
-    [pa.field(c, pa.int64()) for c in FRAGMENT_COLUMNS] + [pa.field("id_corrections", pa.list_(pa.int64()))]
-)
-
-
-def fragments_table(
-    vault: IdentifierVault, schemes: Sequence[str | None] | pa.Array, numbers: Sequence[str | None] | pa.Array
-) -> pa.Table:
-    """`fragments` of many identifiers at once, as an Arrow table in FRAGMENTS_SCHEMA (one row each).
-
-    Equal (scheme, number) pairs are computed once: a department file names its frequent subjects
-    many times.
-    """
-    scheme_list = schemes.to_pylist() if isinstance(schemes, pa.Array | pa.ChunkedArray) else list(schemes)
-    number_list = numbers.to_pylist() if isinstance(numbers, pa.Array | pa.ChunkedArray) else list(numbers)
-    if len(scheme_list) != len(number_list):
-        raise ValueError(f"{len(scheme_list)} schemes for {len(number_list)} numbers: give one scheme per number")
-    memo: dict[tuple[str | None, str | None], Fragments] = {}
-    rows = [memo.get(k) or memo.setdefault(k, fragments(vault, *k)) for k in zip(scheme_list, number_list, strict=True)]
-    return _to_table(rows)
-
-
-def _to_table(rows: Iterable[Fragments]) -> pa.Table:
-    rows = list(rows)
-    columns: dict[str, list[object]] = {c: [getattr(r, c[3:]) for r in rows] for c in FRAGMENT_COLUMNS}
-    columns["id_corrections"] = [list(r.corrections) for r in rows]
-    return pa.Table.from_pydict(columns, schema=FRAGMENTS_SCHEMA)
 
 
 def stored_fragments(vault: IdentifierVault, scheme_id: str, written: str) -> dict[str, object]:

@@ -10,7 +10,7 @@ record's corrections are hashed the same way at ingestion (`link_fragments`).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -41,26 +41,6 @@ _SUBJECT_SCHEMA = pa.schema(
 )
 _CURRENT = records.c.superseded_at.is_(None)
 _ACTIVE = and_(_CURRENT, records.c.status == "active")
-
-
-# -- fragments, at ingestion -------------------------------------------------------------------------
-
-
-def keep_fragments(
-    conn: Connection, rows: Sequence[Any], record_ids: Sequence[int], fragments: Mapping[str, Mapping[str, object]]
-) -> int:
-    """Store the fragments of the unresolved records among `rows` (ValidRows, stored as `record_ids`)
-    whose numbers failed their checksum (`fragments`, by keyed hash, computed during validation)."""
-    if not fragments:
-        return 0
-    kept = [
-        {"record_id": rid, "scheme": r.scheme, **fragments[r.id_hash]}
-        for r, rid in zip(rows, record_ids, strict=True)
-        if r.unresolved is not None and r.id_hash in fragments
-    ]
-    if kept:
-        conn.execute(insert(link_fragments), kept)
-    return len(kept)
 
 
 # -- models ---------------------------------------------------------------------------------------------
