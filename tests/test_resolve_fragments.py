@@ -142,6 +142,9 @@ def test_corrections_found_from_the_weighted_sum_are_those_the_full_check_finds(
             typos.append((scheme, number[:i] + number[i + 1 :]))  # one dropped: candidates by insertion
             typos.append((scheme, number[:i] + rng.choice("0123456789") + number[i:]))  # one added
             typos.append((scheme, number[:i] + number[i + 1 : i + 2] + number[i] + number[i + 2 :]))  # swapped
+    for n in range(1, 12):  # every swap, the check character's too
+        for scheme, number in (("cn.ric", ric_of(n)), ("cn.uscc", uscc_of(n))):
+            typos += [(scheme, number[:i] + number[i + 1] + number[i] + number[i + 2 :]) for i in range(17)]
     fast = [frag.one_edit_corrections(s, t) for s, t in typos]
     monkeypatch.setattr(frag, "_WEIGHTED", {})
     assert fast == [frag.one_edit_corrections(s, t) for s, t in typos]

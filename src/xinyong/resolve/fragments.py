@@ -109,7 +109,8 @@ def one_edit_corrections(scheme_id: str, written: str) -> list[str]:
             if base is not None:  # only the characters that keep the check character right
                 chars = _sound_at(scheme_id, compact, base, i, chars)
             candidates.update(compact[:i] + c + compact[i + 1 :] for c in chars if c != old)
-        candidates.update(compact[:i] + compact[i + 1] + compact[i] + compact[i + 2 :] for i in range(size - 1))
+        swaps = range(size - 1) if base is None else _sound_swaps(scheme_id, compact, base)
+        candidates.update(compact[:i] + compact[i + 1] + compact[i] + compact[i + 2 :] for i in swaps)
     elif len(compact) == size - 1:
         for i in range(size):
             candidates.update(compact[:i] + c + compact[i:] for c in _position_alphabet(scheme_id, i, alphabet))
@@ -147,23 +148,57 @@ _WEIGHTED = {RIC: _ric_sum, USCC: _uscc_sum}
 
 def _sound_at(scheme_id: str, number: str, base: int, i: int, chars: str) -> str:
     """The characters of `chars` that, put at position `i` of `number` (whose first 17 characters
-    weigh `base`), give a number with the right check character."""
+    weigh `base`), give a number with the right check character: at most one, solved for.
+
+    The check character fixes the weighted sum modulo 11 (resident numbers) or 31 (credit codes),
+    and every weight is invertible modulo that prime, so one value at position `i` fits."""
     if scheme_id == RIC:
         if i == 17:
             return _RIC_CHECK[base % 11]
-        old = int(number[i]) * _RIC_WEIGHTS[i]
-        return "".join(
-            c for c in chars if c.isdigit() and _RIC_CHECK[(base - old + int(c) * _RIC_WEIGHTS[i]) % 11] == number[17]
-        )
+        want = _RIC_CHECK.find(number[17])
+        if want < 0:
+            return ""
+        value = (want - base + int(number[i]) * _RIC_WEIGHTS[i]) * _RIC_INVERSES[i] % 11
+        digit = str(value) if value < 10 else ""
+        return digit if digit and digit in chars else ""
     if i == 17:
         return _USCC_CHARS[(31 - base % 31) % 31]
-    old = _USCC_VALUES[number[i]] * _USCC_WEIGHTS[i]
-    w = _USCC_WEIGHTS[i]
-    return "".join(
-        c
-        for c in chars
-        if c in _USCC_VALUES and _USCC_CHARS[(31 - (base - old + _USCC_VALUES[c] * w) % 31) % 31] == number[17]
-    )
+    check = _USCC_VALUES.get(number[17])
+    if check is None:
+        return ""
+    want = (31 - check) % 31  # the sum modulo 31 that gives this check character
+    value = (want - base + _USCC_VALUES[number[i]] * _USCC_WEIGHTS[i]) * _USCC_INVERSES[i] % 31
+    char = _USCC_CHARS[value]
+    return char if char in chars else ""
+
+
+def _sound_swaps(scheme_id: str, number: str, base: int) -> list[int]:
+    """The positions i where swapping characters i and i+1 of `number` (whose first 17 characters
+    weigh `base`) gives a number with the right check character: a swap changes the sum by the
+    difference of the two values times the difference of their weights."""
+    ric = scheme_id == RIC
+    weights, check = (_RIC_WEIGHTS, _ric_check_of) if ric else (_USCC_WEIGHTS, _uscc_check_of)
+    values = [int(c) for c in number[:17]] if ric else [_USCC_VALUES[c] for c in number[:17]]
+    out = [
+        i for i in range(16) if check(base + (values[i + 1] - values[i]) * (weights[i] - weights[i + 1])) == number[17]
+    ]
+    # The check character moved into the 17th place, and the 17th becomes the check character.
+    last = (int(number[17]) if number[17].isdigit() else None) if ric else _USCC_VALUES.get(number[17])
+    if last is not None and check(base + (last - values[16]) * weights[16]) == number[16]:
+        out.append(16)
+    return out
+
+
+def _ric_check_of(total: int) -> str:
+    return _RIC_CHECK[total % 11]
+
+
+def _uscc_check_of(total: int) -> str:
+    return _USCC_CHARS[(31 - total % 31) % 31]
+
+
+_RIC_INVERSES = tuple(pow(w, -1, 11) for w in _RIC_WEIGHTS)
+_USCC_INVERSES = tuple(pow(w, -1, 31) for w in _USCC_WEIGHTS)
 
 
 def _position_alphabet(scheme_id: str, i: int, alphabet: str) -> str:
