@@ -15,6 +15,7 @@ from sqlalchemy import Connection, and_, select, update
 from sqlalchemy.orm import aliased
 
 from xinyong.services.corrections import current_record, relink
+from xinyong.store import clock
 from xinyong.store import merges_repo as repo
 from xinyong.store.tables import batches, records, unresolved
 
@@ -109,7 +110,8 @@ def _follow_merges(conn: Connection, batch_id: int, catalog_version: str, now: d
         records.c.batch_id == batch_id, records.c.superseded_at.is_(None), records.c.subject_id.isnot(None)
     )
     fresh = list(conn.execute(q))
-    merged = repo.absorbed_now(conn, now, (int(r.subject_id) for r in fresh))
+    # as the platform knows now (the batch's own stamp may be ahead of the wall clock)
+    merged = repo.absorbed_now(conn, clock.known_at(conn), (int(r.subject_id) for r in fresh))
     touched: set[int] = set()
     for rec in fresh:
         m = merged.get(int(rec.subject_id))

@@ -65,7 +65,9 @@ def _need_document(document_no: str | None, reason: str, a: int, b: int, shared:
     return no_identifier(doc, "document_no")
 
 
-def _merge_guard(conn: Connection, kept: int, absorbed: int, reason: str, document_no: str | None, now: datetime) -> None:
+def _merge_guard(
+    conn: Connection, kept: int, absorbed: int, reason: str, document_no: str | None, now: datetime
+) -> None:
     if kept == absorbed:
         raise InvalidInput(f"subject {kept} cannot be merged with itself")
     a, b = _subject(conn, kept), _subject(conn, absorbed)
@@ -135,7 +137,9 @@ def propose_split(
     who = need_reviewer(by)
     why = need_reason(reason, "a split of subjects")
     if (merge_id is None) == (not records):
-        raise InvalidInput("a split names either the merge it reverses or the records it moves (with their new subject)")
+        raise InvalidInput(
+            "a split names either the merge it reverses or the records it moves (with their new subject)"
+        )
     with UnitOfWork.writing(engine, dated=False) as uow:
         values = {"action": "split", "subject_id": subject_id, "proposed_by": who, "reason": why, "at": now}
         values.update(_split_target(uow.conn, subject_id, merge_id, records, to, now))
@@ -209,11 +213,17 @@ def decide(
         if prior is not None:
             raise Conflict(f"proposal {proposal_id} was decided already (decision {prior.id}, {prior.outcome})")
         values = {"proposal_id": proposal_id, "outcome": outcome, "reviewer": who, "reason": why, "at": now}
-        did = int(conn.execute(insert(subject_merge_decisions).values(**values).returning(subject_merge_decisions.c.id)).scalar_one())
+        did = int(
+            conn.execute(
+                insert(subject_merge_decisions).values(**values).returning(subject_merge_decisions.c.id)
+            ).scalar_one()
+        )
         effect = None
         if outcome == "confirm":
             effect, touched = _apply(conn, catalog, p, did, who, why, now)
-            conn.execute(update(subject_merge_decisions).where(subject_merge_decisions.c.id == did).values(effect_id=effect))
+            conn.execute(
+                update(subject_merge_decisions).where(subject_merge_decisions.c.id == did).values(effect_id=effect)
+            )
         uow.audit(audit, f"subject_merge_decision:{did}")
     rescore_subjects(engine, catalog, touched, now)
     return {"decision": did, "proposal": proposal_id, "outcome": outcome, "effect": effect}
@@ -226,7 +236,7 @@ def _apply(
     known = clock.advance(conn, now)
     common = {"proposed_by": p.proposed_by, "reviewed_by": who, "reason": why, "at": known}
     mark = mark_text(p.action, did, known)
-    kw = {"catalog_version": catalog.version, "now": now}
+    kw: dict[str, Any] = {"catalog_version": catalog.version, "now": now}
     if p.action == "merge":
         _merge_guard(conn, int(p.subject_id), int(p.other_id), p.reason, p.document_no, now)
         effect = repo.add_effect(conn, action="merge", subject_id=p.subject_id, merged_id=p.other_id, **common)
@@ -341,7 +351,7 @@ def history(engine: Engine, subject_id: int, now: datetime) -> dict[str, Any]:
         m = repo.merge_standing(conn, now, absorbed=subject_id)
     items = []
     for p in proposals:
-        row = {k: v for k, v in p._mapping.items()}
+        row = dict(p._mapping)
         row["decisions"] = [dict(d._mapping) for d in decisions if d.proposal_id == p.id]
         standing = [d for d in row["decisions"] if d["outcome"] != "undo"
                     and not any(u["reverses"] == d["id"] for u in row["decisions"])]  # fmt: skip

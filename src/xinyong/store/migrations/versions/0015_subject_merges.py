@@ -93,7 +93,9 @@ def upgrade() -> None:
             ["from_subject"], ["subjects.id"], name=op.f("fk_subject_merge_moves_from_subject_subjects")
         ),
         sa.ForeignKeyConstraint(["record_id"], ["records.id"], name=op.f("fk_subject_merge_moves_record_id_records")),
-        sa.ForeignKeyConstraint(["to_subject"], ["subjects.id"], name=op.f("fk_subject_merge_moves_to_subject_subjects")),
+        sa.ForeignKeyConstraint(
+            ["to_subject"], ["subjects.id"], name=op.f("fk_subject_merge_moves_to_subject_subjects")
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_subject_merge_moves")),
     )
     op.create_index(op.f("ix_subject_merge_moves_effect_id"), "subject_merge_moves", ["effect_id"])
@@ -121,7 +123,9 @@ def upgrade() -> None:
             judged.c.outcome == "confirm", judged.c.record_id.isnot(None)
         )
     )
-    marks = [{"record_id": r.record_id, "mark": f"review {r.id} on {r.at.date().isoformat()}", "at": r.at} for r in rows]
+    marks = [
+        {"record_id": r.record_id, "mark": f"review {r.id} on {r.at.date().isoformat()}", "at": r.at} for r in rows
+    ]
     if marks:
         op.bulk_insert(links, marks)
 
