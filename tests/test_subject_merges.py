@@ -220,3 +220,30 @@ def test_a_record_arriving_under_the_absorbed_code_follows_the_merge(world: Link
     assert rec["link_mark"] == f"merge decision {d['decision']} on {at(3).date().isoformat()}"
     merges.undo(world.engine, world.catalog, d["decision"], reviewer="zhao", reason="withdrawn notice", now=at(6))
     assert world.current("TX-C", "tax").subject_id == sid_b  # the undo takes it back too
+
+
+def test_a_subject_with_a_list_entry_in_progress_is_never_merged_away(world: LinkWorld) -> None:
+    from xinyong.services.maintain import maintain
+
+    maintain(world.engine, world.catalog, at(2))  # the court records of the identified companies are proposed
+    x = world.subject_of_number("cn.uscc", world.orgs[5].uscc)
+    y = world.subject_of_number("cn.uscc", world.orgs[6].uscc)
+    with pytest.raises(Conflict, match=f"subject {y} has list entries in progress \\(entry \\d+ on "):
+        merges.propose_merge(world.engine, x, y, by="li", reason=WHY, document_no=DOC, now=at(3))
+
+
+def test_confirming_a_match_to_a_merged_away_subject_links_the_survivor(world: LinkWorld) -> None:
+    keep_model(world)
+    sid_a, sid_b, _, code_b = _twin(world)
+    typo = code_b[:10] + ("0" if code_b[10] != "0" else "1") + code_b[11:]
+    world.ingest([tax_record("TX-2", world.orgs[3], typo, 3)], at(2), source="tax")
+    with world.engine.connect() as conn:
+        best = conn.execute(
+            select(link_proposals).where(link_proposals.c.source_ref == "TX-2", link_proposals.c.rank == 1)
+        ).one()
+    assert best.subject_id == sid_b
+    p = merges.propose_merge(world.engine, sid_a, sid_b, by="li", reason=WHY, document_no=DOC, now=at(3))
+    merges.decide(world.engine, world.catalog, p["proposal"], "confirm", reviewer="wang", reason="checked", now=at(3))
+    linking.decide(world.engine, world.catalog, best.id, "confirm", reviewer="zhao", reason="one digit mistyped",
+                   now=at(4))  # fmt: skip
+    assert world.current("TX-2", "tax").subject_id == sid_a

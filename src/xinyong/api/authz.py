@@ -51,6 +51,7 @@ MATRIX: dict[str, frozenset[Role]] = {
     "decide_match": frozenset({Role.REVIEWER}),
     "undo_match": frozenset({Role.REVIEWER}),
     "propose_merge": frozenset({Role.REVIEWER}),
+    "propose_split": frozenset({Role.REVIEWER}),
     "decide_merge": frozenset({Role.REVIEWER}),
     "undo_merge": frozenset({Role.REVIEWER}),
     "merge_history": STAFF,

@@ -246,13 +246,17 @@ def decide(
         uow.audit(audit, f"link_judgement:{jid}")
         linked_id = None
         if decided is Outcome.CONFIRM:
-            linked_id = _confirm(conn, catalog, p, int(rec.id), jid, why, now)
-            touched.add(int(p.subject_id))
+            merged = merges_repo.merge_standing(conn, clock.known_at(conn), absorbed=int(p.subject_id))
+            target = int(p.subject_id if merged is None else merged.subject_id)  # a merged-away candidate: its survivor
+            linked_id = _confirm(conn, catalog, p, target, int(rec.id), jid, why, now)
+            touched.add(target)
     rescore_subjects(engine, catalog, touched, now)
     return {"judgement": jid, "proposal": proposal_id, "outcome": decided.value, "record_version": linked_id}
 
 
-def _confirm(conn: Connection, catalog: Catalog, p: Any, version: int, jid: int, reason: str, now: datetime) -> int:
+def _confirm(
+    conn: Connection, catalog: Catalog, p: Any, target: int, version: int, jid: int, reason: str, now: datetime
+) -> int:
     """Link the record as judged, close its queue entry, and tell the subject."""
     conn.execute(  # first, or superseding the version would close its queue entry as "superseded"
         update(unresolved)
@@ -260,13 +264,13 @@ def _confirm(conn: Connection, catalog: Catalog, p: Any, version: int, jid: int,
         .values(resolved_at=now, resolution="confirmed")
     )
     cause = f"link review {jid} confirmed"
-    _, new_id = new_version(conn, catalog, p.source_id, p.source_ref, now=now, cause=cause, link_to=int(p.subject_id))
+    _, new_id = new_version(conn, catalog, p.source_id, p.source_ref, now=now, cause=cause, link_to=target)
     conn.execute(update(link_judgements).where(link_judgements.c.id == jid).values(record_id=new_id))
     known = clock.advance(conn, now)  # the new version's stamp (one per transaction)
     merges_repo.add_mark(conn, new_id, f"review {jid} on {known.date().isoformat()}", known)
     outbox.put(
         conn,
-        subject_id=int(p.subject_id),
+        subject_id=target,
         event_ref=f"link:{jid}",
         now=now,
         notice=Notice(
@@ -309,7 +313,7 @@ def undo(
         done = conn.scalar(select(link_judgements.c.id).where(link_judgements.c.reverses == judgement_id))
         if done is not None:
             raise Conflict(f"judgement {judgement_id} was undone already (judgement {done})")
-        record_version = None
+        record_version, told = None, int(j.subject_id)
         if j.outcome == Outcome.CONFIRM:
             rec = current_record(conn, j.source_id, j.source_ref, lock=True)
             if rec.id != j.record_id:
@@ -319,7 +323,8 @@ def undo(
                 )
             cause = f"link review {judgement_id} undone"
             _, record_version = new_version(conn, catalog, j.source_id, j.source_ref, now=now, cause=cause, unlink=True)
-            touched.add(int(j.subject_id))
+            told = int(rec.subject_id)  # the candidate's survivor, if a merge had absorbed it
+            touched.add(told)
         values = {
             "proposal_id": j.proposal_id,
             "source_id": j.source_id,
@@ -343,7 +348,7 @@ def undo(
         if j.outcome == Outcome.CONFIRM:
             outbox.put(
                 conn,
-                subject_id=int(j.subject_id),
+                subject_id=told,
                 event_ref=f"link:{jid}",
                 now=now,
                 notice=Notice(

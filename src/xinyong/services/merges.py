@@ -42,6 +42,12 @@ OUTCOMES = ("confirm", "reject")
 DOCUMENT_MAX = 64
 
 
+def _known(conn: Connection, now: datetime) -> datetime:
+    """The moment merges are read at: `now`, or the knowledge clock's stamp if that is later
+    (stamps never run backwards, so a merge may be stamped after the moment it was decided at)."""
+    return max(now, clock.known_at(conn))
+
+
 def _subject(conn: Connection, subject_id: int) -> Any:
     row = conn.execute(select(subjects).where(subjects.c.id == subject_id)).first()
     if row is None:
@@ -77,10 +83,10 @@ def _merge_guard(
             "or of one organisation, can be merged"
         )
     for sid, role in ((kept, "kept"), (absorbed, "absorbed")):
-        m = repo.merge_standing(conn, now, absorbed=sid)
+        m = repo.merge_standing(conn, _known(conn, now), absorbed=sid)
         if m is not None:
             raise Conflict(f"subject {sid} was merged into subject {m.subject_id} (merge {m.id}): it cannot be {role}")
-    m = repo.merge_standing(conn, now, kept=absorbed)
+    m = repo.merge_standing(conn, _known(conn, now), kept=absorbed)
     if m is not None:
         raise Conflict(
             f"subject {absorbed} has absorbed subject {m.merged_id} (merge {m.id}): merge the other way, "
@@ -153,7 +159,7 @@ def _split_target(
 ) -> dict[str, Any]:
     _subject(conn, subject_id)
     if merge_id is not None:
-        m = repo.merge_in_force(conn, merge_id, now)
+        m = repo.merge_in_force(conn, merge_id, _known(conn, now))
         if m is None or int(m.subject_id) != subject_id:
             raise Conflict(f"merge {merge_id} is not a merge into subject {subject_id} that is in force")
         return {"other_id": int(m.merged_id), "merge_id": merge_id}
@@ -328,7 +334,7 @@ def _reverse(
     common = {"proposed_by": p.proposed_by, "reviewed_by": who, "reason": why, "at": known, "reverses": effect_id}
     if e.action == "split" and e.reverses is not None:  # undoing a split of a merge merges again
         for sid in (int(e.subject_id), int(e.merged_id)):
-            m = repo.merge_standing(conn, now, absorbed=sid)
+            m = repo.merge_standing(conn, _known(conn, now), absorbed=sid)
             if m is not None:
                 raise Conflict(f"subject {sid} was merged into subject {m.subject_id} since (merge {m.id})")
         new = repo.add_effect(conn, action="merge", subject_id=e.subject_id, merged_id=e.merged_id, **common)
@@ -348,7 +354,7 @@ def history(engine: Engine, subject_id: int, now: datetime) -> dict[str, Any]:
         proposals = repo.proposals_about(conn, subject_id)
         decisions = repo.decisions_on(conn, [int(p.id) for p in proposals])
         effects = repo.effects_about(conn, subject_id)
-        m = repo.merge_standing(conn, now, absorbed=subject_id)
+        m = repo.merge_standing(conn, _known(conn, now), absorbed=subject_id)
     items = []
     for p in proposals:
         row = dict(p._mapping)

@@ -64,7 +64,7 @@ def propose_merge(
 
 @router.post("/v1/subjects/splits", name="propose_split", response_model=dict[str, Any])
 def propose_split(
-    body: SplitProposal, ctx: Ctx, who: Annotated[Principal, Depends(guard("propose_merge"))]
+    body: SplitProposal, ctx: Ctx, who: Annotated[Principal, Depends(guard("propose_split"))]
 ) -> dict[str, Any]:
     """Propose to reverse a merge, or to move named records off a subject onto another."""
     return merges.propose_split(
