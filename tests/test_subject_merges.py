@@ -18,6 +18,7 @@ from xinyong.domain.catalog import Catalog
 from xinyong.domain.errors import Conflict, InvalidInput
 from xinyong.domain.identifiers import IdentifierVault
 from xinyong.reports.content import Period, gather
+from xinyong.reports.text import _record_line
 from xinyong.services import linking, merges
 from xinyong.services.checks import certificate_of, replay, run_check
 from xinyong.services.portal import my_file
@@ -77,6 +78,8 @@ def test_a_confirmed_merge_counts_from_its_decision_and_is_marked_everywhere(wor
                     public=False, today=at(4).date())  # fmt: skip
     shown = [r for s in report["sources"] for r in s["records"] if r["document_no"] == "杭税稽 1"]
     assert [r["linked_by"] for r in shown] == [mark]
+    assert f"(linked to the subject by {mark}, not by an identifier)" in _record_line("en", shown[0])
+    assert f"经{mark}人工确认归属该主体" in _record_line("zh", shown[0])
     with world.engine.connect() as conn:
         told = conn.execute(select(notices.c.subject_id).where(notices.c.event_ref.like(f"merge:{d['decision']}:%")))
         assert sorted(t.subject_id for t in told) == sorted([sid_a, sid_b])
@@ -144,6 +147,8 @@ def test_merge_attacks_are_refused_in_words(world: LinkWorld) -> None:
     other = world.subject_of_number("cn.uscc", world.orgs[5].uscc)
     with pytest.raises(Conflict, match=f"subject {sid_b} was merged into subject {sid_a}"):
         merges.propose_merge(e, sid_b, other, by="li", reason=WHY, document_no=DOC, now=at(4))
+    with pytest.raises(InvalidInput, match=f"subjects {sid_a} and {person} are not of one kind"):
+        merges.propose_split(e, sid_a, by="li", reason="it is his", to=person, records=["tax/TX-B"], now=at(4))
     with pytest.raises(InvalidInput, match="a split names either the merge it reverses or the records it moves"):
         merges.propose_split(e, sid_a, by="li", reason="not one company", now=at(4))
 
@@ -230,6 +235,9 @@ def test_a_subject_with_a_list_entry_in_progress_is_never_merged_away(world: Lin
     y = world.subject_of_number("cn.uscc", world.orgs[6].uscc)
     with pytest.raises(Conflict, match=f"subject {y} has list entries in progress \\(entry \\d+ on "):
         merges.propose_merge(world.engine, x, y, by="li", reason=WHY, document_no=DOC, now=at(3))
+    with pytest.raises(Conflict, match=r"record court/O-6 grounds entry \d+ in progress"):
+        merges.propose_split(world.engine, y, by="li", reason="the court meant x", to=x, records=["court/O-6"],
+                             now=at(3))  # fmt: skip
 
 
 def test_confirming_a_match_to_a_merged_away_subject_links_the_survivor(world: LinkWorld) -> None:
