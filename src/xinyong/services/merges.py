@@ -169,8 +169,11 @@ def _split_target(
         raise InvalidInput(f"the records are on subject {subject_id} already")
     if _subject(conn, to).kind != _subject(conn, subject_id).kind:
         raise InvalidInput(f"subjects {subject_id} and {to} are not of one kind: records cannot move between them")
+    m = repo.merge_standing(conn, _known(conn, now), absorbed=to)
+    if m is not None:
+        raise Conflict(f"subject {to} was merged into subject {m.subject_id} (merge {m.id}): move the records there")
     pairs = []
-    for ref in refs or []:
+    for ref in dict.fromkeys(refs or []):
         source_id, _, source_ref = ref.partition("/")
         rec = current_record(conn, source_id.strip(), source_ref.strip())
         if rec.subject_id != subject_id:
