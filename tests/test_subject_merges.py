@@ -247,9 +247,8 @@ def test_confirming_a_match_to_a_merged_away_subject_links_the_survivor(world: L
     world.ingest([tax_record("TX-2", world.orgs[3], typo, 3)], at(2), source="tax")
     with world.engine.connect() as conn:
         best = conn.execute(
-            select(link_proposals).where(link_proposals.c.source_ref == "TX-2", link_proposals.c.rank == 1)
-        ).one()
-    assert best.subject_id == sid_b
+            select(link_proposals).where(link_proposals.c.source_ref == "TX-2", link_proposals.c.subject_id == sid_b)
+        ).one()  # one digit off B's code: B is a candidate (the company's name makes A another)
     p = merges.propose_merge(world.engine, sid_a, sid_b, by="li", reason=WHY, document_no=DOC, now=at(3))
     merges.decide(world.engine, world.catalog, p["proposal"], "confirm", reviewer="wang", reason="checked", now=at(3))
     linking.decide(world.engine, world.catalog, best.id, "confirm", reviewer="zhao", reason="one digit mistyped",
