@@ -254,3 +254,20 @@ def test_confirming_a_match_to_a_merged_away_subject_links_the_survivor(world: L
     linking.decide(world.engine, world.catalog, best.id, "confirm", reviewer="zhao", reason="one digit mistyped",
                    now=at(4))  # fmt: skip
     assert world.current("TX-2", "tax").subject_id == sid_a
+
+
+def test_after_a_merge_the_absorbed_records_ground_list_entries_of_the_survivor(world: LinkWorld) -> None:
+    from linking_store_world import org_record
+    from xinyong.services.maintain import maintain
+    from xinyong.store.tables import list_entries
+
+    a = world.orgs[3]
+    code_b = make_uscc(777004)
+    world.ingest([org_record("O-B", a, code_b, 880)], at(1))
+    sid_a, sid_b = world.subject_of_number("cn.uscc", a.uscc), world.subject_of_number("cn.uscc", code_b)
+    p = merges.propose_merge(world.engine, sid_a, sid_b, by="li", reason=WHY, document_no=DOC, now=at(1.5))
+    merges.decide(world.engine, world.catalog, p["proposal"], "confirm", reviewer="wang", reason="checked", now=at(1.5))
+    maintain(world.engine, world.catalog, at(2))
+    with world.engine.connect() as conn:
+        on = conn.scalar(select(list_entries.c.subject_id).where(list_entries.c.source_ref == "O-B"))
+    assert on == sid_a
