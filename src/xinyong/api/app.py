@@ -19,7 +19,7 @@ from xinyong import web
 from xinyong.api import errors, health, metrics, openapi
 from xinyong.api.logs import RequestLog
 from xinyong.api.ratelimit import RateLimit, trusted_proxies
-from xinyong.api.routers import catalog, checks, matches, me, public, records, reports, review
+from xinyong.api.routers import catalog, checks, matches, me, merges, public, records, reports, review
 from xinyong.services.context import AppContext
 from xinyong.settings import Settings
 from xinyong.store.checkpointer import WalCheckpointer
@@ -33,6 +33,7 @@ ROUTERS = (
     public.router,
     review.router,
     matches.router,
+    merges.router,
     reports.router,
     health.router,
     metrics.router,

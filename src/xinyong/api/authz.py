@@ -50,6 +50,11 @@ MATRIX: dict[str, frozenset[Role]] = {
     "show_match": STAFF,
     "decide_match": frozenset({Role.REVIEWER}),
     "undo_match": frozenset({Role.REVIEWER}),
+    "propose_merge": frozenset({Role.REVIEWER}),
+    "propose_split": frozenset({Role.REVIEWER}),
+    "decide_merge": frozenset({Role.REVIEWER}),
+    "undo_merge": frozenset({Role.REVIEWER}),
+    "merge_history": STAFF,
     "run_maintenance": frozenset({Role.ADMIN}),
     "audit_verify": frozenset({Role.ADMIN}),
     # credit reports and open data: an organisation's report to anyone, a person's to that person

@@ -6,6 +6,7 @@ from xinyong.cli import (  # noqa: F401 - importing registers the commands
     dispute_commands,
     key_commands,
     link_commands,
+    merge_commands,
     ops_commands,
     process_commands,
     report_commands,

@@ -43,6 +43,7 @@ def score(
     from xinyong.services.objection_views import disputes_of
     from xinyong.services.scoring import score_with_facts
     from xinyong.services.subjects import resolve_subject
+    from xinyong.store.merges_repo import marks
 
     ctx = context()
     day, moment = parse_day(as_of, "--as-of"), parse_moment(known_at)
@@ -53,6 +54,7 @@ def score(
         facts = {f.record_id: f for f in known}
         with engine.connect() as conn:
             disputes = disputes_of(conn, sid)
+            linked = marks(conn, facts)
         audited(ctx, "read_score", f"subject:{sid}", "score explanation", read=True)
     except XinyongError as exc:
         raise fail(str(exc)) from None
@@ -60,7 +62,7 @@ def score(
     report = {
         "subject_id": sid,
         "found_by": how,
-        **explain_score(result, facts, ctx.catalog, moment.isoformat(), disputed),
+        **explain_score(result, facts, ctx.catalog, moment.isoformat(), disputed, linked),
         "score_disputed": bool(disputes.scores),
     }
     if as_json:

@@ -28,11 +28,14 @@ def explain_score(
     catalog: Catalog,
     known_at: str,
     disputed: frozenset[tuple[str, str]] = frozenset(),
+    link_marks: Mapping[int, str] | None = None,
 ) -> dict[str, Any]:
     """A structured explanation: summary sentence, and one sentence per contribution.
 
     A contribution from a record under open objection (`disputed`: source and source_ref) is
-    marked, so that whoever reads the score sees that the subject contests it."""
+    marked, so that whoever reads the score sees that the subject contests it; one from a record a
+    person linked to the subject (`link_marks`: record version -> "review 12 on D") names that
+    decision, since no identifier on the record says it is the subject's."""
     head: dict[str, Any] = {
         "as_of": score.as_of.isoformat(),
         "known_at": known_at,
@@ -77,6 +80,10 @@ def explain_score(
             entry["reason"] = (
                 f"{points(c.points_cp)} because {rule.reason}{decay}. Record: {_record_line(fact, catalog)}."
             )
+            mark = (link_marks or {}).get(c.record_id)
+            if mark:
+                entry["linked_by"] = mark
+                entry["reason"] += f" Linked to the subject by {mark}, not by an identifier on the record."
             if (fact.source_id, fact.source_ref) in disputed:
                 entry["disputed"] = True
                 entry["reason"] = "[DISPUTED: under objection] " + entry["reason"]

@@ -31,6 +31,8 @@ class NoticeKind(StrEnum):
     REPAIR_REFUSED = "repair_refused"
     LINK_CONFIRMED = "link_confirmed"  # a record without a valid identifier linked by a reviewer
     LINK_UNDONE = "link_undone"
+    SUBJECTS_MERGED = "subjects_merged"  # a reviewed merge: two subject rows are one person or organisation
+    SUBJECTS_SPLIT = "subjects_split"
 
 
 @dataclass(frozen=True)

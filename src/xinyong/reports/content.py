@@ -109,6 +109,7 @@ def _record(catalog: Catalog, r: Any, disputed: bool, today: date) -> dict[str, 
         "document_no": r.document_no,
         "legal_basis": _basis(rt),
         "disputed": disputed,
+        "linked_by": r.link_mark,  # the person's decision that linked it; None: its identifier did
     }
 
 

@@ -85,6 +85,8 @@ def _record_line(lang: str, r: dict[str, Any]) -> str:
         until=until,
         basis=r["legal_basis"],
     )
+    if r.get("linked_by"):
+        line += tr(lang, N_(" (linked to the subject by {mark}, not by an identifier)"), mark=r["linked_by"])
     return line + (tr(lang, N_(" (disputed: an objection is open)")) if r["disputed"] else "")
 
 

@@ -53,7 +53,7 @@ from xinyong.services.scoring import FACT_COLUMNS, known_versions
 from xinyong.store import clock
 from xinyong.store.engine import one_read
 from xinyong.store.hot import HotInsert, HotRead, on_driver
-from xinyong.store.linking_tables import link_judgements
+from xinyong.store.merges_repo import mark_of, survivor_of
 from xinyong.store.tables import (
     audit_events,
     checks,
@@ -69,14 +69,9 @@ from xinyong.store.unit_of_work import AuditEvent, UnitOfWork
 PURPOSE_MAX = 200
 
 _KNOWN_AT = bindparam("known_at", type_=records.c.recorded_at.type)
-# A record linked by a reviewer's confirmation names that judgement (and the version's recorded_at
-# is its moment): every decision resting on it says "linked by review N on D".
-_REVIEW = (
-    select(link_judgements.c.id)
-    .where(link_judgements.c.record_id == records.c.id, link_judgements.c.outcome == "confirm")
-    .limit(1)
-    .scalar_subquery()
-)
+# A record a person linked (a confirmed match, a merge or split of subjects) carries the mark of
+# that decision: every decision resting on it says "linked to the subject by review 12 on D".
+_REVIEW = mark_of(records.c.id)
 _FACTS = (*FACT_COLUMNS, records.c.link_method, records.c.recorded_at, records.c.document_no, _REVIEW)
 # Each entry of the subject with its transitions: folded per entry, in order, in Python.
 _ENTRY_COLUMNS = (
@@ -123,9 +118,11 @@ def _file_statement(dialect: str, subject: Subquery, known: Any, asked: Any | No
 
 
 def _by_hash(known: Any) -> Subquery:
+    sid = survivor_of(identifiers.c.subject_id, known)  # a subject merged away stands for its survivor
     return (
-        select(identifiers.c.subject_id, subjects.c.kind)
-        .join(subjects, subjects.c.id == identifiers.c.subject_id)
+        select(sid.label("subject_id"), subjects.c.kind)
+        .select_from(identifiers)
+        .join(subjects, subjects.c.id == sid)
         .where(
             identifiers.c.scheme == bindparam("scheme"),
             identifiers.c.value_hash == bindparam("digest"),
@@ -159,7 +156,8 @@ _AUDIT_HEAD = (
 
 
 def _by_id() -> Subquery:
-    by_id = select(subjects.c.id.label("subject_id"), subjects.c.kind).where(subjects.c.id == bindparam("subject_id"))
+    sid = survivor_of(bindparam("subject_id", type_=subjects.c.id.type), _KNOWN_AT)
+    by_id = select(subjects.c.id.label("subject_id"), subjects.c.kind).where(subjects.c.id == sid)
     return by_id.subquery("s")
 
 
@@ -202,8 +200,7 @@ def _facts(catalog: Catalog, row: Any, as_of: date, known_at: datetime) -> Subje
         learned[(source, ref)] = _moment(at).date()
         disputed = disputes.record_disputed(source, ref)
         suspended = disputes.suspended(f"record:{source}/{ref}", as_of)
-        by_review = f"review {review} on {_moment(at).date().isoformat()}" if review is not None else None
-        linked.append(LinkedRecord(fact, link_method, disputed, suspended, doc, linked_by=by_review))
+        linked.append(LinkedRecord(fact, link_method, disputed, suspended, doc, linked_by=review))
     entries = [e for e in _entries(catalog, row, disputes, linked, learned, as_of, known_at) if e is not None]
     score = score_subject(catalog, row.kind, [r.fact for r in linked], as_of)
     grade = score.grade if score.status == "scored" else None

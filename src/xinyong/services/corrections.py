@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -69,11 +70,34 @@ def new_version(
 
     `unlink` drops the subject link and queues the record for match review; `link_to` links it to
     that subject as a confirmed match (a reviewer's judgement)."""
+    return relink(
+        conn, source_id, source_ref, catalog_version=catalog.version, now=now, cause=cause, status=status,
+        attributes_of=lambda rt, old: corrected_attributes(catalog, rt, old, set_attributes or {}),
+        unlink=unlink, link_to=link_to,
+    )  # fmt: skip
+
+
+def relink(
+    conn: Connection,
+    source_id: str,
+    source_ref: str,
+    *,
+    catalog_version: str,
+    now: datetime,
+    cause: str,
+    status: str | None = None,
+    attributes_of: Callable[[str, dict[str, Any]], dict[str, Any]] | None = None,
+    unlink: bool = False,
+    link_to: int | None = None,
+    link_method: str = "confirmed",
+) -> tuple[Any, int]:
+    """`new_version` where no catalog is at hand: the link of a record moves (to `link_to` by
+    `link_method`, or off its subject with `unlink`), its content stays."""
     old = current_record(conn, source_id, source_ref, lock=True)
     values = {c: getattr(old, c) for c in RECORD_COLUMNS}
     attributes = old.attributes if isinstance(old.attributes, dict) else json.loads(old.attributes)
-    if set_attributes:
-        values["attributes"] = corrected_attributes(catalog, old.record_type, attributes, set_attributes)
+    if attributes_of is not None:
+        values["attributes"] = attributes_of(old.record_type, attributes)
     else:
         values["attributes"] = dict(sorted(attributes.items()))
     if status is not None:
@@ -83,7 +107,7 @@ def new_version(
         values["link_method"] = None
     if link_to is not None:
         values["subject_id"] = link_to
-        values["link_method"] = "confirmed"
+        values["link_method"] = link_method
     content = f"{old.content_hash}|{cause}|{canonical_json(values['attributes'])}|{values['status']}"
     digest = hashlib.sha256(content.encode())
     batch_id = open_batch(
@@ -93,7 +117,7 @@ def new_version(
             "file_name": cause,
             "file_format": "decision",
             "file_sha256": digest.hexdigest(),
-            "catalog_version": catalog.version,
+            "catalog_version": catalog_version,
             "started_at": now,
             "finished_at": now,
         },

@@ -13,7 +13,7 @@ import json
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -29,6 +29,7 @@ from xinyong.services import notices as outbox
 from xinyong.services.corrections import current_record, new_version
 from xinyong.services.lists import need_reason
 from xinyong.services.refresh import rescore_subjects
+from xinyong.store import clock, merges_repo
 from xinyong.store import linking_repo as repo
 from xinyong.store.linking_tables import link_judgements, link_proposals
 from xinyong.store.tables import batches, unresolved
@@ -132,15 +133,28 @@ def run(
     return {"model_version": model.version, "records": records, "proposals": len(made), "open": open_now}
 
 
+def _carry(engine: Engine, batch_id: int, now: datetime) -> None:
+    """Keep people's links across a batch, in a transaction of its own (the batch is committed).
+    Scores of the subjects it touches follow with the batch's own rescore (the records' new
+    versions are stamped after the batch's)."""
+    from xinyong.services.merge_moves import carry_for_batch
+
+    with UnitOfWork.writing(engine) as uow:
+        carried = carry_for_batch(uow.conn, batch_id, now)
+        if carried:
+            uow.audit(AuditNote("system:linking", "carry_links", "due process"), f"batch:{batch_id}")
+
+
 def propose_for_batch(engine_or_conn: Engine | Connection, batch_id: int, *, now: datetime | None = None) -> int:
     """Propose candidates for the unresolved records one ingestion batch stored, once it has committed.
 
-    Does nothing while no model is kept or the batch left nothing unresolved. The batch is stored
-    whatever happens here: a failure is logged and `xinyong link run` proposes later.
+    First the links people made are kept (`merge_moves.carry_for_batch`): a new revision of a
+    record a reviewer linked is linked again, a record of a merged-away subject follows the merge.
+    Proposes nothing while no model is kept or the batch left nothing unresolved. The batch is
+    stored whatever happens here: a failure is logged and `xinyong link run` proposes later.
     """
-    from datetime import UTC
-
     engine = engine_or_conn if isinstance(engine_or_conn, Engine) else engine_or_conn.engine
+    _carry(engine, batch_id, now or datetime.now(UTC))
     with engine.connect() as conn:
         left = conn.scalar(select(batches.c.unresolved).where(batches.c.id == batch_id))
         if not left or repo.model_document(conn) is None:
@@ -153,7 +167,7 @@ def propose_for_batch(engine_or_conn: Engine | Connection, batch_id: int, *, now
     return int(result["proposals"])
 
 
-def _need_reviewer(reviewer: str) -> str:
+def need_reviewer(reviewer: str) -> str:
     text = (reviewer or "").strip()
     if not text or len(text) > REVIEWER_MAX or any(not c.isprintable() for c in text):
         raise InvalidInput(
@@ -199,7 +213,7 @@ def decide(
         decided = Outcome(outcome)
     except ValueError:
         raise InvalidInput(f"outcome '{outcome}': expected confirm, reject or unsure") from None
-    who = _need_reviewer(reviewer)
+    who = need_reviewer(reviewer)
     why = need_reason(reason, "a match judgement")
     with _judging(engine) as (uow, touched):
         conn = uow.conn
@@ -232,13 +246,17 @@ def decide(
         uow.audit(audit, f"link_judgement:{jid}")
         linked_id = None
         if decided is Outcome.CONFIRM:
-            linked_id = _confirm(conn, catalog, p, int(rec.id), jid, why, now)
-            touched.add(int(p.subject_id))
+            merged = merges_repo.merge_standing(conn, clock.known_at(conn), absorbed=int(p.subject_id))
+            target = int(p.subject_id if merged is None else merged.subject_id)  # a merged-away candidate: its survivor
+            linked_id = _confirm(conn, catalog, p, target, int(rec.id), jid, why, now)
+            touched.add(target)
     rescore_subjects(engine, catalog, touched, now)
     return {"judgement": jid, "proposal": proposal_id, "outcome": decided.value, "record_version": linked_id}
 
 
-def _confirm(conn: Connection, catalog: Catalog, p: Any, version: int, jid: int, reason: str, now: datetime) -> int:
+def _confirm(
+    conn: Connection, catalog: Catalog, p: Any, target: int, version: int, jid: int, reason: str, now: datetime
+) -> int:
     """Link the record as judged, close its queue entry, and tell the subject."""
     conn.execute(  # first, or superseding the version would close its queue entry as "superseded"
         update(unresolved)
@@ -246,11 +264,13 @@ def _confirm(conn: Connection, catalog: Catalog, p: Any, version: int, jid: int,
         .values(resolved_at=now, resolution="confirmed")
     )
     cause = f"link review {jid} confirmed"
-    _, new_id = new_version(conn, catalog, p.source_id, p.source_ref, now=now, cause=cause, link_to=int(p.subject_id))
+    _, new_id = new_version(conn, catalog, p.source_id, p.source_ref, now=now, cause=cause, link_to=target)
     conn.execute(update(link_judgements).where(link_judgements.c.id == jid).values(record_id=new_id))
+    known = clock.advance(conn, now)  # the new version's stamp (one per transaction)
+    merges_repo.add_mark(conn, new_id, f"review {jid} on {known.date().isoformat()}", known)
     outbox.put(
         conn,
-        subject_id=int(p.subject_id),
+        subject_id=target,
         event_ref=f"link:{jid}",
         now=now,
         notice=Notice(
@@ -281,7 +301,7 @@ def undo(
         NotFound: no such judgement.
         Conflict: it is an undo itself, was undone already, or the record's link changed since.
     """
-    who = _need_reviewer(reviewer)
+    who = need_reviewer(reviewer)
     why = need_reason(reason, "undoing a match judgement")
     with _judging(engine) as (uow, touched):
         conn = uow.conn
@@ -293,7 +313,7 @@ def undo(
         done = conn.scalar(select(link_judgements.c.id).where(link_judgements.c.reverses == judgement_id))
         if done is not None:
             raise Conflict(f"judgement {judgement_id} was undone already (judgement {done})")
-        record_version = None
+        record_version, told = None, int(j.subject_id)
         if j.outcome == Outcome.CONFIRM:
             rec = current_record(conn, j.source_id, j.source_ref, lock=True)
             if rec.id != j.record_id:
@@ -303,7 +323,8 @@ def undo(
                 )
             cause = f"link review {judgement_id} undone"
             _, record_version = new_version(conn, catalog, j.source_id, j.source_ref, now=now, cause=cause, unlink=True)
-            touched.add(int(j.subject_id))
+            told = int(rec.subject_id)  # the candidate's survivor, if a merge had absorbed it
+            touched.add(told)
         values = {
             "proposal_id": j.proposal_id,
             "source_id": j.source_id,
@@ -327,7 +348,7 @@ def undo(
         if j.outcome == Outcome.CONFIRM:
             outbox.put(
                 conn,
-                subject_id=int(j.subject_id),
+                subject_id=told,
                 event_ref=f"link:{jid}",
                 now=now,
                 notice=Notice(

@@ -24,6 +24,7 @@ from xinyong.services.objection_views import disputes_of, objection_rows
 from xinyong.services.repairs import repair_rows
 from xinyong.services.scoring import known_versions
 from xinyong.store.linking_tables import link_judgements
+from xinyong.store.merges_repo import marks
 from xinyong.store.report_repo import reports_about
 from xinyong.store.tables import checks, identifiers, records, sources, subjects
 
@@ -94,6 +95,8 @@ def my_file(engine: Engine, catalog: Catalog, subject_id: int, now: datetime | N
     rows = _records(engine, subject_id, now)
     facts = {r.id: _fact(r) for r in rows}
     reviews = _reviews(engine, [r.id for r in rows if r.link_method == "confirmed"])
+    with engine.connect() as conn:
+        linked = marks(conn, facts)  # every link a person made: a match, a merge or split of subjects
     score = score_subject(catalog, subject.kind, list(facts.values()), today)
     disputed = frozenset(disputes.records | disputes.links)
     return {
@@ -114,10 +117,11 @@ def my_file(engine: Engine, catalog: Catalog, subject_id: int, now: datetime | N
                 "attributes": r.attributes,
                 "disputed": disputes.record_disputed(r.source_id, r.source_ref),
                 "linked_by": reviews.get(r.id),  # a confirmed match: the review that linked it, and when
+                "link_mark": linked.get(r.id),
             }
             for r in rows
         ],
-        "score": explain_score(score, facts, catalog, now.isoformat(), disputed),
+        "score": explain_score(score, facts, catalog, now.isoformat(), disputed, linked),
         "list_entries": entries(engine, subject_id=subject_id, day=today),
         "notices": outbox(engine, subject_id),
         "objections": objection_rows(engine, subject_id=subject_id),

@@ -9,6 +9,8 @@ from sqlalchemy import Engine, select
 from xinyong.domain.catalog import Catalog
 from xinyong.domain.errors import Conflict, NotFound
 from xinyong.domain.identifiers import IdentifierVault, readings
+from xinyong.store import clock
+from xinyong.store.merges_repo import merge_standing
 from xinyong.store.tables import identifiers, subjects
 
 _INTERNAL = re.compile(r"^(?:id:)?(\d{1,12})$")
@@ -46,4 +48,8 @@ def resolve_subject(engine: Engine, catalog: Catalog, vault: IdentifierVault, re
             + "): give the internal id as id:N"
         )
     [(sid, how)] = found.items()
+    with engine.connect() as conn:  # a subject merged away stands for the one it was merged into
+        merged = merge_standing(conn, clock.known_at(conn), absorbed=sid)
+    if merged is not None:
+        return int(merged.subject_id), f"{how}, merged into subject {merged.subject_id} (merge {merged.id})"
     return sid, how

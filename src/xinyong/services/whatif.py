@@ -21,6 +21,7 @@ from xinyong.engines.registry import batch_engine_named
 from xinyong.engines.scoring_sql import ScoringPipeline, merge_inputs
 from xinyong.services.exports import export_inputs
 from xinyong.services.scoring import facts_of
+from xinyong.store.merges_repo import marks
 
 
 @dataclass
@@ -98,6 +99,7 @@ def ruleset_diff(
             for sid in ids:
                 facts = facts_of(conn, sid, known_at)
                 by_id = {f.record_id: f for f in facts}
+                linked = marks(conn, by_id)
                 explained[key].append(
                     {
                         "subject_id": sid,
@@ -106,12 +108,14 @@ def ruleset_diff(
                             by_id,
                             old_catalog,
                             known_at.isoformat(),
+                            link_marks=linked,
                         ),
                         "new": explain_score(
                             score_subject(new_catalog, kind, facts, as_of, new),
                             by_id,
                             new_catalog,
                             known_at.isoformat(),
+                            link_marks=linked,
                         ),
                     }
                 )

@@ -107,3 +107,5 @@ subject_merges = Table(
     Column("reason", String(1000), nullable=False),
     Column("at", UTCDateTime(), nullable=False),
 )
+
+from xinyong.store import merge_tables as _merge_tables  # noqa: E402, F401 - proposals and moves of merges, same metadata

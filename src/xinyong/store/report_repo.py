@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, func, or_, select
 
+from xinyong.store.merges_repo import mark_of
 from xinyong.store.report_tables import publication_changes, publications, reports
 from xinyong.store.tables import (
     batches,
@@ -75,9 +76,10 @@ def _current(known_at: datetime) -> Any:
 
 
 def subject_records(conn: Connection, subject_id: int, known_at: datetime, first: date, last: date) -> list[Any]:
-    """The subject's linked records decided between `first` and `last`, as known at `known_at`."""
+    """The subject's linked records decided between `first` and `last`, as known at `known_at`,
+    each with the mark of the person's decision that linked it (`link_mark`, None: its identifier)."""
     q = (
-        select(records, sources.c.name.label("source_name"))
+        select(records, sources.c.name.label("source_name"), mark_of(records.c.id).label("link_mark"))
         .join(sources, sources.c.id == records.c.source_id)
         .where(
             records.c.subject_id == subject_id,

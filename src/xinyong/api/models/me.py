@@ -73,6 +73,9 @@ class MyRecord(BaseModel):
     document_no: str | None
     attributes: dict[str, Any] = Field(description="The record type's attributes, as the catalog defines them.")
     disputed: bool
+    link_mark: str | None = Field(
+        None, description="The person's decision that linked the record to you (a match review, a merge or split)."
+    )
 
 
 class CheckAboutMe(BaseModel):
