@@ -27,6 +27,7 @@ from xinyong.domain.records import Problem, RowValidator, ValidRow
 from xinyong.ingest.chunks import Chunk, Job, gc_paused, helper_chunks, local_chunks
 from xinyong.ingest.readers import FORMATS, ReadOptions, file_format
 from xinyong.ingest.summary import merge_reading, spreadsheet_safe
+from xinyong.services.merge_moves import carry_after_batch
 from xinyong.store import ingest_repo as repo
 from xinyong.store.batch_store import BatchStore
 from xinyong.store.fragments_repo import keep_fragments, model_kept
@@ -168,6 +169,8 @@ def ingest_file(
                 conn.exec_driver_sql(_ANALYZE)
         except DBAPIError as exc:  # the batch is stored: say so, and leave the statistics to the daemon
             log.warning("batch %s is stored; analysing its tables failed: %s", result.batch_id, exc.orig)
+    if result.same_as is None and (result.accepted or result.new_versions):
+        carry_after_batch(engine, result.batch_id, now)  # the links people made hold for the batch's new revisions
     if result.unresolved and model_kept(engine):  # match proposals for what it left unresolved, once committed
         # Imported only then: the model loads Arrow, a third of a second, whose threads would also
         # keep the next file's helper from forking (chunks._start_method).

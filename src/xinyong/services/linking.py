@@ -133,28 +133,13 @@ def run(
     return {"model_version": model.version, "records": records, "proposals": len(made), "open": open_now}
 
 
-def _carry(engine: Engine, batch_id: int, now: datetime) -> None:
-    """Keep people's links across a batch, in a transaction of its own (the batch is committed).
-    Scores of the subjects it touches follow with the batch's own rescore (the records' new
-    versions are stamped after the batch's)."""
-    from xinyong.services.merge_moves import carry_for_batch
-
-    with UnitOfWork.writing(engine) as uow:
-        carried = carry_for_batch(uow.conn, batch_id, now)
-        if carried:
-            uow.audit(AuditNote("system:linking", "carry_links", "due process"), f"batch:{batch_id}")
-
-
 def propose_for_batch(engine_or_conn: Engine | Connection, batch_id: int, *, now: datetime | None = None) -> int:
     """Propose candidates for the unresolved records one ingestion batch stored, once it has committed.
 
-    First the links people made are kept (`merge_moves.carry_for_batch`): a new revision of a
-    record a reviewer linked is linked again, a record of a merged-away subject follows the merge.
     Proposes nothing while no model is kept or the batch left nothing unresolved. The batch is
     stored whatever happens here: a failure is logged and `xinyong link run` proposes later.
     """
     engine = engine_or_conn if isinstance(engine_or_conn, Engine) else engine_or_conn.engine
-    _carry(engine, batch_id, now or datetime.now(UTC))
     with engine.connect() as conn:
         left = conn.scalar(select(batches.c.unresolved).where(batches.c.id == batch_id))
         if not left or repo.model_document(conn) is None:

@@ -62,15 +62,6 @@ def merge_in_force(conn: Connection, merge_id: int, known: datetime) -> Any:
     return conn.execute(select(subject_merges).where(subject_merges.c.id == merge_id, standing(known))).first()
 
 
-def absorbed_now(conn: Connection, known: datetime, subject_ids: Iterable[int]) -> dict[int, Any]:
-    """Of these subjects, those a merge in force absorbed: subject -> merge row."""
-    ids = sorted(set(subject_ids))
-    if not ids:
-        return {}
-    q = select(subject_merges).where(standing(known), subject_merges.c.merged_id.in_(ids))
-    return {int(m.merged_id): m for m in conn.execute(q.order_by(subject_merges.c.id))}
-
-
 def mark_of(record_id: Any) -> Any:
     """SQL for the mark of a record version (None: no person's decision linked it)."""
     return select(record_links.c.mark).where(record_links.c.record_id == record_id).scalar_subquery()
