@@ -13,7 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Callable, Generator, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
@@ -252,6 +252,11 @@ def _json_row(line: int, text: str, columns: Columns) -> Row:
         return Problem(line, None, "malformed", f"not valid JSON: {exc.msg} at column {exc.colno}")
     except RecursionError:
         return Problem(line, None, "malformed", f"nested too deeply to read; {MAX_JSON_DEPTH}")
+    return object_row(line, obj, columns)
+
+
+def object_row(line: int, obj: Any, columns: Columns) -> Row:
+    """One parsed JSON object as a row, or the Problem that rejects it; FileRefused for an unknown key."""
     if not isinstance(obj, dict):
         return Problem(line, None, "malformed", "each line must be one JSON object")
     problems = columns.check([str(k) for k in obj if str(k) not in REQUIRED_COLUMNS] + list(REQUIRED_COLUMNS))
@@ -287,7 +292,7 @@ def read_jsonl(path: Path, columns: Columns, digest: Hash) -> Generator[tuple[in
             raise FileRefused(f"{path.name}: the file holds no records")
 
 
-def _chunked(rows: Generator[tuple[int, Row], None, None], chunk_rows: int) -> Generator[RawChunk, None, None]:
+def chunked(rows: Generator[tuple[int, Row], None, None], chunk_rows: int) -> Generator[RawChunk, None, None]:
     """Rows read one by one (JSON lines, Parquet), gathered into chunks of columns."""
     try:
         while batch := list(islice(rows, chunk_rows)):
@@ -298,6 +303,25 @@ def _chunked(rows: Generator[tuple[int, Row], None, None], chunk_rows: int) -> G
             yield chunk
     finally:
         rows.close()
+
+
+def read_rows(
+    rows: Iterable[Mapping[str, Any]], validator: RowValidator, chunk_rows: int, digest: Hash, label: str
+) -> Generator[RawChunk, None, None]:
+    """Rows already parsed (a JSON batch) in chunks, read as the lines of a JSONL file would be:
+    row n is line n, under the same rules; `digest` is fed each row as its JSONL line."""
+    columns = Columns(validator, ReadOptions(), label)
+
+    def numbered() -> Generator[tuple[int, Row], None, None]:
+        line = 0
+        for line, obj in enumerate(rows, start=1):
+            text = json.dumps(obj, ensure_ascii=False, default=str) + "\n"
+            digest.update(text.encode("utf-8", "surrogatepass"))
+            yield line, object_row(line, obj, columns)
+        if line == 0:
+            raise FileRefused(f"{label}: the batch holds no records")
+
+    return chunked(numbered(), chunk_rows)
 
 
 def read_chunks(
@@ -313,7 +337,7 @@ def read_chunks(
     if fmt == "csv":
         return read_csv(path, columns, chunk_rows, digest)
     if fmt == "jsonl":
-        return _chunked(read_jsonl(path, columns, digest), chunk_rows)
+        return chunked(read_jsonl(path, columns, digest), chunk_rows)
     _hash_file(path, digest)  # these libraries read the file themselves: the digest takes its own pass
     if fmt in ("xlsx", "xls"):
         from xinyong.ingest.excel_reader import read_excel  # the workbook reader only when a file needs it
@@ -330,4 +354,15 @@ def _hash_file(path: Path, digest: Hash) -> None:
             digest.update(block)
 
 
-__all__ = ["FORMATS", "Columns", "RawChunk", "ReadOptions", "file_format", "mapped", "read_chunks"]
+__all__ = [
+    "FORMATS",
+    "Columns",
+    "RawChunk",
+    "ReadOptions",
+    "chunked",
+    "file_format",
+    "mapped",
+    "object_row",
+    "read_chunks",
+    "read_rows",
+]
