@@ -17,10 +17,9 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable, Generator, Iterable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import chain
-from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -30,17 +29,15 @@ from sqlalchemy.exc import DBAPIError
 from xinyong.domain.catalog import Catalog
 from xinyong.domain.errors import FileRefused
 from xinyong.domain.identifiers import IdentifierVault
-from xinyong.domain.records import Problem, RowValidator, ValidRow
+from xinyong.domain.records import RowValidator
+from xinyong.ingest.chunk_store import BatchResult, store_chunk
 from xinyong.ingest.chunks import Chunk, Job, gc_paused, helper_chunks, local_chunks, validate_chunk
 from xinyong.ingest.readers import RawChunk, ReadOptions, file_format, read_rows
 from xinyong.ingest.rejects import RejectReport
 from xinyong.ingest.sources import plan_directory, source_of, submitting_source
-from xinyong.ingest.summary import merge_reading
 from xinyong.services.linking import propose_for_batch
 from xinyong.store import ingest_repo as repo
-from xinyong.store import linking_repo as link_repo
 from xinyong.store.batch_store import BatchStore
-from xinyong.store.ingest_repo import StoredVersion
 from xinyong.store.unit_of_work import AuditNote, UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -54,29 +51,6 @@ HELPER_MIN_BYTES = 8 << 20
 # daemon takes them only some time later, or never where it is off.
 ANALYZE_AFTER_ROWS = 10_000
 _ANALYZE = "ANALYZE subjects, identifiers, records, unresolved"
-
-
-@dataclass
-class BatchResult:
-    """What one file did to the store."""
-
-    batch_id: int
-    source: str
-    file: str
-    rows_read: int = 0
-    accepted: int = 0
-    new_versions: int = 0
-    unchanged: int = 0
-    rejected: int = 0
-    unresolved: int = 0
-    subjects_created: int = 0
-    report: str | None = None
-    problems_sample: list[str] = field(default_factory=list)
-    reading: dict[str, object] = field(default_factory=dict)  # encoding, mapping, dropped and normalised counts
-    same_as: int | None = None  # the batch that stored this very file before: nothing was stored again
-
-    def as_dict(self) -> dict[str, object]:
-        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -256,7 +230,7 @@ def _store_chunks(
             result = BatchResult(batch_id=batch_id, source=source_id, file=origin.file)
             store = BatchStore(conn, source_id, batch_id, at)
             for chunk in chain([first], chunks):
-                _store_chunk(conn, store, batch_id, chunk, at, result, report)
+                store_chunk(conn, store, batch_id, chunk, at, result, report)
                 if progress:
                     progress(chunk.rows_read)
                 log.info("batch %s (%s): %d rows read", batch_id, origin.label, result.rows_read)
@@ -307,113 +281,6 @@ def _close(
 class _StoredBefore(Exception):
     def __init__(self, result: BatchResult) -> None:
         self.result = result
-
-
-def _store_chunk(
-    conn: Connection,
-    store: BatchStore,
-    batch_id: int,
-    chunk: Chunk,
-    now: datetime,
-    result: BatchResult,
-    report: RejectReport,
-) -> None:
-    result.rows_read += chunk.rows_read
-    merge_reading(result.reading, chunk.reading)
-    valid = chunk.valid
-    refused: list[Problem] = []
-    skip: set[int] = set()  # lines not to store
-    refs = [r.source_ref for r in valid]
-    if len(set(refs)) != len(refs):  # a reference twice in this chunk: its first line counts
-        first_line: dict[str, int] = {}
-        for r in valid:
-            if r.source_ref in first_line:
-                refused.append(_dup(r, first_line[r.source_ref]))
-                skip.add(r.line)
-            else:
-                first_line[r.source_ref] = r.line
-    stored = store.stored_versions(refs)
-    to_supersede: list[int] = []
-    if stored:  # references the store holds already: decided one by one
-        for r in valid:
-            versions = stored.get(r.source_ref)
-            if versions is None or r.line in skip:
-                continue
-            problem, supersede = _against_stored(r, versions, batch_id)
-            if problem is not None:
-                refused.append(problem)
-                skip.add(r.line)
-            elif supersede is None:
-                result.unchanged += 1
-                skip.add(r.line)
-            elif supersede:
-                to_supersede.append(supersede)
-    rows = [r for r in valid if r.line not in skip] if skip else valid
-    result.new_versions += len(to_supersede)
-    result.accepted += len(rows) - len(to_supersede)
-    links = store.link(rows)
-    result.subjects_created += links.created
-    repo.supersede(conn, to_supersede, now)
-    record_ids = store.store(rows, links)
-    link_repo.keep_fragments(conn, rows, record_ids, chunk.fragments)  # for match review: see docs/linking.md
-    refused.sort(key=attrgetter("line"))
-    problems = chunk.problems + refused
-    repo.insert_rejects(conn, batch_id, problems)
-    result.rejected += len({p.line for p in problems})
-    for p in sorted(problems, key=attrgetter("line")):
-        report.add(p, "rejected")
-        if len(result.problems_sample) < 5:
-            result.problems_sample.append(str(p))
-    for r in rows:
-        if r.unresolved is not None:
-            result.unresolved += 1
-            report.add(
-                Problem(r.line, "id_number", "unresolved", f"stored, not linked: {r.unresolved}", r.source_ref),
-                "stored_unresolved",
-            )
-
-
-def _against_stored(r: ValidRow, versions: list[StoredVersion], batch_id: int) -> tuple[Problem | None, int | None]:
-    """What to do with a row whose reference the store holds: (problem, version to supersede).
-
-    Returns (None, None) for a row already stored unchanged, (None, 0) for a first version of a
-    reference whose versions are all superseded, and (None, id) for a new version of record `id`.
-    """
-    ref = r.source_ref
-    earlier = next((v for v in versions if v.batch_id == batch_id), None)
-    if earlier is not None:
-        return _dup(r, earlier.batch_line), None
-    same = next((v for v in versions if v.revision == r.revision), None)
-    if same is not None:
-        if same.content_hash == r.content_hash:
-            return None, None
-        return (
-            Problem(
-                r.line,
-                "revision",
-                "conflict",
-                f"revision {r.revision} of '{ref}' is already stored with different content "
-                f"(batch {same.batch_id}, line {same.batch_line}); send a correction as revision "
-                f"{max(v.revision for v in versions) + 1}",
-                ref,
-            ),
-            None,
-        )
-    current = next((v for v in versions if v.current), None)
-    if current is not None and r.revision < current.revision:
-        message = f"revision {r.revision} of '{ref}' is older than the stored revision {current.revision}"
-        return Problem(r.line, "revision", "stale", message, ref), None
-    return None, current.id if current is not None else 0
-
-
-def _dup(r: ValidRow, first: int) -> Problem:
-    return Problem(
-        r.line,
-        "source_ref",
-        "duplicate",
-        f"'{r.source_ref}' already appears at line {first} of this file; a file holds each record once",
-        r.source_ref,
-    )
 
 
 __all__ = ["BatchResult", "ingest_chunks", "ingest_file", "ingest_rows", "plan_directory", "source_of"]

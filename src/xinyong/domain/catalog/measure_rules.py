@@ -14,7 +14,6 @@ from __future__ import annotations
 from typing import cast
 
 from xinyong.domain.catalog.condition_rules import Problems, check_conditions, type_ref
-from xinyong.domain.catalog.loader import Located
 from xinyong.domain.catalog.models import (
     PROTECTED_SECTORS,
     Context,
@@ -25,6 +24,7 @@ from xinyong.domain.catalog.models import (
     Polarity,
     RecordType,
 )
+from xinyong.domain.catalog.problems import Located
 
 # Editions of 全国失信惩戒措施基础清单 known to the loader: edition -> (document, number of items).
 # The 2021 edition (Fa Gai Cai Jin Gui [2021] No. 1827) has 14 items in three categories; the 2022 edition is
