@@ -14,9 +14,22 @@ MAX_FILE_LINES = 400
 MAX_FUNCTION_LINES = 80
 
 # Files over MAX_FILE_LINES, relative to src/xinyong.
-KNOWN_FILES: set[str] = set()
-# Functions over MAX_FUNCTION_LINES, as "path:qualified.name".
-KNOWN_FUNCTIONS: set[str] = set()
+KNOWN_FILES = {
+    "services/maintain.py",
+    "services/objections.py",
+}
+# Functions over MAX_FUNCTION_LINES, as "path:qualified.name". A migration is a record of one step
+# of the schema, never edited once released: its upgrade stays as long as it was written.
+KNOWN_FUNCTIONS = {
+    "domain/catalog/measure_rules.py:check_measure",
+    "services/objections.py:decide_objection",
+    "services/proposals.py:create_entries",
+    "services/repairs.py:decide_repair",
+    "store/engine.py:make_engine",
+    "store/migrations/versions/0001_initial_schema.py:upgrade",
+    "store/migrations/versions/0004_due_process.py:upgrade",
+    "store/migrations/versions/0014_match_review.py:upgrade",
+}
 
 
 def long_files(root: Path = SRC, limit: int = MAX_FILE_LINES) -> dict[str, int]:
@@ -71,7 +84,7 @@ def test_no_function_is_over_the_limit() -> None:
 
 def test_a_long_file_and_a_long_function_are_found(tmp_path: Path) -> None:
     """The check itself, on a module made to break both limits."""
-    body = "\n".join(f"    x{i} = {i}" for i in range(90))
+    body = "\n".join(f"        x{i} = {i}" for i in range(90))
     (tmp_path / "big.py").write_text(f"class C:\n    @staticmethod\n    def f() -> None:\n{body}\n" + "\n" * 320)
     assert long_files(tmp_path) == {"big.py": 413}
     assert long_functions(tmp_path) == {"big.py:C.f": 92}
