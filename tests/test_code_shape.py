@@ -21,11 +21,7 @@ KNOWN_FILES = {
 # Functions over MAX_FUNCTION_LINES, as "path:qualified.name". A migration is a record of one step
 # of the schema, never edited once released: its upgrade stays as long as it was written.
 KNOWN_FUNCTIONS = {
-    "domain/catalog/measure_rules.py:check_measure",
     "services/objections.py:decide_objection",
-    "services/proposals.py:create_entries",
-    "services/repairs.py:decide_repair",
-    "store/engine.py:make_engine",
     "store/migrations/versions/0001_initial_schema.py:upgrade",
     "store/migrations/versions/0004_due_process.py:upgrade",
     "store/migrations/versions/0014_match_review.py:upgrade",
