@@ -9,7 +9,7 @@ check again as known at its moment to confirm the same outcome.
 A check is decided by one read (`decide_check`) and stored, with its audit event, in a short
 write transaction (`store_checks`), which the service shares among the checks that arrive
 together (group commit), so checks never wait on each other's reads. The read is one statement
-(`_file_statement`): the subject and, aggregated as JSON, its records, open objections and list
+(`store.checks_repo`): the subject and, aggregated as JSON, its records, open objections and list
 entries, so it sees one snapshot on either store and costs one round trip to PostgreSQL (four
 statements in a transaction were six, and three times the time). The moment the check is
 "known at" is taken as it starts. Known limit: a writer still in flight at that moment whose
@@ -19,9 +19,8 @@ store's history as known at that moment changed, which is the truth, but not the
 principle 7. Closing the gap needs writers that stamp under the write lock and checks that
 confirm their snapshot under it.
 
-The hot statements are built once at import with bind parameters: building a SQLAlchemy statement
-costs several times what executing a cached one does; and the check's read runs on the driver's
-connection (`store.hot.HotRead`), past the per-execution machinery of SQLAlchemy's Connection.
+The statements, built once per dialect at import, and the writes on the driver's connection live
+in `store/checks_repo.py`; this module decides, signs and replays.
 """
 
 from __future__ import annotations
