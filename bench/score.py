@@ -58,7 +58,8 @@ from sqlalchemy import Engine, update
 from stdnum.cn import ric, uscc
 
 from xinyong.domain.catalog import Catalog, load_catalog
-from xinyong.domain.catalog.models import AttributeSpec, ProportionalPoints
+from xinyong.domain.catalog.models import AttributeSpec
+from xinyong.domain.catalog.ruleset_models import ProportionalPoints
 from xinyong.domain.identifiers import IdentifierVault, Scheme
 from xinyong.domain.scoring import RecordFact, cp, ruleset_in_force, score_subject
 from xinyong.domain.values import canonical_json

@@ -23,7 +23,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from xinyong.domain.catalog import Catalog, CatalogError, default_catalog_dir, load_catalog
-from xinyong.domain.catalog.models import AttributeSpec, Condition, ProportionalPoints, Ruleset
+from xinyong.domain.catalog.models import AttributeSpec, Condition
+from xinyong.domain.catalog.ruleset_models import ProportionalPoints, Ruleset
 from xinyong.domain.scoring import (
     Contribution,
     RecordFact,

@@ -103,47 +103,11 @@ def demo_keys(
     output: Annotated[Path | None, typer.Option("--output", help="Also write the keys to this JSON file.")] = None,
 ) -> None:
     """Issue demo keys (one source, consumer, reviewer and admin) and tokens for two demo residents."""
-    from sqlalchemy import select
-
-    from xinyong.services.keys import create_key
-    from xinyong.store.tables import list_entries, records, subjects
+    from xinyong.services.keys import issue_demo_keys
 
     ctx = context()
     try:
-        engine = ctx.migrated_engine()
-        with engine.connect() as conn:
-            listed = conn.scalar(
-                select(list_entries.c.subject_id)
-                .where(list_entries.c.subject_kind == "person")
-                .order_by(list_entries.c.id)
-                .limit(1)
-            )
-            consenting = conn.scalar(
-                select(records.c.subject_id)
-                .join(subjects, subjects.c.id == records.c.subject_id)
-                .where(records.c.record_type == "consent.scoring", records.c.subject_id != listed)
-                .order_by(records.c.id)
-                .limit(1)
-            )
-        actor = operator()
-        issued = [
-            create_key(engine, ctx.catalog, role="source", name="court", actor=actor),
-            create_key(
-                engine,
-                ctx.catalog,
-                role="consumer",
-                name="finance-bureau",
-                scopes={"contexts": sorted(ctx.catalog.contexts)},
-                actor=actor,
-            ),
-            create_key(engine, ctx.catalog, role="reviewer", name="demo-reviewer", actor=actor),
-            create_key(engine, ctx.catalog, role="admin", name="demo-admin", actor=actor),
-        ]
-        for sid in (listed, consenting):
-            if sid is not None:
-                issued.append(
-                    create_key(engine, ctx.catalog, role="subject", name=f"resident-{sid}", subject_id=sid, actor=actor)
-                )
+        issued = issue_demo_keys(ctx.migrated_engine(), ctx.catalog, actor=operator())
     except XinyongError as exc:
         raise fail(str(exc)) from None
     if output:

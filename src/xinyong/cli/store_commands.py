@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import UTC, date, datetime
+from datetime import date
 from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
@@ -104,12 +104,11 @@ def ingest(
     """
     ctx = context()
     try:
-        results = _ingest_files(ctx, path, source, encoding, sheet, report_dir)
-        rescored = _rescore_owed(ctx) if rescore_after else None
+        done = _submit(ctx, path, source, (encoding, sheet), report_dir, rescore_after)
     except XinyongError as exc:
         raise fail(str(exc)) from None
-    _show_ingestion(results, rescored, as_json)
-    if any(r.rejected for r in results):
+    _show_ingestion(done.batches, done.rescored, as_json)
+    if any(r.rejected for r in done.batches):
         raise typer.Exit(REJECTED_ROWS_EXIT)
 
 
@@ -117,14 +116,20 @@ def ingest(
 REJECTED_ROWS_EXIT = 3
 
 
-def _ingest_files(
-    ctx: Any, path: Path, source: str | None, encoding: str | None, sheet: str | None, report_dir: Path | None
-) -> list[Any]:
-    from xinyong.ingest.pipeline import ingest_file, plan_directory, source_of
+def _submit(
+    ctx: Any,
+    path: Path,
+    source: str | None,
+    read: tuple[str | None, str | None],
+    report_dir: Path | None,
+    rescore: bool,
+) -> Any:
+    from xinyong.ingest.pipeline import plan_directory, source_of
     from xinyong.ingest.readers import ReadOptions
+    from xinyong.services.ingestion import FileBatch, submit
 
     engine = ctx.migrated_engine()
-    catalog, vault = ctx.catalog, ctx.vault
+    catalog = ctx.catalog
     if path.is_dir():
         if source:
             raise fail("--source applies to a single file; in a directory the file names give the sources")
@@ -133,50 +138,17 @@ def _ingest_files(
         plan = [(path, source_of(path, catalog, source))]
     else:
         raise fail(f"{path}: no such file or directory")
-    results = []
     with progress_bar() as bar:
-        for file, sid in plan:
-            total = None if bar.disable else _count_rows(file)  # a pass over the file only for a bar shown
-            task = bar.add_task(f"{file.name:<28}", total=total)
-            result = ingest_file(
-                engine,
-                catalog,
-                vault,
-                file,
-                source=sid,
-                report_dir=report_dir or ctx.settings.rejects,
-                chunk_rows=ctx.settings.ingest_chunk_rows,
-                helper_min_bytes=ctx.settings.ingest_helper_min_bytes
-                if ctx.settings.ingest_helper_min_bytes >= 0
-                else None,
-                progress=partial(bar.advance, task),
-                options=ReadOptions(encoding, sheet),
-                audit=note("submit_records", "file ingestion"),  # its target: the new batch
-            )
-            results.append(result)
-    return results
 
+        def progress(batch: FileBatch) -> Any:
+            total = None if bar.disable else _count_rows(batch.path)  # a pass over the file only for a bar shown
+            return partial(bar.advance, bar.add_task(f"{batch.path.name:<28}", total=total))
 
-def _rescore_owed(ctx: Any) -> Any:
-    """Rescore the subjects of the batches that owe it (this run's, and any a crash left)."""
-    from xinyong.services.scoring import changed_subjects, rescore
-    from xinyong.store import clock
-    from xinyong.store.ingest_repo import owed_batches, settle
-
-    engine, catalog = ctx.migrated_engine(), ctx.catalog
-    owed = owed_batches(engine)
-    if not owed:
-        return None
-    today, known = datetime.now(UTC).date(), clock.latest(engine)  # one moment for both steps
-    ids, _ = changed_subjects(engine, catalog, today, known)
-    if not ids:
-        settle(engine, owed)  # what they changed is scored already
-        return None
-    return rescore(
-        engine, catalog, as_of=today, known_at=known, subject_ids=ids, mode="changed",
-        engine_name="online" if len(ids) < 200 else "embedded",
-        audit=note("rescore", "rescore changed"), settles=owed,
-    )  # fmt: skip
+        return submit(
+            engine, catalog, ctx.vault, ctx.settings, [FileBatch(file, sid, ReadOptions(*read)) for file, sid in plan],
+            audit=note("submit_records", "file ingestion"),  # its target: the new batch
+            rescore_after=rescore, report_dir=report_dir, progress=progress,
+        )  # fmt: skip
 
 
 def _show_ingestion(results: list[Any], rescored: Any, as_json: bool) -> None:

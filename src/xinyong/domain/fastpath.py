@@ -25,11 +25,12 @@ from itertools import repeat
 from typing import TYPE_CHECKING, Any
 from unicodedata import is_normalized
 
+from xinyong.domain.rows import TypePlan, ValidRow
 from xinyong.domain.values import FastAttr, clean_text, fast_value, iso_date
 
 if TYPE_CHECKING:
     from xinyong.domain.identifiers import Scheme
-    from xinyong.domain.records import RowValidator, ValidRow, _TypePlan
+    from xinyong.domain.records import RowValidator
 
 MAX_REVISION = 1_000_000
 CACHE_LIMIT = 1 << 16  # entries per remembered mapping before it starts again
@@ -119,7 +120,6 @@ class FastPath:
     """The fast path of one `RowValidator`, with what it remembers (valid for that validator's day)."""
 
     def __init__(self, validator: RowValidator) -> None:
-        from xinyong.domain.records import ValidRow  # records imports this module
 
         self._v = validator
         self._today = validator.today.isoformat()
@@ -151,7 +151,7 @@ class FastPath:
             rev = _remember(self._revisions, raw, int(raw) if ok else 0)
         return rev or None
 
-    def _scheme(self, plan: _TypePlan, raw: str | None) -> Scheme | None:
+    def _scheme(self, plan: TypePlan, raw: str | None) -> Scheme | None:
         """The scheme a row names (or its type's default), if clean, known and of the type's kinds."""
         key = (plan.rt.id, raw)
         if key in self._schemes:
@@ -231,7 +231,7 @@ class FastPath:
         return out
 
     def _rows_of_type(
-        self, plan: _TypePlan, lines: list[int], cols: dict[str, Column], bad: set[int]
+        self, plan: TypePlan, lines: list[int], cols: dict[str, Column], bad: set[int]
     ) -> list[ValidRow | None]:
         """The rows of one record type; `bad` holds the rows already known not to be for this path."""
         n = len(lines)

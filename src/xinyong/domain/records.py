@@ -10,82 +10,28 @@ import hashlib
 import re
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
-from typing import Any, NamedTuple
+from typing import Any
 
 from xinyong.domain.catalog import Catalog
-from xinyong.domain.catalog.models import CORE_FIELDS, RecordType
-from xinyong.domain.fastpath import MAX_REVISION, FastPath
+from xinyong.domain.catalog.models import CORE_FIELDS
+from xinyong.domain.fastpath import FastPath
 from xinyong.domain.identifiers import IdentifierVault, Scheme
-from xinyong.domain.normalise import BadValue, Counts, parse_date
+from xinyong.domain.normalise import BadValue, Counts
+from xinyong.domain.row_reading import RowReading
+from xinyong.domain.rows import Problem, TypePlan, ValidRow
 from xinyong.domain.values import (
-    CONTROL,
-    Convert,
     FastAttr,
     canonical_json,
     code_value,
     converter,
     kinds_text,
     missing,
-    text_value,
 )
 
 REQUIRED_COLUMNS = ("source_ref", "record_type", "id_number", "decided_on")
-MAX_LEN = {"source_ref": 64, "subject_name": 200, "id_scheme": 32, "id_number": 64, "document_no": 64}
-CODES = frozenset(("id_scheme", "id_number"))  # full-width forms folded; names and references kept as written
 IDENTIFY_CACHE = 1 << 19  # distinct identifiers remembered (about 200 MB at most)
-_REVISION = re.compile(r"\+?[0-9]{1,7}")
-
-
-@dataclass(frozen=True, slots=True)
-class Problem:
-    """Why a row (or part of it) cannot be accepted as given."""
-
-    line: int
-    field: str | None
-    code: str
-    message: str
-    source_ref: str | None = None
-
-    def __str__(self) -> str:
-        where = f"line {self.line}" + (f", field '{self.field}'" if self.field else "")
-        return f"{where}: {self.message}"
-
-
-class ValidRow(NamedTuple):
-    """A row that passed validation, normalised, with its identifier reduced to hash and mask.
-
-    A named tuple, not a dataclass: millions of them cross a process boundary during ingestion.
-    """
-
-    line: int
-    source_ref: str
-    revision: int
-    record_type: str
-    subject_kind: str
-    subject_name: str | None
-    scheme: str
-    id_hash: str | None
-    id_masked: str | None
-    id_public: str | None  # the plain number, only for non-personal schemes and valid numbers
-    unresolved: str | None  # why the row cannot be linked deterministically, or None
-    decided_on: str  # ISO 8601 dates, normalised from whatever form the department sent
-    valid_from: str
-    valid_until: str | None
-    document_no: str | None
-    attributes_json: str  # canonical JSON of the attributes (sorted keys), as stored and as hashed
-    content_hash: str
-
-
-@dataclass(frozen=True, slots=True)
-class _TypePlan:
-    rt: RecordType
-    attributes: tuple[tuple[str, Convert, bool], ...]
-    default_scheme: str | None
-    fast_attributes: tuple[FastAttr, ...]  # sorted by name, the order of the canonical JSON
-    foreign: tuple[str, ...]  # attribute columns of the source that this type does not have
 
 
 class RowValidator:
@@ -101,7 +47,7 @@ class RowValidator:
         default_by_kind: dict[str, str] = {}
         for s in catalog.schemes.values():
             default_by_kind.setdefault(s.subject_kind, s.id)
-        self.plans: dict[str, _TypePlan] = {}
+        self.plans: dict[str, TypePlan] = {}
         for type_id in self.source.submits:
             rt = catalog.record_types[type_id]
             attrs = tuple((name, converter(spec), spec.required) for name, spec in rt.attributes.items())
@@ -120,7 +66,7 @@ class RowValidator:
                 for name, spec in sorted(rt.attributes.items())
             )
             foreign = tuple(sorted(catalog.attribute_names(source_id) - set(rt.attributes)))
-            self.plans[type_id] = _TypePlan(rt, attrs, default, fast, foreign)
+            self.plans[type_id] = TypePlan(rt, attrs, default, fast, foreign)
         self.attribute_columns = catalog.attribute_names(source_id)
         # Department files name the same subjects again and again: check, hash and mask once.
         self.identify = lru_cache(maxsize=IDENTIFY_CACHE)(self._identify_uncached)
@@ -208,170 +154,106 @@ class RowValidator:
 
     def general(self, line: int, row: Mapping[str, Any]) -> ValidRow | list[Problem]:
         """The general path: accepts every form the platform accepts, and explains refusals."""
-        problems: list[Problem] = []
-        counts: Counts = Counter()
-        ref_raw = row.get("source_ref")
-        source_ref: str | None = None
-
-        def bad(field: str | None, code: str, message: str) -> None:
-            problems.append(Problem(line, field, code, message, source_ref))
-
-        def bounded_text(field: str) -> str | None:
-            v = row.get(field)
-            if missing(v):
-                return None
-            try:
-                s = code_value(v, counts) if field in CODES else text_value(v, counts)
-            except BadValue as exc:
-                bad(field, "invalid", str(exc))
-                return None
-            if len(s) > MAX_LEN[field]:
-                bad(field, "too_long", f"is {len(s)} characters long; at most {MAX_LEN[field]} allowed")
-                return None
-            if CONTROL.search(s):
-                bad(field, "invalid", "contains control characters")
-                return None
-            return s
-
-        source_ref = bounded_text("source_ref")
-        if source_ref is None and missing(ref_raw):
-            bad("source_ref", "missing", "is empty; every record needs the department's own reference")
-
-        revision = 1
-        rev_raw = row.get("revision")
-        if not missing(rev_raw):
-            if isinstance(rev_raw, int) and not isinstance(rev_raw, bool):
-                revision = rev_raw
-            elif isinstance(rev_raw, str) and _REVISION.fullmatch(rev := code_value(rev_raw, counts)):
-                revision = int(rev)
-            else:
-                revision = 0
-            if not 1 <= revision <= MAX_REVISION:
-                revision = 1
-                bad("revision", "invalid", f"'{str(rev_raw)[:20]}' is not a revision number (1, 2, 3, ...)")
-
-        plan: _TypePlan | None = None
-        type_raw = row.get("record_type")
-        if missing(type_raw):
-            bad("record_type", "missing", "is empty")
-        else:
-            type_id = code_value(str(type_raw), counts)
-            plan = self.plans.get(type_id)
-            if plan is None:
-                known = type_id in self.catalog.record_types
-                bad(
-                    "record_type",
-                    "not_authorised" if known else "unknown_type",
-                    (
-                        f"source '{self.source.id}' may not submit '{type_id[:64]}'"
-                        if known
-                        else f"unknown record type '{type_id[:64]}'"
-                    )
-                    + f"; it may submit: {', '.join(self.source.submits) or 'nothing'}",
-                )
-
-        dates: dict[str, date | None] = {}
-        for field in ("decided_on", "valid_from", "valid_until"):
-            v = row.get(field)
-            if missing(v):
-                dates[field] = None
-                if field == "decided_on":
-                    bad(field, "missing", "is empty; every record needs the date of its decision")
-                continue
-            try:
-                dates[field] = parse_date(v, counts)
-            except BadValue as exc:
-                bad(field, "invalid_date", str(exc))
-                dates[field] = None
-        decided_on = dates["decided_on"]
-        valid_from = dates["valid_from"] or decided_on
-        valid_until = dates["valid_until"]
-        for field, d in (("decided_on", decided_on), ("valid_from", dates["valid_from"])):
-            if d is not None and d > self.today:
-                bad(
-                    field,
-                    "future_date",
-                    f"{d.isoformat()} is in the future; submit a decision once it is made and in effect",
-                )
-        if valid_from is not None and valid_until is not None and valid_until <= valid_from:
-            bad(
-                "valid_until",
-                "invalid_period",
-                f"{valid_until.isoformat()} is not after valid_from {valid_from.isoformat()}",
-            )
-
-        subject_name = bounded_text("subject_name")
-        document_no = bounded_text("document_no")
-        scheme_raw = bounded_text("id_scheme")
-        number = bounded_text("id_number")
-
+        r = RowReading(line, row)
+        source_ref = r.reference()
+        revision = r.revision()
+        plan = self._plan(r)
+        decided_on, valid_from, valid_until = r.dates(self.today)
+        subject_name = r.bounded_text("subject_name")
+        document_no = r.bounded_text("document_no")
+        scheme_raw = r.bounded_text("id_scheme")
+        number = r.bounded_text("id_number")
         attributes: dict[str, Any] = {}
         scheme: Scheme | None = None
         if plan is not None:
-            rt = plan.rt
-            if rt.requires_document and document_no is None and "document_no" not in {p.field for p in problems}:
-                bad("document_no", "missing", f"record type '{rt.id}' needs the decision document number")
-            scheme_id = scheme_raw or plan.default_scheme
-            if scheme_id is None:
-                bad(
-                    "id_scheme",
-                    "missing",
-                    f"record type '{rt.id}' concerns {kinds_text(rt)}: say which scheme the identifier uses "
-                    f"({', '.join(self.schemes)})",
-                )
-            elif scheme_id not in self.schemes:
-                bad(
-                    "id_scheme",
-                    "unknown_scheme",
-                    f"unknown identifier scheme '{scheme_id}' (known: {', '.join(self.schemes)})",
-                )
-            else:
-                scheme = self.schemes[scheme_id]
-                if scheme.kind not in rt.subject_kinds:
-                    bad(
-                        "id_scheme",
-                        "wrong_kind",
-                        f"'{scheme_id}' identifies {scheme.kind}s; record type '{rt.id}' concerns {kinds_text(rt)}",
-                    )
-                    scheme = None
-            for name, conv, required in plan.attributes:
-                v = row.get(name)
-                if missing(v):
-                    if required:
-                        bad(name, "missing", f"is required for record type '{rt.id}'")
-                    continue
-                try:
-                    attributes[name] = conv(v, counts)
-                except BadValue as exc:
-                    bad(name, "invalid", str(exc))
-            for col in self.attribute_columns:
-                if col not in rt.attributes and not missing(row.get(col)):
-                    bad(col, "foreign_field", f"is not an attribute of record type '{rt.id}'; leave it empty")
+            if plan.rt.requires_document and document_no is None and "document_no" not in {p.field for p in r.problems}:
+                r.bad("document_no", "missing", f"record type '{plan.rt.id}' needs the decision document number")
+            scheme = self._scheme(r, plan, scheme_raw)
+            attributes = self._attributes(r, plan)
             if number is None and subject_name is None:
-                bad(
+                r.bad(
                     "id_number",
                     "missing",
                     "a record needs an identifier, or at least a name, to be linked to its subject",
                 )
-
-        self.normalised.update(counts)
+        self.normalised.update(r.counts)
+        problems = r.problems
         if problems or plan is None or scheme is None or source_ref is None or decided_on is None or valid_from is None:
             return problems or [Problem(line, None, "invalid", "row could not be read", source_ref)]
-
         return self._finish(
-            line,
-            source_ref,
-            revision,
-            plan.rt.id,
-            scheme,
-            subject_name,
-            number,
-            decided_on,
-            valid_from,
-            valid_until,
-            document_no,
-            canonical_json(attributes),
-        )
+            line, source_ref, revision, plan.rt.id, scheme, subject_name, number, decided_on, valid_from, valid_until,
+            document_no, canonical_json(attributes),
+        )  # fmt: skip
+
+    def _plan(self, r: RowReading) -> TypePlan | None:
+        """The plan of the row's record type; None (with its problem) when unknown or not the source's to submit."""
+        type_raw = r.row.get("record_type")
+        if missing(type_raw):
+            r.bad("record_type", "missing", "is empty")
+            return None
+        type_id = code_value(str(type_raw), r.counts)
+        plan = self.plans.get(type_id)
+        if plan is None:
+            known = type_id in self.catalog.record_types
+            why = (
+                f"source '{self.source.id}' may not submit '{type_id[:64]}'"
+                if known
+                else f"unknown record type '{type_id[:64]}'"
+            )
+            r.bad(
+                "record_type",
+                "not_authorised" if known else "unknown_type",
+                why + f"; it may submit: {', '.join(self.source.submits) or 'nothing'}",
+            )
+        return plan
+
+    def _scheme(self, r: RowReading, plan: TypePlan, scheme_raw: str | None) -> Scheme | None:
+        """The row's identifier scheme: given, or the only one of the record type's subject kind."""
+        rt = plan.rt
+        scheme_id = scheme_raw or plan.default_scheme
+        if scheme_id is None:
+            r.bad(
+                "id_scheme",
+                "missing",
+                f"record type '{rt.id}' concerns {kinds_text(rt)}: say which scheme the identifier uses "
+                f"({', '.join(self.schemes)})",
+            )
+            return None
+        if scheme_id not in self.schemes:
+            r.bad(
+                "id_scheme",
+                "unknown_scheme",
+                f"unknown identifier scheme '{scheme_id}' (known: {', '.join(self.schemes)})",
+            )
+            return None
+        scheme = self.schemes[scheme_id]
+        if scheme.kind not in rt.subject_kinds:
+            r.bad(
+                "id_scheme",
+                "wrong_kind",
+                f"'{scheme_id}' identifies {scheme.kind}s; record type '{rt.id}' concerns {kinds_text(rt)}",
+            )
+            return None
+        return scheme
+
+    def _attributes(self, r: RowReading, plan: TypePlan) -> dict[str, Any]:
+        """The record type's attributes, converted; a column of another type's attribute must be empty."""
+        rt = plan.rt
+        attributes: dict[str, Any] = {}
+        for name, conv, required in plan.attributes:
+            v = r.row.get(name)
+            if missing(v):
+                if required:
+                    r.bad(name, "missing", f"is required for record type '{rt.id}'")
+                continue
+            try:
+                attributes[name] = conv(v, r.counts)
+            except BadValue as exc:
+                r.bad(name, "invalid", str(exc))
+        for col in self.attribute_columns:
+            if col not in rt.attributes and not missing(r.row.get(col)):
+                r.bad(col, "foreign_field", f"is not an attribute of record type '{rt.id}'; leave it empty")
+        return attributes
 
     def _finish(
         self,
@@ -427,3 +309,6 @@ class RowValidator:
             attributes_json,
             hashlib.sha256(content.encode()).hexdigest(),
         )
+
+
+__all__ = ["IDENTIFY_CACHE", "REQUIRED_COLUMNS", "Problem", "RowValidator", "ValidRow"]

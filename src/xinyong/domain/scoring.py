@@ -34,7 +34,8 @@ from datetime import date
 from typing import Any, Literal
 
 from xinyong.domain.catalog import Catalog
-from xinyong.domain.catalog.models import Condition, ProportionalPoints, Rule, Ruleset
+from xinyong.domain.catalog.models import Condition
+from xinyong.domain.catalog.ruleset_models import ProportionalPoints, Rule, Ruleset
 
 Status = Literal["scored", "not_opted_in", "no_ruleset"]
 

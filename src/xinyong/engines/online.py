@@ -6,34 +6,12 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import BindParameter, Connection, and_, or_, select
+from sqlalchemy import Connection, select
 
 from xinyong.domain.catalog import Catalog
 from xinyong.domain.scoring import RecordFact, score_subject
+from xinyong.store.record_columns import FACT_COLUMNS, known_versions
 from xinyong.store.tables import records, subjects
-
-
-def known_versions(known_at: datetime | BindParameter[datetime]) -> Any:
-    """The condition selecting, of every record, the version known at `known_at`."""
-    return and_(
-        records.c.recorded_at <= known_at,
-        or_(records.c.superseded_at.is_(None), records.c.superseded_at > known_at),
-        records.c.subject_id.isnot(None),
-    )
-
-
-# The columns of a RecordFact, in its order; other columns may follow them in a query.
-FACT_COLUMNS = (
-    records.c.id,
-    records.c.record_type,
-    records.c.decided_on,
-    records.c.valid_from,
-    records.c.valid_until,
-    records.c.attributes,
-    records.c.status,
-    records.c.source_id,
-    records.c.source_ref,
-)
 
 
 def facts_of(conn: Connection, subject_id: int, known_at: datetime) -> list[RecordFact]:

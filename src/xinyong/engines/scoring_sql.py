@@ -16,55 +16,29 @@ Inputs (tables or views the engine provides):
 
 Outputs: the views `score_out(subject_id, subject_kind, status, ruleset_id, ruleset_version,
 points_cp, grade)` and `contribution_out(subject_id, rule_id, points_cp, record_id, kind)`; on
-DuckDB their text columns of few values are ENUMs (see `_enum`).
+DuckDB their text columns of few values are ENUMs (see `enum_type`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from datetime import date, timedelta
-from typing import TYPE_CHECKING, Any
+from datetime import date
 
 from xinyong.domain.catalog import Catalog
-from xinyong.domain.catalog.models import AttributeSpec, Condition, ProportionalPoints, Rule, Ruleset
-from xinyong.domain.scoring import add_months, cents_reaching_cap, cp, ruleset_in_force
-
-if TYPE_CHECKING:
-    from sqlglot import exp
-
-KINDS = ("organisation", "person")
-RECORD_COLUMNS = (
-    "record_id", "subject_id", "subject_kind", "record_type", "decided_on", "valid_from", "valid_until", "status",
-)  # fmt: skip
-
-
-def _lit(value: Any) -> str:
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, (int, float)):
-        return repr(value)
-    if isinstance(value, date):
-        return f"DATE '{value.isoformat()}'"
-    return "'" + str(value).replace("'", "''") + "'"
-
-
-def _column(name: str) -> str:
-    return f"a_{name}"
-
-
-@dataclass(frozen=True)
-class AttributeInput:
-    """An attribute the pipeline reads: the column `a_<name>` of `records_in`, of the attribute's
-    value type, holding the attribute of the records of `record_types` (NULL on the others)."""
-
-    name: str
-    type: str
-    record_types: frozenset[str]
-
-    @property
-    def column(self) -> str:
-        return _column(self.name)
+from xinyong.domain.catalog.models import AttributeSpec, Condition
+from xinyong.domain.catalog.ruleset_models import ProportionalPoints, Rule, Ruleset
+from xinyong.domain.scoring import cents_reaching_cap, cp, ruleset_in_force
+from xinyong.engines.sql_parts import (
+    KINDS,
+    RECORD_COLUMNS,
+    AttributeInput,
+    Statement,
+    attribute_column,
+    attributes_read,
+    enum_type,
+    last_start_ended_by,
+    lit,
+)
 
 
 def merge_inputs(*pipelines: ScoringPipeline) -> dict[str, AttributeInput]:
@@ -78,41 +52,6 @@ def merge_inputs(*pipelines: ScoringPipeline) -> dict[str, AttributeInput]:
             types = inp.record_types | (seen.record_types if seen else frozenset())
             merged[name] = AttributeInput(name, inp.type, types)
     return merged
-
-
-@dataclass(frozen=True)
-class Statement:
-    """One named view of the pipeline, as a SELECT in DuckDB's dialect."""
-
-    view: str
-    select: str
-
-    def for_engine(self, dialect: str) -> str:
-        if dialect == "duckdb":
-            return self.select
-        import sqlglot  # only the distributed engine needs the translation
-
-        tree = sqlglot.parse_one(self.select, read="duckdb")
-        return tree.transform(_without_enums).sql(dialect)
-
-
-def _without_enums(node: exp.Expression) -> exp.Expression:
-    """A cast to an ENUM (DuckDB's dictionary-encoded text) is the text itself elsewhere."""
-    from sqlglot import exp
-
-    if isinstance(node, exp.Cast) and node.to.this == exp.DataType.Type.ENUM:
-        inner: exp.Expression = node.this
-        return inner
-    return node
-
-
-def _enum(values: Iterable[str]) -> str:
-    """DuckDB's type for text that takes one of few values: one byte a row in the tables between
-    the statements and in the outputs, which reach Arrow as dictionary arrays (a third of the
-    time of building the text of millions of rows). Other engines see plain text throughout
-    (`Statement.for_engine`)."""
-    ordered = sorted(set(values))
-    return f"ENUM({', '.join(_lit(v) for v in ordered)})" if ordered else "VARCHAR"
 
 
 class ScoringPipeline:
@@ -129,11 +68,11 @@ class ScoringPipeline:
                 self.rulesets[kind] = rs
         self.inputs = self._attributes_used()
         in_force = list(self.rulesets.values())
-        self.rule_id_t = _enum([*(r.id for rs in in_force for r in rs.rules), "limit"])
-        self.status_t = _enum(["scored", "not_opted_in", "no_ruleset"])
-        self.ruleset_t = _enum(rs.id for rs in in_force)
-        self.version_t = _enum(rs.version for rs in in_force)
-        self.grade_t = _enum(band.grade for rs in in_force for band in rs.bands)
+        self.rule_id_t = enum_type([*(r.id for rs in in_force for r in rs.rules), "limit"])
+        self.status_t = enum_type(["scored", "not_opted_in", "no_ruleset"])
+        self.ruleset_t = enum_type(rs.id for rs in in_force)
+        self.version_t = enum_type(rs.version for rs in in_force)
+        self.grade_t = enum_type(band.grade for rs in in_force for band in rs.bands)
 
     def _attributes_used(self) -> dict[str, AttributeInput]:
         """Every attribute a rule or a consent check reads, with one type per name, and the record
@@ -171,28 +110,28 @@ class ScoringPipeline:
     # -- expressions ------------------------------------------------------------------------
 
     def _condition(self, cond: Condition) -> str:
-        col = _column(cond.attribute)
+        col = attribute_column(cond.attribute)
         v = cond.value
         match cond.op:
             case "eq":
-                return f"{col} = {_lit(v)}"
+                return f"{col} = {lit(v)}"
             case "ne":
-                return f"{col} <> {_lit(v)}"
+                return f"{col} <> {lit(v)}"
             case "lt":
-                return f"{col} < {_lit(v)}"
+                return f"{col} < {lit(v)}"
             case "le":
-                return f"{col} <= {_lit(v)}"
+                return f"{col} <= {lit(v)}"
             case "gt":
-                return f"{col} > {_lit(v)}"
+                return f"{col} > {lit(v)}"
             case "ge":
-                return f"{col} >= {_lit(v)}"
+                return f"{col} >= {lit(v)}"
             case "in" | "not_in":
                 v = v if isinstance(v, list) else [v]
-                items = ", ".join(_lit(x) for x in v)
+                items = ", ".join(lit(x) for x in v)
                 return f"{col} {'IN' if cond.op == 'in' else 'NOT IN'} ({items})"
             case "between":
                 v = v if isinstance(v, list) else [v, v]
-                return f"{col} BETWEEN {_lit(v[0])} AND {_lit(v[1])}"
+                return f"{col} BETWEEN {lit(v[0])} AND {lit(v[1])}"
         raise ValueError(f"unknown operator {cond.op}")
 
     def _points(self, rule: Rule) -> tuple[str, list[str]]:
@@ -200,7 +139,7 @@ class ScoringPipeline:
         extra: list[str] = []
         if isinstance(rule.points, ProportionalPoints):
             p = rule.points
-            col = _column(p.attribute)
+            col = attribute_column(p.attribute)
             extra.append(f"{col} IS NOT NULL AND {col} >= 0")
             cents = f"LEAST(CAST(ROUND({col} * 100) AS BIGINT), {cents_reaching_cap(p)})"
             magnitude = f"LEAST({cents} * {abs(cp(p.points))} // {cp(p.per)}, {cp(p.cap)})"
@@ -210,7 +149,7 @@ class ScoringPipeline:
             sign = -1 if rule.points < 0 else 1
         if rule.decay is not None:
             days = rule.decay.days
-            age = f"date_diff('day', valid_from, {_lit(self.as_of)})"
+            age = f"date_diff('day', valid_from, {lit(self.as_of)})"
             magnitude = f"({magnitude}) * GREATEST({days} - {age}, 0) // {days}"
         return f"{sign} * ({magnitude})", extra
 
@@ -218,7 +157,7 @@ class ScoringPipeline:
 
     def _by_kind(self, value: Callable[[Ruleset], str | None], kind: str = "s.subject_kind") -> str:
         """A CASE over the subject kind giving `value` of its ruleset (NULL where there is none)."""
-        cases = " ".join(f"WHEN {_lit(k)} THEN {v}" for k, rs in self.rulesets.items() if (v := value(rs)) is not None)
+        cases = " ".join(f"WHEN {lit(k)} THEN {v}" for k, rs in self.rulesets.items() if (v := value(rs)) is not None)
         return f"CASE {kind} {cases} END" if cases else "NULL"
 
     def _open_from(self, type_id: str) -> date | None:
@@ -236,7 +175,7 @@ class ScoringPipeline:
 
     def _maybe_valid(self, prefix: str = "") -> str:
         """Active and valid on as_of, but for the publication period of records without valid_until."""
-        d = _lit(self.as_of)
+        d = lit(self.as_of)
         return (
             f"{prefix}status = 'active' AND {prefix}valid_from <= {d} "
             f"AND ({prefix}valid_until > {d} OR {prefix}valid_until IS NULL)"
@@ -252,23 +191,23 @@ class ScoringPipeline:
         consent_type = person.requires_consent if person else None
         if consent_type:
             open_from = self._open_from(consent_type)
-            ended = f" AND (valid_until IS NOT NULL OR valid_from > {_lit(open_from)})" if open_from else ""
+            ended = f" AND (valid_until IS NOT NULL OR valid_from > {lit(open_from)})" if open_from else ""
             out.append(
                 Statement(
                     "consent_latest",
                     "SELECT subject_id, a_consent FROM (SELECT subject_id, a_consent, "
                     "ROW_NUMBER() OVER (PARTITION BY subject_id ORDER BY decided_on DESC, record_id DESC) AS rn "
                     "FROM records_in "
-                    f"WHERE record_type = {_lit(consent_type)} AND {self._maybe_valid()}{ended}) AS c WHERE rn = 1",
+                    f"WHERE record_type = {lit(consent_type)} AND {self._maybe_valid()}{ended}) AS c WHERE rn = 1",
                 )
             )
         consent_join = "LEFT JOIN consent_latest AS c ON c.subject_id = s.subject_id" if consent_type else ""
         opted = "c.a_consent = 'granted'" if consent_type else "TRUE"
-        st = {v: f"CAST({_lit(v)} AS {self.status_t})" for v in ("scored", "not_opted_in", "no_ruleset")}
+        st = {v: f"CAST({lit(v)} AS {self.status_t})" for v in ("scored", "not_opted_in", "no_ruleset")}
         status = (
             "CASE "
             + (
-                f"WHEN s.subject_kind NOT IN ({', '.join(_lit(k) for k in self.rulesets)}) THEN {st['no_ruleset']} "
+                f"WHEN s.subject_kind NOT IN ({', '.join(lit(k) for k in self.rulesets)}) THEN {st['no_ruleset']} "
                 if self.rulesets
                 else f"WHEN TRUE THEN {st['no_ruleset']} "
             )
@@ -283,8 +222,8 @@ class ScoringPipeline:
             Statement(
                 "subject_status",
                 f"SELECT s.subject_id, s.subject_kind, {status} AS status, "
-                f"{self._by_kind(lambda rs: f'CAST({_lit(rs.id)} AS {self.ruleset_t})')} AS ruleset_id, "
-                f"{self._by_kind(lambda rs: f'CAST({_lit(rs.version)} AS {self.version_t})')} AS ruleset_version "
+                f"{self._by_kind(lambda rs: f'CAST({lit(rs.id)} AS {self.ruleset_t})')} AS ruleset_id, "
+                f"{self._by_kind(lambda rs: f'CAST({lit(rs.version)} AS {self.version_t})')} AS ruleset_version "
                 f"FROM subjects_in AS s {consent_join}",
             )
         )
@@ -311,7 +250,7 @@ class ScoringPipeline:
         inside the join (DuckDB), many times slower than the same test in a projection.
         """
         numbered = self._numbered()
-        names = sorted(set().union(*(_reads(rule) for _, _, rule in numbered)))
+        names = sorted(set().union(*(attributes_read(rule) for _, _, rule in numbered)))
         defs, amounts = [], []
         for n, kind, rule in numbered:
             points, extra = self._points(rule)
@@ -321,10 +260,10 @@ class ScoringPipeline:
             fixed = not conditions and rule.decay is None and not isinstance(rule.points, ProportionalPoints)
             open_from = self._open_from(rule.record_type)
             defs.append(
-                f"SELECT {n} AS rule_no, {_lit(kind)} AS subject_kind, {_lit(rule.record_type)} AS record_type, "
-                f"CAST({_lit(rule.id)} AS {self.rule_id_t}) AS rule_id, "
+                f"SELECT {n} AS rule_no, {lit(kind)} AS subject_kind, {lit(rule.record_type)} AS record_type, "
+                f"CAST({lit(rule.id)} AS {self.rule_id_t}) AS rule_id, "
                 f"CAST({points if fixed else 'NULL'} AS BIGINT) AS fixed_cp, "
-                f"CAST({_lit(open_from) if open_from else 'NULL'} AS DATE) AS open_from"
+                f"CAST({lit(open_from) if open_from else 'NULL'} AS DATE) AS open_from"
             )
             if not fixed:
                 test = " AND ".join(f"({c})" for c in conditions)
@@ -336,7 +275,7 @@ class ScoringPipeline:
                 "CAST(NULL AS DATE) AS open_from "
                 "WHERE FALSE"
             )
-        typed = "".join(f", r.{_column(name)}" for name in names)
+        typed = "".join(f", r.{attribute_column(name)}" for name in names)
         computed = f"CASE rule_no {' '.join(amounts)} END" if amounts else "NULL"
         return [
             Statement("rule_defs", " UNION ALL ".join(defs)),
@@ -361,7 +300,7 @@ class ScoringPipeline:
         capped = [(n, rule) for n, _, rule in self._numbered() if rule.cap is not None]
         if capped:
             cap = f"CASE rule_no {' '.join(f'WHEN {n} THEN {cp(r.cap)}' for n, r in capped if r.cap)} END"
-            ids = " ".join(f"WHEN {n} THEN {_lit(r.id)}" for n, r in capped)
+            ids = " ".join(f"WHEN {n} THEN {lit(r.id)}" for n, r in capped)
             rule_id = f"CAST(CASE rule_no {ids} END AS {self.rule_id_t})"
             rule_cap = (
                 f"SELECT subject_id, {rule_id} AS rule_id, "
@@ -386,15 +325,15 @@ class ScoringPipeline:
         grade_cases = []
         for kind, rs in self.rulesets.items():
             for band in rs.bands:
-                tests = [f"subject_kind = {_lit(kind)}"]
+                tests = [f"subject_kind = {lit(kind)}"]
                 if band.min is not None:
                     tests.append(f"points_cp >= {cp(band.min)}")
                 if band.max is not None:
                     tests.append(f"points_cp < {cp(band.max)}")
-                grade_cases.append(f"WHEN {' AND '.join(tests)} THEN {_lit(band.grade)}")
+                grade_cases.append(f"WHEN {' AND '.join(tests)} THEN {lit(band.grade)}")
         grade = f"CAST(CASE {' '.join(grade_cases)} END AS {self.grade_t})" if grade_cases else "CAST(NULL AS VARCHAR)"
-        kinds_t = _enum(["record", "rule_cap", "score_limit"])
-        as_kind = {k: f"CAST({_lit(k)} AS {kinds_t})" for k in ("record", "rule_cap", "score_limit")}
+        kinds_t = enum_type(["record", "rule_cap", "score_limit"])
+        as_kind = {k: f"CAST({lit(k)} AS {kinds_t})" for k in ("record", "rule_cap", "score_limit")}
         return [
             Statement("rule_cap", rule_cap),
             Statement(
@@ -425,19 +364,12 @@ class ScoringPipeline:
         ]
 
 
-def _reads(rule: Rule) -> set[str]:
-    """The attributes a rule reads."""
-    names = {c.attribute for c in rule.conditions}
-    if isinstance(rule.points, ProportionalPoints):
-        names.add(rule.points.attribute)
-    return names
-
-
-def last_start_ended_by(day: date, months: int) -> date:
-    """The last valid_from whose publication period of `months` ends on or before `day`."""
-    start = add_months(day, -months)
-    while add_months(start + timedelta(days=1), months) <= day:
-        start += timedelta(days=1)
-    while add_months(start, months) > day:
-        start -= timedelta(days=1)
-    return start
+__all__ = [
+    "KINDS",
+    "RECORD_COLUMNS",
+    "AttributeInput",
+    "ScoringPipeline",
+    "Statement",
+    "last_start_ended_by",
+    "merge_inputs",
+]

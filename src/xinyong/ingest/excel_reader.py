@@ -21,8 +21,8 @@ from typing import Any
 from xinyong.domain.errors import FileRefused
 from xinyong.domain.normalise import BadValue, Counts, excel_serial
 from xinyong.domain.records import Problem
+from xinyong.ingest.columns import Columns, RawChunk, mapped
 from xinyong.ingest.mapping import DATE_FIELDS, ColumnPlan
-from xinyong.ingest.readers import Columns, RawChunk, mapped
 from xinyong.ingest.summary import Reading, add_counts
 
 NUMBER_IN_ID = (

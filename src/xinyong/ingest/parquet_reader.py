@@ -13,8 +13,8 @@ import pyarrow.parquet as pq
 
 from xinyong.domain.catalog.models import CORE_FIELDS
 from xinyong.domain.errors import FileRefused
+from xinyong.ingest.columns import Columns, RawChunk, mapped
 from xinyong.ingest.mapping import ColumnPlan
-from xinyong.ingest.readers import Columns, RawChunk, mapped
 
 _TEXT_TYPES = (pa.types.is_string, pa.types.is_large_string, pa.types.is_null)
 _DATE_TYPES = (pa.types.is_date32, pa.types.is_date64, pa.types.is_string, pa.types.is_large_string, pa.types.is_null)

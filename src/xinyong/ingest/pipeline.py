@@ -1,21 +1,27 @@
-"""Ingest one department file, or a directory of them, into the store.
+"""Ingest one department file, or one batch of rows, into the store.
 
-A file is one batch and one transaction: if the process dies midway, the store holds none of the
-batch, and running the same command again completes it. Rows are validated and written in
-chunks, so memory stays bounded whatever the file size. Ingesting the same file twice adds
+A batch is one transaction: if the process dies midway, the store holds none of it, and
+running the same command again completes it. Rows are validated and written in chunks, so memory
+stays bounded whatever the file size. Ingesting the same file (or the same rows) twice adds
 nothing: every row is recognised by (source, source_ref, revision) and its content hash.
+
+Two readers stand in front of one core (`ingest_chunks`): `ingest_file` reads a file (in a helper
+process when it is large), `ingest_rows` takes rows already parsed (the API's JSON batch) and
+reads them as the lines of a JSONL file, with the same rules and messages, and never writes them
+out. `services.ingestion.submit` adds what every entrypoint owes after a batch: the rescore of
+the subjects it changed and the delivery of the notices due.
 """
 
 from __future__ import annotations
 
-import csv
+import hashlib
 import logging
-from collections.abc import Callable, Generator
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Generator, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import chain
-from operator import attrgetter
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError
@@ -23,15 +29,16 @@ from sqlalchemy.exc import DBAPIError
 from xinyong.domain.catalog import Catalog
 from xinyong.domain.errors import FileRefused
 from xinyong.domain.identifiers import IdentifierVault
-from xinyong.domain.records import Problem, RowValidator, ValidRow
-from xinyong.ingest.chunks import Chunk, Job, gc_paused, helper_chunks, local_chunks
-from xinyong.ingest.readers import FORMATS, ReadOptions, file_format
-from xinyong.ingest.summary import merge_reading, spreadsheet_safe
+from xinyong.domain.records import RowValidator
+from xinyong.ingest.chunk_store import BatchResult, store_chunk
+from xinyong.ingest.chunks import Chunk, Job, gc_paused, helper_chunks, local_chunks, validate_chunk
+from xinyong.ingest.readers import RawChunk, ReadOptions, file_format, read_rows
+from xinyong.ingest.rejects import RejectReport
+from xinyong.ingest.sources import plan_directory, source_of, submitting_source
 from xinyong.services.merge_moves import carry_after_batch
 from xinyong.store import ingest_repo as repo
 from xinyong.store.batch_store import BatchStore
-from xinyong.store.fragments_repo import keep_fragments, model_kept
-from xinyong.store.ingest_repo import StoredVersion
+from xinyong.store.fragments_repo import model_kept
 from xinyong.store.unit_of_work import AuditNote, UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -47,74 +54,16 @@ ANALYZE_AFTER_ROWS = 10_000
 _ANALYZE = "ANALYZE subjects, identifiers, records, unresolved"
 
 
-@dataclass
-class BatchResult:
-    """What one file did to the store."""
+@dataclass(frozen=True)
+class Origin:
+    """Where a batch's rows come from: how messages name it (`label`), the name its reject report
+    is given (`name`), what the batch row stores (`stored`) and the result shows (`file`)."""
 
-    batch_id: int
-    source: str
+    label: str
+    name: str
+    stored: str
+    fmt: str
     file: str
-    rows_read: int = 0
-    accepted: int = 0
-    new_versions: int = 0
-    unchanged: int = 0
-    rejected: int = 0
-    unresolved: int = 0
-    subjects_created: int = 0
-    report: str | None = None
-    problems_sample: list[str] = field(default_factory=list)
-    reading: dict[str, object] = field(default_factory=dict)  # encoding, mapping, dropped and normalised counts
-    same_as: int | None = None  # the batch that stored this very file before: nothing was stored again
-
-    def as_dict(self) -> dict[str, object]:
-        return asdict(self)
-
-
-def _submitting(catalog: Catalog) -> list[str]:
-    """The departments that may submit records, by id."""
-    return sorted(s for s, v in catalog.sources.items() if v.submits)
-
-
-def _named_source(path: Path) -> str:
-    """The source a file's name gives: `<source>.<ext>` or `<source>.<anything>.<ext>`."""
-    return path.name.split(".", 1)[0]
-
-
-def source_of(path: Path, catalog: Catalog, source: str | None) -> str:
-    """The department a file comes from: given explicitly, or the first part of its name."""
-    sid = source or _named_source(path)
-    if sid not in catalog.sources:
-        known = ", ".join(_submitting(catalog))
-        how = "--source" if source else f"the file name '{path.name}'"
-        raise FileRefused(f"unknown source '{sid}' (from {how}); known sources: {known}")
-    if not catalog.sources[sid].submits:
-        raise FileRefused(f"source '{sid}' submits no record types")
-    return sid
-
-
-class _Report:
-    """Reject report: one CSV line per rejected row or unresolved record, written beside the store."""
-
-    def __init__(self, directory: Path, name: str) -> None:
-        directory.mkdir(parents=True, exist_ok=True)
-        self.final = directory / name
-        self.partial = directory / (name + ".partial")
-        self._f = self.partial.open("w", encoding="utf-8", newline="")
-        self._w = csv.writer(self._f)
-        self._w.writerow(["line", "source_ref", "field", "outcome", "code", "message"])
-        self.rows = 0
-
-    def add(self, p: Problem, outcome: str) -> None:
-        self._w.writerow(map(spreadsheet_safe, (p.line, p.source_ref or "", p.field or "", outcome, p.code, p.message)))
-        self.rows += 1
-
-    def finish(self, keep: bool) -> str | None:
-        self._f.close()
-        if keep and self.rows:
-            self.partial.replace(self.final)
-            return str(self.final)
-        self.partial.unlink(missing_ok=True)
-        return None
 
 
 def ingest_file(
@@ -156,11 +105,80 @@ def ingest_file(
     else:
         validator = RowValidator(catalog, source_id, vault, now.date())
         chunks = local_chunks(path, fmt, validator, chunk_rows, digest.append, options)
+    origin = Origin(path.name, path.name, str(path.resolve())[-500:], fmt, str(path))
+    return ingest_chunks(
+        engine, catalog, source_id, chunks, digest, origin,
+        report_dir=report_dir, now=now, progress=progress, analyze_after_rows=analyze_after_rows, audit=audit,
+    )  # fmt: skip
+
+
+def ingest_rows(
+    engine: Engine,
+    catalog: Catalog,
+    vault: IdentifierVault,
+    rows: Iterable[Mapping[str, Any]],
+    *,
+    source: str,
+    report_dir: Path,
+    label: str = "the batch",
+    chunk_rows: int = 5000,
+    now: datetime | None = None,
+    analyze_after_rows: int = ANALYZE_AFTER_ROWS,
+    audit: AuditNote | None = None,
+) -> BatchResult:
+    """Ingest rows already parsed (each a mapping of column to value) as one atomic batch, as if
+    they were the lines of a JSONL file (line n: the n-th row): the same validation, the same
+    messages (naming `label` where a file's would name the file), the same store. Validated in
+    this process; nothing is written but the store and the reject report.
+
+    Raises:
+        FileRefused: the batch as a whole cannot be accepted (an unknown column, no rows); nothing
+            of it is stored.
+    """
+    now = now or datetime.now(UTC)
+    source_id = submitting_source(catalog, source, "the batch's source")
+    validator = RowValidator(catalog, source_id, vault, now.date())
+    digest: list[str] = []  # the SHA-256 of the rows as JSONL: the same rows again are the same batch
+    sha = hashlib.sha256()
+    chunks = _validated(validator, read_rows(rows, validator, chunk_rows, sha, label), sha, digest)
+    origin = Origin(label, f"{source_id}.batch", f"{source_id}: batch of rows", "jsonl", label)
+    return ingest_chunks(
+        engine, catalog, source_id, chunks, digest, origin,
+        report_dir=report_dir, now=now, analyze_after_rows=analyze_after_rows, audit=audit,
+    )  # fmt: skip
+
+
+def _validated(
+    validator: RowValidator, raws: Generator[RawChunk, None, None], sha: Any, digest: list[str]
+) -> Generator[Chunk, None, None]:
+    try:
+        for raw in raws:
+            yield validate_chunk(validator, raw)
+    finally:
+        raws.close()
+    digest.append(sha.hexdigest())
+
+
+def ingest_chunks(
+    engine: Engine,
+    catalog: Catalog,
+    source_id: str,
+    chunks: Generator[Chunk, None, None],
+    digest: list[str],
+    origin: Origin,
+    *,
+    report_dir: Path,
+    now: datetime,
+    progress: Progress | None = None,
+    analyze_after_rows: int = ANALYZE_AFTER_ROWS,
+    audit: AuditNote | None = None,
+) -> BatchResult:
+    """The core of every ingestion: store validated chunks as one batch, with its audit event, its
+    reject report and the rescore it owes; then analyse (PostgreSQL, large batches) and propose
+    matches for what it left unresolved. `digest` holds the rows' SHA-256 once they are read."""
     try:
         with gc_paused():
-            result = _store_chunks(
-                engine, catalog, path, fmt, source_id, chunks, digest, report_dir, now, progress, audit
-            )
+            result = _store_chunks(engine, catalog, origin, source_id, chunks, digest, report_dir, now, progress, audit)
     finally:
         chunks.close()
     if engine.dialect.name == "postgresql" and result.accepted + result.new_versions >= analyze_after_rows:
@@ -183,8 +201,7 @@ def ingest_file(
 def _store_chunks(
     engine: Engine,
     catalog: Catalog,
-    path: Path,
-    fmt: str,
+    origin: Origin,
     source_id: str,
     chunks: Generator[Chunk, None, None],
     digest: list[str],
@@ -195,10 +212,10 @@ def _store_chunks(
 ) -> BatchResult:
     first = next(chunks, None)  # header and schema problems surface here, before any write
     if first is None:
-        raise FileRefused(f"{path.name}: the file holds no records")
+        raise FileRefused(f"{origin.label}: the file holds no records")
 
     stamp = now.strftime("%Y%m%dT%H%M%S")
-    report = _Report(report_dir, f"{stamp}-{source_id}-{path.name}.rejects.csv")
+    report = RejectReport(report_dir, f"{stamp}-{source_id}-{origin.name}.rejects.csv")
     committed = False
     try:
         with UnitOfWork.writing(engine, lock="ingest", bulk=True) as uow:
@@ -209,8 +226,8 @@ def _store_chunks(
                 conn,
                 {
                     "source_id": source_id,
-                    "file_name": str(path.resolve())[-500:],
-                    "file_format": fmt,
+                    "file_name": origin.stored,
+                    "file_format": origin.fmt,
                     "file_sha256": "",  # known once the file is read: see close_batch below
                     "catalog_version": catalog.version,
                     "started_at": now,
@@ -218,14 +235,14 @@ def _store_chunks(
                 },
             )
             uow.audit(audit, f"batch:{batch_id}")
-            result = BatchResult(batch_id=batch_id, source=source_id, file=str(path))
+            result = BatchResult(batch_id=batch_id, source=source_id, file=origin.file)
             store = BatchStore(conn, source_id, batch_id, at)
             for chunk in chain([first], chunks):
-                _store_chunk(conn, store, batch_id, chunk, at, result, report)
+                store_chunk(conn, store, batch_id, chunk, at, result, report)
                 if progress:
                     progress(chunk.rows_read)
-                log.info("batch %s (%s): %d rows read", batch_id, path.name, result.rows_read)
-            _close(conn, catalog.version, path, batch_id, digest[0], result, report, now)
+                log.info("batch %s (%s): %d rows read", batch_id, origin.label, result.rows_read)
+            _close(conn, catalog.version, origin, batch_id, digest[0], result, report, now)
         committed = True
     except _StoredBefore as stored:  # rolled back: no second batch, no second set of rejects
         return stored.result
@@ -237,17 +254,17 @@ def _store_chunks(
 def _close(
     conn: Connection,
     catalog_version: str,
-    path: Path,
+    origin: Origin,
     batch_id: int,
     sha256: str,
     result: BatchResult,
-    report: _Report,
+    report: RejectReport,
     now: datetime,
 ) -> None:
     """The batch's last writes: refused if the file was stored before, else what it owes and counts."""
     earlier = repo.stored_before(conn, result.source, sha256, catalog_version, batch_id)
     if earlier is not None:
-        raise _StoredBefore(BatchResult(earlier, result.source, str(path), result.rows_read, same_as=earlier))
+        raise _StoredBefore(BatchResult(earlier, result.source, origin.file, result.rows_read, same_as=earlier))
     result.report = str(report.final) if report.rows else None
     if result.accepted or result.new_versions:
         repo.owe_rescore(conn, batch_id, now)
@@ -274,137 +291,4 @@ class _StoredBefore(Exception):
         self.result = result
 
 
-def _store_chunk(
-    conn: Connection,
-    store: BatchStore,
-    batch_id: int,
-    chunk: Chunk,
-    now: datetime,
-    result: BatchResult,
-    report: _Report,
-) -> None:
-    result.rows_read += chunk.rows_read
-    merge_reading(result.reading, chunk.reading)
-    valid = chunk.valid
-    refused: list[Problem] = []
-    skip: set[int] = set()  # lines not to store
-    refs = [r.source_ref for r in valid]
-    if len(set(refs)) != len(refs):  # a reference twice in this chunk: its first line counts
-        first_line: dict[str, int] = {}
-        for r in valid:
-            if r.source_ref in first_line:
-                refused.append(_dup(r, first_line[r.source_ref]))
-                skip.add(r.line)
-            else:
-                first_line[r.source_ref] = r.line
-    stored = store.stored_versions(refs)
-    to_supersede: list[int] = []
-    if stored:  # references the store holds already: decided one by one
-        for r in valid:
-            versions = stored.get(r.source_ref)
-            if versions is None or r.line in skip:
-                continue
-            problem, supersede = _against_stored(r, versions, batch_id)
-            if problem is not None:
-                refused.append(problem)
-                skip.add(r.line)
-            elif supersede is None:
-                result.unchanged += 1
-                skip.add(r.line)
-            elif supersede:
-                to_supersede.append(supersede)
-    rows = [r for r in valid if r.line not in skip] if skip else valid
-    result.new_versions += len(to_supersede)
-    result.accepted += len(rows) - len(to_supersede)
-    links = store.link(rows)
-    result.subjects_created += links.created
-    repo.supersede(conn, to_supersede, now)
-    record_ids = store.store(rows, links)
-    keep_fragments(conn, rows, record_ids, chunk.fragments)  # for match review: see docs/linking.md
-    refused.sort(key=attrgetter("line"))
-    problems = chunk.problems + refused
-    repo.insert_rejects(conn, batch_id, problems)
-    result.rejected += len({p.line for p in problems})
-    for p in sorted(problems, key=attrgetter("line")):
-        report.add(p, "rejected")
-        if len(result.problems_sample) < 5:
-            result.problems_sample.append(str(p))
-    for r in rows:
-        if r.unresolved is not None:
-            result.unresolved += 1
-            report.add(
-                Problem(r.line, "id_number", "unresolved", f"stored, not linked: {r.unresolved}", r.source_ref),
-                "stored_unresolved",
-            )
-
-
-def _against_stored(r: ValidRow, versions: list[StoredVersion], batch_id: int) -> tuple[Problem | None, int | None]:
-    """What to do with a row whose reference the store holds: (problem, version to supersede).
-
-    Returns (None, None) for a row already stored unchanged, (None, 0) for a first version of a
-    reference whose versions are all superseded, and (None, id) for a new version of record `id`.
-    """
-    ref = r.source_ref
-    earlier = next((v for v in versions if v.batch_id == batch_id), None)
-    if earlier is not None:
-        return _dup(r, earlier.batch_line), None
-    same = next((v for v in versions if v.revision == r.revision), None)
-    if same is not None:
-        if same.content_hash == r.content_hash:
-            return None, None
-        return (
-            Problem(
-                r.line,
-                "revision",
-                "conflict",
-                f"revision {r.revision} of '{ref}' is already stored with different content "
-                f"(batch {same.batch_id}, line {same.batch_line}); send a correction as revision "
-                f"{max(v.revision for v in versions) + 1}",
-                ref,
-            ),
-            None,
-        )
-    current = next((v for v in versions if v.current), None)
-    if current is not None and r.revision < current.revision:
-        message = f"revision {r.revision} of '{ref}' is older than the stored revision {current.revision}"
-        return Problem(r.line, "revision", "stale", message, ref), None
-    return None, current.id if current is not None else 0
-
-
-def _dup(r: ValidRow, first: int) -> Problem:
-    return Problem(
-        r.line,
-        "source_ref",
-        "duplicate",
-        f"'{r.source_ref}' already appears at line {first} of this file; a file holds each record once",
-        r.source_ref,
-    )
-
-
-def plan_directory(directory: Path, catalog: Catalog) -> list[tuple[Path, str]]:
-    """The files of a directory to ingest, with their sources; refuses unknown names up front."""
-    # A source's own file (<source>.<ext>) before its others (<source>.update-1.<ext>), whatever the extension.
-    files = sorted(
-        (p for p in directory.iterdir() if p.is_file() and not p.name.startswith(".")),
-        key=lambda p: (_named_source(p), p.name.count(".") > 1, p.name),
-    )
-    if not files:
-        raise FileRefused(f"{directory}: the directory holds no files")
-    planned: list[tuple[Path, str]] = []
-    bad: list[str] = []
-    for p in files:
-        if p.suffix.lower() not in FORMATS:
-            bad.append(f"{p.name} (unsupported type; use {', '.join(FORMATS)})")
-            continue
-        sid = _named_source(p)
-        if sid not in _submitting(catalog):
-            bad.append(f"{p.name} (unknown source '{sid}')")
-            continue
-        planned.append((p, sid))
-    if bad:
-        known = ", ".join(_submitting(catalog))
-        raise FileRefused(
-            f"{directory}: nothing ingested; name each file <source>.<ext> with a known source "
-            f"({known}). Not accepted: {'; '.join(bad)}"
-        )
-    return planned
+__all__ = ["BatchResult", "ingest_chunks", "ingest_file", "ingest_rows", "plan_directory", "source_of"]

@@ -19,7 +19,8 @@ from sqlalchemy import Connection, Engine, insert, select
 from sqlalchemy.exc import DBAPIError
 
 from xinyong.domain.certificates import canonical
-from xinyong.store.engine import advisory_key, write_lock
+from xinyong.store.audit_sql import AUDIT_LOCK, LAST_HASH, LOCKED_HEAD
+from xinyong.store.engine import write_lock
 from xinyong.store.tables import audit_events
 
 GENESIS = "0" * 64
@@ -30,16 +31,6 @@ def event_hash(prev_hash: str, at: datetime, actor: str, action: str, target: st
     return hashlib.sha256(body).hexdigest()
 
 
-AUDIT_LOCK = "audit"
-_LAST_HASH = select(audit_events.c.hash).order_by(audit_events.c.id.desc()).limit(1)
-# The lock and the read as one query of two statements: one round trip, not two. psycopg sends a
-# query without parameters by PostgreSQL's simple query protocol, which takes several statements,
-# and never prepares a query that returns several results (its prepared statements would not).
-_LOCKED_HEAD = (
-    f"SELECT pg_advisory_xact_lock({advisory_key(AUDIT_LOCK)}); SELECT hash FROM audit_events ORDER BY id DESC LIMIT 1"
-)
-# The same, opening the transaction: for a writer that begins it on the driver's connection.
-BEGIN_LOCKED_HEAD = f"BEGIN; {_LOCKED_HEAD}"
 _INSERT = insert(audit_events)
 
 
@@ -60,14 +51,11 @@ def append_many(conn: Connection, events: Sequence[Event]) -> str:
         prev = _locked_head(conn)
     else:
         write_lock(conn, AUDIT_LOCK)
-        prev = conn.execute(_LAST_HASH).scalar() or GENESIS
+        prev = conn.execute(LAST_HASH).scalar() or GENESIS
     rows, last = chained(prev, events)
     if rows:
         conn.execute(_INSERT, rows)
     return last
-
-
-EVENT_COLUMNS = ("at", "actor", "action", "target", "purpose", "prev_hash", "hash")
 
 
 def chained(prev: str, events: Sequence[Event]) -> tuple[list[dict[str, Any]], str]:
@@ -102,12 +90,12 @@ def _locked_head(conn: Connection) -> str:
     raw: Any = conn.connection.driver_connection
     try:
         with raw.cursor() as cursor:
-            cursor.execute(_LOCKED_HEAD)
+            cursor.execute(LOCKED_HEAD)
             cursor.nextset()
             row = cursor.fetchone()
     except dbapi.Error as exc:  # as SQLAlchemy would raise it (a lock timeout is an OperationalError;
         # a lost connection fails the rollback that follows, and SQLAlchemy then discards it)
-        raise DBAPIError.instance(_LOCKED_HEAD, None, exc, dbapi.Error, dialect=conn.dialect) from exc
+        raise DBAPIError.instance(LOCKED_HEAD, None, exc, dbapi.Error, dialect=conn.dialect) from exc
     return str(row[0]) if row else GENESIS
 
 

@@ -31,6 +31,7 @@ from sqlalchemy import Connection, Engine, insert, select
 from xinyong.domain.certificates import CertificateInvalid, key_id, signed, verify
 from xinyong.domain.clock import CLOCK
 from xinyong.services import audit
+from xinyong.store.audit_sql import AUDIT_LOCK
 from xinyong.store.checkpoint_tables import audit_checkpoints
 from xinyong.store.engine import advisory_key
 from xinyong.store.tables import audit_events
@@ -64,7 +65,7 @@ def checkpoint(engine: Engine, key: Ed25519PrivateKey, *, reason: str, now: date
     with UnitOfWork.writing(engine, dated=False) as uow:
         conn = uow.conn
         if conn.dialect.name == "postgresql":  # the audit lock: no event is appended while the head is read
-            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({advisory_key(audit.AUDIT_LOCK)})")
+            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({advisory_key(AUDIT_LOCK)})")
         seq, head = _head(conn)
         at = now or CLOCK.now()
         payload = {"kind": KIND, "seq": seq, "head": head, "at": at.isoformat(), "reason": reason}

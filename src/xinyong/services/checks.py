@@ -9,7 +9,7 @@ check again as known at its moment to confirm the same outcome.
 A check is decided by one read (`decide_check`) and stored, with its audit event, in a short
 write transaction (`store_checks`), which the service shares among the checks that arrive
 together (group commit), so checks never wait on each other's reads. The read is one statement
-(`_file_statement`): the subject and, aggregated as JSON, its records, open objections and list
+(`store.checks_repo`): the subject and, aggregated as JSON, its records, open objections and list
 entries, so it sees one snapshot on either store and costs one round trip to PostgreSQL (four
 statements in a transaction were six, and three times the time). The moment the check is
 "known at" is taken as it starts. Known limit: a writer still in flight at that moment whose
@@ -19,9 +19,8 @@ store's history as known at that moment changed, which is the truth, but not the
 principle 7. Closing the gap needs writers that stamp under the write lock and checks that
 confirm their snapshot under it.
 
-The hot statements are built once at import with bind parameters: building a SQLAlchemy statement
-costs several times what executing a cached one does; and the check's read runs on the driver's
-connection (`store.hot.HotRead`), past the per-execution machinery of SQLAlchemy's Connection.
+The statements, built once per dialect at import, and the writes on the driver's connection live
+in `store/checks_repo.py`; this module decides, signs and replays.
 """
 
 from __future__ import annotations
@@ -34,7 +33,7 @@ from itertools import groupby
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import JSON, Connection, Engine, Select, Subquery, bindparam, func, insert, select, true
+from sqlalchemy import Connection, Engine
 
 from xinyong.domain.catalog import Catalog
 from xinyong.domain.certificates import canonical, signed
@@ -46,126 +45,14 @@ from xinyong.domain.measures import EntryFact, LinkedRecord, SubjectFacts, decid
 from xinyong.domain.scoring import RecordFact, score_subject
 from xinyong.services import audit
 from xinyong.services.check_purposes import purpose_of
-from xinyong.services.keys import KEY_STANDS, Principal
-from xinyong.services.lists import TRANSITION_COLUMNS, transition
-from xinyong.services.objection_views import DEADLINE_COLUMNS, Disputes, disputes_from, objections_open_at
-from xinyong.services.scoring import FACT_COLUMNS, known_versions
-from xinyong.store import clock
-from xinyong.store.engine import one_read
-from xinyong.store.hot import HotInsert, HotRead, on_driver
-from xinyong.store.merges_repo import mark_of, survivor_of
-from xinyong.store.tables import (
-    audit_events,
-    checks,
-    data_clock,
-    identifiers,
-    list_entries,
-    list_transitions,
-    records,
-    subjects,
-)
+from xinyong.services.keys import Principal
+from xinyong.services.lists import transition
+from xinyong.services.objection_views import Disputes, disputes_from
+from xinyong.store import checks_repo as repo
+from xinyong.store.checks_repo import ENTRY_AT, SEQ_AT
 from xinyong.store.unit_of_work import AuditEvent, UnitOfWork
 
 PURPOSE_MAX = 200
-
-_KNOWN_AT = bindparam("known_at", type_=records.c.recorded_at.type)
-# A record a person linked (a confirmed match, a merge or split of subjects) carries the mark of
-# that decision: every decision resting on it says "linked to the subject by review 12 on D".
-_REVIEW = mark_of(records.c.id)
-_FACTS = (*FACT_COLUMNS, records.c.link_method, records.c.recorded_at, records.c.document_no, _REVIEW)
-# Each entry of the subject with its transitions: folded per entry, in order, in Python.
-_ENTRY_COLUMNS = (
-    *TRANSITION_COLUMNS,
-    list_entries.c.id,
-    list_entries.c.list_id,
-    list_entries.c.source_id,
-    list_entries.c.source_ref,
-    list_entries.c.record_id,
-)
-_ENTRY_AT, _SEQ_AT = len(TRANSITION_COLUMNS), 0
-
-
-def _rows(dialect: str, columns: Sequence[Any]) -> Any:
-    """An aggregate of a subquery's rows: one JSON array holding each row as an array."""
-    if dialect == "postgresql":
-        return func.json_agg(func.json_build_array(*columns), type_=JSON)
-    # SQLite would embed a JSON column as a string; json() embeds it as the value it holds.
-    return func.json_group_array(
-        func.json_array(*(func.json(c) if isinstance(c.type, JSON) else c for c in columns)), type_=JSON
-    )
-
-
-def _file_statement(dialect: str, subject: Subquery, known: Any, asked: Any | None = None) -> Select[Any]:
-    """The subject of `subject` (one row or none: subject_id, kind) and, as JSON, everything a
-    decision rests on: its records as known at `known`, its objections open when asked (`asked`;
-    None: now) with their deadlines, its list entries with their transitions. One statement, so
-    one snapshot on either store, and one round trip."""
-    sid = subject.c.subject_id
-    linked = select(_rows(dialect, _FACTS)).where(records.c.subject_id == sid, known_versions(known))
-    disputes = objections_open_at(sid, asked).with_only_columns(_rows(dialect, DEADLINE_COLUMNS))
-    entries = (
-        select(_rows(dialect, _ENTRY_COLUMNS))
-        .join_from(list_transitions, list_entries, list_entries.c.id == list_transitions.c.entry_id)
-        .where(list_entries.c.subject_id == sid)
-    )
-    return select(
-        sid,
-        subject.c.kind,
-        linked.scalar_subquery().label("records"),
-        disputes.scalar_subquery().label("objections"),
-        entries.scalar_subquery().label("entries"),
-    )
-
-
-def _by_hash(known: Any) -> Subquery:
-    sid = survivor_of(identifiers.c.subject_id, known)  # a subject merged away stands for its survivor
-    return (
-        select(sid.label("subject_id"), subjects.c.kind)
-        .select_from(identifiers)
-        .join(subjects, subjects.c.id == sid)
-        .where(
-            identifiers.c.scheme == bindparam("scheme"),
-            identifiers.c.value_hash == bindparam("digest"),
-            identifiers.c.created_at <= known,
-        )
-        .limit(1)
-        .subquery("s")
-    )
-
-
-def _live(dialect: str) -> Select[Any]:
-    """The file of the subject with an identifier, as the platform knows it at :known_at (the
-    moment of asking): as known at the knowledge clock's committed stamp, or at :known_at if that
-    is earlier, which the statement returns (`known_at`) in its one row, the subject's columns
-    NULL when no subject has that identifier (see store.clock); and whether the asking key
-    (:key_id, :key_hash) stands, in the same snapshot (`KEY_STANDS`)."""
-    earlier = func.least if dialect == "postgresql" else func.min  # SQLite's min() of two is scalar
-    s = _by_hash(earlier(clock.KNOWN_AT, _KNOWN_AT, type_=data_clock.c.stamp.type))  # a FROM: no correlation
-    known = earlier(data_clock.c.stamp, _KNOWN_AT, type_=data_clock.c.stamp.type)
-    live = _file_statement(dialect, s, known)
-    live = live.add_columns(known.label("known_at"), KEY_STANDS, *_AUDIT_HEAD)
-    return live.select_from(data_clock).outerjoin(s, true()).where(clock.ROW)
-
-
-# The audit chain's committed head, which the certificate carries (`services.audit_checkpoints`).
-_LAST_EVENT = select(audit_events.c.id, audit_events.c.hash).order_by(audit_events.c.id.desc()).limit(1).subquery()
-_AUDIT_HEAD = (
-    select(_LAST_EVENT.c.id).scalar_subquery().label("audit_seq"),
-    select(_LAST_EVENT.c.hash).scalar_subquery().label("audit_head"),
-)
-
-
-def _by_id() -> Subquery:
-    sid = survivor_of(bindparam("subject_id", type_=subjects.c.id.type), _KNOWN_AT)
-    by_id = select(subjects.c.id.label("subject_id"), subjects.c.kind).where(subjects.c.id == sid)
-    return by_id.subquery("s")
-
-
-# Built once per dialect at import: building a statement costs several times what running a cached one does.
-_FILE_BY_HASH = {d: HotRead(_live(d)) for d in ("sqlite", "postgresql")}
-_ASKED_AT = bindparam("asked_at", type_=records.c.recorded_at.type)
-_FILE_BY_ID = {d: _file_statement(d, _by_id(), _KNOWN_AT, _ASKED_AT) for d in ("sqlite", "postgresql")}
-_INSERT_CHECK = insert(checks)
 
 
 def _day(text: str | None) -> date | None:
@@ -219,9 +106,9 @@ def _entries(
     """Each entry of the subject that was ever published, as it stands on `as_of` (`standing_on`):
     in force, or ended with how it ended; with its ground's decision document and any suspension."""
     grounds = {(r.fact.source_id, r.fact.source_ref): r for r in linked}
-    steps = sorted(row.entries or (), key=lambda r: (r[_ENTRY_AT], r[_SEQ_AT]))
+    steps = sorted(row.entries or (), key=lambda r: (r[ENTRY_AT], r[SEQ_AT]))
     for (entry_id, list_id, source_id, source_ref, record_id), group in groupby(
-        steps, key=lambda r: tuple(r[_ENTRY_AT:])
+        steps, key=lambda r: tuple(r[ENTRY_AT:])
     ):
         view = fold([_transition(r) for r in group], known_at)
         listing = catalog.lists.get(list_id)
@@ -257,7 +144,7 @@ def _entries(
 
 
 def _transition(r: Sequence[Any]) -> Transition:
-    seq, action, from_state, to_state, actor, at, reason, listed_on, ends_on, ref = r[:_ENTRY_AT]
+    seq, action, from_state, to_state, actor, at, reason, listed_on, ends_on, ref = r[:ENTRY_AT]
     return transition(
         (seq, action, from_state, to_state, actor, _moment(at), reason, _day(listed_on), _day(ends_on), ref)
     )
@@ -280,8 +167,7 @@ def subject_facts(
 ) -> SubjectFacts:
     """What the decision rests on, as known at `known_at` and in force on `as_of`, with the
     objections open when the check was asked (`asked_at`)."""
-    params = {"subject_id": subject_id, "known_at": known_at, "asked_at": asked_at}
-    row = conn.execute(_FILE_BY_ID[conn.dialect.name], params).first()
+    row = repo.file_by_id(conn, subject_id, known_at, asked_at)
     if row is None:
         raise NotFound(f"no subject {subject_id}")
     return _facts(catalog, row, as_of, known_at)
@@ -347,7 +233,7 @@ def decide_check(
         "key_id": key.key_id if key else None,
         "key_hash": key.secret_hash if key else None,
     }
-    found = _FILE_BY_HASH[engine.dialect.name].one(engine, params)
+    found = repo.file_by_hash(engine, params)
     if key is not None and not found.key_stands:
         raise Unauthorized("the API key is unknown, revoked or malformed")
     known_at = found.known_at
@@ -392,36 +278,15 @@ def decide_check(
 def store_checks(engine: Engine, decided: Sequence[Decided]) -> None:
     """Store decided checks and their audit events, in their order, in one write transaction."""
     if engine.dialect.name == "postgresql":
-        _store_on_postgresql(engine, decided)
+        events = [d.event for d in decided]
+        repo.insert_on_postgresql(
+            engine, [d.row for d in decided], lambda head: audit.chained(head or audit.GENESIS, events)[0]
+        )
         return
     with UnitOfWork.writing(engine, dated=False) as uow:
-        uow.conn.execute(_INSERT_CHECK, [d.row for d in decided])
+        repo.insert_checks(uow.conn, [d.row for d in decided])
         for d in decided:
             uow.audit(AuditEvent(*d.event))
-
-
-_CHECK_ROWS = HotInsert(checks, [c.key for c in checks.c])
-_EVENT_ROWS = HotInsert(audit_events, audit.EVENT_COLUMNS)
-
-
-def _store_on_postgresql(engine: Engine, decided: Sequence[Decided]) -> None:
-    """`store_checks` on PostgreSQL in two round trips instead of five, on the driver's connection:
-    BEGIN, the audit lock and the chain's end in one query (`audit.BEGIN_LOCKED_HEAD`); both
-    inserts and COMMIT in one pipeline. Errors are raised as SQLAlchemy's (an IntegrityError or
-    DataError is what makes the group committer try the items one by one): see `on_driver`."""
-    check_sql, check_args = _CHECK_ROWS.compiled(engine.dialect)
-    event_sql, event_args = _EVENT_ROWS.compiled(engine.dialect)
-    # In autocommit, the statements below begin the transaction and end it.
-    with on_driver(engine, check_sql, autocommit=True) as driver, driver.cursor() as cursor:
-        cursor.execute(audit.BEGIN_LOCKED_HEAD)  # results: BEGIN, the lock, the chain's end
-        cursor.nextset()
-        cursor.nextset()
-        head = cursor.fetchone()
-        rows, _ = audit.chained(str(head[0]) if head else audit.GENESIS, [d.event for d in decided])
-        with driver.pipeline():
-            cursor.executemany(check_sql, [check_args(d.row) for d in decided])
-            cursor.executemany(event_sql, [event_args(r) for r in rows])
-            cursor.execute("COMMIT")
 
 
 def run_check(
@@ -457,8 +322,7 @@ def run_check(
 
 
 def stored_check(engine: Engine, check_id: str) -> Any:
-    with one_read(engine) as conn:
-        row = conn.execute(select(checks).where(checks.c.id == check_id)).first()
+    row = repo.check_row(engine, check_id)
     if row is None:
         raise NotFound(f"no check {check_id}")
     return row

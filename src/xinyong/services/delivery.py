@@ -30,6 +30,7 @@ from typing import Any, Protocol
 from sqlalchemy import Engine
 
 from xinyong.domain.errors import ConfigurationError
+from xinyong.services.channels import delivery_from
 from xinyong.settings import Settings
 from xinyong.store.deliveries import DEAD, DELIVERED, Attempt, claim_due, record_attempt, release
 
@@ -61,8 +62,6 @@ class CallableChannel:
     timeout_seconds = 10.0
 
     def __init__(self, name: str) -> None:
-        from xinyong.services.notices import delivery_from
-
         self.name, self._deliver = delivery_from(name)
 
     def send(self, notice: Mapping[str, Any]) -> Attempt:

@@ -17,11 +17,12 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Engine, bindparam, exists, insert, select, update
+from sqlalchemy import Engine, bindparam, insert, select, update
 
 from xinyong.domain.catalog import Catalog
 from xinyong.domain.errors import Conflict, InvalidInput, NotFound
 from xinyong.store.engine import one_read
+from xinyong.store.key_reads import demo_residents
 from xinyong.store.tables import api_keys, subjects
 from xinyong.store.unit_of_work import AuditEvent, UnitOfWork
 
@@ -149,19 +150,6 @@ def create_key(
 
 _KEY_BY_ID = select(api_keys).where(api_keys.c.id == bindparam("key_id"))
 
-# True in a read exactly when the key it names (by id and secret hash) stands: issued and not
-# revoked. A route that lets a key through from `KeyCache` reads this in the same statement as
-# what it serves, so the key is confirmed in the very snapshot the answer comes from.
-KEY_STANDS = (
-    exists()
-    .where(
-        api_keys.c.id == bindparam("key_id"),
-        api_keys.c.secret_hash == bindparam("key_hash"),
-        api_keys.c.revoked_at.is_(None),
-    )
-    .label("key_stands")
-)
-
 
 def _parts(token: str) -> tuple[str, str] | None:
     """(key id, secret) of a token of the form `xy_<id>_<secret>`, or None."""
@@ -264,3 +252,22 @@ def revoke_key(engine: Engine, key_id: str, now: datetime | None = None, actor: 
         uow.audit(AuditEvent(actor, "key_revoke", f"key:{key_id}", "revocation", at))
         row = conn.execute(select(api_keys).where(api_keys.c.id == key_id)).mappings().one()
     return _key_view(row)
+
+
+def issue_demo_keys(engine: Engine, catalog: Catalog, *, actor: str) -> list[dict[str, Any]]:
+    """Keys for a tour of the demo: one source, consumer, reviewer and admin, and a subject key for
+    each of two residents (one listed, one who consented to scoring) where the store holds them."""
+    issued = [
+        create_key(engine, catalog, role="source", name="court", actor=actor),
+        create_key(
+            engine, catalog, role="consumer", name="finance-bureau", scopes={"contexts": sorted(catalog.contexts)},
+            actor=actor,
+        ),
+        create_key(engine, catalog, role="reviewer", name="demo-reviewer", actor=actor),
+        create_key(engine, catalog, role="admin", name="demo-admin", actor=actor),
+    ]  # fmt: skip
+    for sid in demo_residents(engine):
+        if sid is not None:
+            name = f"resident-{sid}"
+            issued.append(create_key(engine, catalog, role="subject", name=name, subject_id=sid, actor=actor))
+    return issued

@@ -16,7 +16,8 @@ from xinyong.domain.catalog import Catalog
 from xinyong.domain.lists import State, fold
 from xinyong.domain.notices import basis_text
 from xinyong.services.lists import entry_row, ground, transitions_of
-from xinyong.services.objection_views import disputes_of, open_objections
+from xinyong.services.objection_views import disputes_of
+from xinyong.store.objection_reads import open_objections
 from xinyong.store.tables import list_entries, list_entry_state, objection_decisions, objections
 
 

@@ -41,6 +41,7 @@ from xinyong.domain.scoring import RecordFact
 from xinyong.services import notices as outbox
 from xinyong.services.proposals import proposal_notice
 from xinyong.store import clock
+from xinyong.store.list_columns import TRANSITION_COLUMNS
 from xinyong.store.tables import list_entries, list_entry_state, list_transitions, records, sources
 from xinyong.store.unit_of_work import AuditNote, UnitOfWork
 
@@ -118,19 +119,6 @@ def current_view(conn: Connection, entry_id: int, *, lock: bool) -> EntryView:
     return EntryView(State(row.state), row.seq, row.notified_at, row.listed_on, row.ends_on)
 
 
-# The columns a Transition is made of, in its order; other columns may follow them in a query.
-TRANSITION_COLUMNS = (
-    list_transitions.c.seq,
-    list_transitions.c.action,
-    list_transitions.c.from_state,
-    list_transitions.c.to_state,
-    list_transitions.c.actor,
-    list_transitions.c.at,
-    list_transitions.c.reason,
-    list_transitions.c.listed_on,
-    list_transitions.c.ends_on,
-    list_transitions.c.ref,
-)
 _TRANSITIONS = (
     select(*TRANSITION_COLUMNS)
     .where(list_transitions.c.entry_id == bindparam("entry_id"))

@@ -9,41 +9,14 @@ sends the same notice twice.
 
 from __future__ import annotations
 
-import importlib
-import logging
-from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, insert, select
 
-from xinyong.domain.errors import ConfigurationError
 from xinyong.domain.notices import Notice
+from xinyong.services.channels import Delivery, delivery_from, log_delivery
 from xinyong.store.tables import notices
-
-log = logging.getLogger("xinyong.notices")
-
-Delivery = Callable[[Mapping[str, Any]], None]
-
-
-def log_delivery(notice: Mapping[str, Any]) -> None:
-    """The default channel: the notice is already stored in the outbox; say so in the log."""
-    log.info(
-        "notice %s to %s (subject %s): %s", notice["id"], notice["recipient"], notice["subject_id"], notice["title"]
-    )
-
-
-def delivery_from(name: str) -> tuple[str, Delivery]:
-    if name == "log":
-        return "log", log_delivery
-    module, _, attr = name.partition(":")
-    if not attr:
-        raise ConfigurationError(f"notice delivery '{name}': give 'log' or 'module:callable'")
-    try:
-        fn = getattr(importlib.import_module(module), attr)
-    except (ImportError, AttributeError) as exc:
-        raise ConfigurationError(f"notice delivery '{name}' cannot be loaded: {exc}") from None
-    return name, fn
 
 
 def put(
@@ -93,3 +66,7 @@ def outbox(engine: Engine, subject_id: int) -> list[dict[str, Any]]:
             .order_by(notices.c.id)
         )
         return [dict(r._mapping) for r in conn.execute(q)]
+
+
+# The channels are named here too, where the outbox is: see services.channels.
+__all__ = ["Delivery", "deliver_pending", "delivery_from", "log_delivery", "outbox", "put"]

@@ -11,10 +11,11 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Select, bindparam, or_, select
+from sqlalchemy import Connection, Engine, bindparam, select
 
 from xinyong.domain.disputes import TargetKind, suspension
 from xinyong.domain.errors import NotFound
+from xinyong.store.objection_reads import open_objections, open_objections_of
 from xinyong.store.tables import objection_decisions, objections
 
 
@@ -39,44 +40,6 @@ class Disputes:
 
     def record_disputed(self, source_id: str, source_ref: str) -> bool:
         return (source_id, source_ref) in self.records or (source_id, source_ref) in self.links
-
-
-def open_objections() -> Any:
-    return objections.outerjoin(objection_decisions, objection_decisions.c.objection_id == objections.c.id)
-
-
-# What `disputes_from` reads of an open objection, in its order.
-DISPUTE_COLUMNS = (
-    objections.c.target_kind,
-    objections.c.source_id,
-    objections.c.source_ref,
-    objections.c.entry_id,
-    objections.c.score_id,
-)
-
-
-def open_objections_of(subject_id: Any) -> Select[Any]:
-    """The DISPUTE_COLUMNS of a subject's open objections."""
-    return (
-        select(*DISPUTE_COLUMNS)
-        .select_from(open_objections())
-        .where(objections.c.subject_id == subject_id, objection_decisions.c.id.is_(None))
-    )
-
-
-# The check's read adds each objection's id and deadline, to suspend what is overdue.
-DEADLINE_COLUMNS = (*DISPUTE_COLUMNS, objections.c.id, objections.c.due_on)
-
-
-def objections_open_at(subject_id: Any, asked: Any | None) -> Select[Any]:
-    """The DEADLINE_COLUMNS of a subject's objections open when a check was asked (`asked`: not
-    decided by then, so that a replay sees what the check saw), or open now (`asked` None)."""
-    q = select(*DEADLINE_COLUMNS).select_from(open_objections()).where(objections.c.subject_id == subject_id)
-    if asked is None:
-        return q.where(objection_decisions.c.id.is_(None))
-    return q.where(
-        objections.c.filed_at <= asked, or_(objection_decisions.c.id.is_(None), objection_decisions.c.at > asked)
-    )
 
 
 _OPEN_OBJECTIONS_OF_SUBJECT = open_objections_of(bindparam("subject_id"))
@@ -157,3 +120,7 @@ def objection_detail(engine: Engine, objection_id: int) -> dict[str, Any]:
     appeals = objection_rows(engine, appeal_of=objection_id)
     detail["appeal"] = appeals[0] if appeals else None
     return detail
+
+
+# open_objections: read here by the service of objections (it lives with the store's reads).
+__all__ = ["Disputes", "disputes_from", "disputes_of", "objection_detail", "objection_rows", "open_objections"]

@@ -40,6 +40,35 @@ def proposal_notice(
     )
 
 
+def _entry_row(entry_id: int, listing: ListDefinition, r: Any, now: datetime) -> dict[str, Any]:
+    """The row of a new entry on `listing` for record `r`."""
+    return {
+        "id": entry_id,
+        "list_id": listing.id,
+        "subject_id": r.subject_id,
+        "subject_kind": r.subject_kind,
+        "source_id": r.source_id,
+        "source_ref": r.source_ref,
+        "record_id": r.id,
+        "record_type": r.record_type,
+        "created_at": now,
+    }
+
+
+def _letter(subject_id: int, event_ref: str, n: Notice, now: datetime) -> dict[str, Any]:
+    """The outbox row of a notice to a subject, written in bulk with the entries it concerns."""
+    return {
+        "subject_id": subject_id,
+        "recipient": "subject",
+        "kind": n.kind.value,
+        "event_ref": event_ref,
+        "created_at": now,
+        "title": n.title,
+        "body": n.body[:4000],
+        "respond_by": n.respond_by,
+    }
+
+
 def create_entries(
     conn: Connection, catalog: Catalog, listing: ListDefinition, found: Sequence[Any], *, now: datetime
 ) -> int:
@@ -62,19 +91,7 @@ def create_entries(
     for entry_id, r in zip(ids, found, strict=True):
         rt = catalog.record_types[r.record_type]
         g_text = record_text(rt.name, source_names.get(r.source_id, r.source_id), r.document_no, r.decided_on)
-        entry_rows.append(
-            {
-                "id": entry_id,
-                "list_id": listing.id,
-                "subject_id": r.subject_id,
-                "subject_kind": r.subject_kind,
-                "source_id": r.source_id,
-                "source_ref": r.source_ref,
-                "record_id": r.id,
-                "record_type": r.record_type,
-                "created_at": now,
-            }
-        )
+        entry_rows.append(_entry_row(entry_id, listing, r, now))
         step = {
             "entry_id": entry_id,
             "at": known,
@@ -115,27 +132,9 @@ def create_entries(
             states.append(
                 {**state, "state": State.NOTIFIED.value, "seq": 2, "notified_at": now, "notice_ends_on": notice_ends}
             )
-            n = proposal_notice(
-                listing,
-                entry_id,
-                "system:maintain",
-                approve_reason,
-                g_text,
-                source_names.get(r.source_id, r.source_id),
-                now,
-            )
-            letters.append(
-                {
-                    "subject_id": r.subject_id,
-                    "recipient": "subject",
-                    "kind": n.kind.value,
-                    "event_ref": f"entry:{entry_id}:2",
-                    "created_at": now,
-                    "title": n.title,
-                    "body": n.body[:4000],
-                    "respond_by": n.respond_by,
-                }
-            )
+            source_name = source_names.get(r.source_id, r.source_id)
+            n = proposal_notice(listing, entry_id, "system:maintain", approve_reason, g_text, source_name, now)
+            letters.append(_letter(int(r.subject_id), f"entry:{entry_id}:2", n, now))
         else:
             states.append(
                 {**state, "state": State.PROPOSED.value, "seq": 1, "notified_at": None, "notice_ends_on": None}

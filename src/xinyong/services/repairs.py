@@ -217,24 +217,7 @@ def decide_repair(
             new_version(conn, catalog, r.source_id, r.source_ref, now=now, cause=cause, status="repaired")
             refresh_entries_of_record(conn, catalog, r.source_id, r.source_ref, now=now, cause=cause)
             subjects.add(int(r.subject_id))
-            notice = Notice(
-                NoticeKind.REPAIR_APPROVED,
-                f"Credit repair {repair_id} approved",
-                f"record {r.source_id}/{r.source_ref} is repaired: it no longer counts in your score or for any list.",
-                reason,
-                "nothing; list entries resting on it have ended and your score has been recomputed.",
-            )
-        else:
-            text = "; ".join(UNMET_TEXT[c] for c in conditions)
-            notice = Notice(
-                NoticeKind.REPAIR_REFUSED,
-                f"Credit repair {repair_id} refused",
-                f"your request to repair record {r.source_id}/{r.source_ref} was refused: {text}.",
-                reason,
-                f"apply again from {reapply.isoformat() if reapply else 'any day'} once the condition is met; "
-                "you may also object to the decision.",
-                reapply,
-            )
+        notice = _decision_notice(repair_id, r, reason, approve, conditions, reapply)
         outbox.put(conn, subject_id=int(r.subject_id), event_ref=f"repair:{repair_id}:decided", now=now, notice=notice)
     rescore_subjects(engine, catalog, subjects, now)
     return {
@@ -243,6 +226,30 @@ def decide_repair(
         "unmet": [c.value for c in conditions],
         "reapply_on": reapply,
     }
+
+
+def _decision_notice(
+    repair_id: int, r: Any, reason: str, approve: bool, conditions: list[Unmet], reapply: date | None
+) -> Notice:
+    """The notice of a repair decision to its subject: what changed, or what is unmet and when to apply again."""
+    if approve:
+        return Notice(
+            NoticeKind.REPAIR_APPROVED,
+            f"Credit repair {repair_id} approved",
+            f"record {r.source_id}/{r.source_ref} is repaired: it no longer counts in your score or for any list.",
+            reason,
+            "nothing; list entries resting on it have ended and your score has been recomputed.",
+        )
+    text = "; ".join(UNMET_TEXT[c] for c in conditions)
+    return Notice(
+        NoticeKind.REPAIR_REFUSED,
+        f"Credit repair {repair_id} refused",
+        f"your request to repair record {r.source_id}/{r.source_ref} was refused: {text}.",
+        reason,
+        f"apply again from {reapply.isoformat() if reapply else 'any day'} once the condition is met; "
+        "you may also object to the decision.",
+        reapply,
+    )
 
 
 def repair_rows(

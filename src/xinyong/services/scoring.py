@@ -17,11 +17,12 @@ from sqlalchemy import Connection, Engine, and_, func, or_, select
 
 from xinyong.domain.catalog import Catalog
 from xinyong.domain.scoring import RecordFact, Score, add_months, ruleset_in_force, score_subject
-from xinyong.engines.online import FACT_COLUMNS, facts_of, known_versions, online_rows
+from xinyong.engines.online import facts_of, online_rows
 from xinyong.engines.registry import engine_named
 from xinyong.store import clock
 from xinyong.store.bulk import allocate_ids, insert_rows, timestamp
 from xinyong.store.ingest_repo import settle_owed
+from xinyong.store.record_columns import FACT_COLUMNS, known_versions
 from xinyong.store.tables import records, score_runs, scores, subjects
 from xinyong.store.unit_of_work import AuditNote, UnitOfWork
 

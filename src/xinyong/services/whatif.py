@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from xinyong.domain.catalog import Catalog
-from xinyong.domain.catalog.models import Ruleset
+from xinyong.domain.catalog.ruleset_models import Ruleset
 from xinyong.domain.errors import InvalidInput
 from xinyong.domain.explain import explain_score
 from xinyong.domain.scoring import score_subject

@@ -68,63 +68,68 @@ def make_engine(
     if backend not in SUPPORTED:
         raise ConfigurationError(f"unsupported database '{backend}' in {url!r}: use sqlite or postgresql")
     if backend == "sqlite":
-        if sqlite3.sqlite_version_info < MIN_SQLITE:
-            raise ConfigurationError(
-                f"xinyong needs SQLite {'.'.join(map(str, MIN_SQLITE))} or newer (its JSON operators); "
-                f"this Python's sqlite3 module has {sqlite3.sqlite_version}"
-            )
-        path = make_url(url).database
-        if path and path != ":memory:":
-            from pathlib import Path
-
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, **kwargs)
-
-        @event.listens_for(engine, "connect")
-        def _on_connect(dbapi_conn: Any, _record: Any) -> None:
-            dbapi_conn.isolation_level = None
-            cur = dbapi_conn.cursor()
-            cur.execute(f"PRAGMA page_size={PAGE_SIZE}")  # takes effect only on a new, empty database
-            cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute("PRAGMA synchronous=NORMAL")
-            cur.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
-            # 64 MiB: the indexes a batch of a million records inserts into at random (identifiers
-            # by keyed hash, records by subject) stay in memory; twice that was no faster, and
-            # it kept ingestion's memory above its 500 MB budget.
-            cur.execute("PRAGMA cache_size=-65536")
-            cur.execute("PRAGMA temp_store=MEMORY")
-            cur.execute(f"PRAGMA wal_autocheckpoint={int(wal_autocheckpoint)}")
-            cur.close()
-
-        @event.listens_for(engine, "begin")
-        def _on_begin(conn: Connection) -> None:
-            options = conn.get_execution_options()
-            if options.get("xinyong_bulk", False):
-                # Bulk loads insert parents before children in one transaction by construction;
-                # SQLite's per-row foreign key lookups would double their cost. PostgreSQL still
-                # enforces every key, and every store test runs there too.
-                conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
-                conn.connection.info[_FOREIGN_KEYS_OFF] = True
-            # On the driver's connection: through SQLAlchemy's execution path, a BEGIN would
-            # cost as much as the primary-key lookup it often precedes.
-            write = options.get("xinyong_write", False)
-            try:
-                conn.connection.driver_connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")  # type: ignore[union-attr]
-            except sqlite3.OperationalError as exc:
-                if write and exc.sqlite_errorname == "SQLITE_BUSY":
-                    raise Busy(f"another writer held the store for {busy_timeout_s:g} s: try again later") from exc
-                raise
-
-        @event.listens_for(engine, "checkin")
-        def _on_checkin(dbapi_conn: Any, record: Any) -> None:
-            if record.info.pop(_FOREIGN_KEYS_OFF, False) and dbapi_conn is not None:
-                dbapi_conn.execute("PRAGMA foreign_keys=ON")
-
-        _WRITERS[engine] = threading.RLock()
-        return engine
+        return _sqlite_engine(url, wal_autocheckpoint, busy_timeout_s, kwargs)
     engine = create_engine(url, **kwargs)
     _ping_when_idle(engine, idle_ping_s)
+    return engine
+
+
+def _sqlite_engine(url: str, wal_autocheckpoint: int, busy_timeout_s: float, kwargs: dict[str, Any]) -> Engine:
+    """`make_engine` for SQLite: its pragmas on every connection, BEGIN taken over, a writer lock."""
+    if sqlite3.sqlite_version_info < MIN_SQLITE:
+        raise ConfigurationError(
+            f"xinyong needs SQLite {'.'.join(map(str, MIN_SQLITE))} or newer (its JSON operators); "
+            f"this Python's sqlite3 module has {sqlite3.sqlite_version}"
+        )
+    path = make_url(url).database
+    if path and path != ":memory:":
+        from pathlib import Path
+
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, **kwargs)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute(f"PRAGMA page_size={PAGE_SIZE}")  # takes effect only on a new, empty database
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
+        # 64 MiB: the indexes a batch of a million records inserts into at random (identifiers
+        # by keyed hash, records by subject) stay in memory; twice that was no faster, and
+        # it kept ingestion's memory above its 500 MB budget.
+        cur.execute("PRAGMA cache_size=-65536")
+        cur.execute("PRAGMA temp_store=MEMORY")
+        cur.execute(f"PRAGMA wal_autocheckpoint={int(wal_autocheckpoint)}")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        options = conn.get_execution_options()
+        if options.get("xinyong_bulk", False):
+            # Bulk loads insert parents before children in one transaction by construction;
+            # SQLite's per-row foreign key lookups would double their cost. PostgreSQL still
+            # enforces every key, and every store test runs there too.
+            conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            conn.connection.info[_FOREIGN_KEYS_OFF] = True
+        # On the driver's connection: through SQLAlchemy's execution path, a BEGIN would
+        # cost as much as the primary-key lookup it often precedes.
+        write = options.get("xinyong_write", False)
+        try:
+            conn.connection.driver_connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")  # type: ignore[union-attr]
+        except sqlite3.OperationalError as exc:
+            if write and exc.sqlite_errorname == "SQLITE_BUSY":
+                raise Busy(f"another writer held the store for {busy_timeout_s:g} s: try again later") from exc
+            raise
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(dbapi_conn: Any, record: Any) -> None:
+        if record.info.pop(_FOREIGN_KEYS_OFF, False) and dbapi_conn is not None:
+            dbapi_conn.execute("PRAGMA foreign_keys=ON")
+
+    _WRITERS[engine] = threading.RLock()
     return engine
 
 

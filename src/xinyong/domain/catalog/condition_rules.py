@@ -9,8 +9,8 @@ from __future__ import annotations
 from datetime import date
 from typing import cast
 
-from xinyong.domain.catalog.loader import CatalogProblem, Located
 from xinyong.domain.catalog.models import Condition, RecordType
+from xinyong.domain.catalog.problems import CatalogProblem, Located
 
 Problems = list[CatalogProblem]
 

@@ -14,8 +14,8 @@ from typing import cast
 
 from xinyong.domain.catalog import floors
 from xinyong.domain.catalog.condition_rules import Problems, check_conditions, type_ref
-from xinyong.domain.catalog.loader import Located
 from xinyong.domain.catalog.models import ListDefinition, Polarity, RecordType, Severity, Source
+from xinyong.domain.catalog.problems import Located
 
 # Removal conditions that come from the owner's own record decisions.
 RECORD_DRIVEN = frozenset({"obligation_met", "record_revoked"})

@@ -8,9 +8,9 @@ from __future__ import annotations
 from typing import cast
 
 from xinyong.domain.catalog.condition_rules import Problems
-from xinyong.domain.catalog.loader import Located
 from xinyong.domain.catalog.mappings import IDENTITY, ColumnSpec, Mapping, header_key, never_held
 from xinyong.domain.catalog.models import CORE_FIELDS, AttributeSpec, RecordType, Scheme, Source
+from xinyong.domain.catalog.problems import Located
 
 
 def check_mappings(

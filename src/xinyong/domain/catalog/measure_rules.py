@@ -14,17 +14,18 @@ from __future__ import annotations
 from typing import cast
 
 from xinyong.domain.catalog.condition_rules import Problems, check_conditions, type_ref
-from xinyong.domain.catalog.loader import Located
 from xinyong.domain.catalog.models import (
     PROTECTED_SECTORS,
     Context,
     Effect,
+    GradeTrigger,
     ListDefinition,
     Measure,
     MeasureKind,
     Polarity,
     RecordType,
 )
+from xinyong.domain.catalog.problems import Located
 
 # Editions of 全国失信惩戒措施基础清单 known to the loader: edition -> (document, number of items).
 # The 2021 edition (Fa Gai Cai Jin Gui [2021] No. 1827) has 14 items in three categories; the 2022 edition is
@@ -45,7 +46,20 @@ def check_measure(
     problems: Problems,
 ) -> None:
     m = cast(Measure, loc.entry)
-    kind = m.kind
+    _check_reach(loc, m, contexts, sources, problems)
+    if m.trigger.grade is not None:
+        _check_grade_trigger(loc, m, m.trigger.grade, grades, problems)
+    elif m.trigger.list is not None:
+        _check_list_trigger(loc, m, m.trigger.list, lists, problems)
+    elif m.trigger.record_type is not None:
+        _check_record_trigger(loc, m, m.trigger.record_type, types, problems)
+    _check_person_burden(loc, m, lists, types, problems)
+
+
+def _check_reach(
+    loc: Located, m: Measure, contexts: dict[str, Located], sources: dict[str, Located], problems: Problems
+) -> None:
+    """Whom and where a measure reaches: its subject alone, through a known department, never in a protected context."""
     if m.binds != "subject":
         problems.append(
             loc.violation(
@@ -80,105 +94,120 @@ def check_measure(
                     i,
                 )
             )
-    trig = m.trigger
-    if trig.grade is not None:
-        if kind is MeasureKind.SANCTION:
+
+
+def _check_grade_trigger(
+    loc: Located, m: Measure, trig_grade: GradeTrigger, grades: dict[str, set[str]], problems: Problems
+) -> None:
+    """A grade informs: it may trigger no sanction, and a person's only rewards (principle 2)."""
+    kind = m.kind
+    if kind is MeasureKind.SANCTION:
+        problems.append(
+            loc.violation(
+                2,
+                "scores-inform",
+                f"effect '{m.effect.value}' is a sanction and cannot be triggered by a score or grade: "
+                "a sanction needs a list entry or an adjudicated record",
+                "trigger",
+                "grade",
+            )
+        )
+    elif trig_grade.subject_kind == "person" and kind is not MeasureKind.REWARD:
+        problems.append(
+            loc.violation(
+                2,
+                "scores-inform",
+                "a person's grade may only lead to rewards (person scoring is opt-in and never a basis "
+                "for a sanction or closer supervision)",
+                "trigger",
+                "grade",
+            )
+        )
+    unknown = [g for g in trig_grade.grades if g not in grades.get(trig_grade.subject_kind, set())]
+    if unknown:
+        problems.append(
+            loc.problem(
+                "unknown-reference",
+                f"grade(s) {', '.join(unknown)} exist in no {trig_grade.subject_kind} ruleset",
+                "trigger",
+                "grade",
+            )
+        )
+
+
+def _check_list_trigger(loc: Located, m: Measure, list_id: str, lists: dict[str, Located], problems: Problems) -> None:
+    """A list triggers what its kind allows: a red list rewards, a black list sanctions or supervises."""
+    kind = m.kind
+    lst = lists.get(list_id)
+    if lst is None:
+        problems.append(loc.problem("unknown-reference", f"unknown list '{list_id}'", "trigger", "list"))
+    else:
+        lkind = cast(ListDefinition, lst.entry).kind
+        allowed = {
+            "black": {MeasureKind.SANCTION, MeasureKind.SUPERVISION},
+            "watch": {MeasureKind.SUPERVISION},
+            "red": {MeasureKind.REWARD},
+        }[lkind]
+        if lkind == "red" and kind is not MeasureKind.REWARD:
             problems.append(
                 loc.violation(
                     2,
-                    "scores-inform",
-                    f"effect '{m.effect.value}' is a sanction and cannot be triggered by a score or grade: "
-                    "a sanction needs a list entry or an adjudicated record",
-                    "trigger",
-                    "grade",
+                    "polarity",
+                    f"a red list rewards: it cannot trigger '{m.effect.value}' (a {kind.value})",
+                    "effect",
                 )
             )
-        elif trig.grade.subject_kind == "person" and kind is not MeasureKind.REWARD:
-            problems.append(
-                loc.violation(
-                    2,
-                    "scores-inform",
-                    "a person's grade may only lead to rewards (person scoring is opt-in and never a basis "
-                    "for a sanction or closer supervision)",
-                    "trigger",
-                    "grade",
-                )
-            )
-        unknown = [g for g in trig.grade.grades if g not in grades.get(trig.grade.subject_kind, set())]
-        if unknown:
+        elif kind not in allowed:
             problems.append(
                 loc.problem(
-                    "unknown-reference",
-                    f"grade(s) {', '.join(unknown)} exist in no {trig.grade.subject_kind} ruleset",
-                    "trigger",
-                    "grade",
+                    "list-effect",
+                    f"a {lkind} list cannot trigger a {kind.value} ('{m.effect.value}'); it may trigger "
+                    f"{' or '.join(sorted(k.value for k in allowed))}",
+                    "effect",
                 )
             )
-    elif trig.list is not None:
-        lst = lists.get(trig.list)
-        if lst is None:
-            problems.append(loc.problem("unknown-reference", f"unknown list '{trig.list}'", "trigger", "list"))
-        else:
-            lkind = cast(ListDefinition, lst.entry).kind
-            allowed = {
-                "black": {MeasureKind.SANCTION, MeasureKind.SUPERVISION},
-                "watch": {MeasureKind.SUPERVISION},
-                "red": {MeasureKind.REWARD},
-            }[lkind]
-            if lkind == "red" and kind is not MeasureKind.REWARD:
-                problems.append(
-                    loc.violation(
-                        2,
-                        "polarity",
-                        f"a red list rewards: it cannot trigger '{m.effect.value}' (a {kind.value})",
-                        "effect",
-                    )
+
+
+def _check_record_trigger(
+    loc: Located, m: Measure, type_id: str, types: dict[str, Located], problems: Problems
+) -> None:
+    """A record triggers a sanction only when adjudicated and adverse, a reward only when favourable."""
+    kind = m.kind
+    trig = m.trigger
+    rt = type_ref(loc, type_id, types, problems, "trigger", "record_type")
+    if rt is not None:
+        check_conditions(loc, trig.conditions, rt, problems, "trigger")
+        if kind is MeasureKind.SANCTION and not (rt.polarity is Polarity.ADVERSE and rt.adjudicated):
+            problems.append(
+                loc.problem(
+                    "sanction-basis",
+                    f"a sanction triggered by a record needs an adjudicated adverse record type; '{rt.id}' is not",
+                    "trigger",
+                    "record_type",
                 )
-            elif kind not in allowed:
-                problems.append(
-                    loc.problem(
-                        "list-effect",
-                        f"a {lkind} list cannot trigger a {kind.value} ('{m.effect.value}'); it may trigger "
-                        f"{' or '.join(sorted(k.value for k in allowed))}",
-                        "effect",
-                    )
+            )
+        if kind is not MeasureKind.REWARD and rt.polarity is not Polarity.ADVERSE:
+            problems.append(
+                loc.violation(
+                    2,
+                    "polarity",
+                    f"'{rt.id}' is a {rt.polarity.value} record"
+                    + (" (a consent)" if rt.category == "consent" else "")
+                    + f": favourable and consent records trigger rewards only, never '{m.effect.value}'",
+                    "trigger",
+                    "record_type",
                 )
-    elif trig.record_type is not None:
-        rt = type_ref(loc, trig.record_type, types, problems, "trigger", "record_type")
-        if rt is not None:
-            check_conditions(loc, trig.conditions, rt, problems, "trigger")
-            if kind is MeasureKind.SANCTION and not (rt.polarity is Polarity.ADVERSE and rt.adjudicated):
-                problems.append(
-                    loc.problem(
-                        "sanction-basis",
-                        f"a sanction triggered by a record needs an adjudicated adverse record type; '{rt.id}' is not",
-                        "trigger",
-                        "record_type",
-                    )
+            )
+        elif kind is MeasureKind.REWARD and rt.polarity is not Polarity.FAVOURABLE:
+            problems.append(
+                loc.problem("reward-basis", f"a reward needs a favourable record type; '{rt.id}' is not", "trigger")
+            )
+        if not set(rt.subject_kinds) & set(m.subject_kinds):
+            problems.append(
+                loc.problem(
+                    "subject-kind", f"record type '{rt.id}' concerns no subject kind of this measure", "trigger"
                 )
-            if kind is not MeasureKind.REWARD and rt.polarity is not Polarity.ADVERSE:
-                problems.append(
-                    loc.violation(
-                        2,
-                        "polarity",
-                        f"'{rt.id}' is a {rt.polarity.value} record"
-                        + (" (a consent)" if rt.category == "consent" else "")
-                        + f": favourable and consent records trigger rewards only, never '{m.effect.value}'",
-                        "trigger",
-                        "record_type",
-                    )
-                )
-            elif kind is MeasureKind.REWARD and rt.polarity is not Polarity.FAVOURABLE:
-                problems.append(
-                    loc.problem("reward-basis", f"a reward needs a favourable record type; '{rt.id}' is not", "trigger")
-                )
-            if not set(rt.subject_kinds) & set(m.subject_kinds):
-                problems.append(
-                    loc.problem(
-                        "subject-kind", f"record type '{rt.id}' concerns no subject kind of this measure", "trigger"
-                    )
-                )
-    _check_person_burden(loc, m, lists, types, problems)
+            )
 
 
 def _check_person_burden(

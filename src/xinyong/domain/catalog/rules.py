@@ -13,7 +13,6 @@ from holidays.registry import COUNTRIES
 from xinyong.domain.catalog import floors
 from xinyong.domain.catalog.condition_rules import Problems
 from xinyong.domain.catalog.list_rules import check_list
-from xinyong.domain.catalog.loader import CatalogProblem, Located
 from xinyong.domain.catalog.mapping_rules import check_mappings
 from xinyong.domain.catalog.measure_rules import check_measure, check_national_item
 from xinyong.domain.catalog.models import (
@@ -28,6 +27,7 @@ from xinyong.domain.catalog.models import (
     Scheme,
     Source,
 )
+from xinyong.domain.catalog.problems import CatalogProblem, Located
 from xinyong.domain.catalog.ruleset_rules import check_rulesets
 from xinyong.domain.catalog.safeguard_rules import (
     check_citations,

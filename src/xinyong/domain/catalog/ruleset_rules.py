@@ -12,8 +12,9 @@ from itertools import pairwise
 from typing import cast
 
 from xinyong.domain.catalog.condition_rules import Problems, check_conditions, type_ref
-from xinyong.domain.catalog.loader import Located
-from xinyong.domain.catalog.models import ProportionalPoints, RecordType, Ruleset
+from xinyong.domain.catalog.models import RecordType
+from xinyong.domain.catalog.problems import Located
+from xinyong.domain.catalog.ruleset_models import ProportionalPoints, Ruleset
 
 
 def check_rulesets(rulesets: list[Located], types: dict[str, Located], problems: Problems) -> dict[str, set[str]]:

@@ -16,7 +16,6 @@ from typing import cast
 
 from xinyong.domain.catalog.citations import citation_problems
 from xinyong.domain.catalog.condition_rules import Problems
-from xinyong.domain.catalog.loader import CatalogProblem, Located, principled
 from xinyong.domain.catalog.models import (
     CATEGORIES,
     AttributeSpec,
@@ -27,6 +26,7 @@ from xinyong.domain.catalog.models import (
     Source,
 )
 from xinyong.domain.catalog.patterns import looseness
+from xinyong.domain.catalog.problems import CatalogProblem, Located, principled
 from xinyong.domain.catalog.terms import NEVER_IN_SCOPE, PROTECTED_SERVICES, find_terms
 
 # The protected contexts of the shipped catalog: no catalog may remove, rename or re-sector them,

@@ -1,0 +1,61 @@
+"""The rows of validation: a row's problems, a valid row as ingestion stores it, and the plan of a
+record type that both paths of validation (general and fast) follow."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from xinyong.domain.catalog.models import RecordType
+from xinyong.domain.values import Convert, FastAttr
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """Why a row (or part of it) cannot be accepted as given."""
+
+    line: int
+    field: str | None
+    code: str
+    message: str
+    source_ref: str | None = None
+
+    def __str__(self) -> str:
+        where = f"line {self.line}" + (f", field '{self.field}'" if self.field else "")
+        return f"{where}: {self.message}"
+
+
+class ValidRow(NamedTuple):
+    """A row that passed validation, normalised, with its identifier reduced to hash and mask.
+
+    A named tuple, not a dataclass: millions of them cross a process boundary during ingestion.
+    """
+
+    line: int
+    source_ref: str
+    revision: int
+    record_type: str
+    subject_kind: str
+    subject_name: str | None
+    scheme: str
+    id_hash: str | None
+    id_masked: str | None
+    id_public: str | None  # the plain number, only for non-personal schemes and valid numbers
+    unresolved: str | None  # why the row cannot be linked deterministically, or None
+    decided_on: str  # ISO 8601 dates, normalised from whatever form the department sent
+    valid_from: str
+    valid_until: str | None
+    document_no: str | None
+    attributes_json: str  # canonical JSON of the attributes (sorted keys), as stored and as hashed
+    content_hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class TypePlan:
+    """What validating the rows of one record type needs, prepared once per validator."""
+
+    rt: RecordType
+    attributes: tuple[tuple[str, Convert, bool], ...]
+    default_scheme: str | None
+    fast_attributes: tuple[FastAttr, ...]  # sorted by name, the order of the canonical JSON
+    foreign: tuple[str, ...]  # attribute columns of the source that this type does not have
