@@ -66,36 +66,9 @@ def explain_score(
         f"Ruleset {rs.id} {rs.version} starts every {score.subject_kind} at {rs.base:,.2f}."
     )
     rules = {r.id: r for r in rs.rules}
-    lines = []
-    for c in score.contributions:
-        entry: dict[str, Any] = {"rule": c.rule_id, "points": c.points_cp / 100, "kind": c.kind}
-        if c.kind == "record" and c.record_id is not None:
-            rule = rules[c.rule_id]
-            fact = facts[c.record_id]
-            entry.update(record_id=c.record_id, record_type=fact.record_type)
-            decay = ""
-            if rule.decay is not None:
-                age = (score.as_of - fact.valid_from).days
-                decay = f", fading over {rule.decay.days} days ({age} days old)"
-            entry["reason"] = (
-                f"{points(c.points_cp)} because {rule.reason}{decay}. Record: {_record_line(fact, catalog)}."
-            )
-            mark = (link_marks or {}).get(c.record_id)
-            if mark:
-                entry["linked_by"] = mark
-                entry["reason"] += f" Linked to the subject by {mark}, not by an identifier on the record."
-            if (fact.source_id, fact.source_ref) in disputed:
-                entry["disputed"] = True
-                entry["reason"] = "[DISPUTED: under objection] " + entry["reason"]
-        elif c.kind == "rule_cap":
-            rule = rules[c.rule_id]
-            entry["reason"] = (
-                f"{points(c.points_cp)}: rule '{rule.id}' counts at most {rule.cap:,.2f} points in all, "
-                "however many records it applies to."
-            )
-        else:
-            entry["reason"] = f"{points(c.points_cp)}: the score is kept between {rs.floor} and {rs.ceiling}."
-        lines.append(entry)
+    lines = [
+        _contribution(c, rules, rs, score, facts, catalog, disputed, link_marks or {}) for c in score.contributions
+    ]
     head["contributions"] = lines
     if not lines:
         counting = [f for f in facts.values() if f.valid_on(score.as_of)]
@@ -108,3 +81,42 @@ def explain_score(
             else "no rule of the ruleset applies to its records in force"
         )
     return head
+
+
+def _contribution(
+    c: Any,
+    rules: Mapping[str, Any],
+    rs: Any,
+    score: Score,
+    facts: Mapping[int, RecordFact],
+    catalog: Catalog,
+    disputed: frozenset[tuple[str, str]],
+    link_marks: Mapping[int, str],
+) -> dict[str, Any]:
+    """One contribution of a score, in a sentence (see `explain_score`)."""
+    entry: dict[str, Any] = {"rule": c.rule_id, "points": c.points_cp / 100, "kind": c.kind}
+    if c.kind == "record" and c.record_id is not None:
+        rule = rules[c.rule_id]
+        fact = facts[c.record_id]
+        entry.update(record_id=c.record_id, record_type=fact.record_type)
+        decay = ""
+        if rule.decay is not None:
+            age = (score.as_of - fact.valid_from).days
+            decay = f", fading over {rule.decay.days} days ({age} days old)"
+        entry["reason"] = f"{points(c.points_cp)} because {rule.reason}{decay}. Record: {_record_line(fact, catalog)}."
+        mark = link_marks.get(c.record_id)
+        if mark:
+            entry["linked_by"] = mark
+            entry["reason"] += f" Linked to the subject by {mark}, not by an identifier on the record."
+        if (fact.source_id, fact.source_ref) in disputed:
+            entry["disputed"] = True
+            entry["reason"] = "[DISPUTED: under objection] " + entry["reason"]
+    elif c.kind == "rule_cap":
+        rule = rules[c.rule_id]
+        entry["reason"] = (
+            f"{points(c.points_cp)}: rule '{rule.id}' counts at most {rule.cap:,.2f} points in all, "
+            "however many records it applies to."
+        )
+    else:
+        entry["reason"] = f"{points(c.points_cp)}: the score is kept between {rs.floor} and {rs.ceiling}."
+    return entry

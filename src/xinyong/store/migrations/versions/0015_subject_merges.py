@@ -23,6 +23,11 @@ _JSON = xinyong.store.types.Json
 
 
 def upgrade() -> None:
+    _proposals_and_decisions()
+    _moves_and_links()
+
+
+def _proposals_and_decisions() -> None:
     op.create_table(
         "subject_merge_proposals",
         sa.Column("id", _BIG, autoincrement=True, nullable=False),
@@ -75,6 +80,9 @@ def upgrade() -> None:
         sa.UniqueConstraint("reverses", name=op.f("uq_subject_merge_decisions_reverses")),
     )
     op.create_index(op.f("ix_subject_merge_decisions_proposal_id"), "subject_merge_decisions", ["proposal_id"])
+
+
+def _moves_and_links() -> None:
     op.create_table(
         "subject_merge_moves",
         sa.Column("id", _BIG, autoincrement=True, nullable=False),
