@@ -22,7 +22,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from builders import make_uscc, ok, write_conn, xy
 from conftest import pg_url
-from process_story import T0, Story, at, org_row, write_csv
+from process_story import T0, Story, at, clock_at, org_row, write_csv
 from xinyong.domain.catalog import Catalog
 from xinyong.domain.certificates import ALGORITHM, CertificateInvalid, canonical, key_id, sign, verify
 from xinyong.domain.errors import Busy, InvalidInput
@@ -31,7 +31,8 @@ from xinyong.ingest.pipeline import ingest_file
 from xinyong.services import audit
 from xinyong.services import lists as lists_service
 from xinyong.services.checks import certificate_of, decide_check, replay, run_check, store_checks
-from xinyong.services.objections import decide_objection, file_objection
+from xinyong.services.objection_rulings import decide_objection
+from xinyong.services.objections import file_objection
 from xinyong.store import clock, db
 from xinyong.store import engine as engines
 from xinyong.store.db import make_engine
@@ -60,7 +61,7 @@ def check(story: Story, number: str, context: str, when: float, purpose: str | N
         context=context,
         purpose=purpose,
         consumer="consumer:finance",
-        now=at(when),
+        now=clock_at(when),
     )
 
 
@@ -70,7 +71,7 @@ def black_listed(story: Story, n: int) -> str:
     eid = story.entry(f"B-{n}")
     assert eid is not None
     lists_service.decide(
-        story.engine, story.catalog, eid, approve_it=True, actor="reviewer:li", reason="unpaid", now=at(0)
+        story.engine, story.catalog, eid, approve_it=True, actor="reviewer:li", reason="unpaid", now=clock_at(0)
     )
     story.maintain(at(31))
     return make_uscc(n)
@@ -84,13 +85,13 @@ def test_black_listed_company_is_denied_in_procurement_with_reasons_and_a_certif
     [applied] = d["applied"]
     assert applied["measure"] == "procurement.exclude_court_defaulters" and applied["effect"] == "deny"
     assert "Fa Shi [2017] No. 7, Art. 8" in applied["legal_basis"]
-    assert applied["basis"][0]["record"] == "court/B-1" and "in force since 2027-04-01" in applied["reason"]
+    assert applied["basis"][0]["record"] == "court/B-1" and "in force since 2024-04-01" in applied["reason"]
     assert all(m["reason"].startswith("does not apply") for m in d["not_applied"]) and d["not_applied"]
     # Known at the last moment the platform learnt something (the listing by maintenance on
     # day 31), which a replay can reproduce; asked on day 32.
     assert result["data_version"] == {
         "catalog": story.catalog.version,
-        "as_of": "2027-04-02",
+        "as_of": "2024-04-02",
         "known_at": at(31).isoformat(),
     }
     assert result["issued_at"] == at(32).isoformat()
@@ -154,8 +155,8 @@ def test_record_trigger_needs_a_linked_record_and_grades_trigger_only_rewards(st
         "subject_name": "杭州某某有限公司",
         "id_scheme": "cn.uscc",
         "id_number": make_uscc(4),
-        "decided_on": "2027-02-20",
-        "valid_from": "2027-02-25",
+        "decided_on": "2024-02-20",
+        "valid_from": "2024-02-25",
         "valid_until": "",
         "document_no": "杭税稽 9",
         "source_ref": "TX-4",
@@ -199,7 +200,7 @@ def test_replay_gives_the_same_answer_as_known_then_even_after_a_correction(stor
         target="record:court/B-6",
         grounds="the judgment was quashed on appeal",
         actor=f"subject:{sid}",
-        now=at(33),
+        now=clock_at(33),
     )
     disputed = check(story, uscc, "procurement.tender", 34)["decision"]
     assert disputed["outcome"] == "deny" and disputed["applied"][0]["disputed"] is True
@@ -211,7 +212,7 @@ def test_replay_gives_the_same_answer_as_known_then_even_after_a_correction(stor
         uphold=True,
         actor="reviewer:wang",
         reason="quashed on appeal",
-        now=at(35),
+        now=clock_at(35),
         revoke=True,
     )
     assert check(story, uscc, "procurement.tender", 36)["decision"]["outcome"] == "allow"
@@ -229,8 +230,8 @@ def test_a_check_made_while_a_batch_is_being_written_replays_the_same(story: Sto
         "subject_name": "杭州某某有限公司",
         "id_scheme": "cn.uscc",
         "id_number": uscc,
-        "decided_on": "2027-02-20",
-        "valid_from": "2027-02-25",
+        "decided_on": "2024-02-20",
+        "valid_from": "2024-02-25",
         "valid_until": "",
         "document_no": "杭税 7",
         "source_ref": "A-7",
@@ -259,7 +260,7 @@ def test_a_check_made_while_a_batch_is_being_written_replays_the_same(story: Sto
                     context="finance.subsidy",
                     purpose="subsidy_application",
                     consumer="consumer:finance",
-                    now=at(3),
+                    now=clock_at(3),
                 )
             )
 
@@ -271,7 +272,7 @@ def test_a_check_made_while_a_batch_is_being_written_replays_the_same(story: Sto
         report_dir=tmp_path,
         chunk_rows=1,
         helper_min_bytes=None,
-        now=at(2),
+        now=clock_at(2),
         progress=mid_batch,
     )
     assert result.accepted == 2 and result.rejected == 0
@@ -312,7 +313,7 @@ def test_a_check_reads_the_subject_file_in_one_statement_and_on_postgresql_outsi
     sid = story.subject_of("B-8")
     file_objection(
         engine, story.catalog, subject_id=sid, target="record:court/B-8", grounds="paid in full", actor=f"subject:{sid}",
-        now=at(33),
+        now=clock_at(33),
     )  # fmt: skip
     seen: list[tuple[str, str | None]] = []  # each statement the driver ran, and on PostgreSQL the state after it
 
@@ -350,7 +351,7 @@ def test_a_check_reads_the_subject_file_in_one_statement_and_on_postgresql_outsi
     try:
         decided = decide_check(
             engine, story.catalog, story.vault, KEY, identifier=uscc, context="procurement.tender",
-            purpose="contract_award", consumer="consumer:finance", now=at(34),
+            purpose="contract_award", consumer="consumer:finance", now=clock_at(34),
         )  # fmt: skip
     finally:
         event.remove(engine, "checkout", traced)

@@ -65,7 +65,7 @@ def test_the_command_line_refuses_an_endless_extension_and_a_platform_removal(
     ok(xy(env, "init", cwd=tmp_path))
     shown = ok(xy(env, "check", make_uscc(31), "--context", "procurement.tender", "--purpose", "bidder_screening", *moment,
                   cwd=tmp_path)).stdout  # fmt: skip
-    assert "grounded on record court/K-1 (decision (2027)浙01执31号); list legal basis: Provisions of the Supreme " in (
+    assert "grounded on record court/K-1 (decision (2024)浙01执31号); list legal basis: Provisions of the Supreme " in (
         " ".join(shown.split())
     )
 

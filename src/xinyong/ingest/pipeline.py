@@ -12,7 +12,7 @@ import csv
 import logging
 from collections.abc import Callable, Generator
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from itertools import chain
 from operator import attrgetter
 from pathlib import Path
@@ -21,6 +21,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
 from xinyong.domain.catalog import Catalog
+from xinyong.domain.clock import CLOCK
 from xinyong.domain.errors import FileRefused
 from xinyong.domain.identifiers import IdentifierVault
 from xinyong.domain.records import Problem, RowValidator, ValidRow
@@ -144,7 +145,7 @@ def ingest_file(
     Raises:
         FileRefused: the file as a whole cannot be accepted; nothing of it is stored.
     """
-    now = now or datetime.now(UTC)
+    now = CLOCK.as_of(now, "now")  # the day rows are validated as of; the batch is stamped by the clock
     if not path.is_file():
         raise FileRefused(f"{path}: no such file")
     source_id = source_of(path, catalog, source)
@@ -196,8 +197,8 @@ def _store_chunks(
     try:
         with UnitOfWork.writing(engine, lock="ingest", bulk=True) as uow:
             conn = uow.conn
-            at = uow.stamp(now)  # when the platform knows this batch: see store.clock
-            repo.sync_sources(conn, catalog, now)
+            at = uow.stamp()  # when the platform knows this batch: see store.clock
+            repo.sync_sources(conn, catalog, at)
             batch_id = repo.open_batch(
                 conn,
                 {
@@ -206,8 +207,8 @@ def _store_chunks(
                     "file_format": fmt,
                     "file_sha256": "",  # known once the file is read: see close_batch below
                     "catalog_version": catalog.version,
-                    "started_at": now,
-                    "finished_at": now,
+                    "started_at": at,
+                    "finished_at": at,
                 },
             )
             uow.audit(audit, f"batch:{batch_id}")
@@ -218,7 +219,7 @@ def _store_chunks(
                 if progress:
                     progress(chunk.rows_read)
                 log.info("batch %s (%s): %d rows read", batch_id, path.name, result.rows_read)
-            _close(conn, catalog.version, path, batch_id, digest[0], result, report, now)
+            _close(conn, catalog.version, path, batch_id, digest[0], result, report, at)
         committed = True
     except _StoredBefore as stored:  # rolled back: no second batch, no second set of rejects
         return stored.result
@@ -248,7 +249,7 @@ def _close(
         conn,
         batch_id,
         {
-            "finished_at": datetime.now(UTC),
+            "finished_at": CLOCK.now(),
             "file_sha256": sha256,
             "rows_read": result.rows_read,
             "accepted": result.accepted,

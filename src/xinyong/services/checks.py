@@ -341,7 +341,8 @@ def decide_check(
     purpose, reference = purpose_of(catalog, context, purpose, reference)
     scheme, digest, masked = _identify(catalog, vault, identifier)
     check_id = secrets.token_hex(16)
-    now = now or CLOCK.now()
+    issued = CLOCK.now()  # the certificate's time: the clock's, never a caller's moment
+    now = CLOCK.as_of(now, "now")  # the moment the check is evaluated at: known at, and in force on its day
     day = as_of or now.date()
     params = {
         "scheme": scheme,
@@ -359,20 +360,25 @@ def decide_check(
     decision = decide(catalog, context, facts, day, _UNKNOWN).as_dict()
     payload = {
         "check_id": check_id,
-        "issued_at": now.isoformat(),
+        "issued_at": issued.isoformat(),
         "consumer": consumer,
         "context": context,
         "purpose": purpose,
         "reference": reference,
         "subject": {"id": subject_id, "identifier": f"{scheme} {masked}"},
-        "data_version": {"catalog": catalog.version, "as_of": day.isoformat(), "known_at": known_at.isoformat()},
+        "data_version": {
+            "catalog": catalog.version,
+            "as_of": day.isoformat(),
+            "known_at": known_at.isoformat(),
+            "evaluated_at": now.isoformat(),
+        },
         "decision": decision,
         "audit": {"seq": found.audit_seq or 0, "head": found.audit_head or audit.GENESIS},
     }
     certificate, body = signed(signing_key, payload)
     row = {
         "id": check_id,
-        "created_at": now,
+        "created_at": issued,
         "consumer": consumer,
         "context": context,
         "purpose": purpose,
@@ -389,7 +395,7 @@ def decide_check(
     }
     target = f"subject:{subject_id}" if subject_id else f"identifier:{scheme} {masked}"
     noted = purpose if reference is None else f"{purpose}: {reference}"
-    return Decided(payload, row, audit.Event(consumer, "check", target, noted, now), body)
+    return Decided(payload, row, audit.Event(consumer, "check", target, noted, issued), body)
 
 
 def store_checks(engine: Engine, decided: Sequence[Decided]) -> None:
@@ -420,7 +426,8 @@ def _store_on_postgresql(engine: Engine, decided: Sequence[Decided]) -> None:
         cursor.nextset()
         cursor.nextset()
         head = cursor.fetchone()
-        rows, _ = audit.chained(str(head[0]) if head else audit.GENESIS, [d.event for d in decided])
+        prev, prev_at = (str(head[0]), head[1]) if head else (audit.GENESIS, None)
+        rows, _ = audit.chained(prev, [d.event for d in decided], prev_at)
         with driver.pipeline():
             cursor.executemany(check_sql, [check_args(d.row) for d in decided])
             cursor.executemany(event_sql, [event_args(r) for r in rows])

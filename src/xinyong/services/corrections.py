@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, insert, select
@@ -58,7 +57,6 @@ def new_version(
     source_id: str,
     source_ref: str,
     *,
-    now: datetime,
     cause: str,
     status: str | None = None,
     set_attributes: dict[str, str] | None = None,
@@ -68,7 +66,9 @@ def new_version(
     """Write the next revision of a record; return the replaced row and the new row's id.
 
     `unlink` drops the subject link and queues the record for match review; `link_to` links it to
-    that subject as a confirmed match (a reviewer's judgement)."""
+    that subject as a confirmed match (a reviewer's judgement). Every time it stores is the
+    knowledge clock's stamp of the write, whatever moment the decision was evaluated at."""
+    known = clock.advance(conn)  # when the platform knows the new version: see store.clock
     old = current_record(conn, source_id, source_ref, lock=True)
     values = {c: getattr(old, c) for c in RECORD_COLUMNS}
     attributes = old.attributes if isinstance(old.attributes, dict) else json.loads(old.attributes)
@@ -94,11 +94,10 @@ def new_version(
             "file_format": "decision",
             "file_sha256": digest.hexdigest(),
             "catalog_version": catalog.version,
-            "started_at": now,
-            "finished_at": now,
+            "started_at": known,
+            "finished_at": known,
         },
     )
-    known = clock.advance(conn, now)  # when the platform knows the new version: see store.clock
     supersede(conn, [old.id], known)
     values.update(
         revision=old.revision + 1,
@@ -115,7 +114,7 @@ def new_version(
                 record_id=new_id,
                 reason_code="link_disputed",
                 reason=f"the subject link was undone by {cause}: the record awaits match review",
-                queued_at=now,
+                queued_at=known,
             )
         )
     close_batch(conn, batch_id, {"rows_read": 1, "accepted": 1, "new_versions": 1, "unresolved": int(unlink)})

@@ -246,13 +246,12 @@ def _confirm(conn: Connection, catalog: Catalog, p: Any, version: int, jid: int,
         .values(resolved_at=now, resolution="confirmed")
     )
     cause = f"link review {jid} confirmed"
-    _, new_id = new_version(conn, catalog, p.source_id, p.source_ref, now=now, cause=cause, link_to=int(p.subject_id))
+    _, new_id = new_version(conn, catalog, p.source_id, p.source_ref, cause=cause, link_to=int(p.subject_id))
     conn.execute(update(link_judgements).where(link_judgements.c.id == jid).values(record_id=new_id))
     outbox.put(
         conn,
         subject_id=int(p.subject_id),
         event_ref=f"link:{jid}",
-        now=now,
         notice=Notice(
             NoticeKind.LINK_CONFIRMED,
             f"A record was linked to you by review {jid}",
@@ -302,7 +301,7 @@ def undo(
                     f"(now version {rec.id}); object to the link instead"
                 )
             cause = f"link review {judgement_id} undone"
-            _, record_version = new_version(conn, catalog, j.source_id, j.source_ref, now=now, cause=cause, unlink=True)
+            _, record_version = new_version(conn, catalog, j.source_id, j.source_ref, cause=cause, unlink=True)
             touched.add(int(j.subject_id))
         values = {
             "proposal_id": j.proposal_id,
@@ -329,7 +328,6 @@ def undo(
                 conn,
                 subject_id=int(j.subject_id),
                 event_ref=f"link:{jid}",
-                now=now,
                 notice=Notice(
                     NoticeKind.LINK_UNDONE,
                     f"Review {judgement_id} linking a record to you was undone",

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, false, func, insert, or_, select
 
 from xinyong.domain.catalog import Catalog
 from xinyong.domain.catalog.models import ListDefinition
+from xinyong.domain.clock import CLOCK
 from xinyong.domain.disputes import TargetKind
 from xinyong.domain.lists import (
     LINKS_THAT_MAY_LIST,
@@ -122,7 +123,7 @@ def propose(conn: Connection, catalog: Catalog, listing: ListDefinition, now: da
         attributes = r.attributes if isinstance(r.attributes, dict) else {}
         if _still_valid(catalog, r, today) and meets_criteria(listing, r.record_type, attributes):
             found.append(r)
-    return create_entries(conn, catalog, listing, found, now=now)
+    return create_entries(conn, catalog, listing, found)
 
 
 def _held(conn: Connection, entry: Any, today: date) -> bool:
@@ -180,7 +181,6 @@ def _publish_one(conn: Connection, catalog: Catalog, e: Any, now: datetime) -> b
         e.id,
         Action.PUBLISH,
         actor="system:maintain",
-        now=now,
         reason=f"the notice period ended with no objection pending; listed for {listing.term_months} months",
         listed_on=today,
         ends_on=ends,
@@ -192,7 +192,6 @@ def _publish_one(conn: Connection, catalog: Catalog, e: Any, now: datetime) -> b
         conn,
         subject_id=e.subject_id,
         event_ref=f"entry:{e.id}:{view.seq}",
-        now=now,
         notice=Notice(
             NoticeKind.LISTED,
             f"Listed on the {listing.name}",
@@ -236,7 +235,6 @@ def _expire_one(conn: Connection, catalog: Catalog, entry_id: int, ends_on: date
         entry_id,
         Action.EXPIRE,
         actor="system:maintain",
-        now=now,
         reason=f"the term ended on {ends_on.isoformat()}",
         kind=NoticeKind.EXPIRED,
     )
@@ -276,9 +274,7 @@ def ground_changes(conn: Connection, catalog: Catalog, now: datetime) -> int:
         current = None
         if row.cur_id is not None:
             current = conn.execute(select(records).where(records.c.id == row.cur_id)).first()
-        n += bool(
-            _guarded(conn, end_for_ground, conn, catalog, row, State(row.state), current, now=now, cause="maintain")
-        )
+        n += bool(_guarded(conn, end_for_ground, conn, catalog, row, State(row.state), current, cause="maintain"))
     return n
 
 
@@ -304,7 +300,6 @@ def _lapse_one(conn: Connection, catalog: Catalog, e: Any, state: State, ended: 
         e.id,
         Action.EXPIRE if listed else Action.WITHDRAW,
         actor="system:maintain",
-        now=now,
         reason=f"{why} on {ended.isoformat()}",
         ref=f"record:{e.source_id}/{e.source_ref}",
         kind=NoticeKind.EXPIRED if listed else NoticeKind.LISTING_WITHDRAWN,
@@ -392,17 +387,18 @@ def overdue(conn: Connection, today: date) -> dict[str, int]:
 def maintain(
     engine: Engine, catalog: Catalog, now: datetime | None = None, *, audit: AuditNote | None = None
 ) -> dict[str, Any]:
-    """One maintenance run as of `now`; returns what it did. `audit`: the run's event (target
-    "lists" unless it names one), stored with the run or not at all."""
-    now = now or datetime.now(UTC)
-    started = datetime.now(UTC)
+    """One maintenance run evaluated as of `now` (which entries are due then; never ahead of the
+    clock); returns what it did. What it writes is stamped with the clock, whatever `now` is.
+    `audit`: the run's event (target "lists" unless it names one), stored with the run or not at all."""
+    now = CLOCK.as_of(now, "the moment of maintenance")
+    started = CLOCK.now()
     counts: Counter[str] = Counter()
     with UnitOfWork.writing(engine, lock="maintain") as uow:
         conn = uow.conn
         uow.audit(audit, "lists")
         # The run's one stamp, taken before any row lock and outside the savepoints of its steps,
         # whose writes then share it (see store.clock).
-        uow.stamp(now)
+        uow.stamp()
         counts["state_rows_rebuilt"] = refresh_state(conn, catalog)
         counts["ended_ground_changed"] = ground_changes(conn, catalog, now)
         counts["expired"] = expire(conn, catalog, now)
@@ -413,6 +409,6 @@ def maintain(
         counts.update(overdue(conn, now.date()))
         result = {k: int(v) for k, v in counts.items()}
         conn.execute(
-            insert(maintenance_runs).values(now=now, started_at=started, finished_at=datetime.now(UTC), counts=result)
+            insert(maintenance_runs).values(now=now, started_at=started, finished_at=CLOCK.now(), counts=result)
         )
     return result

@@ -23,10 +23,16 @@ from xinyong.store.tables import list_entries, list_entry_state, list_transition
 
 
 def proposal_notice(
-    listing: ListDefinition, entry_id: int, actor: str, reason: str, g_text: str, source_name: str, now: datetime
+    listing: ListDefinition,
+    entry_id: int,
+    actor: str,
+    reason: str,
+    g_text: str,
+    source_name: str,
+    notified_at: datetime,
 ) -> Notice:
     """The notice that opens the objection window (FCRA s.615: who decided, on what, what you can do)."""
-    respond_by = now.date() + timedelta(days=listing.notice_days)
+    respond_by = notified_at.date() + timedelta(days=listing.notice_days)
     who = "the platform (this list needs no reviewer)" if actor.startswith("system:") else f"reviewer {actor[9:]}"
     return Notice(
         NoticeKind.LISTING_PROPOSED,
@@ -40,9 +46,7 @@ def proposal_notice(
     )
 
 
-def create_entries(
-    conn: Connection, catalog: Catalog, listing: ListDefinition, found: Sequence[Any], *, now: datetime
-) -> int:
+def create_entries(conn: Connection, catalog: Catalog, listing: ListDefinition, found: Sequence[Any]) -> int:
     """Propose entries for records that meet the list's criteria and have none on it yet.
 
     Written in bulk (ids reserved first, then one executemany per table), because the first run
@@ -55,9 +59,9 @@ def create_entries(
     ids = allocate_ids(conn, list_entries, len(found))
     auto = not listing.reviewer_required
     basis = basis_text(listing.legal_basis)
-    notice_ends = now.date() + timedelta(days=listing.notice_days) if auto else None
+    known = clock.advance(conn)  # when the platform knows the proposals: see store.clock
+    notice_ends = known.date() + timedelta(days=listing.notice_days) if auto else None  # never backdated
     approve_reason = f"{listing.name} needs no reviewer: entries are notified when proposed"
-    known = clock.advance(conn, now)  # when the platform knows the proposals: see store.clock
     entry_rows, steps, states, letters = [], [], [], []
     for entry_id, r in zip(ids, found, strict=True):
         rt = catalog.record_types[r.record_type]
@@ -72,7 +76,7 @@ def create_entries(
                 "source_ref": r.source_ref,
                 "record_id": r.id,
                 "record_type": r.record_type,
-                "created_at": now,
+                "created_at": known,
             }
         )
         step = {
@@ -113,7 +117,7 @@ def create_entries(
                 }
             )
             states.append(
-                {**state, "state": State.NOTIFIED.value, "seq": 2, "notified_at": now, "notice_ends_on": notice_ends}
+                {**state, "state": State.NOTIFIED.value, "seq": 2, "notified_at": known, "notice_ends_on": notice_ends}
             )
             n = proposal_notice(
                 listing,
@@ -122,7 +126,7 @@ def create_entries(
                 approve_reason,
                 g_text,
                 source_names.get(r.source_id, r.source_id),
-                now,
+                known,
             )
             letters.append(
                 {
@@ -130,7 +134,7 @@ def create_entries(
                     "recipient": "subject",
                     "kind": n.kind.value,
                     "event_ref": f"entry:{entry_id}:2",
-                    "created_at": now,
+                    "created_at": known,
                     "title": n.title,
                     "body": n.body[:4000],
                     "respond_by": n.respond_by,
