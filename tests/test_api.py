@@ -25,7 +25,7 @@ from sqlalchemy import Engine, event, func, select
 
 from builders import make_ric, make_uscc
 from conftest import TEST_KEY_HEX
-from process_story import T0, Story, org_row, person_row
+from process_story import T0, Story, hold, org_row, person_row
 from xinyong.api.app import ROUTERS, create_app
 from xinyong.api.authz import MATRIX
 from xinyong.domain.catalog import Catalog
@@ -205,7 +205,7 @@ def test_check_certificate_replay_subject_file_objection_and_public_view(
         eid = story.entry(ref)
         assert eid is not None
         lists_service.decide(
-            served.engine, catalog, eid, approve_it=True, actor="reviewer:li", reason="unpaid", now=start
+            served.engine, catalog, eid, approve_it=True, actor="reviewer:li", reason="unpaid", now=hold(start)
         )
     story.maintain(start + timedelta(days=31))  # published, and in force today
 

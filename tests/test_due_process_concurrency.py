@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, func, select
 
-from process_story import BLACK, T0, Story, at, clock_at, person_row
+from process_story import BLACK, T0, Story, at, clock_at, hold, person_row
 from xinyong.domain.catalog import Catalog
 from xinyong.domain.errors import Conflict
 from xinyong.domain.identifiers import IdentifierVault
@@ -122,6 +122,7 @@ step = st.tuples(st.sampled_from([a for a in Action if a is not Action.PROPOSE])
 
 
 def _act(story: Story, eid: int, action: Action, actor: str, when: Any) -> None:
+    hold(when)
     with story.engine.begin() as conn:
         kw: dict[str, Any] = {}
         if action is Action.PUBLISH:
@@ -132,7 +133,6 @@ def _act(story: Story, eid: int, action: Action, actor: str, when: Any) -> None:
             eid,
             action,
             actor=actor,
-            now=when,
             reason=f"{action.value} in a property test",
             **kw,
         )
