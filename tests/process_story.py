@@ -51,6 +51,11 @@ def hold(moment: datetime) -> datetime:
     return moment
 
 
+def release() -> None:
+    """Let the platform's clock run again: the story is over, what follows happens now."""
+    CLOCK.set_to(None)
+
+
 def person_row(ref: str, n: int, **over: Any) -> dict[str, Any]:
     """A court defaulter record about resident n, decided shortly before T0."""
     base = {"decided_on": "2024-02-20", "valid_from": "2024-02-25", "valid_until": "", "document_no": f"(2024)浙01执{n}号",

@@ -22,7 +22,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from builders import make_uscc, ok, write_conn, xy
 from conftest import pg_url
-from process_story import T0, Story, at, clock_at, hold, org_row, write_csv
+from process_story import T0, Story, at, clock_at, hold, org_row, release, write_csv
 from xinyong.domain.catalog import Catalog
 from xinyong.domain.certificates import ALGORITHM, CertificateInvalid, canonical, key_id, sign, verify
 from xinyong.domain.errors import Busy, InvalidInput
@@ -422,6 +422,7 @@ def test_check_certificate_and_audit_from_the_command_line(
         story.engine, story.catalog, eid, approve_it=True, actor="reviewer:li", reason="unpaid", now=hold(start)
     )
     story.maintain(start + timedelta(days=31))
+    release()
     uscc = make_uscc(8)
     env = {**db_env, "XINYONG_SIGNING_KEY_FILE": str(tmp_path / "signing.key")}
     ok(xy(env, "init", cwd=tmp_path))

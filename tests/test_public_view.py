@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from process_story import hold
+from process_story import hold, release
 from test_api import Served, served  # noqa: F401 - `served` serves the app over the test store
 from test_privacy import submitted_numbers
 from xinyong.demo.city import generate_city
@@ -58,6 +58,7 @@ def test_public_view_shows_only_public_records_in_force_and_masks_persons(
             engine, catalog, eid, approve_it=True, actor="reviewer:li", reason="approved for the test", now=hold(then)
         )
     maintain(engine, catalog, hold(then + timedelta(days=35)))
+    release()
     today = datetime.now(UTC).date()
 
     residents = submitted_numbers(city)["cn.ric"]

@@ -10,7 +10,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from builders import make_uscc, ok, xy
-from process_story import Story, hold, org_row
+from process_story import Story, hold, org_row, release
 from test_api import Served, served  # noqa: F401 - the real server the HTTP attacks go through
 from xinyong.domain.catalog import Catalog
 from xinyong.domain.identifiers import IdentifierVault
@@ -44,6 +44,7 @@ def test_the_command_line_refuses_an_endless_extension_and_a_platform_removal(
     assert eid is not None
     lists_service.decide(engine, catalog, eid, approve_it=True, actor="reviewer:li", reason="unpaid", now=hold(day(0)))
     story.maintain(day(31))
+    release()
     moment = ("--now", day(40).isoformat())
 
     def lists(*args: str) -> tuple[int, str]:
@@ -87,6 +88,7 @@ def test_the_reviewers_routes_refuse_an_endless_extension_and_a_platform_removal
         served.engine, catalog, eid, approve_it=True, actor="reviewer:li", reason="unpaid", now=hold(start)
     )
     story.maintain(start + timedelta(days=31))
+    release()
     li, wang = served.key("reviewer", "li"), served.key("reviewer", "wang")
     path = f"/v1/lists/entries/{eid}"
 

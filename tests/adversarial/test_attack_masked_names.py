@@ -14,7 +14,7 @@ import pytest
 from operators import Api, api_fixture, ingest_rows, person_row  # noqa: F401 - the api fixture
 
 from builders import make_ric
-from process_story import hold
+from process_story import hold, release
 from xinyong.services import lists as lists_service
 from xinyong.services.maintain import maintain
 from xinyong.store.tables import list_entries
@@ -33,6 +33,7 @@ def listed(api: Api, tmp_path: Path) -> Api:
         api.engine, api.catalog, entry, approve_it=True, actor="reviewer:li", reason="unpaid", now=hold(start)
     )
     maintain(api.engine, api.catalog, hold(start + timedelta(days=31)))
+    release()
     return api
 
 
