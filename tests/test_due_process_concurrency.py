@@ -204,7 +204,7 @@ def test_an_entry_moved_after_the_run_selected_it_is_skipped_and_the_run_goes_on
         now=clock_at(31),
     )
     with story.engine.connect().execution_options(xinyong_write=True) as conn, conn.begin():
-        done = [m._guarded(conn, m._publish_one, conn, story.catalog, e, at(32)) for e in stale]
+        done = [m.guarded(conn, m._publish_one, conn, story.catalog, e, at(32)) for e in stale]
     assert done == [None, True]
     assert story.state(stale[0].id, at(32)) == "withdrawn" and story.state(stale[1].id, at(32)) == "listed"
     assert story.steps(stale[0].id)[-1][0] == "withdraw"
