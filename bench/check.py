@@ -111,7 +111,7 @@ def build(url: str, n: int, rng: random.Random) -> list[str]:
                 "finished_at": NOW,
             },
         )
-        ts = timestamp(conn, clock.advance(conn, NOW))  # what a check is known at: see store.clock
+        ts = timestamp(conn, clock.advance(conn))  # what a check is known at: see store.clock
         subs, ids, recs, entries, steps, states = [], [], [], [], [], []
         listed = set(rng.sample(range(1, n + 1), n // 50))
         attrs = json.dumps(

@@ -29,6 +29,7 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 
 from xinyong.domain.catalog import load_catalog
+from xinyong.domain.clock import CLOCK
 from xinyong.domain.scoring import add_months
 from xinyong.services.maintain import maintain
 from xinyong.store import clock
@@ -37,7 +38,7 @@ from xinyong.store.db import make_engine, upgrade
 from xinyong.store.ingest_repo import RECORD_COLUMNS, open_batch, sync_sources
 from xinyong.store.tables import list_entries, list_entry_state, list_transitions, records, subjects
 
-NOW = datetime(2027, 6, 1, 8, 0, tzinfo=UTC)
+NOW = datetime(2026, 6, 1, 8, 0, tzinfo=UTC)  # in the past: a run acts at a moment that has passed
 TODAY = NOW.date()
 BLACK = "black.court_defaulters"
 BASIS = "Guo Ban Fa [2019] No. 35, Section 2(5)"
@@ -48,7 +49,7 @@ def _attributes(performance: str) -> str:
     return json.dumps(
         {
             "amount_cny": "5000.00",
-            "case_no": "(2027)浙01执1号",
+            "case_no": "(2026)浙01执1号",
             "circumstance": "has_ability_refuses",
             "performance": performance,
         },
@@ -61,7 +62,9 @@ def _attributes(performance: str) -> str:
 def build(conn: Connection, n_subjects: int, n_entries: int, rng: random.Random) -> dict[str, int]:
     """Write the store in bulk; return what is waiting for the run."""
     catalog = load_catalog()
-    now = timestamp(conn, clock.advance(conn, NOW - timedelta(days=1)))  # the latest stamp written here
+    CLOCK.set_to(NOW - timedelta(days=1))  # the store was written the day before the run
+    now = timestamp(conn, clock.advance(conn))  # the latest stamp written here
+    CLOCK.set_to(None)
     sync_sources(conn, catalog, NOW - timedelta(days=400))
     batch = open_batch(
         conn,
@@ -109,10 +112,10 @@ def build(conn: Connection, n_subjects: int, n_entries: int, rng: random.Random)
                 "cn.uscc",
                 f"{sid:064x}",
                 "9133****",
-                "2027-01-10",
-                "2027-01-15",
+                "2026-01-10",
+                "2026-01-15",
                 None,
-                "(2027)浙01执1号",
+                "(2026)浙01执1号",
                 attrs,
                 "active",
                 f"{next_id:064x}",

@@ -31,6 +31,7 @@ from sqlalchemy import Engine, select
 
 from xinyong.demo.city import generate_city
 from xinyong.domain.catalog import Catalog, load_catalog
+from xinyong.domain.clock import CLOCK
 from xinyong.domain.identifiers import IdentifierVault
 from xinyong.ingest.pipeline import ingest_file, plan_directory
 from xinyong.reports.issue import issue_report
@@ -50,6 +51,7 @@ def build(tmp: Path, persons: int, orgs: int) -> tuple[Engine, Catalog]:
     generate_city(tmp / "city", persons, orgs, SEED, then.date())
     engine = make_engine(f"sqlite:///{tmp / 'store.db'}")
     upgrade(engine)
+    CLOCK.set_to(then)  # the city's story happened in the past: its writes are stamped then
     for path, source in plan_directory(tmp / "city" / "departments", catalog):
         ingest_file(
             engine, catalog, vault, path, source=source, report_dir=tmp / "rejects", helper_min_bytes=None, now=then
@@ -59,7 +61,9 @@ def build(tmp: Path, persons: int, orgs: int) -> tuple[Engine, Catalog]:
         proposed = list(conn.scalars(select(list_entry_state.c.entry_id).where(list_entry_state.c.state == "proposed")))
     for eid in proposed:
         lists_service.decide(engine, catalog, eid, approve_it=True, actor="reviewer:bench", reason="bench", now=then)
+    CLOCK.set_to(then + timedelta(days=35))
     maintain(engine, catalog, then + timedelta(days=35))
+    CLOCK.set_to(None)
     return engine, catalog
 
 

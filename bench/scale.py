@@ -40,6 +40,7 @@ from sqlalchemy import Connection, Engine, text
 sys.path.insert(0, str(Path(__file__).parent))
 from check import BARE_APP, WRK_SCRIPT, serve, wrk
 from xinyong.domain.catalog import load_catalog
+from xinyong.domain.clock import CLOCK
 from xinyong.services.keys import create_key
 from xinyong.store import clock
 from xinyong.store.db import make_engine, upgrade
@@ -108,7 +109,9 @@ def build(engine: Engine, n: int) -> float:
                 "finished_at": now,
             },
         )
-        at = clock.advance(conn, now)
+        CLOCK.set_to(min(now, CLOCK.real()))  # the load's moment, of the past
+        at = clock.advance(conn)
+        CLOCK.set_to(None)
         keys = _keys(conn, LOADED)
         for table, name, definition in reversed(keys):
             if definition.startswith("ALTER"):
@@ -202,7 +205,7 @@ def timed(env: dict[str, str], *args: str) -> float:
 def add_records(engine: Engine, n: int, count: int) -> None:
     """`count` new records of subjects spread over the store, known from now (for --changed)."""
     with engine.begin() as conn:
-        at = clock.advance(conn, datetime.now(UTC))
+        at = clock.advance(conn)
         batch = conn.execute(text("SELECT max(id) FROM batches")).scalar_one()
         conn.execute(
             text(

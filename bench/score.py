@@ -60,6 +60,7 @@ from stdnum.cn import ric, uscc
 from xinyong.domain.catalog import Catalog, load_catalog
 from xinyong.domain.catalog.models import AttributeSpec
 from xinyong.domain.catalog.ruleset_models import ProportionalPoints
+from xinyong.domain.clock import CLOCK
 from xinyong.domain.identifiers import IdentifierVault, Scheme
 from xinyong.domain.scoring import RecordFact, cp, ruleset_in_force, score_subject
 from xinyong.domain.values import canonical_json
@@ -539,7 +540,9 @@ def build_store(catalog: Catalog, work: Path, pop: Population, records_path: str
     names = {"organisation": "杭州某某科技有限公司", "person": "张伟"}
     counts = dict.fromkeys(submitting, 0)
     with engine.connect().execution_options(xinyong_write=True, xinyong_bulk=True) as conn, conn.begin():
-        at = timestamp(conn, clock.advance(conn, RECORDED_AT))  # what a rescore is known at: see store.clock
+        CLOCK.set_to(RECORDED_AT)  # when the bulk-loaded records became known
+        at = timestamp(conn, clock.advance(conn))  # what a rescore is known at: see store.clock
+        CLOCK.set_to(None)
         insert_rows(
             conn, sources, ("id", "name", "registered_at"), [(s.id, s.name, at) for s in catalog.sources.values()]
         )

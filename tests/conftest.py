@@ -8,7 +8,9 @@
 - `db_env` gives the environment a subprocess needs to talk to the same store (for tests that
   run the real `xinyong` command and kill it).
 - The catalog is the shipped one, loaded once; the identifier key is a fixed test key.
-- Nothing sleeps and nothing is mocked: dates are injected into the functions under test.
+- Nothing sleeps and nothing is mocked: a story happens at moments of the past, with the
+  platform's clock held at each (`CLOCK.set_to`, `process_story.clock_at`); every test ends with
+  the clock running again (`real_clock`).
 """
 
 from __future__ import annotations
@@ -22,12 +24,22 @@ import pytest
 from sqlalchemy import Engine, text, update
 
 from xinyong.domain.catalog import Catalog, load_catalog
+from xinyong.domain.clock import CLOCK
 from xinyong.domain.identifiers import IdentifierVault
 from xinyong.store.clock import EPOCH
 from xinyong.store.db import make_engine, upgrade
 from xinyong.store.tables import data_clock, metadata
 
 TEST_KEY_HEX = "5a" * 32
+
+
+@pytest.fixture(autouse=True)
+def real_clock() -> Iterator[None]:
+    """Let the clock run after each test, whatever moment the test held it at."""
+    yield
+    CLOCK.set_to(None)
+
+
 PG_ENV = "XINYONG_TEST_POSTGRES_URL"
 
 

@@ -20,6 +20,7 @@ from sqlalchemy import Engine, select
 from stdnum.cn import ric, uscc
 
 from builders import court_row, write_conn, write_csv
+from process_story import hold
 from xinyong.demo.population import Org, Person, make_orgs, make_persons, make_ric, mistype
 from xinyong.domain.catalog import Catalog
 from xinyong.domain.identifiers import IdentifierVault
@@ -28,14 +29,20 @@ from xinyong.store import linking_repo
 from xinyong.store.linking_tables import link_models
 from xinyong.store.tables import records
 
-T0 = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)
-ANCHOR = date(2027, 1, 1)
+T0 = datetime(2024, 3, 1, 9, 0, tzinfo=UTC)
+ANCHOR = date(2024, 1, 1)
 NAMESAKE = "王建国"
 NAMESAKE_BIRTH = date(1985, 3, 12)
 
 
 def at(days: float) -> datetime:
+    """The moment `days` after T0 (1 March 2024, in the past: writes are stamped by the clock)."""
     return T0 + timedelta(days=days)
+
+
+def clock_at(days: float) -> datetime:
+    """The moment `days` after T0, with the platform's clock held there (for a step that writes)."""
+    return hold(at(days))
 
 
 @dataclass
@@ -54,6 +61,7 @@ class LinkWorld:
         folder = self.tmp / f"f{self.files}"
         folder.mkdir(parents=True)
         path = write_csv(folder / f"{source}.csv", rows)
+        hold(when)
         return ingest_file(self.engine, self.catalog, self.vault, path, report_dir=self.tmp / "rejects", now=when)
 
     def current(self, source_ref: str, source: str = "court") -> Any:
@@ -76,8 +84,8 @@ class LinkWorld:
 
 
 def person_record(ref: str, p: Person, number: str | None, n: int, **over: Any) -> dict[str, Any]:
-    base = {"subject_name": p.name, "decided_on": "2027-02-20", "valid_from": "2027-02-25", "valid_until": "",
-            "document_no": f"(2027)浙01执{n}号", "case_no": f"(2027)浙01执{n}号"}  # fmt: skip
+    base = {"subject_name": p.name, "decided_on": "2024-02-20", "valid_from": "2024-02-25", "valid_until": "",
+            "document_no": f"(2024)浙01执{n}号", "case_no": f"(2024)浙01执{n}号"}  # fmt: skip
     return court_row(ref, number, **{**base, **over})
 
 
@@ -88,7 +96,7 @@ def org_record(ref: str, o: Org, number: str | None, n: int, **over: Any) -> dic
 def tax_record(ref: str, o: Org, number: str, n: int) -> dict[str, Any]:
     """A major tax violation: a finance subsidy is denied while it is linked to the company."""
     return {"source_ref": ref, "revision": 1, "record_type": "tax.major_violation", "subject_name": o.name,
-            "id_scheme": "cn.uscc", "id_number": number, "decided_on": "2027-02-20", "valid_from": "2027-02-25",
+            "id_scheme": "cn.uscc", "id_number": number, "decided_on": "2024-02-20", "valid_from": "2024-02-25",
             "valid_until": "", "document_no": f"杭税稽 {n}", "violation": "false_invoicing", "amount_cny": "900000"}  # fmt: skip
 
 
@@ -131,11 +139,11 @@ def namesake_rows() -> list[dict[str, Any]]:
             f"N-{i}",
             None,
             subject_name=NAMESAKE,
-            decided_on="2027-02-20",
-            valid_from="2027-02-25",
+            decided_on="2024-02-20",
+            valid_from="2024-02-25",
             valid_until="",
-            document_no=f"(2027)浙01执{700 + i}号",
-            case_no=f"(2027)浙01执{700 + i}号",
+            document_no=f"(2024)浙01执{700 + i}号",
+            case_no=f"(2024)浙01执{700 + i}号",
         )
         for i in range(2)
     ]

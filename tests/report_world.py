@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import Engine, select
 
 from builders import make_uscc
-from process_story import Story, org_row, person_row
+from process_story import Story, org_row, person_row, release
 from xinyong.domain.catalog import Catalog
 from xinyong.domain.identifiers import IdentifierVault
 from xinyong.services import lists as lists_service
@@ -63,6 +63,7 @@ class World:
         for eid in proposed:
             lists_service.decide(engine, catalog, eid, approve_it=True, actor="reviewer:li", reason="unpaid", now=START)
         self.story.maintain(START + timedelta(days=31))
+        release()  # the world was built in the past; the tests act now
         self.company = self.story.subject_of("W-1")
         self.person = self.story.subject_of("W-2")
         self.busy = self.story.subject_of("P000", "samr")

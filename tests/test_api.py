@@ -25,7 +25,7 @@ from sqlalchemy import Engine, event, func, select
 
 from builders import make_ric, make_uscc
 from conftest import TEST_KEY_HEX
-from process_story import T0, Story, org_row, person_row
+from process_story import T0, Story, hold, org_row, person_row, release
 from xinyong.api.app import ROUTERS, create_app
 from xinyong.api.authz import MATRIX
 from xinyong.domain.catalog import Catalog
@@ -205,9 +205,10 @@ def test_check_certificate_replay_subject_file_objection_and_public_view(
         eid = story.entry(ref)
         assert eid is not None
         lists_service.decide(
-            served.engine, catalog, eid, approve_it=True, actor="reviewer:li", reason="unpaid", now=start
+            served.engine, catalog, eid, approve_it=True, actor="reviewer:li", reason="unpaid", now=hold(start)
         )
     story.maintain(start + timedelta(days=31))  # published, and in force today
+    release()
 
     consumer = served.key("consumer", "finance-bureau", scopes={"contexts": ["procurement.tender"]})
     r = served.call(
@@ -319,6 +320,7 @@ def test_a_write_is_stored_with_its_audit_event_or_not_at_all(
     start = datetime.now(UTC) - timedelta(days=100)
     day = (start - timedelta(days=20)).date().isoformat()
     story.ingest([org_row("A-1", 71, decided_on=day, valid_from=day)], start)
+    release()
     subject = served.key("subject", "company-71", subject_id=story.subject_of("A-1"))
     reviewer = served.key("reviewer", "zhao")
     body = {"target": "record:court/A-1", "grounds": "the judgment was paid in full"}

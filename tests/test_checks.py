@@ -22,7 +22,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from builders import make_uscc, ok, write_conn, xy
 from conftest import pg_url
-from process_story import T0, Story, at, org_row, write_csv
+from process_story import T0, Story, at, clock_at, hold, org_row, release, write_csv
 from xinyong.domain.catalog import Catalog
 from xinyong.domain.certificates import ALGORITHM, CertificateInvalid, canonical, key_id, sign, verify
 from xinyong.domain.errors import Busy, InvalidInput
@@ -31,7 +31,8 @@ from xinyong.ingest.pipeline import ingest_file
 from xinyong.services import audit
 from xinyong.services import lists as lists_service
 from xinyong.services.checks import certificate_of, decide_check, replay, run_check, store_checks
-from xinyong.services.objections import decide_objection, file_objection
+from xinyong.services.objection_rulings import decide_objection
+from xinyong.services.objections import file_objection
 from xinyong.store import clock, db
 from xinyong.store import engine as engines
 from xinyong.store.db import make_engine
@@ -60,7 +61,7 @@ def check(story: Story, number: str, context: str, when: float, purpose: str | N
         context=context,
         purpose=purpose,
         consumer="consumer:finance",
-        now=at(when),
+        now=clock_at(when),
     )
 
 
@@ -70,7 +71,7 @@ def black_listed(story: Story, n: int) -> str:
     eid = story.entry(f"B-{n}")
     assert eid is not None
     lists_service.decide(
-        story.engine, story.catalog, eid, approve_it=True, actor="reviewer:li", reason="unpaid", now=at(0)
+        story.engine, story.catalog, eid, approve_it=True, actor="reviewer:li", reason="unpaid", now=clock_at(0)
     )
     story.maintain(at(31))
     return make_uscc(n)
@@ -84,14 +85,15 @@ def test_black_listed_company_is_denied_in_procurement_with_reasons_and_a_certif
     [applied] = d["applied"]
     assert applied["measure"] == "procurement.exclude_court_defaulters" and applied["effect"] == "deny"
     assert "Fa Shi [2017] No. 7, Art. 8" in applied["legal_basis"]
-    assert applied["basis"][0]["record"] == "court/B-1" and "in force since 2027-04-01" in applied["reason"]
+    assert applied["basis"][0]["record"] == "court/B-1" and "in force since 2024-04-01" in applied["reason"]
     assert all(m["reason"].startswith("does not apply") for m in d["not_applied"]) and d["not_applied"]
     # Known at the last moment the platform learnt something (the listing by maintenance on
     # day 31), which a replay can reproduce; asked on day 32.
     assert result["data_version"] == {
         "catalog": story.catalog.version,
-        "as_of": "2027-04-02",
+        "as_of": "2024-04-02",
         "known_at": at(31).isoformat(),
+        "evaluated_at": at(32).isoformat(),
     }
     assert result["issued_at"] == at(32).isoformat()
     cert = certificate_of(story.engine, result["check_id"])
@@ -154,8 +156,8 @@ def test_record_trigger_needs_a_linked_record_and_grades_trigger_only_rewards(st
         "subject_name": "杭州某某有限公司",
         "id_scheme": "cn.uscc",
         "id_number": make_uscc(4),
-        "decided_on": "2027-02-20",
-        "valid_from": "2027-02-25",
+        "decided_on": "2024-02-20",
+        "valid_from": "2024-02-25",
         "valid_until": "",
         "document_no": "杭税稽 9",
         "source_ref": "TX-4",
@@ -199,7 +201,7 @@ def test_replay_gives_the_same_answer_as_known_then_even_after_a_correction(stor
         target="record:court/B-6",
         grounds="the judgment was quashed on appeal",
         actor=f"subject:{sid}",
-        now=at(33),
+        now=clock_at(33),
     )
     disputed = check(story, uscc, "procurement.tender", 34)["decision"]
     assert disputed["outcome"] == "deny" and disputed["applied"][0]["disputed"] is True
@@ -211,7 +213,7 @@ def test_replay_gives_the_same_answer_as_known_then_even_after_a_correction(stor
         uphold=True,
         actor="reviewer:wang",
         reason="quashed on appeal",
-        now=at(35),
+        now=clock_at(35),
         revoke=True,
     )
     assert check(story, uscc, "procurement.tender", 36)["decision"]["outcome"] == "allow"
@@ -229,8 +231,8 @@ def test_a_check_made_while_a_batch_is_being_written_replays_the_same(story: Sto
         "subject_name": "杭州某某有限公司",
         "id_scheme": "cn.uscc",
         "id_number": uscc,
-        "decided_on": "2027-02-20",
-        "valid_from": "2027-02-25",
+        "decided_on": "2024-02-20",
+        "valid_from": "2024-02-25",
         "valid_until": "",
         "document_no": "杭税 7",
         "source_ref": "A-7",
@@ -259,7 +261,7 @@ def test_a_check_made_while_a_batch_is_being_written_replays_the_same(story: Sto
                     context="finance.subsidy",
                     purpose="subsidy_application",
                     consumer="consumer:finance",
-                    now=at(3),
+                    now=clock_at(3),
                 )
             )
 
@@ -271,7 +273,7 @@ def test_a_check_made_while_a_batch_is_being_written_replays_the_same(story: Sto
         report_dir=tmp_path,
         chunk_rows=1,
         helper_min_bytes=None,
-        now=at(2),
+        now=clock_at(2),
         progress=mid_batch,
     )
     assert result.accepted == 2 and result.rejected == 0
@@ -286,15 +288,18 @@ def test_a_check_made_while_a_batch_is_being_written_replays_the_same(story: Sto
 
 def test_the_knowledge_clock_never_runs_backwards_and_reads_only_what_is_committed(story: Story) -> None:
     with write_conn(story.engine) as conn:
-        first = clock.advance(conn, at(10))
+        first = clock.advance(conn) if hold(at(10)) else None
+    assert first == at(10), "the stamp is the clock's time"
     with write_conn(story.engine) as conn:
-        assert clock.advance(conn, at(5)) == first + clock.TICK  # an earlier moment moves forward
+        hold(at(5))  # the clock held earlier (a replay): the stamp still moves forward
+        assert clock.advance(conn) == first + clock.TICK
     with story.engine.connect() as reader:
         assert clock.known_at(reader) == first + clock.TICK
 
     def rolled_back() -> None:
         with write_conn(story.engine) as conn:
-            clock.advance(conn, at(20))
+            hold(at(20))
+            clock.advance(conn)
             raise RuntimeError("rolled back")
 
     with pytest.raises(RuntimeError, match="rolled back"):
@@ -312,7 +317,7 @@ def test_a_check_reads_the_subject_file_in_one_statement_and_on_postgresql_outsi
     sid = story.subject_of("B-8")
     file_objection(
         engine, story.catalog, subject_id=sid, target="record:court/B-8", grounds="paid in full", actor=f"subject:{sid}",
-        now=at(33),
+        now=clock_at(33),
     )  # fmt: skip
     seen: list[tuple[str, str | None]] = []  # each statement the driver ran, and on PostgreSQL the state after it
 
@@ -350,7 +355,7 @@ def test_a_check_reads_the_subject_file_in_one_statement_and_on_postgresql_outsi
     try:
         decided = decide_check(
             engine, story.catalog, story.vault, KEY, identifier=uscc, context="procurement.tender",
-            purpose="contract_award", consumer="consumer:finance", now=at(34),
+            purpose="contract_award", consumer="consumer:finance", now=clock_at(34),
         )  # fmt: skip
     finally:
         event.remove(engine, "checkout", traced)
@@ -414,9 +419,10 @@ def test_check_certificate_and_audit_from_the_command_line(
     eid = story.entry("B-8")
     assert eid is not None
     lists_service.decide(
-        story.engine, story.catalog, eid, approve_it=True, actor="reviewer:li", reason="unpaid", now=start
+        story.engine, story.catalog, eid, approve_it=True, actor="reviewer:li", reason="unpaid", now=hold(start)
     )
     story.maintain(start + timedelta(days=31))
+    release()
     uscc = make_uscc(8)
     env = {**db_env, "XINYONG_SIGNING_KEY_FILE": str(tmp_path / "signing.key")}
     ok(xy(env, "init", cwd=tmp_path))
@@ -458,14 +464,15 @@ def test_check_certificate_and_audit_from_the_command_line(
 def test_the_knowledge_clock_keeps_no_stamp_a_savepoint_rolled_back(story: Story) -> None:
     with story.engine.connect() as conn:
         with pytest.raises(RuntimeError, match="inside a write transaction"):
-            clock.advance(conn, at(10))
+            clock.advance(conn)
         conn.rollback()
         with write_conn(story.engine) as w:
             inner = w.begin_nested()
-            undone = clock.advance(w, at(10))
+            undone = clock.advance(w) if hold(at(10)) else None
             inner.rollback()
-            kept = clock.advance(w, at(10))
-            assert clock.advance(w, at(11)) == kept  # one stamp for the rest of the transaction
+            kept = clock.advance(w)
+            hold(at(11))
+            assert clock.advance(w) == kept  # one stamp for the rest of the transaction
         assert clock.known_at(conn) == kept >= undone
 
 

@@ -16,7 +16,7 @@ from sqlalchemy import Engine, func, select
 
 from builders import ok, xy
 from gateway import Gateway, new_secret, notice_ids
-from process_story import T0, Story, at, person_row
+from process_story import T0, Story, at, clock_at, person_row
 from xinyong.domain.catalog import Catalog
 from xinyong.domain.errors import ConfigurationError
 from xinyong.domain.identifiers import IdentifierVault
@@ -36,7 +36,9 @@ def with_notices(engine: Engine, catalog: Catalog, vault: IdentifierVault, tmp_p
     for i in range(n):
         eid = story.entry(f"W-{i}")
         assert eid is not None
-        lists_service.decide(engine, catalog, eid, approve_it=True, actor="reviewer:li", reason="unpaid", now=at(1))
+        lists_service.decide(
+            engine, catalog, eid, approve_it=True, actor="reviewer:li", reason="unpaid", now=clock_at(1)
+        )
     with engine.connect() as conn:
         return set(conn.scalars(select(notices.c.id)))
 
@@ -50,16 +52,16 @@ def test_every_notice_arrives_exactly_once_though_the_gateway_fails_its_first_at
     policy = RetryPolicy(max_attempts=5, base_seconds=60, max_seconds=3600)
     with Gateway(secret, fail_first=2) as gateway:
         channel = WebhookChannel(gateway.url, secret, timeout=10)
-        first = deliver_due(engine, channel, policy, now=at(2))
+        first = deliver_due(engine, channel, policy, now=clock_at(2))
         assert (first.delivered, first.failed) == (0, len(ids))
         # Backoff: a minute at most after the first failure (with jitter, at least half of it).
-        assert deliver_due(engine, channel, policy, now=at(2) + timedelta(seconds=29)).failed == 0
-        second = deliver_due(engine, channel, policy, now=at(2) + timedelta(seconds=61))
+        assert deliver_due(engine, channel, policy, now=clock_at(2) + timedelta(seconds=29)).failed == 0
+        second = deliver_due(engine, channel, policy, now=clock_at(2) + timedelta(seconds=61))
         assert second.failed == len(ids)
-        third = deliver_due(engine, channel, policy, now=at(3))
+        third = deliver_due(engine, channel, policy, now=clock_at(3))
         assert third.delivered == len(ids)
         # Delivered: the sender stops. Later runs send nothing more.
-        assert deliver_due(engine, channel, policy, now=at(10)).as_dict() == {
+        assert deliver_due(engine, channel, policy, now=clock_at(10)).as_dict() == {
             "delivered": 0,
             "failed": 0,
             "dead": 0,
@@ -91,7 +93,7 @@ def test_a_notice_that_never_arrives_goes_dead_and_a_redirect_is_not_followed(
     policy = RetryPolicy(max_attempts=3, base_seconds=0, max_seconds=0)
     with Gateway(secret) as elsewhere, Gateway(secret, fail_first=99, redirect_to=elsewhere.url) as gateway:
         channel = WebhookChannel(gateway.url, secret, timeout=10)
-        runs = [deliver_due(engine, channel, policy, now=at(2 + i)) for i in range(5)]
+        runs = [deliver_due(engine, channel, policy, now=clock_at(2 + i)) for i in range(5)]
         channel.close()
     assert [r.dead for r in runs] == [0, 0, len(ids), 0, 0]
     assert sum(gateway.requests_per_notice().values()) == 3 * len(ids), "no attempt after the last"
@@ -110,7 +112,7 @@ def test_an_unreachable_gateway_stops_the_run_after_one_attempt(
     with Gateway(secret) as gone:
         url = gone.url
     channel = WebhookChannel(url, secret, timeout=5)  # nothing listens there any more
-    run = deliver_due(engine, channel, RetryPolicy(), now=at(2))
+    run = deliver_due(engine, channel, RetryPolicy(), now=clock_at(2))
     channel.close()
     assert run.channel_down and run.failed == 1
     with engine.connect() as conn:
@@ -133,7 +135,7 @@ def test_two_runs_at_once_send_each_notice_once(
         def run() -> None:
             channel = WebhookChannel(gateway.url, secret, timeout=10)
             barrier.wait()
-            deliver_due(engine, channel, RetryPolicy(), now=at(2), page=2)
+            deliver_due(engine, channel, RetryPolicy(), now=clock_at(2), page=2)
             channel.close()
 
         threads = [threading.Thread(target=run) for _ in range(2)]

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import Engine, select, update
 
 from builders import make_ric, make_uscc, mistype
-from process_story import BLACK, RED, SAMR, T0, WATCH, Story, at, org_row, person_row, samr_row
+from process_story import BLACK, RED, SAMR, T0, WATCH, Story, at, clock_at, org_row, person_row, samr_row
 from xinyong.domain.catalog import Catalog
 from xinyong.domain.errors import Conflict, InvalidInput, NotFound
 from xinyong.domain.identifiers import IdentifierVault
@@ -22,7 +22,8 @@ from xinyong.domain.lists import InvalidTransition
 from xinyong.domain.workdays import add_working_days
 from xinyong.services import list_views
 from xinyong.services import lists as lists_service
-from xinyong.services.objections import appeal, decide_objection, file_objection
+from xinyong.services.objection_rulings import decide_objection
+from xinyong.services.objections import appeal, file_objection
 from xinyong.services.repairs import decide_repair, file_repair
 from xinyong.services.status import store_status
 from xinyong.store.tables import list_transitions, objections, records, unresolved
@@ -49,7 +50,7 @@ def listed(
     eid = story.entry(ref, list_id, source)
     assert eid is not None
     lists_service.decide(
-        story.engine, story.catalog, eid, approve_it=True, actor=LI, reason="serious default", now=at(approve_at)
+        story.engine, story.catalog, eid, approve_it=True, actor=LI, reason="serious default", now=clock_at(approve_at)
     )
     story.maintain(at(publish_at))
     assert story.state(eid, at(publish_at)) == "listed"
@@ -65,7 +66,7 @@ def test_default_objection_appeal_listing_then_paid_and_removed_within_three_wor
     sid = story.subject_of("C-1")
 
     lists_service.decide(
-        story.engine, story.catalog, eid, approve_it=True, actor=LI, reason="unpaid judgment", now=at(1)
+        story.engine, story.catalog, eid, approve_it=True, actor=LI, reason="unpaid judgment", now=clock_at(1)
     )
     assert story.state(eid, at(1)) == "notified"
     o = file_objection(
@@ -75,7 +76,7 @@ def test_default_objection_appeal_listing_then_paid_and_removed_within_three_wor
         target=f"entry:{eid}",
         grounds="I paid part of it already",
         actor=f"subject:{sid}",
-        now=at(5),
+        now=clock_at(5),
     )
     assert story.state(eid, at(5)) == "objected"
     assert eid in story.disputes(sid).entries
@@ -86,18 +87,18 @@ def test_default_objection_appeal_listing_then_paid_and_removed_within_three_wor
         uphold=False,
         actor=LI,
         reason="partial payment does not meet the obligation",
-        now=at(10),
+        now=clock_at(10),
     )
-    assert first["appeal_until"] == date(2027, 3, 21)
+    assert first["appeal_until"] == date(2024, 3, 21)
     assert story.state(eid, at(10)) == "notified"
 
     ap = appeal(
-        story.engine, story.catalog, o["id"], grounds="the court accepted my payment plan", actor=None, now=at(12)
+        story.engine, story.catalog, o["id"], grounds="the court accepted my payment plan", actor=None, now=clock_at(12)
     )
     assert story.state(eid, at(12)) == "objected"
     with pytest.raises(InvalidInput, match="different reviewer"):
         decide_objection(
-            story.engine, story.catalog, ap["id"], uphold=False, actor=LI, reason="same as before", now=at(20)
+            story.engine, story.catalog, ap["id"], uphold=False, actor=LI, reason="same as before", now=clock_at(20)
         )
     final = decide_objection(
         story.engine,
@@ -106,11 +107,11 @@ def test_default_objection_appeal_listing_then_paid_and_removed_within_three_wor
         uphold=False,
         actor=WANG,
         reason="no payment plan was registered with the court",
-        now=at(20),
+        now=clock_at(20),
     )
     assert final["appeal_until"] is None
     with pytest.raises(InvalidInput, match="only once"):
-        appeal(story.engine, story.catalog, ap["id"], grounds="again", actor=None, now=at(21))
+        appeal(story.engine, story.catalog, ap["id"], grounds="again", actor=None, now=clock_at(21))
 
     assert story.maintain(at(25))["published"] == 0  # the notice period (30 days from 2 March) runs on
     assert story.maintain(at(31))["published"] == 1
@@ -151,7 +152,7 @@ def test_wrong_record_objection_upheld_revokes_it_and_restores_the_score(story: 
         target="record:court/C-2",
         grounds="this judgment is about another company",
         actor=f"subject:{sid}",
-        now=at(2),
+        now=clock_at(2),
     )
     assert ("court", "C-2") in story.disputes(sid).records
     decide_objection(
@@ -161,7 +162,7 @@ def test_wrong_record_objection_upheld_revokes_it_and_restores_the_score(story: 
         uphold=True,
         actor=LI,
         reason="the court confirmed a clerical error",
-        now=at(5),
+        now=clock_at(5),
         revoke=True,
     )
     with story.engine.connect() as conn:
@@ -181,7 +182,7 @@ def test_wrong_record_objection_upheld_revokes_it_and_restores_the_score(story: 
     assert not story.disputes(sid).records
     with pytest.raises(Conflict, match="already decided"):
         decide_objection(
-            story.engine, story.catalog, o["id"], uphold=False, actor=WANG, reason="late second view", now=at(6)
+            story.engine, story.catalog, o["id"], uphold=False, actor=WANG, reason="late second view", now=clock_at(6)
         )
 
 
@@ -198,10 +199,12 @@ def test_corrected_attribute_that_meets_the_obligation_withdraws_the_proposal(st
         target="record:court/C-3",
         grounds="the judgment was performed in full last year",
         actor=f"subject:{sid}",
-        now=at(1),
+        now=clock_at(1),
     )
     with pytest.raises(InvalidInput, match="either revokes it"):
-        decide_objection(story.engine, story.catalog, o["id"], uphold=True, actor=LI, reason="performed", now=at(2))
+        decide_objection(
+            story.engine, story.catalog, o["id"], uphold=True, actor=LI, reason="performed", now=clock_at(2)
+        )
     with pytest.raises(InvalidInput, match="no attribute 'colour'"):
         decide_objection(
             story.engine,
@@ -210,7 +213,7 @@ def test_corrected_attribute_that_meets_the_obligation_withdraws_the_proposal(st
             uphold=True,
             actor=LI,
             reason="performed",
-            now=at(2),
+            now=clock_at(2),
             set_attributes={"colour": "red"},
         )
     with pytest.raises(InvalidInput, match="performance"):
@@ -221,7 +224,7 @@ def test_corrected_attribute_that_meets_the_obligation_withdraws_the_proposal(st
             uphold=True,
             actor=LI,
             reason="performed",
-            now=at(2),
+            now=clock_at(2),
             set_attributes={"performance": "done"},
         )
     decide_objection(
@@ -231,7 +234,7 @@ def test_corrected_attribute_that_meets_the_obligation_withdraws_the_proposal(st
         uphold=True,
         actor=LI,
         reason="the receipt was verified",
-        now=at(2),
+        now=clock_at(2),
         set_attributes={"performance": "performed"},
     )
     assert story.state(eid, at(2)) == "withdrawn"
@@ -249,15 +252,15 @@ def test_serious_record_repair_refused_at_six_months_approved_at_twelve(story: S
         story.catalog,
         subject_id=sid,
         record="samr/M-4",
-        evidence_ref="receipt 2027-881",
+        evidence_ref="receipt 2024-881",
         commitment=True,
         actor=f"subject:{sid}",
-        now=at(182),
+        now=clock_at(182),
     )
     assert r1["unmet"] == ["period_not_served"]
     with pytest.raises(InvalidInput, match="minimum period"):
         decide_repair(
-            story.engine, story.catalog, r1["id"], approve=True, actor=LI, reason="evidence is fine", now=at(184)
+            story.engine, story.catalog, r1["id"], approve=True, actor=LI, reason="evidence is fine", now=clock_at(184)
         )
     refused = decide_repair(
         story.engine,
@@ -266,20 +269,20 @@ def test_serious_record_repair_refused_at_six_months_approved_at_twelve(story: S
         approve=False,
         actor=LI,
         reason="a serious record is repairable after twelve months",
-        now=at(184),
+        now=clock_at(184),
     )
     assert refused["unmet"] == ["period_not_served"]
-    assert refused["reapply_on"] == date(2028, 2, 25)
-    with pytest.raises(InvalidInput, match="apply again from 2028-02-25"):
+    assert refused["reapply_on"] == date(2025, 2, 25)
+    with pytest.raises(InvalidInput, match="apply again from 2025-02-25"):
         file_repair(
             story.engine,
             story.catalog,
             subject_id=sid,
             record="samr/M-4",
-            evidence_ref="receipt 2027-881",
+            evidence_ref="receipt 2024-881",
             commitment=True,
             actor=f"subject:{sid}",
-            now=at(240),
+            now=clock_at(240),
         )
     assert story.points(sid, at(362)) == 80.0
     r2 = file_repair(
@@ -287,10 +290,10 @@ def test_serious_record_repair_refused_at_six_months_approved_at_twelve(story: S
         story.catalog,
         subject_id=sid,
         record="samr/M-4",
-        evidence_ref="receipt 2027-881",
+        evidence_ref="receipt 2024-881",
         commitment=True,
         actor=f"subject:{sid}",
-        now=at(362),
+        now=clock_at(362),
     )
     assert r2["unmet"] == []
     assert r2["due_on"] == add_working_days(at(362).date(), 10)
@@ -301,7 +304,7 @@ def test_serious_record_repair_refused_at_six_months_approved_at_twelve(story: S
         approve=True,
         actor=WANG,
         reason="obligation met, commitment filed",
-        now=at(365),
+        now=clock_at(365),
     )
     assert story.state(eid, at(365)) == "repaired"
     assert story.points(sid, at(365)) == 100.0
@@ -321,15 +324,15 @@ def test_credit_repair_cannot_end_the_court_s_listing(story: Story) -> None:
         story.catalog,
         subject_id=sid,
         record="court/C-9",
-        evidence_ref="receipt 2028-090",
+        evidence_ref="receipt 2025-090",
         commitment=True,
         actor=f"subject:{sid}",
-        now=at(400),
+        now=clock_at(400),
     )
     assert r["unmet"] == ["not_repairable"]
     with pytest.raises(InvalidInput, match="cannot be approved"):
         decide_repair(
-            story.engine, story.catalog, r["id"], approve=True, actor=WANG, reason="the debt is paid", now=at(401)
+            story.engine, story.catalog, r["id"], approve=True, actor=WANG, reason="the debt is paid", now=clock_at(401)
         )
 
 
@@ -344,7 +347,7 @@ def test_repair_refusal_must_name_what_is_unmet_and_evidence_is_required(story: 
         evidence_ref=None,
         commitment=False,
         actor=f"subject:{sid}",
-        now=at(400),
+        now=clock_at(400),
     )
     assert r["unmet"] == ["obligation_not_met", "no_commitment"]
     with pytest.raises(Conflict, match="still open"):
@@ -356,7 +359,7 @@ def test_repair_refusal_must_name_what_is_unmet_and_evidence_is_required(story: 
             evidence_ref="x",
             commitment=True,
             actor=f"subject:{sid}",
-            now=at(401),
+            now=clock_at(401),
         )
     with pytest.raises(InvalidInput, match="unmet"):
         decide_repair(
@@ -366,11 +369,11 @@ def test_repair_refusal_must_name_what_is_unmet_and_evidence_is_required(story: 
             approve=False,
             actor=LI,
             reason="not yet",
-            now=at(402),
+            now=clock_at(402),
             unmet=["nonsense"],
         )
     d = decide_repair(
-        story.engine, story.catalog, r["id"], approve=False, actor=LI, reason="no proof of payment", now=at(402)
+        story.engine, story.catalog, r["id"], approve=False, actor=LI, reason="no proof of payment", now=clock_at(402)
     )
     assert d["unmet"] == ["obligation_not_met", "no_commitment"] and d["reapply_on"] == at(402).date()
 
@@ -401,7 +404,7 @@ def test_pending_objection_holds_publication_until_decided_and_the_appeal_period
     eid = story.entry("C-8")
     assert eid is not None
     lists_service.decide(
-        story.engine, story.catalog, eid, approve_it=True, actor=LI, reason="unpaid judgment", now=at(0)
+        story.engine, story.catalog, eid, approve_it=True, actor=LI, reason="unpaid judgment", now=clock_at(0)
     )
     o = file_objection(
         story.engine,
@@ -410,7 +413,7 @@ def test_pending_objection_holds_publication_until_decided_and_the_appeal_period
         target="record:court/C-8",
         grounds="the amount is wrong by ten times",
         actor=f"subject:{sid}",
-        now=at(10),
+        now=clock_at(10),
     )
     done = story.maintain(at(31))
     assert (done["published"], done["held_by_objection"]) == (0, 1)
@@ -422,7 +425,7 @@ def test_pending_objection_holds_publication_until_decided_and_the_appeal_period
         uphold=False,
         actor=LI,
         reason="the amount matches the judgment",
-        now=at(35),
+        now=clock_at(35),
     )
     assert story.maintain(at(36))["held_by_objection"] == 1  # the subject may still appeal
     assert story.maintain(at(46))["published"] == 1
@@ -434,7 +437,7 @@ def test_term_end_expires_without_a_job_then_maintain_records_it(story: Story) -
     sid = story.subject_of("C-9")
     eid = listed(story, "C-9")
     ends = list_views.entry_detail(story.engine, story.catalog, eid, known_at=at(31))["ends_on"]
-    assert ends == date(2029, 4, 1)
+    assert ends == date(2026, 4, 1)
     day_before = at((ends - T0.date()).days - 1)
     on_the_day = at((ends - T0.date()).days)
     assert story.state(eid, day_before) == "listed"
@@ -447,14 +450,15 @@ def test_term_end_expires_without_a_job_then_maintain_records_it(story: Story) -
 
 
 def test_extension_needs_a_listing_in_force_and_stays_within_bounds(story: Story) -> None:
-    story.ingest([person_row("C-10", 10)], T0)
-    eid = listed(story, "C-10")
+    e = -731  # two years before the other stories (1 March 2022): the extended term ends before today
+    story.ingest([person_row("C-10", 10, decided_on="2022-02-20", valid_from="2022-02-25")], at(e))
+    eid = listed(story, "C-10", approve_at=e, publish_at=e + 31)
     with pytest.raises(InvalidInput, match="12 to 36 months"):
         lists_service.extend(
-            story.engine, story.catalog, eid, months=48, actor=LI, reason="repeated default", now=at(700)
+            story.engine, story.catalog, eid, months=48, actor=LI, reason="repeated default", now=clock_at(e + 700)
         )
     with pytest.raises(InvalidInput, match="needs a reason"):
-        lists_service.extend(story.engine, story.catalog, eid, months=12, actor=LI, reason=" ", now=at(700))
+        lists_service.extend(story.engine, story.catalog, eid, months=12, actor=LI, reason=" ", now=clock_at(e + 700))
     view = lists_service.extend(
         story.engine,
         story.catalog,
@@ -462,13 +466,13 @@ def test_extension_needs_a_listing_in_force_and_stays_within_bounds(story: Story
         months=12,
         actor=WANG,  # not the reviewer who approved the listing
         reason="a new default judgment on the same obligation",
-        now=at(700),
+        now=clock_at(e + 700),
     )
-    assert view.ends_on == date(2030, 4, 1)
-    assert story.state(eid, at(800)) == "listed"
+    assert view.ends_on == date(2025, 4, 1)
+    assert story.state(eid, at(e + 800)) == "listed"
     with pytest.raises(InvalidTransition, match="not in force"):
         lists_service.extend(
-            story.engine, story.catalog, eid, months=12, actor=WANG, reason="too late now", now=at(1200)
+            story.engine, story.catalog, eid, months=12, actor=WANG, reason="too late now", now=clock_at(e + 1200)
         )
 
 
@@ -485,10 +489,16 @@ def test_link_objection_upheld_unlinks_the_record_and_withdraws_the_entry(story:
         target="link:court/C-11",
         grounds="the court mixed me up with a namesake",
         actor=f"subject:{sid}",
-        now=at(1),
+        now=clock_at(1),
     )
     decide_objection(
-        story.engine, story.catalog, o["id"], uphold=True, actor=LI, reason="the court confirmed a mix-up", now=at(3)
+        story.engine,
+        story.catalog,
+        o["id"],
+        uphold=True,
+        actor=LI,
+        reason="the court confirmed a mix-up",
+        now=clock_at(3),
     )
     with story.engine.connect() as conn:
         cur = conn.execute(
@@ -510,7 +520,7 @@ def test_overdue_objections_and_repairs_are_flagged_and_counted(story: Story) ->
         target="record:court/C-12",
         grounds="we never were party to this case",
         actor=f"subject:{sid}",
-        now=at(0),
+        now=clock_at(0),
     )
     assert o["due_on"] == add_working_days(T0.date(), 15)
     file_repair(
@@ -521,12 +531,12 @@ def test_overdue_objections_and_repairs_are_flagged_and_counted(story: Story) ->
         evidence_ref="bank slip 77",
         commitment=True,
         actor=f"subject:{sid}",
-        now=at(0),
+        now=clock_at(0),
     )
     assert story.maintain(at(10))["overdue_objections"] == 0
     late = story.maintain(at(30))
     assert (late["overdue_objections"], late["overdue_repairs"]) == (1, 1)
-    status = store_status(story.engine, now=at(30))
+    status = store_status(story.engine, now=clock_at(30))
     assert status["due_process"]["overdue_objections"] == 1
     assert status["due_process"]["overdue_repairs"] == 1
 
@@ -537,8 +547,8 @@ def test_watch_list_needs_no_reviewer_and_red_list_proposals_can_be_rejected(sto
         "subject_name": "杭州某某有限公司",
         "id_scheme": "cn.uscc",
         "id_number": make_uscc(13),
-        "decided_on": "2027-02-20",
-        "valid_from": "2027-02-25",
+        "decided_on": "2024-02-20",
+        "valid_from": "2024-02-25",
         "valid_until": "",
         "document_no": "杭税欠 1",
     }
@@ -560,7 +570,7 @@ def test_watch_list_needs_no_reviewer_and_red_list_proposals_can_be_rejected(sto
         approve_it=False,
         actor=WANG,
         reason="the A grade is under tax review",
-        now=at(1),
+        now=clock_at(1),
     )
     assert story.state(red, at(1)) == "withdrawn"
     assert story.maintain(at(31))["published"] == 1
@@ -575,12 +585,14 @@ def test_decisions_refuse_bad_input_and_change_nothing(story: Story, engine: Eng
     assert eid is not None
     with pytest.raises(InvalidInput, match="expected 'reviewer:NAME'"):
         lists_service.decide(
-            engine, story.catalog, eid, approve_it=True, actor="li", reason="unpaid judgment", now=at(1)
+            engine, story.catalog, eid, approve_it=True, actor="li", reason="unpaid judgment", now=clock_at(1)
         )
     with pytest.raises(InvalidInput, match="needs a reason"):
-        lists_service.decide(engine, story.catalog, eid, approve_it=True, actor=LI, reason="ok", now=at(1))
+        lists_service.decide(engine, story.catalog, eid, approve_it=True, actor=LI, reason="ok", now=clock_at(1))
     with pytest.raises(NotFound, match="no list entry 999"):
-        lists_service.decide(engine, story.catalog, 999, approve_it=True, actor=LI, reason="unpaid judgment", now=at(1))
+        lists_service.decide(
+            engine, story.catalog, 999, approve_it=True, actor=LI, reason="unpaid judgment", now=clock_at(1)
+        )
     with pytest.raises(InvalidInput, match="10 to 2000"):
         file_objection(
             engine,
@@ -589,7 +601,7 @@ def test_decisions_refuse_bad_input_and_change_nothing(story: Story, engine: Eng
             target="record:court/C-14",
             grounds="no",
             actor="subject:1",
-            now=at(1),
+            now=clock_at(1),
         )
     with pytest.raises(NotFound, match="no record court/C-14 in your file"):
         file_objection(
@@ -599,7 +611,7 @@ def test_decisions_refuse_bad_input_and_change_nothing(story: Story, engine: Eng
             target="record:court/C-14",
             grounds="not mine at all, clearly",
             actor=f"subject:{other}",
-            now=at(1),
+            now=clock_at(1),
         )
     with pytest.raises(InvalidInput, match="start with record:"):
         file_objection(
@@ -609,7 +621,7 @@ def test_decisions_refuse_bad_input_and_change_nothing(story: Story, engine: Eng
             target="case:1",
             grounds="not mine at all, clearly",
             actor=f"subject:{sid}",
-            now=at(1),
+            now=clock_at(1),
         )
     with pytest.raises(InvalidTransition, match="cannot publish"), engine.connect() as conn:
         lists_service.apply(
@@ -618,16 +630,17 @@ def test_decisions_refuse_bad_input_and_change_nothing(story: Story, engine: Eng
             eid,
             lists_service.Action.PUBLISH,
             actor="system:maintain",
-            now=at(1),
             reason="too early",
         )
     with engine.connect() as conn:
         assert conn.scalar(select(objections.c.id)) is None
         assert [r.action for r in conn.execute(select(list_transitions.c.action))] == ["propose", "propose"]
-    lists_service.decide(engine, story.catalog, eid, approve_it=True, actor=LI, reason="unpaid judgment", now=at(1))
+    lists_service.decide(
+        engine, story.catalog, eid, approve_it=True, actor=LI, reason="unpaid judgment", now=clock_at(1)
+    )
     with pytest.raises(InvalidTransition, match="is notified: it cannot approve"):
         lists_service.decide(
-            engine, story.catalog, eid, approve_it=True, actor=WANG, reason="unpaid judgment", now=at(2)
+            engine, story.catalog, eid, approve_it=True, actor=WANG, reason="unpaid judgment", now=clock_at(2)
         )
     o = file_objection(
         engine,
@@ -636,7 +649,7 @@ def test_decisions_refuse_bad_input_and_change_nothing(story: Story, engine: Eng
         target=f"entry:{eid}",
         grounds="the debt is settled now",
         actor=f"subject:{sid}",
-        now=at(3),
+        now=clock_at(3),
     )
     with pytest.raises(Conflict, match="still open"):
         file_objection(
@@ -646,16 +659,20 @@ def test_decisions_refuse_bad_input_and_change_nothing(story: Story, engine: Eng
             target=f"entry:{eid}",
             grounds="the debt is settled now",
             actor=f"subject:{sid}",
-            now=at(3),
+            now=clock_at(3),
         )
     with pytest.raises(InvalidInput, match="was not dismissed"):
-        appeal(engine, story.catalog, o["id"], grounds="appeal before any decision", actor=None, now=at(4))
-    decide_objection(engine, story.catalog, o["id"], uphold=False, actor=LI, reason="no proof of settlement", now=at(5))
+        appeal(engine, story.catalog, o["id"], grounds="appeal before any decision", actor=None, now=clock_at(4))
+    decide_objection(
+        engine, story.catalog, o["id"], uphold=False, actor=LI, reason="no proof of settlement", now=clock_at(5)
+    )
     with pytest.raises(InvalidInput, match="appeal period"):
-        appeal(engine, story.catalog, o["id"], grounds="too late for an appeal", actor=None, now=at(16))
+        appeal(engine, story.catalog, o["id"], grounds="too late for an appeal", actor=None, now=clock_at(16))
 
 
-def test_objection_to_a_listing_keeps_it_in_force_until_upheld_and_a_score_objection_is_answered(story: Story) -> None:
+def test_objection_to_a_listing_keeps_it_in_force_until_its_owner_ends_it_and_a_score_objection_is_answered(
+    story: Story,
+) -> None:
     story.ingest([org_row("C-16", 16)], T0)
     sid = story.subject_of("C-16")
     eid = listed(story, "C-16")
@@ -666,16 +683,16 @@ def test_objection_to_a_listing_keeps_it_in_force_until_upheld_and_a_score_objec
         target=f"entry:{eid}",
         grounds="the judgment was set aside on retrial",
         actor=f"subject:{sid}",
-        now=at(40),
+        now=clock_at(40),
     )
+    assert o["forwarded_to"] == "court", "the court owns the list: the objection goes to it"
     assert story.state(eid, at(40)) == "listed", "an objection after publication flags; it does not suspend"
     [row] = list_views.entries(story.engine, subject_id=sid, day=at(40).date())
     assert row["disputed"] is True
-    decide_objection(
-        story.engine, story.catalog, o["id"], uphold=True, actor=WANG, reason="the retrial set it aside", now=at(45)
-    )
+    story.ingest([org_row("C-16", 16, revision=2, performance="performed")], at(44))  # the court's correction
+    story.maintain(at(45))
     assert story.state(eid, at(45)) == "removed"
-    assert story.steps(eid)[-1] == ("remove", "removed", WANG)
+    assert story.steps(eid)[-1] == ("remove", "removed", "system:maintain")
     [row] = list_views.entries(story.engine, subject_id=sid, day=at(45).date())
     assert row["disputed"] is False
 
@@ -692,7 +709,7 @@ def test_objection_to_a_listing_keeps_it_in_force_until_upheld_and_a_score_objec
         target=f"score:{score_id}",
         grounds="the deduction ignores the retrial",
         actor=f"subject:{sid}",
-        now=at(47),
+        now=clock_at(47),
     )
     assert score_id in story.disputes(sid).scores
     d = decide_objection(
@@ -702,9 +719,9 @@ def test_objection_to_a_listing_keeps_it_in_force_until_upheld_and_a_score_objec
         uphold=False,
         actor=LI,
         reason="the judgment record itself stands; object to the record instead",
-        now=at(48),
+        now=clock_at(48),
     )
-    assert d["outcome"] == "dismissed" and d["appeal_until"] == date(2027, 4, 28)
+    assert d["outcome"] == "dismissed" and d["appeal_until"] == date(2024, 4, 28)
     assert story.notice_kinds(sid)[-1] == "objection_dismissed"
 
 
@@ -720,15 +737,17 @@ def test_a_decision_acting_at_a_moment_behind_the_clock_reads_what_is_committed(
         story.catalog,
         subject_id=sid,
         record="samr/M-7",
-        evidence_ref="receipt 2028-017",
+        evidence_ref="receipt 2025-017",
         commitment=True,
         actor=f"subject:{sid}",
-        now=at(362),
+        now=clock_at(362),
     )
     assert r["unmet"] == []
     later = at(365) + timedelta(seconds=1)
     assert story.ingest([org_row("C-8", 8)], later).accepted == 1
-    decide_repair(story.engine, story.catalog, r["id"], approve=True, actor=WANG, reason="obligation met", now=at(365))
+    decide_repair(
+        story.engine, story.catalog, r["id"], approve=True, actor=WANG, reason="obligation met", now=clock_at(365)
+    )
     assert story.steps(eid)[-1][0] == "repair" and story.state(eid, at(366)) == "repaired"
     assert story.points(sid, at(366)) == 100.0
     assert story.notice_kinds(sid)[-2:] == ["repaired", "repair_approved"]

@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import Engine, select
 
 from builders import cli_events, make_ric, make_uscc, ok, xy
-from process_story import T0, Story, at, org_row, person_row
+from process_story import T0, Story, at, clock_at, org_row, person_row
 from xinyong.cli.common import operator
 from xinyong.domain.catalog import Catalog
 from xinyong.domain.errors import ConfigurationError
@@ -99,12 +99,14 @@ def test_reviewer_cli_walks_a_listing_and_an_objection(
         "the amount was paid in January",
         *now(3),
     )
-    shown = run_json(db_env, tmp_path, "lists", "show", eid, *now(3))
+    # Reads as of now: what the commands wrote is stamped with the real clock, whatever --now they acted at.
+    shown = run_json(db_env, tmp_path, "lists", "show", eid)
     assert shown["disputed"] is True and shown["state"] == "notified"
     assert [t["action"] for t in shown["transitions"]] == ["propose", "approve"]
-    open_ = run_json(db_env, tmp_path, "objections", "list", "--state", "open", *now(3))
+    open_ = run_json(db_env, tmp_path, "objections", "list", "--state", "open")
     assert [o["id"] for o in open_] == [filed["id"]]
-    assert run_json(db_env, tmp_path, "objections", "list", "--state", "overdue", *now(40))[0]["id"] == filed["id"]
+    later = ("--now", (datetime.now(UTC) + timedelta(days=40)).isoformat())  # a read may look ahead; a write may not
+    assert run_json(db_env, tmp_path, "objections", "list", "--state", "overdue", *later)[0]["id"] == filed["id"]
     status = run_json(db_env, tmp_path, "status")
     assert status["due_process"]["open_objections"] == 1
     assert status["due_process"]["lists"]["black.court_defaulters"] == {"notified": 1}
@@ -125,7 +127,7 @@ def test_reviewer_cli_walks_a_listing_and_an_objection(
         *now(5),
     )
     assert up["outcome"] == "upheld" and up["remedy"] == {"set": {"performance": "performed"}}
-    assert run_json(db_env, tmp_path, "lists", "show", eid, *now(5))["state"] == "withdrawn"
+    assert run_json(db_env, tmp_path, "lists", "show", eid)["state"] == "withdrawn"
     letters = run_json(db_env, tmp_path, "notices", "list", "--subject", subject)
     assert [n["kind"] for n in letters] == [
         "listing_proposed",
@@ -178,11 +180,13 @@ def test_notice_delivery_is_pluggable_and_a_failing_channel_leaves_the_rest_pend
     for ref in ("N-0", "N-1", "N-2"):
         eid = story.entry(ref)
         assert eid is not None
-        lists_service.decide(engine, catalog, eid, approve_it=True, actor="reviewer:li", reason="unpaid", now=at(1))
+        lists_service.decide(
+            engine, catalog, eid, approve_it=True, actor="reviewer:li", reason="unpaid", now=clock_at(1)
+        )
     DELIVERED.clear()
     # The channel takes the first notice and fails on the others: they stay pending, each with
     # its error, and wait their turn (a failing channel no longer stops the run with its error).
-    assert deliver_pending(engine, f"{__name__}:failing_channel", now=at(2)) == 1
+    assert deliver_pending(engine, f"{__name__}:failing_channel", now=clock_at(2)) == 1
     with engine.connect() as conn:
         states = dict(conn.execute(select(notices.c.id, notices.c.channel)).all())
         errors = list(
@@ -190,10 +194,10 @@ def test_notice_delivery_is_pluggable_and_a_failing_channel_leaves_the_rest_pend
         )
     assert sum(1 for c in states.values() if c) == 1 and len(states) == 3
     assert errors == ["RuntimeError: the mail relay is down"] * 2
-    assert deliver_pending(engine, f"{__name__}:collecting_channel", now=at(2)) == 0  # not due again yet
-    assert deliver_pending(engine, f"{__name__}:collecting_channel", now=at(3)) == 2
+    assert deliver_pending(engine, f"{__name__}:collecting_channel", now=clock_at(2)) == 0  # not due again yet
+    assert deliver_pending(engine, f"{__name__}:collecting_channel", now=clock_at(3)) == 2
     with caplog.at_level(logging.INFO, logger="xinyong.notices"):
-        assert deliver_pending(engine, "log", now=at(4)) == 0
+        assert deliver_pending(engine, "log", now=clock_at(4)) == 0
     with pytest.raises(ConfigurationError, match="cannot be loaded"):
         delivery_from("no_such_module:send")
     with pytest.raises(ConfigurationError, match="module:callable"):
@@ -216,7 +220,7 @@ def test_a_disputed_record_is_marked_in_the_score_explanation(
         target="record:court/K-2",
         grounds="this case was settled in 2026",
         actor=f"subject:{sid}",
-        now=at(2),
+        now=clock_at(2),
     )
     after = run_json(db_env, tmp_path, "score", make_uscc(22), *day)
     [c] = after["contributions"]

@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, func, select
 
-from process_story import BLACK, T0, Story, at, person_row
+from process_story import BLACK, T0, Story, at, clock_at, hold, person_row
 from xinyong.domain.catalog import Catalog
 from xinyong.domain.errors import Conflict
 from xinyong.domain.identifiers import IdentifierVault
@@ -73,7 +73,7 @@ def test_two_reviewers_deciding_one_entry_at_once_exactly_one_wins(story: Story,
                     approve_it=True,
                     actor="reviewer:li",
                     reason="unpaid judgment",
-                    now=at(1),
+                    now=clock_at(1),
                 ),
                 lambda eid=eid: lists_service.decide(
                     engines[1],
@@ -82,7 +82,7 @@ def test_two_reviewers_deciding_one_entry_at_once_exactly_one_wins(story: Story,
                     approve_it=False,
                     actor="reviewer:wang",
                     reason="under appeal at court",
-                    now=at(1),
+                    now=clock_at(1),
                 ),
             )
             wins = [r for r in results if not isinstance(r, Exception)]
@@ -122,6 +122,7 @@ step = st.tuples(st.sampled_from([a for a in Action if a is not Action.PROPOSE])
 
 
 def _act(story: Story, eid: int, action: Action, actor: str, when: Any) -> None:
+    hold(when)
     with story.engine.begin() as conn:
         kw: dict[str, Any] = {}
         if action is Action.PUBLISH:
@@ -132,7 +133,6 @@ def _act(story: Story, eid: int, action: Action, actor: str, when: Any) -> None:
             eid,
             action,
             actor=actor,
-            now=when,
             reason=f"{action.value} in a property test",
             **kw,
         )
@@ -185,7 +185,13 @@ def test_an_entry_moved_after_the_run_selected_it_is_skipped_and_the_run_goes_on
     for eid in ids:
         assert eid is not None
         lists_service.decide(
-            story.engine, story.catalog, eid, approve_it=True, actor="reviewer:li", reason="unpaid judgment", now=at(0)
+            story.engine,
+            story.catalog,
+            eid,
+            approve_it=True,
+            actor="reviewer:li",
+            reason="unpaid judgment",
+            now=clock_at(0),
         )
     with story.engine.connect() as conn:
         stale = conn.execute(select(list_entries).where(list_entries.c.id.in_(ids)).order_by(list_entries.c.id)).all()
@@ -195,10 +201,10 @@ def test_an_entry_moved_after_the_run_selected_it_is_skipped_and_the_run_goes_on
         stale[0].id,
         actor="reviewer:wang",
         reason="the court suspended enforcement",
-        now=at(31),
+        now=clock_at(31),
     )
     with story.engine.connect().execution_options(xinyong_write=True) as conn, conn.begin():
-        done = [m._guarded(conn, m._publish_one, conn, story.catalog, e, at(32)) for e in stale]
+        done = [m.guarded(conn, m._publish_one, conn, story.catalog, e, at(32)) for e in stale]
     assert done == [None, True]
     assert story.state(stale[0].id, at(32)) == "withdrawn" and story.state(stale[1].id, at(32)) == "listed"
     assert story.steps(stale[0].id)[-1][0] == "withdraw"

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 
 from builders import court_row, make_ric, make_uscc, mistype, write_csv, write_jsonl, write_parquet
 from conftest import pg_url
+from process_story import hold
 from xinyong.domain.errors import FileRefused
 from xinyong.ingest import pipeline
 from xinyong.ingest.pipeline import BatchResult, ingest_file, plan_directory
@@ -29,6 +30,7 @@ NOW = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
 def ingest(engine, catalog, vault, tmp_path):
     def run(path: Path, **kw) -> BatchResult:
         kw.setdefault("now", NOW)
+        hold(kw["now"])  # the batch is stamped with the clock, held at the moment it arrives
         return ingest_file(engine, catalog, vault, path, report_dir=tmp_path / "rejects", **kw)
 
     return run

@@ -13,6 +13,7 @@ from linking_store_world import (
     LinkWorld,
     at,
     build,
+    clock_at,
     keep_model,
     mistyped_rows,
     namesake_rows,
@@ -103,7 +104,7 @@ def test_namesakes_are_both_shown_never_high_never_linked_never_listed(world: Li
         assert {o["subject_id"] for o in detail["other_candidates"]} >= twins - {found[0]["subject_id"]}
         assert detail["record_name"] == NAMESAKE
         assert world.current(ref).subject_id is None
-    maintain(world.engine, world.catalog, at(40))
+    maintain(world.engine, world.catalog, clock_at(40))
     with world.engine.connect() as conn:
         listed = conn.scalars(select(list_entries.c.source_ref).where(list_entries.c.source_ref.in_(("N-0", "N-1"))))
         assert list(listed) == []
@@ -121,15 +122,15 @@ def test_a_confirmed_link_counts_from_its_judgement_and_a_replay_before_is_uncha
 
     def check(day: float) -> dict:
         return run_check(world.engine, world.catalog, world.vault, KEY, identifier=org.uscc,
-                         context="finance.subsidy", purpose="subsidy_application", reference="subsidy 2027-1",
+                         context="finance.subsidy", purpose="subsidy_application", reference="subsidy 2024-1",
                          consumer="consumer:finance",
-                         now=at(day))  # fmt: skip
+                         now=clock_at(day))  # fmt: skip
 
     before = check(2)
     assert before["decision"]["outcome"] == "allow"
     [best] = [p for p in _proposals_of(world, "TX-1") if p["rank"] == 1]
     done = linking.decide(world.engine, world.catalog, best["id"], "confirm", reviewer="li",
-                          reason="same company: one digit of the code mistyped", now=at(3))  # fmt: skip
+                          reason="same company: one digit of the code mistyped", now=clock_at(3))  # fmt: skip
     after = check(4)
     assert after["decision"]["outcome"] == "deny"
     [applied] = after["decision"]["applied"]
@@ -152,7 +153,7 @@ def test_a_confirmed_link_counts_from_its_judgement_and_a_replay_before_is_uncha
     assert open_proposals(world.engine)["total"] == 0  # the record's other candidates close
 
     undone = linking.undo(world.engine, world.catalog, done["judgement"], reviewer="wang",
-                          reason="the company disputes it; needs more evidence", now=at(5))  # fmt: skip
+                          reason="the company disputes it; needs more evidence", now=clock_at(5))  # fmt: skip
     assert check(6)["decision"]["outcome"] == "allow"
     assert replay(world.engine, world.catalog, after["check_id"])["outcome_replayed"] == "deny"
     with world.engine.connect() as conn:
@@ -167,16 +168,24 @@ def test_a_rejected_pair_is_never_proposed_again_until_the_rejection_is_undone(w
     world.ingest(namesake_rows(), at(1))
     first = _proposals_of(world, "N-0")[0]
     j = linking.decide(world.engine, world.catalog, first["id"], "reject", reviewer="li",
-                       reason="different district on the judgment", now=at(2))  # fmt: skip
-    linking.run(world.engine, now=at(3))
+                       reason="different district on the judgment", now=clock_at(2))  # fmt: skip
+    linking.run(world.engine, now=clock_at(3))
     open_ids = {p["id"] for p in open_proposals(world.engine, limit=200)["items"]}
     assert first["id"] not in open_ids
     with pytest.raises(Conflict, match=f"this pair was rejected \\(judgement {j['judgement']}\\)"):
         linking.decide(
-            world.engine, world.catalog, first["id"], "confirm", reviewer="li", reason="changed my mind", now=at(3)
+            world.engine,
+            world.catalog,
+            first["id"],
+            "confirm",
+            reviewer="li",
+            reason="changed my mind",
+            now=clock_at(3),
         )
     assert [p["id"] for p in _proposals_of(world, "N-0") if p["subject_id"] == first["subject_id"]] == [first["id"]]
-    linking.undo(world.engine, world.catalog, j["judgement"], reviewer="li", reason="rejected the wrong one", now=at(4))
+    linking.undo(
+        world.engine, world.catalog, j["judgement"], reviewer="li", reason="rejected the wrong one", now=clock_at(4)
+    )
     assert first["id"] in {p["id"] for p in open_proposals(world.engine, limit=200)["items"]}
 
 
@@ -185,7 +194,7 @@ def test_unsure_keeps_the_proposal_open_and_appends(world: LinkWorld) -> None:
     world.ingest(namesake_rows(), at(1))
     first = _proposals_of(world, "N-0")[0]
     linking.decide(
-        world.engine, world.catalog, first["id"], "unsure", reviewer="li", reason="cannot tell yet", now=at(2)
+        world.engine, world.catalog, first["id"], "unsure", reviewer="li", reason="cannot tell yet", now=clock_at(2)
     )
     assert first["id"] in {p["id"] for p in open_proposals(world.engine, limit=200)["items"]}
     assert world.current("N-0").subject_id is None
@@ -197,30 +206,30 @@ def test_bad_judgements_are_refused_in_words(world: LinkWorld) -> None:
     first = _proposals_of(world, "N-0")[0]
     e, c, pid = world.engine, world.catalog, first["id"]
     with pytest.raises(InvalidInput, match="outcome 'maybe': expected confirm, reject or unsure"):
-        linking.decide(e, c, pid, "maybe", reviewer="li", reason="a good reason", now=at(2))
+        linking.decide(e, c, pid, "maybe", reviewer="li", reason="a good reason", now=clock_at(2))
     with pytest.raises(InvalidInput, match="reviewer '': give the reviewer's name"):
-        linking.decide(e, c, pid, "confirm", reviewer="  ", reason="a good reason", now=at(2))
+        linking.decide(e, c, pid, "confirm", reviewer="  ", reason="a good reason", now=clock_at(2))
     with pytest.raises(InvalidInput, match="give the reviewer's name"):
-        linking.decide(e, c, pid, "confirm", reviewer="li\x1b[31m", reason="a good reason", now=at(2))
+        linking.decide(e, c, pid, "confirm", reviewer="li\x1b[31m", reason="a good reason", now=clock_at(2))
     with pytest.raises(InvalidInput, match="give the reviewer's name"):
-        linking.decide(e, c, pid, "confirm", reviewer="x" * 101, reason="a good reason", now=at(2))
+        linking.decide(e, c, pid, "confirm", reviewer="x" * 101, reason="a good reason", now=clock_at(2))
     with pytest.raises(InvalidInput, match="needs a reason"):
-        linking.decide(e, c, pid, "confirm", reviewer="li", reason=" ", now=at(2))
+        linking.decide(e, c, pid, "confirm", reviewer="li", reason=" ", now=clock_at(2))
     with pytest.raises(InvalidInput, match="at most 1000"):
-        linking.decide(e, c, pid, "confirm", reviewer="li", reason="x" * 5000, now=at(2))
+        linking.decide(e, c, pid, "confirm", reviewer="li", reason="x" * 5000, now=clock_at(2))
     with pytest.raises(NotFound, match="no match proposal 999999"):
-        linking.decide(e, c, 999999, "confirm", reviewer="li", reason="a good reason", now=at(2))
-    j = linking.decide(e, c, pid, "confirm", reviewer="li", reason="the judgment names the district", now=at(2))
+        linking.decide(e, c, 999999, "confirm", reviewer="li", reason="a good reason", now=clock_at(2))
+    j = linking.decide(e, c, pid, "confirm", reviewer="li", reason="the judgment names the district", now=clock_at(2))
     other = next(p for p in _proposals_of(world, "N-0") if p["id"] != pid)
     with pytest.raises(Conflict, match="already linked to subject"):
-        linking.decide(e, c, other["id"], "confirm", reviewer="li", reason="a second opinion", now=at(3))
-    u = linking.undo(e, c, j["judgement"], reviewer="li", reason="wrong twin confirmed", now=at(4))
+        linking.decide(e, c, other["id"], "confirm", reviewer="li", reason="a second opinion", now=clock_at(3))
+    u = linking.undo(e, c, j["judgement"], reviewer="li", reason="wrong twin confirmed", now=clock_at(4))
     with pytest.raises(Conflict, match="was undone already"):
-        linking.undo(e, c, j["judgement"], reviewer="li", reason="wrong twin confirmed", now=at(5))
+        linking.undo(e, c, j["judgement"], reviewer="li", reason="wrong twin confirmed", now=clock_at(5))
     with pytest.raises(Conflict, match="is an undo"):
-        linking.undo(e, c, u["judgement"], reviewer="li", reason="undo the undo", now=at(5))
+        linking.undo(e, c, u["judgement"], reviewer="li", reason="undo the undo", now=clock_at(5))
     with pytest.raises(NotFound, match="no match judgement 999999"):
-        linking.undo(e, c, 999999, reviewer="li", reason="no such thing", now=at(5))
+        linking.undo(e, c, 999999, reviewer="li", reason="no such thing", now=clock_at(5))
     with world.engine.connect() as conn:
         assert conn.scalar(select(func.count()).select_from(link_judgements)) == 2
         assert (
@@ -230,9 +239,9 @@ def test_bad_judgements_are_refused_in_words(world: LinkWorld) -> None:
 
 def test_run_without_a_model_or_with_an_unknown_engine_is_refused(world: LinkWorld) -> None:
     with pytest.raises(InvalidInput, match="no linking model is kept: run `xinyong link train` first"):
-        linking.run(world.engine, now=at(1))
+        linking.run(world.engine, now=clock_at(1))
     with pytest.raises(InvalidInput, match="engine 'pandas': expected one of duckdb, spark"):
-        linking.run(world.engine, now=at(1), engine_name="pandas")
+        linking.run(world.engine, now=clock_at(1), engine_name="pandas")
     with pytest.raises(InvalidInput, match="limit 0: give 1 to 200"):
         open_proposals(world.engine, limit=0)
     assert linking.propose_for_batch(world.engine, 1) == 0  # no model: ingestion goes on unchanged

@@ -30,7 +30,8 @@ from xinyong.domain.certificates import CertificateInvalid, key_id
 from xinyong.domain.errors import InvalidInput, NotFound
 from xinyong.domain.identifiers import IdentifierVault
 from xinyong.reports.publish import publish, verify_publication
-from xinyong.services.objections import decide_objection, file_objection
+from xinyong.services.objection_rulings import decide_objection
+from xinyong.services.objections import file_objection
 from xinyong.store.tables import audit_events, list_entries
 
 KEY = Ed25519PrivateKey.generate()

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from process_story import hold, release
 from test_api import Served, served  # noqa: F401 - `served` serves the app over the test store
 from test_privacy import submitted_numbers
 from xinyong.demo.city import generate_city
@@ -46,7 +47,7 @@ def test_public_view_shows_only_public_records_in_force_and_masks_persons(
     tmp_path: Path,
 ) -> None:
     engine = served.engine
-    then = datetime.now(UTC) - timedelta(days=60)
+    then = hold(datetime.now(UTC) - timedelta(days=60))
     for path, source in plan_directory(city, catalog):
         ingest_file(engine, catalog, vault, path, source=source, report_dir=tmp_path, helper_min_bytes=None, now=then)
     maintain(engine, catalog, then)
@@ -54,9 +55,10 @@ def test_public_view_shows_only_public_records_in_force_and_masks_persons(
         proposed = list(conn.scalars(select(list_entry_state.c.entry_id).where(list_entry_state.c.state == "proposed")))
     for eid in proposed:
         lists_service.decide(
-            engine, catalog, eid, approve_it=True, actor="reviewer:li", reason="approved for the test", now=then
+            engine, catalog, eid, approve_it=True, actor="reviewer:li", reason="approved for the test", now=hold(then)
         )
-    maintain(engine, catalog, then + timedelta(days=35))
+    maintain(engine, catalog, hold(then + timedelta(days=35)))
+    release()
     today = datetime.now(UTC).date()
 
     residents = submitted_numbers(city)["cn.ric"]

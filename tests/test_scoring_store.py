@@ -27,6 +27,7 @@ from sqlalchemy import Engine, func, select
 
 from builders import court_row, make_ric, make_uscc, mistype, ok, write_csv, xy
 from builders import stored as ingested_ok
+from process_story import hold
 from xinyong.domain.catalog import Catalog, load_catalog
 from xinyong.domain.catalog.loader import default_catalog_dir
 from xinyong.domain.scoring import Score
@@ -122,7 +123,7 @@ def penalty_row(ref: str, number: str, scheme: str = "cn.uscc", fine: str | None
 @pytest.fixture
 def ingest(engine, catalog, vault, tmp_path):
     def run(path: Path, now: datetime = NOW) -> BatchResult:
-        result = ingest_file(engine, catalog, vault, path, report_dir=tmp_path / "rejects", now=now)
+        result = ingest_file(engine, catalog, vault, path, report_dir=tmp_path / "rejects", now=hold(now))
         assert result.rejected == 0, result.problems_sample
         return result
 

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import Engine, func, select
 
+from xinyong.domain.clock import CLOCK
 from xinyong.services import audit
 from xinyong.store import clock
 from xinyong.store.tables import audit_events, web_sessions
@@ -61,17 +62,18 @@ def test_a_unit_of_work_that_fails_leaves_neither_its_data_nor_its_event(engine:
 
     def refused() -> None:
         with UnitOfWork.writing(engine) as uow:
-            uow.stamp(NOW)
+            uow.stamp()
             uow.conn.execute(web_sessions.insert().values(**_session_row(1)))
             uow.audit(AuditEvent("cli:test", "sign_in", "session:1"))
             raise RuntimeError("refused")
 
+    CLOCK.set_to(NOW)  # the stamp is the clock's time
     with pytest.raises(RuntimeError, match="refused"):
         refused()
     assert _counts(engine) == (0, 0)
     assert clock.latest(engine) < NOW, "the stamp of a write that did not commit is not kept"
     with UnitOfWork.writing(engine) as uow:  # the next one is whole, and the chain with it
-        assert uow.stamp(NOW) == NOW
+        assert uow.stamp() == NOW
         uow.audit(AuditEvent("cli:test", "sign_in", "session:2"))
     assert clock.latest(engine) == NOW
     assert audit.verify(engine).intact

@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import Engine, select
 
 from builders import court_row, make_ric, make_uscc, write_csv
+from process_story import hold
 from servers import in_thread
 from xinyong.domain.catalog import Catalog
 from xinyong.domain.identifiers import IdentifierVault
@@ -79,6 +80,7 @@ def ingest_rows(engine: Engine, catalog: Catalog, tmp: Path, rows: list[dict[str
     folder = tmp / f"in{len(list(tmp.glob('in*')))}"
     folder.mkdir(parents=True)
     path = write_csv(folder / "court.csv", rows)
+    hold(when)
     ingest_file(engine, catalog, IdentifierVault(bytes.fromhex(KEY_HEX)), path, report_dir=tmp / "rejects", now=when)
 
 

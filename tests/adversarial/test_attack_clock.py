@@ -1,10 +1,13 @@
-"""The clock under attack: no command moves a stored stamp ahead of the real time.
+"""The clock under attack: no command or caller moves a stored stamp, ahead or back.
 
 `maintain --now 2027-01-15` used to push the store's knowledge clock into the future for good:
 records ingested afterwards were stamped then, and checks made meanwhile silently missed them.
 A write given a moment ahead of the real clock is refused in one line and stores nothing; a
 store whose stamps already run ahead (written by an older release) is reported by `status`, with
-the repair; the clock a test or a replay may hold can be set to the past only.
+the repair; the clock a test or a replay may hold can be set to the past only. A moment of the
+past (`--now`, a service's `now`) is only the moment a decision is evaluated at: what the write
+stores is stamped with the real clock, the knowledge clock never moves back, and audit times are
+monotone.
 """
 
 from __future__ import annotations
@@ -16,12 +19,19 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, func, select, update
 
-from builders import make_uscc, ok, xy
+from builders import court_row, make_ric, make_uscc, ok, write_csv, xy
+from process_story import T0, Story, hold, person_row, release
 from servers import env_for
+from xinyong.domain.catalog import Catalog
 from xinyong.domain.clock import Clock
 from xinyong.domain.errors import InvalidInput
+from xinyong.domain.identifiers import IdentifierVault
+from xinyong.services.audit import verify as audit_verify
+from xinyong.services.objection_rulings import decide_objection
+from xinyong.services.objections import appeal, file_objection
 from xinyong.store.clock import EPOCH
-from xinyong.store.tables import audit_events, data_clock
+from xinyong.store.tables import audit_events, checks, data_clock, objection_decisions, objections, records
+from xinyong.store.unit_of_work import AuditEvent, record
 
 AHEAD = "is ahead of the clock ("
 WHY = "): a write is stamped with the real time, and may act only at a moment that has passed"
@@ -77,3 +87,110 @@ def test_the_clock_can_be_held_in_the_past_only() -> None:
         clock.set_to(datetime(2026, 1, 1))  # noqa: DTZ001 - the naive moment under test
     clock.set_to(None)
     assert clock.now() > past
+
+
+# -- a moment of the past moves no stamp either --------------------------------------------------------
+
+
+def _stamps(engine: Engine) -> tuple[datetime, list[datetime], list[datetime]]:
+    """The knowledge clock, every record's recorded_at and every audit event's time, in order."""
+    with engine.connect() as conn:
+        known = conn.scalar(select(data_clock.c.stamp))
+        recorded = list(conn.scalars(select(records.c.recorded_at).order_by(records.c.id)))
+        audited = list(conn.scalars(select(audit_events.c.at).order_by(audit_events.c.id)))
+    return known, recorded, audited
+
+
+def test_maintain_at_a_past_moment_then_ingest_stamps_everything_with_the_real_clock(
+    db_env: dict[str, str], engine: Engine, tmp_path: Path
+) -> None:
+    env = env_for(db_env)
+    before = datetime.now(UTC)
+    long_ago = (before - timedelta(days=400)).replace(microsecond=0).isoformat()
+    ok(xy(env, "maintain", "--now", long_ago, cwd=tmp_path))
+    known, _, audited = _stamps(engine)
+    assert known >= before, f"maintain --now {long_ago} stamped the knowledge clock {known}, before the run"
+    row = court_row("CLK-1", make_ric(71), decided_on="2026-01-05", valid_from="2026-01-10", valid_until="")
+    ok(xy(env, "ingest", str(write_csv(tmp_path / "court.csv", [row])), "--no-rescore", cwd=tmp_path))
+    ok(xy(env, "maintain", "--now", long_ago, cwd=tmp_path))  # once more, back in time
+    after = datetime.now(UTC)
+    later, [recorded], audited = _stamps(engine)
+    assert before <= recorded <= after, "the record is stamped when it arrived, not at the past moment"
+    assert recorded <= later <= after, "the knowledge clock never moves backwards, nor ahead of the real time"
+    assert len(audited) == 3 and audited == sorted(audited), "audit times are monotone"
+    assert all(before <= at <= after for at in audited), "every event is stamped by the real clock"
+
+
+def test_a_check_at_a_past_moment_is_issued_now_and_evaluated_then_and_says_both(
+    db_env: dict[str, str], engine: Engine, tmp_path: Path
+) -> None:
+    env = env_for(db_env)
+    before = datetime.now(UTC)
+    then = (before - timedelta(days=30)).replace(microsecond=0)
+    ask = ("check", make_uscc(5), "--context", "procurement.tender", "--purpose", "bidder_screening")
+    result = json.loads(ok(xy(env, *ask, "--now", then.isoformat(), "--json", cwd=tmp_path)).stdout)
+    after = datetime.now(UTC)
+    assert before <= datetime.fromisoformat(result["issued_at"]) <= after, "the certificate is issued now"
+    assert result["data_version"]["evaluated_at"] == then.isoformat(), "and evaluated as of the moment given"
+    assert result["data_version"]["as_of"] == then.date().isoformat()
+    with engine.connect() as conn:
+        created = conn.scalar(select(checks.c.created_at))
+        [event] = conn.scalars(select(audit_events.c.at).where(audit_events.c.action == "check"))
+    assert before <= created <= after and before <= event <= after
+    text = ok(xy(env, *ask, "--now", then.isoformat(), cwd=tmp_path)).stdout
+    assert f"evaluated as of {then.isoformat()}" in text and "issued at " in text
+
+
+def test_a_backdated_filing_gets_no_deadline_in_the_past_and_a_backdated_appeal_is_refused(
+    engine: Engine, catalog: Catalog, vault: IdentifierVault, tmp_path: Path
+) -> None:
+    """A service's `now` is the moment a decision is evaluated at: a filing, a decision and an
+    appeal are stamped with the clock, and their deadlines run from that stamp."""
+    story = Story(engine, catalog, vault, tmp_path)
+    story.ingest([person_row("CLK-2", 72), person_row("CLK-3", 73)], T0)
+    first, second = story.subject_of("CLK-2"), story.subject_of("CLK-3")
+    hold(T0 + timedelta(days=1))  # long ago, the second subject objected and was dismissed
+    old = file_objection(
+        engine, catalog, subject_id=second, target="record:court/CLK-3", grounds="the amount was paid in January",
+        actor=f"subject:{second}", now=T0 + timedelta(days=1),
+    )  # fmt: skip
+    ended = decide_objection(
+        engine, catalog, old["id"], uphold=False, actor="reviewer:li", reason="no proof of payment", now=story_day(2)
+    )["appeal_until"]
+    release()  # what follows happens now
+    long_ago = T0 + timedelta(days=1)
+    filed = file_objection(
+        engine, catalog, subject_id=first, target="record:court/CLK-2", grounds="the amount was paid in January",
+        actor=f"subject:{first}", now=long_ago,
+    )  # fmt: skip
+    today = datetime.now(UTC).date()
+    assert filed["due_on"] > today, "a deadline in the past would make the objection overdue at once"
+    dismissed = decide_objection(
+        engine, catalog, filed["id"], uphold=False, actor="reviewer:li", reason="no proof of payment", now=long_ago
+    )
+    assert dismissed["appeal_until"] > today, "an appeal period is not over before it is given"
+    with engine.connect() as conn:
+        filed_at = conn.scalar(select(objections.c.filed_at).where(objections.c.id == filed["id"]))
+        decided_at = conn.scalar(
+            select(objection_decisions.c.at).where(objection_decisions.c.objection_id == filed["id"])
+        )
+    assert filed_at.date() == today and decided_at.date() == today
+    with pytest.raises(InvalidInput) as info:  # an appeal told it is made back then, within the period
+        appeal(engine, catalog, old["id"], grounds="backdated appeal", actor=None, now=T0 + timedelta(days=3))
+    assert str(info.value) == f"the appeal period of objection {old['id']} ended on {ended.isoformat()}"
+
+
+def story_day(days: float) -> datetime:
+    return hold(T0 + timedelta(days=days))
+
+
+def test_audit_times_stay_monotone_when_an_event_stamped_earlier_is_appended_later(engine: Engine) -> None:
+    """Two writers: the first registers its event, the second appends a later one first. The
+    chain never goes back in time: the late event takes the time of the one before it."""
+    earlier = AuditEvent("cli:a", "test", "x:1", None, datetime.now(UTC) - timedelta(seconds=5))
+    record(engine, AuditEvent("cli:b", "test", "x:2"))
+    record(engine, earlier)
+    with engine.connect() as conn:
+        first, second = conn.scalars(select(audit_events.c.at).order_by(audit_events.c.id))
+    assert second == first, "the late event takes the time of the event before it"
+    assert audit_verify(engine).intact

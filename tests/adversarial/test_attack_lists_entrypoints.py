@@ -10,7 +10,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from builders import make_uscc, ok, xy
-from process_story import Story, org_row
+from process_story import Story, hold, org_row, release
 from test_api import Served, served  # noqa: F401 - the real server the HTTP attacks go through
 from xinyong.domain.catalog import Catalog
 from xinyong.domain.identifiers import IdentifierVault
@@ -42,8 +42,9 @@ def test_the_command_line_refuses_an_endless_extension_and_a_platform_removal(
     story.maintain(day(0))
     eid = story.entry("K-1")
     assert eid is not None
-    lists_service.decide(engine, catalog, eid, approve_it=True, actor="reviewer:li", reason="unpaid", now=day(0))
+    lists_service.decide(engine, catalog, eid, approve_it=True, actor="reviewer:li", reason="unpaid", now=hold(day(0)))
     story.maintain(day(31))
+    release()
     moment = ("--now", day(40).isoformat())
 
     def lists(*args: str) -> tuple[int, str]:
@@ -65,7 +66,7 @@ def test_the_command_line_refuses_an_endless_extension_and_a_platform_removal(
     ok(xy(env, "init", cwd=tmp_path))
     shown = ok(xy(env, "check", make_uscc(31), "--context", "procurement.tender", "--purpose", "bidder_screening", *moment,
                   cwd=tmp_path)).stdout  # fmt: skip
-    assert "grounded on record court/K-1 (decision (2027)浙01执31号); list legal basis: Provisions of the Supreme " in (
+    assert "grounded on record court/K-1 (decision (2024)浙01执31号); list legal basis: Provisions of the Supreme " in (
         " ".join(shown.split())
     )
 
@@ -83,8 +84,11 @@ def test_the_reviewers_routes_refuse_an_endless_extension_and_a_platform_removal
     story.maintain(start)
     eid = story.entry("H-1")
     assert eid is not None
-    lists_service.decide(served.engine, catalog, eid, approve_it=True, actor="reviewer:li", reason="unpaid", now=start)
+    lists_service.decide(
+        served.engine, catalog, eid, approve_it=True, actor="reviewer:li", reason="unpaid", now=hold(start)
+    )
     story.maintain(start + timedelta(days=31))
+    release()
     li, wang = served.key("reviewer", "li"), served.key("reviewer", "wang")
     path = f"/v1/lists/entries/{eid}"
 
@@ -101,3 +105,41 @@ def test_the_reviewers_routes_refuse_an_endless_extension_and_a_platform_removal
     assert ok.status_code == 200, ok.text
     again = served.call("POST", f"{path}/extension", served.key("reviewer", "zhao"), json={"months": 12, "reason": "and again, once more"})  # fmt: skip
     assert again.status_code == 422 and "longest stay of 60 months" in again.json()["detail"]
+
+
+def test_the_routes_forward_an_objection_to_a_court_listing_and_refuse_a_reviewers_uphold(
+    served: Served,  # noqa: F811 - the fixture imported above
+    catalog: Catalog,
+    vault: IdentifierVault,
+    tmp_path: Path,
+) -> None:
+    story = Story(served.engine, catalog, vault, tmp_path)
+    start = datetime.now(UTC) - timedelta(days=100)
+    day = (start - timedelta(days=20)).date().isoformat()
+    story.ingest([org_row("H-2", 62, decided_on=day, valid_from=day)], start)
+    story.maintain(start)
+    eid = story.entry("H-2")
+    assert eid is not None
+    lists_service.decide(
+        served.engine, catalog, eid, approve_it=True, actor="reviewer:li", reason="unpaid", now=hold(start)
+    )
+    story.maintain(start + timedelta(days=31))
+    release()
+    subject = served.key("subject", "company-62", subject_id=story.subject_of("H-2"))
+    body = {"target": f"entry:{eid}", "grounds": "the judgment was paid in full"}
+    filed = served.call("POST", "/v1/me/objections", subject, json=body)
+    assert filed.status_code == 201, filed.text
+    assert filed.json()["forwarded_to"] == "court"
+    oid = filed.json()["id"]
+    wang = served.key("reviewer", "wang")
+    r = served.call(
+        "POST", f"/v1/objections/{oid}/decision", wang, json={"decision": "uphold", "reason": "the debtor paid"}
+    )
+    assert r.status_code == 409 and r.headers["content-type"].startswith("application/problem+json")
+    assert r.json()["detail"] == (
+        f"objection {oid} is forwarded to {COURT_NAME} (court), which owns the List of dishonest judgment "
+        f"defaulters: a platform reviewer cannot uphold it. Only {COURT_NAME}'s decision ends entry {eid}: a "
+        "corrected or revoked record court/H-2 from court, which closes the objection as resolved by the owner"
+    )
+    [row] = served.call("GET", "/v1/objections", wang, params={"state": "open"}).json()["items"]
+    assert row["state"] == "forwarded to court" and row["forwarded_to"] == "court"

@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Engine, update
 
 from builders import make_uscc
-from process_story import T0, Story, at, org_row
+from process_story import T0, Story, at, clock_at, org_row
 from xinyong.domain.catalog import Catalog
 from xinyong.domain.certificates import key_id, verify
 from xinyong.domain.errors import InvalidInput
@@ -24,7 +24,8 @@ from xinyong.domain.identifiers import IdentifierVault
 from xinyong.domain.lists import InvalidTransition, OwnedByAnother
 from xinyong.services import lists as lists_service
 from xinyong.services.checks import certificate_of, replay, run_check
-from xinyong.services.objections import decide_objection, file_objection
+from xinyong.services.objection_rulings import decide_objection
+from xinyong.services.objections import file_objection
 from xinyong.services.repairs import decide_repair, file_repair
 from xinyong.store.tables import checks
 
@@ -45,12 +46,12 @@ def story(engine: Engine, catalog: Catalog, vault: IdentifierVault, tmp_path: Pa
 
 
 def listed(story: Story, n: int) -> int:
-    """Company n on the court's list from 2027-04-01 (day 31), approved by reviewer li."""
+    """Company n on the court's list from 2024-04-01 (day 31), approved by reviewer li."""
     story.ingest([org_row(f"B-{n}", n)], T0)
     story.maintain(at(0))
     eid = story.entry(f"B-{n}")
     assert eid is not None
-    lists_service.decide(story.engine, story.catalog, eid, approve_it=True, actor=LI, reason="unpaid", now=at(0))
+    lists_service.decide(story.engine, story.catalog, eid, approve_it=True, actor=LI, reason="unpaid", now=clock_at(0))
     story.maintain(at(31))
     assert story.state(eid, at(31)) == "listed"
     return eid
@@ -65,10 +66,10 @@ def check(story: Story, n: int, when: float, as_of: float | None = None) -> dict
         identifier=make_uscc(n),
         context=TENDER,
         purpose="bidder_screening",
-        reference="tender 2027-001",
+        reference="tender 2024-001",
         consumer="consumer:finance",
         as_of=None if as_of is None else at(as_of).date(),
-        now=at(when),
+        now=clock_at(when),
     )
 
 
@@ -79,7 +80,7 @@ def measure(decision: dict[str, Any], measure_id: str = "procurement.exclude_cou
 
 def extend(story: Story, eid: int, *, actor: str, reason: str, when: float, months: int = 36) -> Any:
     return lists_service.extend(
-        story.engine, story.catalog, eid, months=months, actor=actor, reason=reason, now=at(when)
+        story.engine, story.catalog, eid, months=months, actor=actor, reason=reason, now=clock_at(when)
     )
 
 
@@ -109,19 +110,19 @@ def test_an_extension_after_the_ground_stopped_counting_is_refused(story: Story)
     with pytest.raises(InvalidTransition) as info:
         extend(story, eid, actor=WANG, reason="a new default judgment on the same obligation", when=61)
     assert str(info.value) == (
-        f"list entry {eid} cannot be extended: its ground no longer counts since 2027-04-30 "
-        "(the source reported the obligation met (learned on 2027-04-30))"
+        f"list entry {eid} cannot be extended: its ground no longer counts since 2024-04-30 "
+        "(the source reported the obligation met (learned on 2024-04-30))"
     )
 
 
 def test_repeated_extensions_stop_at_the_longest_stay_not_in_2040(story: Story) -> None:
     eid = listed(story, 4)
     view = extend(story, eid, actor=WANG, reason="a new default judgment on the same obligation", when=60)
-    assert view.ends_on.isoformat() == "2032-04-01"  # 24 + 36 months after 2027-04-01
+    assert view.ends_on.isoformat() == "2029-04-01"  # 24 + 36 months after 2024-04-01
     with pytest.raises(InvalidInput) as info:
         extend(story, eid, actor="reviewer:zhao", reason="and again, another judgment", when=61, months=12)
     assert str(info.value) == (
-        f"list entry {eid} is listed from 2027-04-01 to 2032-04-01: 12 more months would exceed the List of "
+        f"list entry {eid} is listed from 2024-04-01 to 2029-04-01: 12 more months would exceed the List of "
         "dishonest judgment defaulters's longest stay of 60 months (24 months' term and at most 36 months' extension)"
     )
 
@@ -137,18 +138,18 @@ def test_a_correction_reporting_the_obligation_met_ends_the_denial_with_no_job_r
     assert d["outcome"] == "allow"
     assert measure(d)["reason"] == (
         "does not apply: the subject has no entry in force on the List of dishonest judgment defaulters; entry 1 "
-        "ended on 2027-04-30: the source reported the obligation met (learned on 2027-04-30)"
+        "ended on 2024-04-30: the source reported the obligation met (learned on 2024-04-30)"
     )
 
 
 def test_an_entry_stops_denying_when_its_grounds_publication_ends(story: Story) -> None:
     listed(story, 6)
-    story.ingest([org_row("B-6", 6, revision=2, valid_until="2027-06-01")], at(40))  # a correction that still qualifies
-    assert check(story, 6, 91)["decision"]["outcome"] == "deny"  # 2027-05-31
-    d = check(story, 6, 92)["decision"]  # 2027-06-01, with no maintain run
+    story.ingest([org_row("B-6", 6, revision=2, valid_until="2024-06-01")], at(40))  # a correction that still qualifies
+    assert check(story, 6, 91)["decision"]["outcome"] == "deny"  # 2024-05-31
+    d = check(story, 6, 92)["decision"]  # 2024-06-01, with no maintain run
     assert d["outcome"] == "allow"
     assert measure(d)["reason"].endswith(
-        "entry 1 ended on 2027-06-01: the publication period of the ground record ended"
+        "entry 1 ended on 2024-06-01: the publication period of the ground record ended"
     )
     # The daily run writes what checks already knew, and the past stays as it was.
     assert story.maintain(at(92))["ended_ground_lapsed"] == 1
@@ -166,7 +167,7 @@ def test_a_check_as_of_a_listed_day_still_denies_after_the_later_removal(story: 
     assert story.maintain(at(61))["ended_ground_changed"] == 1
     past = check(story, 7, 70, as_of=40)["decision"]
     assert past["outcome"] == "deny"
-    assert "; entry 1 later removed on 2027-05-01: the source reported the obligation met (" in measure(past)["reason"]
+    assert "; entry 1 later removed on 2024-05-01: the source reported the obligation met (" in measure(past)["reason"]
     now = check(story, 7, 70)["decision"]
     assert now["outcome"] == "allow"
 
@@ -176,7 +177,7 @@ def test_only_an_upheld_objection_voids_a_listing_from_the_start(story: Story) -
     sid = story.subject_of("B-8")
     o = file_objection(
         story.engine, story.catalog, subject_id=sid, target="record:court/B-8",
-        grounds="the judgment was quashed on appeal", actor=f"subject:{sid}", now=at(40),
+        grounds="the judgment was quashed on appeal", actor=f"subject:{sid}", now=clock_at(40),
     )  # fmt: skip
     decide_objection(
         story.engine,
@@ -185,7 +186,7 @@ def test_only_an_upheld_objection_voids_a_listing_from_the_start(story: Story) -
         uphold=True,
         actor=WANG,
         reason="quashed on appeal",
-        now=at(45),
+        now=clock_at(45),
         revoke=True,
     )
     past = check(story, 8, 50, as_of=35)["decision"]
@@ -204,7 +205,7 @@ def test_an_objection_past_its_deadline_suspends_the_sanction_until_decided(stor
     sid = story.subject_of("B-9")
     o = file_objection(
         story.engine, story.catalog, subject_id=sid, target="record:court/B-9",
-        grounds="I paid the whole amount in March", actor=f"subject:{sid}", now=at(33),
+        grounds="I paid the whole amount in March", actor=f"subject:{sid}", now=clock_at(33),
     )  # fmt: skip
     due = o["due_on"].isoformat()
     within = check(story, 9, 40)["decision"]
@@ -222,7 +223,9 @@ def test_an_objection_past_its_deadline_suspends_the_sanction_until_decided(stor
         "A sanction is suspended: an objection to its ground is past its decision deadline, and what cannot be "
         "verified in time is not used (FCRA s.611)."
     )
-    decide_objection(story.engine, story.catalog, o["id"], uphold=False, actor=WANG, reason="no payment", now=at(71))
+    decide_objection(
+        story.engine, story.catalog, o["id"], uphold=False, actor=WANG, reason="no payment", now=clock_at(71)
+    )
     assert check(story, 9, 72)["decision"]["outcome"] == "deny"
     assert replay(story.engine, story.catalog, late["check_id"])["same"] is True  # as the objection stood then
 
@@ -233,7 +236,9 @@ def test_an_objection_past_its_deadline_suspends_the_sanction_until_decided(stor
 def test_a_platform_reviewer_cannot_remove_a_court_listing(story: Story) -> None:
     eid = listed(story, 10)
     with pytest.raises(OwnedByAnother) as info:
-        lists_service.remove(story.engine, story.catalog, eid, actor=WANG, reason="the debtor asked nicely", now=at(40))
+        lists_service.remove(
+            story.engine, story.catalog, eid, actor=WANG, reason="the debtor asked nicely", now=clock_at(40)
+        )
     assert str(info.value) == (
         f"list entry {eid} is on the List of dishonest judgment defaulters, which {COURT_NAME} (court) owns: only "
         f"{COURT_NAME}'s decision (a corrected or revoked record from court) ends it, not a removal on this platform"
@@ -245,12 +250,12 @@ def test_credit_repair_cannot_end_a_court_listing(story: Story) -> None:
     eid = listed(story, 11)
     sid = story.subject_of("B-11")
     r = file_repair(
-        story.engine, story.catalog, subject_id=sid, record="court/B-11", evidence_ref="receipt 2027-77",
-        commitment=True, actor=f"subject:{sid}", now=at(400),
+        story.engine, story.catalog, subject_id=sid, record="court/B-11", evidence_ref="receipt 2024-77",
+        commitment=True, actor=f"subject:{sid}", now=clock_at(400),
     )  # fmt: skip
     with pytest.raises(InvalidInput) as info:
         decide_repair(
-            story.engine, story.catalog, r["id"], approve=True, actor=WANG, reason="paid in full", now=at(401)
+            story.engine, story.catalog, r["id"], approve=True, actor=WANG, reason="paid in full", now=clock_at(401)
         )
     assert str(info.value) == (
         f"repair request {r['id']} cannot be approved: list entry {eid} is on the List of dishonest judgment "
@@ -268,11 +273,11 @@ def test_a_check_names_the_lists_legal_basis_and_the_decision_document_and_signs
     result = check(story, 12, 40)
     m = measure(result["decision"])
     [basis] = m["basis"]
-    assert basis["document_no"] == "(2027)浙01执12号" and basis["list_legal_basis"] == LIST_BASIS
-    assert "grounded on record court/B-12 (decision (2027)浙01执12号); list legal basis: " + LIST_BASIS in m["reason"]
+    assert basis["document_no"] == "(2024)浙01执12号" and basis["list_legal_basis"] == LIST_BASIS
+    assert "grounded on record court/B-12 (decision (2024)浙01执12号); list legal basis: " + LIST_BASIS in m["reason"]
     cert = certificate_of(story.engine, result["check_id"])
     signed = verify(cert, {key_id(KEY.public_key()): KEY.public_key()}).payload
-    assert measure(signed["decision"])["basis"][0]["document_no"] == "(2027)浙01执12号"
+    assert measure(signed["decision"])["basis"][0]["document_no"] == "(2024)浙01执12号"
 
 
 def test_a_check_stored_before_the_chain_was_added_still_replays_the_same(story: Story) -> None:

@@ -14,6 +14,7 @@ import pytest
 from operators import Api, api_fixture, ingest_rows, person_row  # noqa: F401 - the api fixture
 
 from builders import make_ric
+from process_story import hold, release
 from xinyong.services import lists as lists_service
 from xinyong.services.maintain import maintain
 from xinyong.store.tables import list_entries
@@ -25,13 +26,14 @@ def listed(api: Api, tmp_path: Path) -> Api:
     day = (start - timedelta(days=20)).date().isoformat()
     row = person_row("X-1", 31) | {"subject_name": "肖晓明", "decided_on": day, "valid_from": day, "valid_until": ""}
     ingest_rows(api.engine, api.catalog, tmp_path, [row], when=start)
-    maintain(api.engine, api.catalog, start)
+    maintain(api.engine, api.catalog, hold(start))
     with api.engine.connect() as conn:
         [entry] = conn.scalars(list_entries.select().with_only_columns(list_entries.c.id)).all()
     lists_service.decide(
-        api.engine, api.catalog, entry, approve_it=True, actor="reviewer:li", reason="unpaid", now=start
+        api.engine, api.catalog, entry, approve_it=True, actor="reviewer:li", reason="unpaid", now=hold(start)
     )
-    maintain(api.engine, api.catalog, start + timedelta(days=31))
+    maintain(api.engine, api.catalog, hold(start + timedelta(days=31)))
+    release()
     return api
 
 

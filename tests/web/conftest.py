@@ -26,7 +26,7 @@ from sqlalchemy import Engine
 
 from builders import make_uscc
 from portal_server import serving
-from process_story import Story, org_row, person_row
+from process_story import Story, hold, org_row, person_row, release
 from xinyong.domain.catalog import Catalog
 from xinyong.domain.identifiers import IdentifierVault
 from xinyong.services import lists as lists_service
@@ -86,9 +86,10 @@ def world(portal: Portal, catalog: Catalog, vault: IdentifierVault, tmp_path: Pa
         eid = story.entry(ref)
         assert eid is not None
         lists_service.decide(
-            portal.engine, catalog, eid, approve_it=True, actor="reviewer:li", reason="unpaid", now=start
+            portal.engine, catalog, eid, approve_it=True, actor="reviewer:li", reason="unpaid", now=hold(start)
         )
     story.maintain(start + timedelta(days=31))  # published, in force today
+    release()
     rescore(portal.engine, catalog, as_of=datetime.now(UTC).date(), engine_name="online")
     proposal = story.entry("H-3")
     assert proposal is not None

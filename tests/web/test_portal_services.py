@@ -11,7 +11,8 @@ from builders import make_uscc
 from xinyong.services.dashboards import dashboards
 from xinyong.services.decision_previews import preview_entry, preview_objection
 from xinyong.services.list_views import entry_detail
-from xinyong.services.objections import decide_objection, file_objection
+from xinyong.services.objection_rulings import decide_objection
+from xinyong.services.objections import file_objection
 from xinyong.services.portal import my_file
 
 from .conftest import Portal, World

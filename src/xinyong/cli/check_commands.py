@@ -30,7 +30,13 @@ def check(
         str | None, typer.Option("--reference", help="Your own reference (tender or file number); no identifiers.")
     ] = None,
     as_of: Annotated[str | None, typer.Option("--as-of", help="Day of the decision; default today.")] = None,
-    now: Annotated[str | None, typer.Option("--now", help="The moment of the check; default now.")] = None,
+    now: Annotated[
+        str | None,
+        typer.Option(
+            "--now",
+            help="The moment the check is evaluated at (not ahead of the clock); it is issued now. Default now.",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
 ) -> None:
     """Which measures apply to a subject in a context, and why; stored, signed and audited in the
@@ -60,7 +66,12 @@ def check(
     except XinyongError as exc:
         raise fail(str(exc)) from None
     d = result["decision"]
+    v = result["data_version"]
     lines = [f"check {result['check_id']}: {d['summary']}"]
+    if now:  # the two moments differ: say both
+        lines.append(
+            f"  issued at {result['issued_at']}, evaluated as of {v['evaluated_at']} (known at {v['known_at']})"
+        )
     lines += [f"  + {m['name']} ({m['effect']}, {m['implementing_department']}): {m['reason']}" for m in d["applied"]]
     lines += [f"  - {m['name']}: {m['reason']}" for m in d["not_applied"]]
     show(result, as_json, "\n".join(lines))

@@ -92,7 +92,7 @@ def objections_decide(
     as_json: Json = False,
 ) -> None:
     """Decide an objection; an upheld one is remedied at once and everything it touched recomputed."""
-    from xinyong.services.objections import decide_objection
+    from xinyong.services.objection_rulings import decide_objection
 
     if decision not in ("uphold", "dismiss"):
         raise fail(f"decision '{decision}': say uphold or dismiss")

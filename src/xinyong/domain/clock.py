@@ -1,10 +1,13 @@
-"""The platform's one clock: every stored stamp is a moment of the real clock, never ahead of it.
+"""The platform's one clock: every stored stamp is a moment of this clock, never a caller's.
 
-Stored times (record time, the knowledge clock, audit time, certificate issue time) order what
-the platform knew and did; a stamp ahead of the real clock would make every later write look
-older than it, and checks made until then would miss what was written meanwhile. So a moment
-given to a write (`--now` of a command, a replay of the demo's history) may lie in the past, to
-evaluate a decision as of then, and is refused when it lies ahead (`admit`).
+Stored times (record time, the knowledge clock, audit time, certificate and report issue time,
+the time of a decision, a filing or a notice) order what the platform knew and did. A stamp ahead
+of the real clock would make every later write look older than it, and checks made until then
+would miss what was written meanwhile; a stamp in the past would rewrite what the platform knew
+then, and a replay of an earlier check would find what it could not have found. So stamps come
+from `CLOCK.now()` only. A moment a caller gives (`--now` of a command, a service's `now`) is the
+moment a decision is *evaluated at* (`as_of`): it may lie in the past and is refused when it lies
+ahead (`admit`); it is never stored as the time something happened.
 
 `Clock.now()` is the real time unless a test or a replay set it, and it can only be set to the
 past (`set_to`); `CLOCK` is the process's one instance.
@@ -54,6 +57,11 @@ class Clock:
                 "and may act only at a moment that has passed"
             )
         return moment
+
+    def as_of(self, moment: datetime | None, what: str = "the moment") -> datetime:
+        """The moment a decision is evaluated at: `moment` if it has passed (`admit`), else now.
+        Never a stamp: what is stored is stamped with `now()`."""
+        return self.now() if moment is None else self.admit(moment, what)
 
 
 CLOCK = Clock()

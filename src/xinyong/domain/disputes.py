@@ -27,6 +27,7 @@ class TargetKind(StrEnum):
 class Outcome(StrEnum):
     UPHELD = "upheld"
     DISMISSED = "dismissed"
+    OWNER_RESOLVED = "owner_resolved"  # forwarded to the list's owner, whose corrected record ended the entry
 
 
 class RepairOutcome(StrEnum):

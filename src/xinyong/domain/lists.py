@@ -347,14 +347,21 @@ def ground_from(
     learned_on: date,
     document_no: str | None,
 ) -> GroundFact:
-    """The ground of an entry of `listing` from the current version of its record."""
+    """The ground of an entry of `listing` from the current version of its record.
+
+    On a list a source owns, the ground counts until that source says otherwise (a corrected or
+    revoked record, or a `valid_until` it gives), not until the end of the publication period the
+    platform gives a record without one: the owner's law sets the listing's term (`term_months`,
+    extended by a new decision), and a period of the platform's cannot end the listing earlier
+    than that law (see docs/lists-in-time.md)."""
+    until = fact.valid_until if listing.owner is not None else with_publication_end(catalog, fact).valid_until
     return GroundFact(
         fact.record_id,
         fact.status,
         linked,
         meets_criteria(listing, fact.record_type, fact.attributes),
         learned_on,
-        with_publication_end(catalog, fact).valid_until,
+        until,
         document_no,
         repair_ends=repairs_end(listing),
     )

@@ -25,6 +25,7 @@ class NoticeKind(StrEnum):
     OBJECTION_RECEIVED = "objection_received"
     OBJECTION_UPHELD = "objection_upheld"
     OBJECTION_DISMISSED = "objection_dismissed"
+    OBJECTION_FORWARDED = "objection_forwarded"  # to the source that owns the list of the entry objected to
     RECORD_CORRECTED = "record_corrected"  # to the source department of a corrected record
     REPAIR_RECEIVED = "repair_received"
     REPAIR_APPROVED = "repair_approved"

@@ -18,7 +18,7 @@ import hashlib
 import logging
 from collections.abc import Callable, Generator, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from itertools import chain
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
 from xinyong.domain.catalog import Catalog
+from xinyong.domain.clock import CLOCK
 from xinyong.domain.errors import FileRefused
 from xinyong.domain.identifiers import IdentifierVault
 from xinyong.domain.records import RowValidator
@@ -93,7 +94,7 @@ def ingest_file(
     Raises:
         FileRefused: the file as a whole cannot be accepted; nothing of it is stored.
     """
-    now = now or datetime.now(UTC)
+    now = CLOCK.as_of(now, "now")  # the day rows are validated as of; the batch is stamped by the clock
     if not path.is_file():
         raise FileRefused(f"{path}: no such file")
     source_id = source_of(path, catalog, source)
@@ -135,7 +136,7 @@ def ingest_rows(
         FileRefused: the batch as a whole cannot be accepted (an unknown column, no rows); nothing
             of it is stored.
     """
-    now = now or datetime.now(UTC)
+    now = CLOCK.as_of(now, "now")  # the day rows are validated as of; the batch is stamped by the clock
     source_id = submitting_source(catalog, source, "the batch's source")
     validator = RowValidator(catalog, source_id, vault, now.date())
     digest: list[str] = []  # the SHA-256 of the rows as JSONL: the same rows again are the same batch
@@ -188,7 +189,7 @@ def ingest_chunks(
         except DBAPIError as exc:  # the batch is stored: say so, and leave the statistics to the daemon
             log.warning("batch %s is stored; analysing its tables failed: %s", result.batch_id, exc.orig)
     if result.same_as is None and (result.accepted or result.new_versions):
-        carry_after_batch(engine, result.batch_id, now)  # the links people made hold for the batch's new revisions
+        carry_after_batch(engine, result.batch_id)  # the links people made hold for the batch's new revisions
     if result.unresolved and model_kept(engine):  # match proposals for what it left unresolved, once committed
         # Imported only then: the model loads Arrow, a third of a second, whose threads would also
         # keep the next file's helper from forking (chunks._start_method).
@@ -220,8 +221,8 @@ def _store_chunks(
     try:
         with UnitOfWork.writing(engine, lock="ingest", bulk=True) as uow:
             conn = uow.conn
-            at = uow.stamp(now)  # when the platform knows this batch: see store.clock
-            repo.sync_sources(conn, catalog, now)
+            at = uow.stamp()  # when the platform knows this batch: see store.clock
+            repo.sync_sources(conn, catalog, at)
             batch_id = repo.open_batch(
                 conn,
                 {
@@ -230,8 +231,8 @@ def _store_chunks(
                     "file_format": origin.fmt,
                     "file_sha256": "",  # known once the file is read: see close_batch below
                     "catalog_version": catalog.version,
-                    "started_at": now,
-                    "finished_at": now,
+                    "started_at": at,
+                    "finished_at": at,
                 },
             )
             uow.audit(audit, f"batch:{batch_id}")
@@ -242,7 +243,7 @@ def _store_chunks(
                 if progress:
                     progress(chunk.rows_read)
                 log.info("batch %s (%s): %d rows read", batch_id, origin.label, result.rows_read)
-            _close(conn, catalog.version, origin, batch_id, digest[0], result, report, now)
+            _close(conn, catalog.version, origin, batch_id, digest[0], result, report, at)
         committed = True
     except _StoredBefore as stored:  # rolled back: no second batch, no second set of rejects
         return stored.result
@@ -272,7 +273,7 @@ def _close(
         conn,
         batch_id,
         {
-            "finished_at": datetime.now(UTC),
+            "finished_at": CLOCK.now(),
             "file_sha256": sha256,
             "rows_read": result.rows_read,
             "accepted": result.accepted,

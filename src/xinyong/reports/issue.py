@@ -22,6 +22,7 @@ from sqlalchemy import Engine
 
 from xinyong.domain.catalog import Catalog
 from xinyong.domain.certificates import sign
+from xinyong.domain.clock import CLOCK
 from xinyong.domain.errors import InvalidInput, NotFound
 from xinyong.reports import text
 from xinyong.reports.audit import store_report
@@ -122,7 +123,8 @@ def issue_report(
     """
     if fmt not in FORMATS:
         raise InvalidInput(f"format: '{fmt[:20]}' is not a report format; use one of {', '.join(FORMATS)}")
-    now = (now or datetime.now(UTC)).astimezone(UTC)
+    now = CLOCK.as_of(now, "now").astimezone(UTC)  # the day the report is made as of
+    issued = CLOCK.now()  # when it is issued: the clock's, never a caller's moment
     language = check_lang(lang)
     period = Period.of(first, last, now.date())
     stated = purpose_of(catalog, purpose)
@@ -133,7 +135,7 @@ def issue_report(
         "type": REPORT_TYPE,
         "format_version": 1,
         "code": code,
-        "issued_at": now.isoformat(),
+        "issued_at": issued.isoformat(),
         "lang": language,
         "requested_by": {"by_subject": by_subject, "requester": "" if by_subject else requester},
         "purpose": stated,
@@ -145,7 +147,7 @@ def issue_report(
     payload["lines"] = [printable(line) for line in text.lines(payload)]
     signed_json = sign(platform_key, payload)
     verify_url = base_url.rstrip("/") + payload["verify_path"]
-    content, pdf_hash = _document(fmt, payload, signed_json, platform_key, verify_url, now)
+    content, pdf_hash = _document(fmt, payload, signed_json, platform_key, verify_url, issued)
     row = {
         "code": code,
         "subject_id": subject_id,
@@ -158,7 +160,7 @@ def issue_report(
         "period_to": period.last,
         "lang": language,
         "format": fmt,
-        "issued_at": now,
+        "issued_at": issued,
         "json_sha256": hashlib.sha256(signed_json).hexdigest(),
         "pdf_sha256": pdf_hash,
         "catalog_version": catalog.version,

@@ -27,6 +27,7 @@ from sqlalchemy import Engine
 
 from xinyong.domain.catalog import Catalog
 from xinyong.domain.certificates import ALGORITHM, key_id
+from xinyong.domain.clock import CLOCK
 from xinyong.domain.errors import ConfigurationError, InvalidInput, NotFound
 from xinyong.reports.audit import store_publication
 from xinyong.reports.ftm import entities
@@ -137,7 +138,8 @@ def publish(
         InvalidInput: `directory` cannot be written to, or exists as a file.
         NotFound: `since` names no publication.
     """
-    now = (now or datetime.now(UTC)).astimezone(UTC)
+    now = CLOCK.as_of(now, "now").astimezone(UTC)  # the day the data is published as of
+    created = CLOCK.now()  # when: the clock's, never a caller's moment
     if directory.exists() and not directory.is_dir():
         raise InvalidInput(f"{directory}: exists and is not a directory")
     try:
@@ -165,7 +167,7 @@ def publish(
             doc = {
                 "publication": publication_id,
                 "since": base,
-                "created_at": now.isoformat(),
+                "created_at": created.isoformat(),
                 "as_of": data.as_of.isoformat(),
                 "known_at": data.known_at.isoformat(),
                 "catalog_version": catalog.version,
@@ -177,7 +179,7 @@ def publish(
             return manifest, sign_manifest(key, manifest)
 
         row = {
-            "created_at": now,
+            "created_at": created,
             "as_of": data.as_of,
             "known_at": data.known_at,
             "catalog_version": catalog.version,

@@ -19,7 +19,7 @@ from sqlalchemy import Connection, Engine, insert, select
 from sqlalchemy.exc import DBAPIError
 
 from xinyong.domain.certificates import canonical
-from xinyong.store.audit_sql import AUDIT_LOCK, LAST_HASH, LOCKED_HEAD
+from xinyong.store.audit_sql import AUDIT_LOCK, HEAD, LOCKED_HEAD
 from xinyong.store.engine import write_lock
 from xinyong.store.tables import audit_events
 
@@ -48,22 +48,29 @@ def append_many(conn: Connection, events: Sequence[Event]) -> str:
     """Append events in their order inside the caller's write transaction (a unit of work's
     commit; the check path's group commit); the last one's hash."""
     if conn.dialect.name == "postgresql":
-        prev = _locked_head(conn)
+        prev, prev_at = _locked_head(conn)
     else:
         write_lock(conn, AUDIT_LOCK)
-        prev = conn.execute(LAST_HASH).scalar() or GENESIS
-    rows, last = chained(prev, events)
+        head = conn.execute(HEAD).first()
+        prev, prev_at = (head[0], head[1]) if head else (GENESIS, None)
+    rows, last = chained(prev, events, prev_at)
     if rows:
         conn.execute(_INSERT, rows)
     return last
 
 
-def chained(prev: str, events: Sequence[Event]) -> tuple[list[dict[str, Any]], str]:
+def chained(prev: str, events: Sequence[Event], prev_at: datetime | None = None) -> tuple[list[dict[str, Any]], str]:
     """The rows (`EVENT_COLUMNS`) of events appended, in order, after the event whose hash is
-    `prev`; and the last one's hash."""
+    `prev` and whose time is `prev_at`; and the last one's hash.
+
+    Times are monotone along the chain: an event registered (stamped by the clock) before another
+    writer's, but appended after it, takes that one's time; none is earlier than the one before."""
     rows = []
     for actor, action, target, purpose, when in events:
         at = when.astimezone(UTC)
+        if prev_at is not None and at < prev_at:
+            at = prev_at.astimezone(UTC)
+        prev_at = at
         digest = event_hash(prev, at, actor, action, target[:200], purpose)
         rows.append(
             {
@@ -80,8 +87,8 @@ def chained(prev: str, events: Sequence[Event]) -> tuple[list[dict[str, Any]], s
     return rows, prev
 
 
-def _locked_head(conn: Connection) -> str:
-    """On PostgreSQL: take the audit lock and read the chain's last hash, in one round trip.
+def _locked_head(conn: Connection) -> tuple[str, datetime | None]:
+    """On PostgreSQL: take the audit lock and read the chain's last hash and time, in one round trip.
 
     Two statements, not one: in READ COMMITTED each statement reads a snapshot taken as it
     starts, so the read, which starts once the lock is granted, sees what the lock's previous
@@ -96,7 +103,7 @@ def _locked_head(conn: Connection) -> str:
     except dbapi.Error as exc:  # as SQLAlchemy would raise it (a lock timeout is an OperationalError;
         # a lost connection fails the rollback that follows, and SQLAlchemy then discards it)
         raise DBAPIError.instance(LOCKED_HEAD, None, exc, dbapi.Error, dialect=conn.dialect) from exc
-    return str(row[0]) if row else GENESIS
+    return (str(row[0]), row[1]) if row else (GENESIS, None)
 
 
 @dataclass(frozen=True)

@@ -59,7 +59,9 @@ def _head(conn: Connection) -> tuple[int, str]:
 
 
 def checkpoint(engine: Engine, key: Ed25519PrivateKey, *, reason: str, now: datetime | None = None) -> dict[str, Any]:
-    """Sign and keep the chain's head; return the checkpoint as signed (`document`, bytes)."""
+    """Sign and keep the chain's head; return the checkpoint as signed (`document`, bytes).
+    `now` may not lie ahead of the clock; the checkpoint is stamped with the clock."""
+    CLOCK.as_of(now, "now")
     if reason not in REASONS:
         raise ValueError(f"checkpoint reason '{reason}': one of {', '.join(REASONS)}")
     with UnitOfWork.writing(engine, dated=False) as uow:
@@ -67,7 +69,7 @@ def checkpoint(engine: Engine, key: Ed25519PrivateKey, *, reason: str, now: date
         if conn.dialect.name == "postgresql":  # the audit lock: no event is appended while the head is read
             conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({advisory_key(AUDIT_LOCK)})")
         seq, head = _head(conn)
-        at = now or CLOCK.now()
+        at = CLOCK.now()  # never a caller's moment: a checkpoint says when the head was signed
         payload = {"kind": KIND, "seq": seq, "head": head, "at": at.isoformat(), "reason": reason}
         document, _ = signed(key, payload)
         conn.execute(

@@ -224,7 +224,8 @@ def decide_check(
     purpose, reference = purpose_of(catalog, context, purpose, reference)
     scheme, digest, masked = _identify(catalog, vault, identifier)
     check_id = secrets.token_hex(16)
-    now = now or CLOCK.now()
+    issued = CLOCK.now()  # the certificate's time: the clock's, never a caller's moment
+    now = CLOCK.as_of(now, "now")  # the moment the check is evaluated at: known at, and in force on its day
     day = as_of or now.date()
     params = {
         "scheme": scheme,
@@ -242,20 +243,25 @@ def decide_check(
     decision = decide(catalog, context, facts, day, _UNKNOWN).as_dict()
     payload = {
         "check_id": check_id,
-        "issued_at": now.isoformat(),
+        "issued_at": issued.isoformat(),
         "consumer": consumer,
         "context": context,
         "purpose": purpose,
         "reference": reference,
         "subject": {"id": subject_id, "identifier": f"{scheme} {masked}"},
-        "data_version": {"catalog": catalog.version, "as_of": day.isoformat(), "known_at": known_at.isoformat()},
+        "data_version": {
+            "catalog": catalog.version,
+            "as_of": day.isoformat(),
+            "known_at": known_at.isoformat(),
+            "evaluated_at": now.isoformat(),
+        },
         "decision": decision,
         "audit": {"seq": found.audit_seq or 0, "head": found.audit_head or audit.GENESIS},
     }
     certificate, body = signed(signing_key, payload)
     row = {
         "id": check_id,
-        "created_at": now,
+        "created_at": issued,
         "consumer": consumer,
         "context": context,
         "purpose": purpose,
@@ -272,7 +278,7 @@ def decide_check(
     }
     target = f"subject:{subject_id}" if subject_id else f"identifier:{scheme} {masked}"
     noted = purpose if reference is None else f"{purpose}: {reference}"
-    return Decided(payload, row, audit.Event(consumer, "check", target, noted, now), body)
+    return Decided(payload, row, audit.Event(consumer, "check", target, noted, issued), body)
 
 
 def store_checks(engine: Engine, decided: Sequence[Decided]) -> None:
@@ -280,7 +286,7 @@ def store_checks(engine: Engine, decided: Sequence[Decided]) -> None:
     if engine.dialect.name == "postgresql":
         events = [d.event for d in decided]
         repo.insert_on_postgresql(
-            engine, [d.row for d in decided], lambda head: audit.chained(head or audit.GENESIS, events)[0]
+            engine, [d.row for d in decided], lambda head, at: audit.chained(head or audit.GENESIS, events, at)[0]
         )
         return
     with UnitOfWork.writing(engine, dated=False) as uow:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, insert, select
@@ -59,7 +58,6 @@ def new_version(
     source_id: str,
     source_ref: str,
     *,
-    now: datetime,
     cause: str,
     status: str | None = None,
     set_attributes: dict[str, str] | None = None,
@@ -69,9 +67,10 @@ def new_version(
     """Write the next revision of a record; return the replaced row and the new row's id.
 
     `unlink` drops the subject link and queues the record for match review; `link_to` links it to
-    that subject as a confirmed match (a reviewer's judgement)."""
+    that subject as a confirmed match (a reviewer's judgement). Every time it stores is the
+    knowledge clock's stamp of the write, whatever moment the decision was evaluated at."""
     return relink(
-        conn, source_id, source_ref, catalog_version=catalog.version, now=now, cause=cause, status=status,
+        conn, source_id, source_ref, catalog_version=catalog.version, cause=cause, status=status,
         attributes_of=lambda rt, old: corrected_attributes(catalog, rt, old, set_attributes or {}),
         unlink=unlink, link_to=link_to,
     )  # fmt: skip
@@ -83,7 +82,6 @@ def relink(
     source_ref: str,
     *,
     catalog_version: str,
-    now: datetime,
     cause: str,
     status: str | None = None,
     attributes_of: Callable[[str, dict[str, Any]], dict[str, Any]] | None = None,
@@ -93,6 +91,7 @@ def relink(
 ) -> tuple[Any, int]:
     """`new_version` where no catalog is at hand: the link of a record moves (to `link_to` by
     `link_method`, or off its subject with `unlink`), its content stays."""
+    known = clock.advance(conn)  # when the platform knows the new version: see store.clock
     old = current_record(conn, source_id, source_ref, lock=True)
     values = {c: getattr(old, c) for c in RECORD_COLUMNS}
     attributes = old.attributes if isinstance(old.attributes, dict) else json.loads(old.attributes)
@@ -118,11 +117,10 @@ def relink(
             "file_format": "decision",
             "file_sha256": digest.hexdigest(),
             "catalog_version": catalog_version,
-            "started_at": now,
-            "finished_at": now,
+            "started_at": known,
+            "finished_at": known,
         },
     )
-    known = clock.advance(conn, now)  # when the platform knows the new version: see store.clock
     supersede(conn, [old.id], known)
     values.update(
         revision=old.revision + 1,
@@ -139,7 +137,7 @@ def relink(
                 record_id=new_id,
                 reason_code="link_disputed",
                 reason=f"the subject link was undone by {cause}: the record awaits match review",
-                queued_at=now,
+                queued_at=known,
             )
         )
     close_batch(conn, batch_id, {"rows_read": 1, "accepted": 1, "new_versions": 1, "unresolved": int(unlink)})

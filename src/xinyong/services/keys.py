@@ -13,13 +13,14 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Engine, bindparam, insert, select, update
 
 from xinyong.domain.catalog import Catalog
+from xinyong.domain.clock import CLOCK
 from xinyong.domain.errors import Conflict, InvalidInput, NotFound
 from xinyong.store.engine import one_read
 from xinyong.store.key_reads import demo_residents
@@ -121,7 +122,8 @@ def create_key(
     if (r is Role.SUBJECT) != (subject_id is not None):
         raise InvalidInput("a subject token names its subject, and only a subject token does")
     key_id, secret = secrets.token_hex(8), secrets.token_urlsafe(24)
-    at = now or datetime.now(UTC)
+    CLOCK.as_of(now, "now")  # a key is stamped with the clock, never with a caller's moment
+    at = CLOCK.now()
     with UnitOfWork.writing(engine, dated=False) as uow:
         conn = uow.conn
         if subject_id is not None and conn.scalar(select(subjects.c.id).where(subjects.c.id == subject_id)) is None:
@@ -240,7 +242,8 @@ def revoke_key(engine: Engine, key_id: str, now: datetime | None = None, actor: 
     key_id = key_id.strip()
     if key_id.startswith("xy_"):
         raise InvalidInput("give the key's id (the 16 characters after 'xy_'), not the key itself")
-    at = now or datetime.now(UTC)
+    CLOCK.as_of(now, "now")  # a revocation is stamped with the clock, never with a caller's moment
+    at = CLOCK.now()
     with UnitOfWork.writing(engine, dated=False) as uow:
         conn = uow.conn
         row = conn.execute(select(api_keys).where(api_keys.c.id == key_id).with_for_update()).mappings().first()

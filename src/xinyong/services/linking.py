@@ -249,15 +249,14 @@ def _confirm(
         .values(resolved_at=now, resolution="confirmed")
     )
     cause = f"link review {jid} confirmed"
-    _, new_id = new_version(conn, catalog, p.source_id, p.source_ref, now=now, cause=cause, link_to=target)
+    _, new_id = new_version(conn, catalog, p.source_id, p.source_ref, cause=cause, link_to=target)
     conn.execute(update(link_judgements).where(link_judgements.c.id == jid).values(record_id=new_id))
-    known = clock.advance(conn, now)  # the new version's stamp (one per transaction)
+    known = clock.advance(conn)  # the new version's stamp (one per transaction)
     merges_repo.add_mark(conn, new_id, f"review {jid} on {known.date().isoformat()}", known)
     outbox.put(
         conn,
         subject_id=target,
         event_ref=f"link:{jid}",
-        now=now,
         notice=Notice(
             NoticeKind.LINK_CONFIRMED,
             f"A record was linked to you by review {jid}",
@@ -307,7 +306,7 @@ def undo(
                     f"(now version {rec.id}); object to the link instead"
                 )
             cause = f"link review {judgement_id} undone"
-            _, record_version = new_version(conn, catalog, j.source_id, j.source_ref, now=now, cause=cause, unlink=True)
+            _, record_version = new_version(conn, catalog, j.source_id, j.source_ref, cause=cause, unlink=True)
             told = int(rec.subject_id)  # the candidate's survivor, if a merge had absorbed it
             touched.add(told)
         values = {
@@ -335,7 +334,6 @@ def undo(
                 conn,
                 subject_id=told,
                 event_ref=f"link:{jid}",
-                now=now,
                 notice=Notice(
                     NoticeKind.LINK_UNDONE,
                     f"Review {judgement_id} linking a record to you was undone",

@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from xinyong.domain.catalog import Catalog
 from xinyong.domain.catalog.citations import words_problem
 from xinyong.domain.catalog.models import ListDefinition
+from xinyong.domain.clock import CLOCK
 from xinyong.domain.errors import InvalidInput, NotFound
 from xinyong.domain.free_text import no_identifier
 from xinyong.domain.lists import (
@@ -154,18 +155,19 @@ def apply(
     action: Action,
     *,
     actor: str,
-    now: datetime,
     reason: str,
     ref: str | None = None,
     listed_on: date | None = None,
     ends_on: date | None = None,
     view: EntryView | None = None,
 ) -> EntryView:
-    """Append one transition to an entry and move its state row with it."""
+    """Append one transition to an entry and move its state row with it. The transition is
+    stamped with the knowledge clock (so is the notice an approval starts), whatever moment the
+    step was evaluated at (the one `listed_on` and `ends_on` were computed from)."""
     view = view if view is not None else current_view(conn, entry_id, lock=True)
     target = next_state(entry_id, view.state, action, actor_role(actor))
     seq = view.seq + 1
-    known = clock.advance(conn, now)  # when the platform knows it: see store.clock
+    known = clock.advance(conn)  # when the platform knows it: see store.clock
     try:
         with conn.begin_nested():
             conn.execute(
@@ -188,7 +190,7 @@ def apply(
         raise InvalidTransition(
             f"list entry {entry_id} was decided by someone else at the same time; reload it"
         ) from None
-    notified_at = now if action is Action.APPROVE else view.notified_at
+    notified_at = known if action is Action.APPROVE else view.notified_at  # a notice is never backdated
     new = EntryView(target, seq, notified_at, listed_on or view.listed_on, ends_on or view.ends_on)
     moved = conn.execute(
         update(list_entry_state)
@@ -207,14 +209,15 @@ def apply(
     return new
 
 
-def approve(conn: Connection, catalog: Catalog, entry_id: int, *, actor: str, now: datetime, reason: str) -> EntryView:
+def approve(conn: Connection, catalog: Catalog, entry_id: int, *, actor: str, reason: str) -> EntryView:
     """Approve a proposal: the subject is notified and the notice period starts."""
     e = entry_row(conn, entry_id)
     listing = catalog.lists[e.list_id]
-    view = apply(conn, listing, entry_id, Action.APPROVE, actor=actor, now=now, reason=reason)
+    view = apply(conn, listing, entry_id, Action.APPROVE, actor=actor, reason=reason)
     g = ground(conn, catalog, e.record_id)
-    notice = proposal_notice(listing, entry_id, actor, reason, g.text, g.source_name, now)
-    outbox.put(conn, subject_id=e.subject_id, event_ref=f"entry:{entry_id}:{view.seq}", now=now, notice=notice)
+    notified = view.notified_at or clock.advance(conn)  # an approval notifies: it is set
+    notice = proposal_notice(listing, entry_id, actor, reason, g.text, g.source_name, notified)
+    outbox.put(conn, subject_id=e.subject_id, event_ref=f"entry:{entry_id}:{view.seq}", notice=notice)
     return view
 
 
@@ -229,16 +232,18 @@ def decide(
     now: datetime,
     audit: AuditNote | None = None,
 ) -> EntryView:
-    """A reviewer's decision on a proposal: approve (notify the subject) or reject (withdraw it)."""
+    """A reviewer's decision on a proposal: approve (notify the subject) or reject (withdraw it).
+    It is stamped with the clock, and a notice period runs from that stamp; `now` may not lie ahead."""
     need_actor(actor, "reviewer")
     reason = need_reason(reason, "a decision on a proposal")
+    CLOCK.as_of(now, "now")
     with UnitOfWork.writing(engine) as uow:
         conn = uow.conn
         uow.audit(audit, f"entry:{entry_id}")
         if approve_it:
-            return approve(conn, catalog, entry_id, actor=actor, now=now, reason=reason)
+            return approve(conn, catalog, entry_id, actor=actor, reason=reason)
         e = entry_row(conn, entry_id)
-        return apply(conn, catalog.lists[e.list_id], entry_id, Action.REJECT, actor=actor, now=now, reason=reason)
+        return apply(conn, catalog.lists[e.list_id], entry_id, Action.REJECT, actor=actor, reason=reason)
 
 
 def end_entry(
@@ -248,7 +253,6 @@ def end_entry(
     action: Action,
     *,
     actor: str,
-    now: datetime,
     reason: str,
     ref: str | None = None,
     kind: NoticeKind,
@@ -256,7 +260,7 @@ def end_entry(
     """End an entry (remove, repair, expire, withdraw) and tell the subject."""
     e = entry_row(conn, entry_id)
     listing = catalog.lists[e.list_id]
-    view = apply(conn, listing, entry_id, action, actor=actor, now=now, reason=reason, ref=ref)
+    view = apply(conn, listing, entry_id, action, actor=actor, reason=reason, ref=ref)
     what = {
         NoticeKind.REMOVED: "removed from",
         NoticeKind.REPAIRED: "removed, after credit repair, from",
@@ -267,7 +271,6 @@ def end_entry(
         conn,
         subject_id=e.subject_id,
         event_ref=f"entry:{entry_id}:{view.seq}",
-        now=now,
         notice=Notice(
             kind,
             f"Entry {entry_id}: {view.state.value}",
@@ -323,6 +326,7 @@ def extend(
     ground counts, within the list's longest stay (see `domain.lists.extension_refusal`)."""
     need_actor(actor, "reviewer")
     reason = need_reason(reason, "an extension")
+    now = CLOCK.as_of(now, "now")  # the day the extension is judged at; it is stamped with the clock
     why = words_problem(reason)
     if why is not None:
         raise InvalidInput(f"an extension needs a reason the subject can read: the reason {why}")
@@ -337,14 +341,11 @@ def extend(
             raise NotFound(f"no list entry {entry_id}")
         end = ground_ends(int(e.record_id), ground_fact(conn, catalog, e))
         ends = extension_end(listing, entry_id, view, end, months=months, reviewer=actor, day=now.date())
-        new = apply(
-            conn, listing, entry_id, Action.EXTEND, actor=actor, now=now, reason=reason, ends_on=ends, view=view
-        )
+        new = apply(conn, listing, entry_id, Action.EXTEND, actor=actor, reason=reason, ends_on=ends, view=view)
         outbox.put(
             conn,
             subject_id=e.subject_id,
             event_ref=f"entry:{entry_id}:{new.seq}",
-            now=now,
             notice=Notice(
                 NoticeKind.LISTING_EXTENDED,
                 f"Entry {entry_id} extended",
@@ -370,6 +371,7 @@ def remove(
     entry of a list a source owns ends only by that source's decision (`owner_refusal`)."""
     need_actor(actor, "reviewer")
     reason = need_reason(reason, "a removal")
+    CLOCK.as_of(now, "now")  # a moment ahead of the clock is refused; the removal is stamped by it
     with UnitOfWork.writing(engine) as uow:
         conn = uow.conn
         uow.audit(audit, f"entry:{entry_id}")
@@ -381,4 +383,4 @@ def remove(
             if view.state is State.LISTED
             else (Action.WITHDRAW, NoticeKind.LISTING_WITHDRAWN)
         )
-        return end_entry(conn, catalog, entry_id, action, actor=actor, now=now, reason=reason, kind=kind)
+        return end_entry(conn, catalog, entry_id, action, actor=actor, reason=reason, kind=kind)

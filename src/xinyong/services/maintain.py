@@ -10,23 +10,20 @@ done, every notice is unique per event) and safe to run twice at once: the run h
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, false, func, insert, or_, select
+from sqlalchemy import Connection, Engine, and_, func, insert, or_, select
 
 from xinyong.domain.catalog import Catalog
 from xinyong.domain.catalog.models import ListDefinition
+from xinyong.domain.clock import CLOCK
 from xinyong.domain.disputes import TargetKind
 from xinyong.domain.lists import (
     LINKS_THAT_MAY_LIST,
-    TERMINAL,
     Action,
-    InvalidTransition,
     State,
     fold,
-    ground_ends,
     meets_criteria,
     term_end,
 )
@@ -34,8 +31,8 @@ from xinyong.domain.notices import Notice, NoticeKind, basis_text
 from xinyong.domain.scoring import add_months
 from xinyong.services import lists as lists_service
 from xinyong.services import notices as outbox
+from xinyong.services.maintain_endings import expire, ground_changes, ground_lapsed, guarded
 from xinyong.services.proposals import create_entries
-from xinyong.services.refresh import end_for_ground
 from xinyong.store.tables import (
     list_entries,
     list_entry_state,
@@ -122,7 +119,7 @@ def propose(conn: Connection, catalog: Catalog, listing: ListDefinition, now: da
         attributes = r.attributes if isinstance(r.attributes, dict) else {}
         if _still_valid(catalog, r, today) and meets_criteria(listing, r.record_type, attributes):
             found.append(r)
-    return create_entries(conn, catalog, listing, found, now=now)
+    return create_entries(conn, catalog, listing, found)
 
 
 def _held(conn: Connection, entry: Any, today: date) -> bool:
@@ -159,17 +156,6 @@ def _held(conn: Connection, entry: Any, today: date) -> bool:
     return bool(conn.scalar(q))
 
 
-def _guarded(conn: Connection, step: Callable[..., object], *args: Any, **kwargs: Any) -> object:
-    """One entry's step in a savepoint. A reviewer may have moved the entry since the run selected
-    it (on PostgreSQL the run waits for their row lock, then sees the new state): that step is
-    undone and skipped (None), and the rest of the run goes on."""
-    try:
-        with conn.begin_nested():
-            return step(*args, **kwargs)
-    except InvalidTransition:
-        return None
-
-
 def _publish_one(conn: Connection, catalog: Catalog, e: Any, now: datetime) -> bool:
     today = now.date()
     listing = catalog.lists[e.list_id]
@@ -180,7 +166,6 @@ def _publish_one(conn: Connection, catalog: Catalog, e: Any, now: datetime) -> b
         e.id,
         Action.PUBLISH,
         actor="system:maintain",
-        now=now,
         reason=f"the notice period ended with no objection pending; listed for {listing.term_months} months",
         listed_on=today,
         ends_on=ends,
@@ -192,7 +177,6 @@ def _publish_one(conn: Connection, catalog: Catalog, e: Any, now: datetime) -> b
         conn,
         subject_id=e.subject_id,
         event_ref=f"entry:{e.id}:{view.seq}",
-        now=now,
         notice=Notice(
             NoticeKind.LISTED,
             f"Listed on the {listing.name}",
@@ -219,7 +203,7 @@ def publish(conn: Connection, catalog: Catalog, now: datetime) -> tuple[int, int
     for e in conn.execute(due).all():
         if _held(conn, e, today):
             held += 1
-        elif _guarded(conn, _publish_one, conn, catalog, e, now):
+        elif guarded(conn, _publish_one, conn, catalog, e, now):
             published += 1
     return published, held
 
@@ -227,120 +211,6 @@ def publish(conn: Connection, catalog: Catalog, now: datetime) -> tuple[int, int
 def _within(listing: ListDefinition, when: str) -> str:
     rule = next((r for r in listing.removal if r.when == when), None)
     return str(rule.within_working_days) if rule else "a few"
-
-
-def _expire_one(conn: Connection, catalog: Catalog, entry_id: int, ends_on: date, now: datetime) -> bool:
-    lists_service.end_entry(
-        conn,
-        catalog,
-        entry_id,
-        Action.EXPIRE,
-        actor="system:maintain",
-        now=now,
-        reason=f"the term ended on {ends_on.isoformat()}",
-        kind=NoticeKind.EXPIRED,
-    )
-    return True
-
-
-def expire(conn: Connection, catalog: Catalog, now: datetime) -> int:
-    today = now.date()
-    q = (
-        select(list_entry_state.c.entry_id, list_entry_state.c.ends_on)
-        .where(list_entry_state.c.state == State.LISTED.value, list_entry_state.c.ends_on <= today)
-        .order_by(list_entry_state.c.entry_id)
-    )
-    return sum(bool(_guarded(conn, _expire_one, conn, catalog, eid, ends, now)) for eid, ends in conn.execute(q).all())
-
-
-def ground_changes(conn: Connection, catalog: Catalog, now: datetime) -> int:
-    """End open entries whose record's current version is not the one that grounded them and no longer holds."""
-    e, s = list_entries, list_entry_state
-    cur = records.alias("cur")
-    q = (
-        select(e, s.c.state, cur.c.id.label("cur_id"))
-        .join(s, s.c.entry_id == e.c.id)
-        .outerjoin(
-            cur,
-            and_(
-                cur.c.source_id == e.c.source_id,
-                cur.c.source_ref == e.c.source_ref,
-                cur.c.superseded_at.is_(None),
-            ),
-        )
-        .where(s.c.state.notin_([t.value for t in TERMINAL]), or_(cur.c.id.is_(None), cur.c.id != e.c.record_id))
-        .order_by(e.c.id)
-    )
-    n = 0
-    for row in conn.execute(q).all():
-        current = None
-        if row.cur_id is not None:
-            current = conn.execute(select(records).where(records.c.id == row.cur_id)).first()
-        n += bool(
-            _guarded(conn, end_for_ground, conn, catalog, row, State(row.state), current, now=now, cause="maintain")
-        )
-    return n
-
-
-def _lapsed(catalog: Catalog, types: list[str], today: date) -> Any:
-    """A coarse SQL filter of the records whose valid time may be over by today: a superset (month
-    ends clamp, so the bound is widened by a few days); `ground_ends` decides exactly."""
-    ended = [
-        and_(
-            records.c.record_type == t,
-            records.c.valid_from <= add_months(today, -catalog.record_types[t].publication_months) + timedelta(days=3),
-        )
-        for t in types
-        if catalog.record_types[t].publication_months
-    ]
-    return or_(records.c.valid_until <= today, and_(records.c.valid_until.is_(None), or_(false(), *ended)))
-
-
-def _lapse_one(conn: Connection, catalog: Catalog, e: Any, state: State, ended: date, why: str, now: datetime) -> bool:
-    listed = state is State.LISTED
-    lists_service.end_entry(
-        conn,
-        catalog,
-        e.id,
-        Action.EXPIRE if listed else Action.WITHDRAW,
-        actor="system:maintain",
-        now=now,
-        reason=f"{why} on {ended.isoformat()}",
-        ref=f"record:{e.source_id}/{e.source_ref}",
-        kind=NoticeKind.EXPIRED if listed else NoticeKind.LISTING_WITHDRAWN,
-    )
-    return True
-
-
-def ground_lapsed(conn: Connection, catalog: Catalog, now: datetime) -> int:
-    """End open entries whose ground's current version has its valid time (or publication period) over.
-
-    Checks already treat them as ended (`domain.lists.ground_ends`); this writes the transition
-    and tells the subject. The SQL filter is coarse (see `_in_force`); `ground_ends` decides."""
-    today = now.date()
-    e, s = list_entries, list_entry_state
-    types = sorted({c.record_type for listing in catalog.lists.values() for c in listing.entry})
-    q = (
-        select(e, s.c.state)
-        .join(s, s.c.entry_id == e.c.id)
-        .join(
-            records,
-            and_(
-                records.c.source_id == e.c.source_id,
-                records.c.source_ref == e.c.source_ref,
-                records.c.superseded_at.is_(None),
-            ),
-        )
-        .where(s.c.state.notin_([t.value for t in TERMINAL]), _lapsed(catalog, types, today))
-        .order_by(e.c.id)
-    )
-    n = 0
-    for row in conn.execute(q).all():
-        end = ground_ends(int(row.record_id), lists_service.ground_fact(conn, catalog, row))
-        if end is not None and end[0] is not None and end[0] <= today:
-            state = State(row.state)
-            n += bool(_guarded(conn, _lapse_one, conn, catalog, row, state, end[0], end[1], now))
-    return n
 
 
 def refresh_state(conn: Connection, catalog: Catalog) -> int:
@@ -392,19 +262,20 @@ def overdue(conn: Connection, today: date) -> dict[str, int]:
 def maintain(
     engine: Engine, catalog: Catalog, now: datetime | None = None, *, audit: AuditNote | None = None
 ) -> dict[str, Any]:
-    """One maintenance run as of `now`; returns what it did. `audit`: the run's event (target
-    "lists" unless it names one), stored with the run or not at all."""
-    now = now or datetime.now(UTC)
-    started = datetime.now(UTC)
+    """One maintenance run evaluated as of `now` (which entries are due then; never ahead of the
+    clock); returns what it did. What it writes is stamped with the clock, whatever `now` is.
+    `audit`: the run's event (target "lists" unless it names one), stored with the run or not at all."""
+    now = CLOCK.as_of(now, "the moment of maintenance")
+    started = CLOCK.now()
     counts: Counter[str] = Counter()
     with UnitOfWork.writing(engine, lock="maintain") as uow:
         conn = uow.conn
         uow.audit(audit, "lists")
         # The run's one stamp, taken before any row lock and outside the savepoints of its steps,
         # whose writes then share it (see store.clock).
-        uow.stamp(now)
+        uow.stamp()
         counts["state_rows_rebuilt"] = refresh_state(conn, catalog)
-        counts["ended_ground_changed"] = ground_changes(conn, catalog, now)
+        counts["ended_ground_changed"] = ground_changes(conn, catalog)
         counts["expired"] = expire(conn, catalog, now)
         counts["ended_ground_lapsed"] = ground_lapsed(conn, catalog, now)
         for listing in catalog.lists.values():
@@ -413,6 +284,6 @@ def maintain(
         counts.update(overdue(conn, now.date()))
         result = {k: int(v) for k, v in counts.items()}
         conn.execute(
-            insert(maintenance_runs).values(now=now, started_at=started, finished_at=datetime.now(UTC), counts=result)
+            insert(maintenance_runs).values(now=now, started_at=started, finished_at=CLOCK.now(), counts=result)
         )
     return result

@@ -25,15 +25,11 @@ from xinyong.store.unit_of_work import AuditNote, UnitOfWork
 CARRIED = " (carried to revision "
 
 
-def move(
-    conn: Connection, rec: Any, to: int, *, effect_id: int, mark: str, catalog_version: str, now: datetime, cause: str
-) -> int:
+def move(conn: Connection, rec: Any, to: int, *, effect_id: int, mark: str, catalog_version: str, cause: str) -> int:
     """Link the current version `rec` to subject `to` by a person's decision; return the new version."""
     before = repo.marks(conn, [int(rec.id)]).get(int(rec.id))
-    _, new_id = relink(
-        conn, rec.source_id, rec.source_ref, catalog_version=catalog_version, now=now, cause=cause, link_to=to
-    )
-    repo.add_mark(conn, new_id, mark, now)
+    _, new_id = relink(conn, rec.source_id, rec.source_ref, catalog_version=catalog_version, cause=cause, link_to=to)
+    repo.add_mark(conn, new_id, mark, clock.advance(conn))
     repo.add_move(
         conn, effect_id=effect_id, source_id=rec.source_id, source_ref=rec.source_ref, from_subject=rec.subject_id,
         from_method=rec.link_method, from_mark=before, to_subject=to, record_id=new_id,
@@ -42,7 +38,7 @@ def move(
 
 
 def move_back(
-    conn: Connection, undone: int, effect_id: int, *, catalog_version: str, now: datetime, cause: str
+    conn: Connection, undone: int, effect_id: int, *, catalog_version: str, cause: str
 ) -> tuple[int, list[str]]:
     """Put back every record the effect `undone` moved, as it was linked before; records changed
     since (corrected, unlinked by an objection, moved again) stay and are named."""
@@ -53,11 +49,11 @@ def move_back(
             kept.append(f"{m.source_id}/{m.source_ref}")
             continue
         _, new_id = relink(
-            conn, m.source_id, m.source_ref, catalog_version=catalog_version, now=now, cause=cause,
+            conn, m.source_id, m.source_ref, catalog_version=catalog_version, cause=cause,
             link_to=int(m.from_subject), link_method=m.from_method,
         )  # fmt: skip
         if m.from_mark:
-            repo.add_mark(conn, new_id, m.from_mark, now)
+            repo.add_mark(conn, new_id, m.from_mark, clock.advance(conn))
         repo.add_move(
             conn, effect_id=effect_id, source_id=m.source_id, source_ref=m.source_ref, from_subject=m.to_subject,
             from_method=rec.link_method, from_mark=repo.marks(conn, [int(rec.id)]).get(int(rec.id)),
@@ -67,7 +63,7 @@ def move_back(
     return back, kept
 
 
-def carry_after_batch(engine: Engine, batch_id: int, now: datetime) -> set[int]:
+def carry_after_batch(engine: Engine, batch_id: int) -> set[int]:
     """After an ingestion batch has committed, keep the links people made, in a transaction of
     its own. A department's new revision of a record a person linked comes in without a valid
     identifier (else ingestion links it itself) and so unresolved: it is linked to the same
@@ -79,14 +75,14 @@ def carry_after_batch(engine: Engine, batch_id: int, now: datetime) -> set[int]:
         version = uow.conn.scalar(select(batches.c.catalog_version).where(batches.c.id == batch_id))
         if version is None:
             return set()
-        touched = _carry_links(uow.conn, batch_id, str(version), now)
-        touched |= _follow_merges(uow.conn, batch_id, str(version), now)
+        touched = _carry_links(uow.conn, batch_id, str(version))
+        touched |= _follow_merges(uow.conn, batch_id, str(version))
         if touched:
             uow.audit(AuditNote("system:linking", "carry_links", "due process"), f"batch:{batch_id}")
     return touched
 
 
-def _carry_links(conn: Connection, batch_id: int, catalog_version: str, now: datetime) -> set[int]:
+def _carry_links(conn: Connection, batch_id: int, catalog_version: str) -> set[int]:
     if conn.execute(select(record_links.c.record_id).limit(1)).first() is None:
         return set()  # no person ever linked a record: nothing to carry (and a large batch is not read again)
     prev = aliased(records, name="prev")
@@ -105,18 +101,18 @@ def _carry_links(conn: Connection, batch_id: int, catalog_version: str, now: dat
         conn.execute(
             update(unresolved)
             .where(unresolved.c.record_id == rid, unresolved.c.resolved_at.is_(None))
-            .values(resolved_at=now, resolution="carried")
+            .values(resolved_at=clock.advance(conn), resolution="carried")
         )
         cause = f"link of revision {revision - 1} carried"
         _, new_id = relink(
-            conn, source_id, source_ref, catalog_version=catalog_version, now=now, cause=cause, link_to=subject_id
+            conn, source_id, source_ref, catalog_version=catalog_version, cause=cause, link_to=subject_id
         )
-        repo.add_mark(conn, new_id, f"{str(mark).split(CARRIED)[0]}{CARRIED}{revision})", now)
+        repo.add_mark(conn, new_id, f"{str(mark).split(CARRIED)[0]}{CARRIED}{revision})", clock.advance(conn))
         touched.add(int(subject_id))
     return touched
 
 
-def _follow_merges(conn: Connection, batch_id: int, catalog_version: str, now: datetime) -> set[int]:
+def _follow_merges(conn: Connection, batch_id: int, catalog_version: str) -> set[int]:
     if conn.execute(select(subject_merges.c.id).limit(1)).first() is None:
         return set()  # no subject was ever merged: nothing to follow (and a large batch is not read again)
     # as the platform knows now (the batch's own stamp may be ahead of the wall clock)
@@ -138,7 +134,7 @@ def _follow_merges(conn: Connection, batch_id: int, catalog_version: str, now: d
         m = conn.execute(select(subject_merges).where(subject_merges.c.id == mid)).one()
         mark = _effect_mark(conn, int(m.id))
         move(conn, rec, int(m.subject_id), effect_id=int(m.id), mark=mark, catalog_version=catalog_version,
-             now=now, cause=f"subject merge {m.id} followed")  # fmt: skip
+             cause=f"subject merge {m.id} followed")  # fmt: skip
         touched |= {int(m.subject_id), int(rec.subject_id)}
     return touched
 

@@ -242,10 +242,10 @@ def _apply(
     conn: Connection, catalog: Catalog, p: Any, did: int, who: str, why: str, now: datetime
 ) -> tuple[int, set[int]]:
     """Write the effect of a confirmed proposal: its row, its moves, its notices."""
-    known = clock.advance(conn, now)
+    known = clock.advance(conn)
     common = {"proposed_by": p.proposed_by, "reviewed_by": who, "reason": why, "at": known}
     mark = mark_text(p.action, did, known)
-    kw: dict[str, Any] = {"catalog_version": catalog.version, "now": now}
+    kw: dict[str, Any] = {"catalog_version": catalog.version}
     if p.action == "merge":
         _merge_guard(conn, int(p.subject_id), int(p.other_id), p.reason, p.document_no, now)
         effect = repo.add_effect(conn, action="merge", subject_id=p.subject_id, merged_id=p.other_id, **common)
@@ -277,7 +277,7 @@ def _tell(conn: Connection, p: Any, did: int, mark: str, why: str, now: datetime
             else f"from {now.date().isoformat()} records moved between subject {sid} and subject {other}"
         )
         outbox.put(
-            conn, subject_id=int(sid), event_ref=f"merge:{did}:{sid}", now=now,
+            conn, subject_id=int(sid), event_ref=f"merge:{did}:{sid}",
             notice=Notice(kind, f"Your file changed by {mark}", f"{what}; each moved record says so.", why,
                           "if a moved record is not about you, object to its link (target link:SOURCE/REF)."),
         )  # fmt: skip
@@ -333,7 +333,7 @@ def _reverse(
     e = conn.execute(select(subject_merges).where(subject_merges.c.id == effect_id)).one()
     if conn.scalar(select(subject_merges.c.id).where(subject_merges.c.reverses == effect_id)) is not None:
         raise Conflict(f"what decision {decision_id} did was reversed already by a later split")
-    known = clock.advance(conn, now)
+    known = clock.advance(conn)
     common = {"proposed_by": p.proposed_by, "reviewed_by": who, "reason": why, "at": known, "reverses": effect_id}
     if e.action == "split" and e.reverses is not None:  # undoing a split of a merge merges again
         for sid in (int(e.subject_id), int(e.merged_id)):
@@ -345,7 +345,7 @@ def _reverse(
         new = repo.add_effect(conn, action="split", subject_id=e.subject_id, merged_id=e.merged_id, **common)
     else:
         new = repo.add_effect(conn, action="split", subject_id=e.merged_id, merged_id=e.subject_id, **common)
-    _, kept = move_back(conn, effect_id, new, catalog_version=catalog.version, now=now,
+    _, kept = move_back(conn, effect_id, new, catalog_version=catalog.version,
                         cause=f"decision {decision_id} undone")  # fmt: skip
     return new, kept
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, insert, select
 
+from xinyong.domain.clock import CLOCK
 from xinyong.domain.notices import Notice
 from xinyong.services.channels import Delivery, delivery_from, log_delivery
 from xinyong.store.tables import notices
@@ -25,10 +26,10 @@ def put(
     subject_id: int | None,
     notice: Notice,
     event_ref: str,
-    now: datetime,
     recipient: str = "subject",
 ) -> bool:
-    """Store a notice in the outbox unless this recipient already has one for this event."""
+    """Store a notice in the outbox unless this recipient already has one for this event; it is
+    stamped with the clock's time, whatever moment the decision that owes it was evaluated at."""
     exists = conn.scalar(
         select(notices.c.id).where(and_(notices.c.recipient == recipient, notices.c.event_ref == event_ref))
     )
@@ -40,7 +41,7 @@ def put(
             recipient=recipient,
             kind=notice.kind.value,
             event_ref=event_ref,
-            created_at=now,
+            created_at=CLOCK.now(),
             title=notice.title[:200],
             body=notice.body[:4000],
             respond_by=notice.respond_by,

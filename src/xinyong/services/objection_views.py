@@ -108,7 +108,16 @@ def objection_rows(
     if state == "decided":
         q = q.where(objection_decisions.c.id.isnot(None))
     with engine.connect() as conn:
-        return [dict(r._mapping) for r in conn.execute(q)]
+        return [{**r._mapping, "state": objection_state(r)} for r in conn.execute(q)]
+
+
+def objection_state(row: Any) -> str:
+    """In words: open, forwarded to the source that owns the list, or how it was decided."""
+    if row.outcome is None:
+        return f"forwarded to {row.forwarded_to}" if row.forwarded_to else "open"
+    if row.outcome == "owner_resolved":
+        return f"resolved by its owner ({str(row.decided_by).removeprefix('source:')})"
+    return str(row.outcome)
 
 
 def objection_detail(engine: Engine, objection_id: int) -> dict[str, Any]:

@@ -1,39 +1,31 @@
 """Objections: a subject challenges a record, a list entry, a subject link or a score.
 
 Filing marks the target disputed at once (`disputes_of`), and during a notice period it holds
-publication. A reviewer decides within the deadline: upheld, the record is corrected or revoked as
-a new version, the entries and scores it touched are recomputed, and the subject and the source
-are told; dismissed, with reasons, the subject may appeal once, to a different reviewer.
+publication. A reviewer decides within the deadline (`services.objection_rulings`); a dismissal
+may be appealed once, to a different reviewer. An objection to a published entry of a list a
+source owns is forwarded to that source (`forwarded_to`), whose decision alone ends the entry.
+A filing is stamped with the clock, and its deadline runs from that stamp: no caller backdates it.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from xinyong.domain.catalog import Catalog
-from xinyong.domain.disputes import (
-    Outcome,
-    Target,
-    TargetKind,
-    appeal_until,
-    correction_due,
-    objection_due,
-    parse_target,
-)
+from xinyong.domain.clock import CLOCK
+from xinyong.domain.disputes import Outcome, Target, TargetKind, objection_due, parse_target
 from xinyong.domain.errors import Conflict, InvalidInput, NotFound
 from xinyong.domain.free_text import no_identifier
 from xinyong.domain.lists import Action, State
 from xinyong.domain.notices import Notice, NoticeKind, basis_text
 from xinyong.services import lists as lists_service
 from xinyong.services import notices as outbox
-from xinyong.services.corrections import current_record, new_version
-from xinyong.services.lists import need_actor, need_reason
+from xinyong.services.corrections import current_record
 from xinyong.services.objection_views import open_objections
-from xinyong.services.refresh import refresh_entries_of_record, rescore_subjects
 from xinyong.store.tables import list_entries, objection_decisions, objections, scores
 from xinyong.store.unit_of_work import AuditNote, UnitOfWork
 
@@ -76,9 +68,11 @@ def _insert(
     t: Target,
     grounds: str,
     actor: str,
-    now: datetime,
+    at: datetime,
     appeal_of: int | None,
 ) -> dict[str, Any]:
+    """Store the objection, stamped `at` (the write's clock stamp), hold a publication it
+    concerns, forward it to a list's owner, and tell the subject."""
     pending = conn.scalar(
         select(objections.c.id)
         .select_from(open_objections())
@@ -86,7 +80,8 @@ def _insert(
     )
     if pending is not None:
         raise Conflict(f"objection {pending} to this {t.text} is still open; it will be decided first")
-    due = objection_due(catalog.procedure, now.date())
+    due = objection_due(catalog.procedure, at.date())
+    owner = _owner_of(conn, catalog, t)
     oid = conn.execute(
         insert(objections)
         .values(
@@ -98,9 +93,10 @@ def _insert(
             score_id=t.score_id,
             grounds=grounds,
             filed_by=actor,
-            filed_at=now,
+            filed_at=at,
             due_on=due,
             appeal_of=appeal_of,
+            forwarded_to=owner,
         )
         .returning(objections.c.id)
     ).scalar_one()
@@ -114,28 +110,73 @@ def _insert(
                 t.entry_id,
                 Action.OBJECT,
                 actor=actor,
-                now=now,
                 reason=f"objection {oid}: publication held until it is decided",
                 ref=f"objection:{oid}",
                 view=view,
             )
     what = "appeal" if appeal_of else "objection"
+    then = "nothing more is needed; you will be told the outcome and the reasons."
+    if owner is not None:
+        name = _forward(conn, catalog, int(oid), subject_id, t, grounds, owner, due)
+        then = (
+            f"it is forwarded to {name}, which owns the list: only its decision (a corrected or revoked "
+            "record) ends the entry; you will be told the outcome."
+        )
     outbox.put(
         conn,
         subject_id=subject_id,
         event_ref=f"objection:{oid}:filed",
-        now=now,
         notice=Notice(
             NoticeKind.OBJECTION_RECEIVED,
             f"Your {what} {oid} was received",
-            f"your {what} to the {t.text} was received on {now.date().isoformat()}; the {t.kind.value} is marked "
+            f"your {what} to the {t.text} was received on {at.date().isoformat()}; the {t.kind.value} is marked "
             "disputed wherever it is shown or used until it is decided.",
             f"you have the right to object ({basis_text(catalog.procedure.legal_basis)}).",
-            "nothing more is needed; you will be told the outcome and the reasons.",
+            then,
             due,
         ),
     )
-    return {"id": int(oid), "due_on": due, "target": t.text}
+    filed: dict[str, Any] = {"id": int(oid), "due_on": due, "target": t.text}
+    if owner is not None:
+        filed["forwarded_to"] = owner
+    return filed
+
+
+def _owner_of(conn: Connection, catalog: Catalog, t: Target) -> str | None:
+    """The source that owns the list of a published entry the objection targets: only its
+    decision ends the entry (`domain.lists.owner_refusal`), so the objection goes to it."""
+    if t.kind is not TargetKind.ENTRY or t.entry_id is None:
+        return None
+    listing = catalog.lists.get(lists_service.entry_row(conn, t.entry_id).list_id)
+    if listing is None or listing.owner is None:
+        return None
+    state = lists_service.current_view(conn, t.entry_id, lock=False).state
+    return listing.owner if state is State.LISTED else None
+
+
+def _forward(
+    conn: Connection, catalog: Catalog, oid: int, subject_id: int, t: Target, grounds: str, owner: str, due: date
+) -> str:
+    """Tell the owning source of the objection, with its grounds and deadline; its name."""
+    e = lists_service.entry_row(conn, int(t.entry_id or 0))
+    listing = catalog.lists[e.list_id]
+    name = lists_service.owner_name(catalog, listing)
+    outbox.put(
+        conn,
+        subject_id=subject_id,
+        recipient=f"source:{owner}",
+        event_ref=f"objection:{oid}:forwarded",
+        notice=Notice(
+            NoticeKind.OBJECTION_FORWARDED,
+            f"Objection {oid} to entry {e.id} on your {listing.name}",
+            f"the subject objects to entry {e.id}, which rests on your record {e.source_id}/{e.source_ref}: {grounds}",
+            f"you own the {listing.name} ({basis_text(listing.legal_basis)}): only your decision ends the entry.",
+            "review your record; if it is wrong or the obligation is met, submit it corrected or revoked with a "
+            "higher revision. The entry then ends, and the objection is closed as resolved by you.",
+            due,
+        ),
+    )
+    return name
 
 
 def file_objection(
@@ -156,9 +197,10 @@ def file_objection(
     if not 10 <= len(grounds) <= GROUNDS_MAX:
         raise InvalidInput(f"grounds: say in 10 to {GROUNDS_MAX} characters what is wrong (got {len(grounds)})")
     no_identifier(grounds, "grounds")
+    CLOCK.as_of(now, "now")  # a moment ahead of the clock is refused; the filing is stamped by it
     with UnitOfWork.writing(engine) as uow:
         _check_owner(uow.conn, subject_id, t)
-        filed = _insert(uow.conn, catalog, subject_id, t, grounds, actor, now, None)
+        filed = _insert(uow.conn, catalog, subject_id, t, grounds, actor, uow.stamp(), None)
         uow.audit(audit, f"objection:{filed['id']}")
         return filed
 
@@ -177,22 +219,24 @@ def appeal(
 
     The appeal is the subject's own: `actor` defaults to the subject of the objection."""
     no_identifier(grounds, "grounds")
+    CLOCK.as_of(now, "now")
     with UnitOfWork.writing(engine) as uow:
         conn = uow.conn
-        o = _objection(conn, objection_id)
-        d = _decision(conn, objection_id)
+        at = uow.stamp()  # the appeal's time: its period is judged by the clock, not by the caller
+        o = objection_row(conn, objection_id)
+        d = decision_row(conn, objection_id)
         if o.appeal_of is not None:
             raise InvalidInput(f"objection {objection_id} is itself an appeal: a dismissal may be appealed only once")
         if d is None or d.outcome != Outcome.DISMISSED:
             raise InvalidInput(f"objection {objection_id} was not dismissed: only a dismissal can be appealed")
-        if now.date() > d.appeal_until:
+        if at.date() > d.appeal_until:
             raise InvalidInput(f"the appeal period of objection {objection_id} ended on {d.appeal_until.isoformat()}")
         t = Target(TargetKind(o.target_kind), o.source_id, o.source_ref, o.entry_id, o.score_id)
         actor = actor or f"subject:{o.subject_id}"
         try:
             with conn.begin_nested():
                 filed = _insert(
-                    conn, catalog, int(o.subject_id), t, grounds.strip() or o.grounds, actor, now, objection_id
+                    conn, catalog, int(o.subject_id), t, grounds.strip() or o.grounds, actor, at, objection_id
                 )
         except IntegrityError:
             raise Conflict(f"objection {objection_id} has already been appealed") from None
@@ -200,235 +244,52 @@ def appeal(
         return filed
 
 
-def _objection(conn: Connection, objection_id: int) -> Any:
+def objection_row(conn: Connection, objection_id: int) -> Any:
     o = conn.execute(select(objections).where(objections.c.id == objection_id)).first()
     if o is None:
         raise NotFound(f"no objection {objection_id}")
     return o
 
 
-def _decision(conn: Connection, objection_id: int) -> Any:
+def decision_row(conn: Connection, objection_id: int) -> Any:
     return conn.execute(select(objection_decisions).where(objection_decisions.c.objection_id == objection_id)).first()
 
 
-def decide_objection(
-    engine: Engine,
-    catalog: Catalog,
-    objection_id: int,
-    *,
-    uphold: bool,
-    actor: str,
-    reason: str,
-    now: datetime,
-    revoke: bool = False,
-    set_attributes: dict[str, str] | None = None,
-    audit: AuditNote | None = None,
-) -> dict[str, Any]:
-    """Decide an objection; an upheld one is remedied in the same transaction, with `audit`."""
-    need_actor(actor, "reviewer")
-    reason = need_reason(reason, "a decision on an objection")
-    touched: set[int] = set()
-    with UnitOfWork.writing(engine) as uow:
-        conn = uow.conn
-        uow.audit(audit, f"objection:{objection_id}")
-        o = _objection(conn, objection_id)
-        if _decision(conn, objection_id) is not None:
-            raise Conflict(f"objection {objection_id} is already decided")
-        if o.appeal_of is not None:
-            first = _decision(conn, o.appeal_of)
-            if first is not None and first.actor == actor:
-                raise InvalidInput(
-                    f"{actor} dismissed objection {o.appeal_of}: its appeal goes to a different reviewer"
-                )
-        t = Target(TargetKind(o.target_kind), o.source_id, o.source_ref, o.entry_id, o.score_id)
-        remedy: dict[str, Any] = {}
-        if uphold:
-            remedy = _remedy(
-                conn,
-                catalog,
-                o,
-                t,
-                actor=actor,
-                now=now,
-                reason=reason,
-                revoke=revoke,
-                set_attributes=set_attributes,
-                touched=touched,
+def close_forwarded(conn: Connection, entry: Any, why: str) -> int:
+    """Close the open objections forwarded about `entry`, which its owner's record just ended: each
+    is resolved by the owner (the decision's actor is the source) and the subject is told."""
+    open_ones = conn.execute(
+        select(objections)
+        .outerjoin(objection_decisions, objection_decisions.c.objection_id == objections.c.id)
+        .where(
+            objections.c.entry_id == entry.id,
+            objections.c.forwarded_to.isnot(None),
+            objection_decisions.c.id.is_(None),
+        )
+    ).all()
+    at = CLOCK.now()
+    for o in open_ones:
+        conn.execute(
+            insert(objection_decisions).values(
+                objection_id=o.id,
+                outcome=Outcome.OWNER_RESOLVED.value,
+                actor=f"source:{o.forwarded_to}",
+                at=at,
+                reason=why[:1000],
+                remedy={"entry_ended": True},
+                appeal_until=None,
             )
-        else:
-            if revoke or set_attributes:
-                raise InvalidInput("a dismissed objection changes nothing: drop --revoke and --set")
-            if t.kind is TargetKind.ENTRY and t.entry_id is not None:
-                view = lists_service.current_view(conn, t.entry_id, lock=True)
-                if view.state is State.OBJECTED:
-                    listing = catalog.lists[lists_service.entry_row(conn, t.entry_id).list_id]
-                    lists_service.apply(
-                        conn,
-                        listing,
-                        t.entry_id,
-                        Action.DISMISS,
-                        actor=actor,
-                        now=now,
-                        reason=reason,
-                        ref=f"objection:{objection_id}",
-                        view=view,
-                    )
-        may_appeal = None if (uphold or o.appeal_of is not None) else appeal_until(catalog.procedure, now.date())
-        try:
-            with conn.begin_nested():
-                conn.execute(
-                    insert(objection_decisions).values(
-                        objection_id=objection_id,
-                        outcome=(Outcome.UPHELD if uphold else Outcome.DISMISSED).value,
-                        actor=actor,
-                        at=now,
-                        reason=reason,
-                        remedy=remedy,
-                        appeal_until=may_appeal,
-                    )
-                )
-        except IntegrityError:
-            raise Conflict(f"objection {objection_id} was decided by someone else at the same time") from None
-        _tell_outcome(conn, catalog, o, t, uphold, reason, remedy, may_appeal, now)
-    rescore_subjects(engine, catalog, touched, now)
-    return {
-        "id": objection_id,
-        "outcome": "upheld" if uphold else "dismissed",
-        "remedy": remedy,
-        "appeal_until": may_appeal,
-    }
-
-
-def _remedy(
-    conn: Connection,
-    catalog: Catalog,
-    o: Any,
-    t: Target,
-    *,
-    actor: str,
-    now: datetime,
-    reason: str,
-    revoke: bool,
-    set_attributes: dict[str, str] | None,
-    touched: set[int],
-) -> dict[str, Any]:
-    cause = f"objection {o.id} upheld"
-    touched.add(int(o.subject_id))
-    if t.kind is TargetKind.RECORD:
-        if revoke == bool(set_attributes):
-            raise InvalidInput("an upheld objection to a record either revokes it (--revoke) or corrects it (--set)")
-        new_version(
+        )
+        outbox.put(
             conn,
-            catalog,
-            str(t.source_id),
-            str(t.source_ref),
-            now=now,
-            cause=cause,
-            status="revoked" if revoke else None,
-            set_attributes=set_attributes,
+            subject_id=int(o.subject_id),
+            event_ref=f"objection:{o.id}:decided:subject",
+            notice=Notice(
+                NoticeKind.OBJECTION_UPHELD,
+                f"Objection {o.id} resolved by {o.forwarded_to}",
+                f"the source that owns the list decided on your objection: entry {entry.id} has ended.",
+                why,
+                "nothing; measures based on this entry no longer apply.",
+            ),
         )
-        refresh_entries_of_record(
-            conn, catalog, str(t.source_id), str(t.source_ref), now=now, cause=cause, void=int(o.id)
-        )
-        _tell_source(conn, catalog, o, t, reason, now)
-        return {"revoked": True} if revoke else {"set": dict(set_attributes or {})}
-    if revoke or set_attributes:
-        raise InvalidInput(f"--revoke and --set apply to record objections, not to a {t.kind.value}")
-    if t.kind is TargetKind.LINK:
-        new_version(conn, catalog, str(t.source_id), str(t.source_ref), now=now, cause=cause, unlink=True)
-        refresh_entries_of_record(
-            conn, catalog, str(t.source_id), str(t.source_ref), now=now, cause=cause, void=int(o.id)
-        )
-        _tell_source(conn, catalog, o, t, reason, now)
-        return {"unlinked": True}
-    if t.kind is TargetKind.ENTRY and t.entry_id is not None:
-        view = lists_service.current_view(conn, t.entry_id, lock=True)
-        listing = catalog.lists[lists_service.entry_row(conn, t.entry_id).list_id]
-        if view.state is State.OBJECTED:
-            lists_service.apply(
-                conn,
-                listing,
-                t.entry_id,
-                Action.UPHOLD,
-                actor=actor,
-                now=now,
-                reason=reason,
-                ref=f"objection:{o.id}",
-                view=view,
-            )
-        elif view.state in (State.LISTED, State.NOTIFIED, State.PROPOSED):
-            action, kind = (
-                (Action.REMOVE, NoticeKind.REMOVED)
-                if view.state is State.LISTED
-                else (Action.WITHDRAW, NoticeKind.LISTING_WITHDRAWN)
-            )
-            lists_service.end_entry(
-                conn,
-                catalog,
-                t.entry_id,
-                action,
-                actor=actor,
-                now=now,
-                reason=reason,
-                ref=f"objection:{o.id}",
-                kind=kind,
-            )
-        return {"entry_ended": True}
-    return {"rescored": True}
-
-
-def _tell_source(conn: Connection, catalog: Catalog, o: Any, t: Target, reason: str, now: datetime) -> None:
-    due = correction_due(catalog.procedure, now.date())
-    outbox.put(
-        conn,
-        subject_id=int(o.subject_id),
-        recipient=f"source:{t.source_id}",
-        event_ref=f"objection:{o.id}:decided",
-        now=now,
-        notice=Notice(
-            NoticeKind.RECORD_CORRECTED,
-            f"Your record {t.source_id}/{t.source_ref} was corrected after an objection",
-            f"objection {o.id} to your {t.text} was upheld and the platform recorded a new version of it.",
-            reason,
-            "correct the record in your own system and submit it with a higher revision.",
-            due,
-        ),
-    )
-
-
-def _tell_outcome(
-    conn: Connection,
-    catalog: Catalog,
-    o: Any,
-    t: Target,
-    uphold: bool,
-    reason: str,
-    remedy: dict[str, Any],
-    may_appeal: Any,
-    now: datetime,
-) -> None:
-    if uphold:
-        notice = Notice(
-            NoticeKind.OBJECTION_UPHELD,
-            f"Objection {o.id} upheld",
-            f"your objection to the {t.text} was upheld; remedy: {', '.join(remedy) or 'none needed'}.",
-            reason,
-            "nothing; scores and list entries that used it have been recomputed.",
-        )
-    else:
-        can = (
-            "appeal once, to a different reviewer, by the date below."
-            if may_appeal
-            else "this was the decision on your appeal; you may seek administrative review or go to court."
-        )
-        notice = Notice(
-            NoticeKind.OBJECTION_DISMISSED,
-            f"Objection {o.id} dismissed",
-            f"your objection to the {t.text} was dismissed.",
-            reason,
-            can,
-            may_appeal,
-        )
-    outbox.put(
-        conn, subject_id=int(o.subject_id), event_ref=f"objection:{o.id}:decided:subject", now=now, notice=notice
-    )
+    return len(open_ones)

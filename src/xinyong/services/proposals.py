@@ -23,10 +23,16 @@ from xinyong.store.tables import list_entries, list_entry_state, list_transition
 
 
 def proposal_notice(
-    listing: ListDefinition, entry_id: int, actor: str, reason: str, g_text: str, source_name: str, now: datetime
+    listing: ListDefinition,
+    entry_id: int,
+    actor: str,
+    reason: str,
+    g_text: str,
+    source_name: str,
+    notified_at: datetime,
 ) -> Notice:
     """The notice that opens the objection window (FCRA s.615: who decided, on what, what you can do)."""
-    respond_by = now.date() + timedelta(days=listing.notice_days)
+    respond_by = notified_at.date() + timedelta(days=listing.notice_days)
     who = "the platform (this list needs no reviewer)" if actor.startswith("system:") else f"reviewer {actor[9:]}"
     return Notice(
         NoticeKind.LISTING_PROPOSED,
@@ -69,9 +75,7 @@ def _letter(subject_id: int, event_ref: str, n: Notice, now: datetime) -> dict[s
     }
 
 
-def create_entries(
-    conn: Connection, catalog: Catalog, listing: ListDefinition, found: Sequence[Any], *, now: datetime
-) -> int:
+def create_entries(conn: Connection, catalog: Catalog, listing: ListDefinition, found: Sequence[Any]) -> int:
     """Propose entries for records that meet the list's criteria and have none on it yet.
 
     Written in bulk (ids reserved first, then one executemany per table), because the first run
@@ -84,14 +88,14 @@ def create_entries(
     ids = allocate_ids(conn, list_entries, len(found))
     auto = not listing.reviewer_required
     basis = basis_text(listing.legal_basis)
-    notice_ends = now.date() + timedelta(days=listing.notice_days) if auto else None
+    known = clock.advance(conn)  # when the platform knows the proposals: see store.clock
+    notice_ends = known.date() + timedelta(days=listing.notice_days) if auto else None  # never backdated
     approve_reason = f"{listing.name} needs no reviewer: entries are notified when proposed"
-    known = clock.advance(conn, now)  # when the platform knows the proposals: see store.clock
     entry_rows, steps, states, letters = [], [], [], []
     for entry_id, r in zip(ids, found, strict=True):
         rt = catalog.record_types[r.record_type]
         g_text = record_text(rt.name, source_names.get(r.source_id, r.source_id), r.document_no, r.decided_on)
-        entry_rows.append(_entry_row(entry_id, listing, r, now))
+        entry_rows.append(_entry_row(entry_id, listing, r, known))
         step = {
             "entry_id": entry_id,
             "at": known,
@@ -130,11 +134,11 @@ def create_entries(
                 }
             )
             states.append(
-                {**state, "state": State.NOTIFIED.value, "seq": 2, "notified_at": now, "notice_ends_on": notice_ends}
+                {**state, "state": State.NOTIFIED.value, "seq": 2, "notified_at": known, "notice_ends_on": notice_ends}
             )
             source_name = source_names.get(r.source_id, r.source_id)
-            n = proposal_notice(listing, entry_id, "system:maintain", approve_reason, g_text, source_name, now)
-            letters.append(_letter(int(r.subject_id), f"entry:{entry_id}:2", n, now))
+            n = proposal_notice(listing, entry_id, "system:maintain", approve_reason, g_text, source_name, known)
+            letters.append(_letter(int(r.subject_id), f"entry:{entry_id}:2", n, known))
         else:
             states.append(
                 {**state, "state": State.PROPOSED.value, "seq": 1, "notified_at": None, "notice_ends_on": None}

@@ -20,6 +20,8 @@ from xinyong.domain.disputes import removal_due
 from xinyong.domain.lists import LINKS_THAT_MAY_LIST, TERMINAL, Action, State, meets_criteria, repairs_end
 from xinyong.domain.notices import NoticeKind
 from xinyong.services import lists as lists_service
+from xinyong.services.objections import close_forwarded
+from xinyong.store import clock
 from xinyong.store.tables import list_entries, list_entry_state, records
 
 
@@ -45,7 +47,6 @@ def end_for_ground(
     state: State,
     current: Any,
     *,
-    now: datetime,
     cause: str,
     void: int | None = None,
 ) -> bool:
@@ -62,7 +63,7 @@ def end_for_ground(
     ref = f"objection:{void}" if void is not None else f"record:{entry.source_id}/{entry.source_ref}"
     rule = next((r for r in listing.removal if r.when == when), None)
     within = rule.within_working_days if rule else catalog.procedure.correction_working_days
-    learned = (current.recorded_at if current is not None else now).date()
+    learned = (current.recorded_at if current is not None else clock.advance(conn)).date()
     due = removal_due(within, learned, catalog.procedure.holiday_calendar)
     reason = f"{why}; learned on {learned.isoformat()}, removal due by {due.isoformat()} ({cause})"
     if state is State.LISTED:
@@ -76,11 +77,12 @@ def end_for_ground(
         entry.id,
         action,
         actor="system:maintain",
-        now=now,
         reason=reason,
         ref=ref,
         kind=kind,
     )
+    if void is None:  # the record's own source changed it: objections forwarded to it are resolved
+        close_forwarded(conn, entry, f"{why} (record {entry.source_id}/{entry.source_ref})")
     return True
 
 
@@ -102,7 +104,6 @@ def refresh_entries_of_record(
     source_id: str,
     source_ref: str,
     *,
-    now: datetime,
     cause: str,
     void: int | None = None,
 ) -> int:
@@ -119,7 +120,7 @@ def refresh_entries_of_record(
         state = State(row.state)
         if state in TERMINAL:
             continue
-        ended += end_for_ground(conn, catalog, row, state, current, now=now, cause=cause, void=void)
+        ended += end_for_ground(conn, catalog, row, state, current, cause=cause, void=void)
     return ended
 
 

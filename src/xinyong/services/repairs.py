@@ -15,6 +15,7 @@ from sqlalchemy import Connection, Engine, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from xinyong.domain.catalog import Catalog
+from xinyong.domain.clock import CLOCK
 from xinyong.domain.disputes import (
     UNMET_TEXT,
     RepairAssessment,
@@ -93,8 +94,10 @@ def file_repair(
         raise InvalidInput(f"evidence: a reference (document number, receipt id) of at most {EVIDENCE_MAX} characters")
     if evidence is not None:
         no_identifier(evidence, "evidence")
+    CLOCK.as_of(now, "now")  # a moment ahead of the clock is refused; the filing is stamped by it
     with UnitOfWork.writing(engine, dated=False) as uow:  # a request only: no record or list entry moves
         conn = uow.conn
+        at = CLOCK.now()  # the filing's time, which its deadline runs from
         rec = current_record(conn, source_id, source_ref)
         if rec.subject_id != subject_id:
             raise InvalidInput(f"record {record} is not in the file of subject {subject_id}")
@@ -107,11 +110,11 @@ def file_repair(
         ).first()
         if last is not None and last.decision is None:
             raise Conflict(f"repair request {last.id} for this record is still open")
-        if last is not None and last.reapply_on is not None and now.date() < last.reapply_on:
+        if last is not None and last.reapply_on is not None and at.date() < last.reapply_on:
             raise InvalidInput(
                 f"repair request {last.id} was refused: you may apply again from {last.reapply_on.isoformat()}"
             )
-        due = repair_due(catalog.procedure, now.date())
+        due = repair_due(catalog.procedure, at.date())
         rid = conn.execute(
             insert(repairs)
             .values(
@@ -121,23 +124,22 @@ def file_repair(
                 evidence_ref=evidence,
                 commitment=int(commitment),
                 filed_by=actor,
-                filed_at=now,
+                filed_at=at,
                 due_on=due,
             )
             .returning(repairs.c.id)
         ).scalar_one()
         uow.audit(audit, f"repair:{rid}")
         row = conn.execute(select(repairs).where(repairs.c.id == rid)).one()
-        pre = assess(conn, catalog, row, now.date(), obligation_met=evidence is not None)
+        pre = assess(conn, catalog, row, at.date(), obligation_met=evidence is not None)
         outbox.put(
             conn,
             subject_id=subject_id,
             event_ref=f"repair:{rid}:filed",
-            now=now,
             notice=Notice(
                 NoticeKind.REPAIR_RECEIVED,
                 f"Your credit repair request {rid} was received",
-                f"your request to repair record {record} was received on {now.date().isoformat()}.",
+                f"your request to repair record {record} was received on {at.date().isoformat()}.",
                 f"first check: {pre.explain()}. Credit repair is free ({basis_text(catalog.procedure.legal_basis)}).",
                 "nothing more is needed unless a condition above is unmet; the decision comes with its reasons.",
                 due,
@@ -165,10 +167,12 @@ def decide_repair(
         named = [Unmet(u) for u in unmet or []]
     except ValueError:
         raise InvalidInput(f"unmet: expected some of {', '.join(u.value for u in Unmet)}") from None
+    now = CLOCK.as_of(now, "now")  # the moment the conditions are judged at; the decision is stamped by the clock
     subjects: set[int] = set()
     with UnitOfWork.writing(engine) as uow:
         conn = uow.conn
         uow.audit(audit, f"repair:{repair_id}")
+        at = uow.stamp()
         r = conn.execute(select(repairs).where(repairs.c.id == repair_id)).first()
         if r is None:
             raise NotFound(f"no repair request {repair_id}")
@@ -196,7 +200,7 @@ def decide_repair(
             conditions = sorted(set(named) | set(a.unmet), key=list(Unmet).index)
             if not conditions:
                 raise InvalidInput("a refusal must name the unmet condition (--unmet): every condition is met")
-            reapply = a.served_on if Unmet.PERIOD_NOT_SERVED in conditions else now.date()
+            reapply = a.served_on if Unmet.PERIOD_NOT_SERVED in conditions else at.date()
         try:
             with conn.begin_nested():
                 conn.execute(
@@ -206,7 +210,7 @@ def decide_repair(
                         unmet=",".join(c.value for c in conditions) or None,
                         reapply_on=reapply,
                         actor=actor,
-                        at=now,
+                        at=at,
                         reason=reason,
                     )
                 )
@@ -214,11 +218,11 @@ def decide_repair(
             raise Conflict(f"repair request {repair_id} was decided by someone else at the same time") from None
         if approve:
             cause = f"repair {repair_id} approved"
-            new_version(conn, catalog, r.source_id, r.source_ref, now=now, cause=cause, status="repaired")
-            refresh_entries_of_record(conn, catalog, r.source_id, r.source_ref, now=now, cause=cause)
+            new_version(conn, catalog, r.source_id, r.source_ref, cause=cause, status="repaired")
+            refresh_entries_of_record(conn, catalog, r.source_id, r.source_ref, cause=cause)
             subjects.add(int(r.subject_id))
         notice = _decision_notice(repair_id, r, reason, approve, conditions, reapply)
-        outbox.put(conn, subject_id=int(r.subject_id), event_ref=f"repair:{repair_id}:decided", now=now, notice=notice)
+        outbox.put(conn, subject_id=int(r.subject_id), event_ref=f"repair:{repair_id}:decided", notice=notice)
     rescore_subjects(engine, catalog, subjects, now)
     return {
         "id": repair_id,

@@ -160,8 +160,9 @@ def check_row(engine: Engine, check_id: str) -> Row[Any] | None:
 
 _CHECK_ROWS = HotInsert(checks, [c.key for c in checks.c])
 _EVENT_ROWS = HotInsert(audit_events, EVENT_COLUMNS)
-# The audit rows of a write's events, chained after the head it is given (None: the chain is empty).
-Chain = Callable[[str | None], list[dict[str, Any]]]
+# The audit rows of a write's events, chained after the head it is given: the last event's hash and
+# time (None, None: the chain is empty).
+Chain = Callable[[str | None, datetime | None], list[dict[str, Any]]]
 
 
 def insert_on_postgresql(engine: Engine, rows: Sequence[dict[str, Any]], chain: Chain) -> None:
@@ -178,7 +179,7 @@ def insert_on_postgresql(engine: Engine, rows: Sequence[dict[str, Any]], chain: 
         cursor.nextset()
         cursor.nextset()
         head = cursor.fetchone()
-        events = chain(str(head[0]) if head else None)
+        events = chain(str(head[0]), head[1]) if head else chain(None, None)
         with driver.pipeline():
             cursor.executemany(check_sql, [check_args(r) for r in rows])
             cursor.executemany(event_sql, [event_args(r) for r in events])

@@ -45,11 +45,11 @@ def hold(conn: Connection) -> None:
     conn.execute(_STAMP.with_for_update())
 
 
-def advance(conn: Connection, now: datetime | None = None) -> datetime:
-    """The stamp for the dated facts of the current write transaction: `now` (default: the
-    time), or a tick after the last committed stamp if that is not earlier (knowledge time
-    never runs backwards). One stamp per transaction: a later call in the same transaction
-    returns the first one's. Holds the clock until the transaction ends.
+def advance(conn: Connection) -> datetime:
+    """The stamp for the dated facts of the current write transaction: the clock's time
+    (`CLOCK.now()`, never a caller's moment), or a tick after the last committed stamp if that is
+    not earlier (knowledge time never runs backwards). One stamp per transaction: a later call in
+    the same transaction returns the first one's. Holds the clock until the transaction ends.
 
     Called inside a savepoint first, the stamp is not kept for the transaction (the savepoint may
     roll the clock back): a later call takes the next one, later still, so every stamp written is
@@ -61,7 +61,7 @@ def advance(conn: Connection, now: datetime | None = None) -> datetime:
     if held is not None and held[0] is transaction:
         stamp: datetime = held[1]
         return stamp
-    now = now or CLOCK.now()
+    now = CLOCK.now()
     last: datetime = conn.execute(_STAMP.with_for_update()).scalar_one()
     stamp = max(now, last + TICK)
     conn.execute(update(data_clock).where(ROW).values(stamp=stamp))

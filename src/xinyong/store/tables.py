@@ -250,6 +250,7 @@ objections = Table(
     Column("due_on", Date, nullable=False),
     # An appeal is an objection against the dismissal of another; at most one per objection.
     Column("appeal_of", BigId, ForeignKey("objections.id"), unique=True),
+    Column("forwarded_to", String(32)),  # the source that owns the list of the entry objected to, which decides it
 )
 
 objection_decisions = Table(

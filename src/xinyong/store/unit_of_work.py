@@ -2,7 +2,7 @@
 stamp and the audit events the services register while it runs.
 
     with UnitOfWork.writing(engine, lock="maintain") as uow:
-        stamp = uow.stamp(now)          # the knowledge clock, once per transaction (store.clock)
+        stamp = uow.stamp()             # the knowledge clock, once per transaction (store.clock)
         uow.conn.execute(...)           # the write itself
         uow.audit(note, f"entry:{id}")  # who did what to which target, for what purpose
 
@@ -61,9 +61,10 @@ class UnitOfWork:
     conn: Connection
     events: list[AuditEvent] = field(default_factory=list)
 
-    def stamp(self, now: datetime | None = None) -> datetime:
-        """The knowledge-clock stamp of this write (one per transaction; see `store.clock`)."""
-        return clock.advance(self.conn, now)
+    def stamp(self) -> datetime:
+        """The knowledge-clock stamp of this write (one per transaction; see `store.clock`): the
+        clock's time, never a moment the caller gave."""
+        return clock.advance(self.conn)
 
     def lock(self, name: str) -> None:
         """Serialise this write with the other writers of kind `name` until it ends."""

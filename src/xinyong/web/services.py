@@ -32,8 +32,8 @@ from xinyong.services.linking_views import PAGE_MAX
 from xinyong.services.linking_views import open_proposals as open_matches
 from xinyong.services.linking_views import proposal as match_detail
 from xinyong.services.list_views import entries, entry_detail
+from xinyong.services.objection_rulings import decide_objection as decide_objection_service
 from xinyong.services.objection_views import objection_detail, objection_rows
-from xinyong.services.objections import decide_objection as decide_objection_service
 from xinyong.services.objections import file_objection as file_objection_service
 from xinyong.services.portal import my_file as my_file_service
 from xinyong.services.portal_views import file_links, find_public, public_entity

@@ -58,6 +58,7 @@ TARGETS = {"record": N_("record"), "entry": N_("list entry"), "link": N_("subjec
 OUTCOMES = {
     "upheld": N_("upheld"),
     "dismissed": N_("dismissed"),
+    "owner_resolved": N_("resolved by the list's owner"),
     "approved": N_("approved"),
     "refused": N_("refused"),
     None: N_("open"),

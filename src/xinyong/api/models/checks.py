@@ -19,7 +19,7 @@ PurposeCode = Annotated[
 ]
 Reference = Annotated[
     str | None,
-    Field(max_length=200, examples=["tender 2027-001"], description="The department's own reference (free text)."),
+    Field(max_length=200, examples=["tender 2026-001"], description="The department's own reference (free text)."),
 ]
 
 
@@ -60,8 +60,13 @@ class CheckedSubject(BaseModel):
 
 class DataVersion(BaseModel):
     catalog: str
-    as_of: str
-    known_at: str
+    as_of: str = Field(description="The day the measures are decided for.")
+    known_at: str = Field(description="The knowledge clock's stamp the check read the store as of.")
+    evaluated_at: str | None = Field(
+        None,
+        description="The moment the check was evaluated at: the time of asking, or an earlier moment the "
+        "caller gave; `issued_at` is always when it was issued.",
+    )
 
 
 class CheckResponse(BaseModel):
@@ -70,16 +75,17 @@ class CheckResponse(BaseModel):
             "examples": [
                 {
                     "check_id": "0f1e2d3c4b5a69788796a5b4c3d2e1f0",
-                    "issued_at": "2027-03-01T08:00:00+00:00",
+                    "issued_at": "2026-03-01T08:00:00+00:00",
                     "consumer": "consumer:procurement",
                     "context": "procurement.tender",
                     "purpose": "bidder_screening",
-                    "reference": "tender 2027-001",
+                    "reference": "tender 2026-001",
                     "subject": {"id": 12, "identifier": "cn.uscc 9133********DE1Y"},
                     "data_version": {
                         "catalog": "4f2a…",
-                        "as_of": "2027-03-01",
-                        "known_at": "2027-02-28T23:10:00+00:00",
+                        "as_of": "2026-03-01",
+                        "known_at": "2026-02-28T23:10:00+00:00",
+                        "evaluated_at": "2026-03-01T08:00:00+00:00",
                     },
                     "decision": {
                         "context": "procurement.tender",

@@ -41,6 +41,9 @@ class Filed(BaseModel):
 
 class ObjectionFiled(Filed):
     target: str
+    forwarded_to: str | None = Field(
+        None, description="The source that owns the list of the entry objected to: only its decision ends the entry."
+    )
 
 
 class RepairFiled(Filed):

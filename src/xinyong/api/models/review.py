@@ -92,6 +92,8 @@ class ObjectionRow(Open):
     filed_at: datetime
     due_on: date
     outcome: str | None
+    state: str = Field(description="open, forwarded to SOURCE (which owns the list), or how it was decided.")
+    forwarded_to: str | None = Field(None, description="The source that owns the list of the entry objected to.")
 
 
 class ObjectionOutcome(Open):
@@ -106,6 +108,8 @@ class RepairRow(Open):
     filed_at: datetime
     due_on: date
     outcome: str | None
+    state: str = Field(description="open, forwarded to SOURCE (which owns the list), or how it was decided.")
+    forwarded_to: str | None = Field(None, description="The source that owns the list of the entry objected to.")
 
 
 class RepairOutcome(BaseModel):

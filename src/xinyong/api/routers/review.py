@@ -33,8 +33,8 @@ from xinyong.services.audit_checkpoints import checkpoint
 from xinyong.services.keys import Principal
 from xinyong.services.list_views import entries, entry_detail
 from xinyong.services.maintain import maintain
+from xinyong.services.objection_rulings import decide_objection
 from xinyong.services.objection_views import objection_rows
-from xinyong.services.objections import decide_objection
 from xinyong.services.repairs import decide_repair, repair_rows
 from xinyong.store.unit_of_work import AuditEvent, record
 
