@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import stat
 import tempfile
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -54,7 +53,7 @@ def _queue_notice(engine: Engine) -> None:
     """A notice waiting in the outbox, as a decision leaves one: the submission delivers it."""
     notice = Notice(NoticeKind.RECORD_CORRECTED, "Record corrected", "a record changed", "a test", "nothing")
     with engine.begin() as conn:
-        put(conn, subject_id=None, notice=notice, event_ref="test:waiting", now=datetime.now(UTC), recipient="court")
+        put(conn, subject_id=None, notice=notice, event_ref="test:waiting", recipient="court")
 
 
 def _state(engine: Engine) -> dict[str, Any]:

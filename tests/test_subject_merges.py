@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import Engine, select
 
 from builders import make_uscc
-from linking_store_world import LinkWorld, at, build, keep_model, tax_record
+from linking_store_world import LinkWorld, at, build, clock_at, keep_model, tax_record
 from test_checks import KEY  # the test signing key
 from xinyong.domain.catalog import Catalog
 from xinyong.domain.errors import Conflict, InvalidInput
@@ -38,7 +38,7 @@ def world(engine: Engine, catalog: Catalog, vault: IdentifierVault, tmp_path: Pa
 def _check(world: LinkWorld, number: str, day: float) -> dict[str, Any]:
     return run_check(world.engine, world.catalog, world.vault, KEY, identifier=number, context="finance.subsidy",
                      purpose="subsidy_application", reference=f"subsidy {day}", consumer="consumer:finance",
-                     now=at(day))  # fmt: skip
+                     now=clock_at(day))  # fmt: skip
 
 
 def _twin(world: LinkWorld) -> tuple[int, int, str, str]:
@@ -54,9 +54,9 @@ def test_a_confirmed_merge_counts_from_its_decision_and_is_marked_everywhere(wor
     sid_a, sid_b, code_a, code_b = _twin(world)
     before = _check(world, code_a, 2)
     assert before["decision"]["outcome"] == "allow"
-    p = merges.propose_merge(world.engine, sid_a, sid_b, by="li", reason=WHY, document_no=DOC, now=at(2))
+    p = merges.propose_merge(world.engine, sid_a, sid_b, by="li", reason=WHY, document_no=DOC, now=clock_at(2))
     d = merges.decide(world.engine, world.catalog, p["proposal"], "confirm", reviewer="wang",
-                      reason="the notice was checked against the register", now=at(3))  # fmt: skip
+                      reason="the notice was checked against the register", now=clock_at(3))  # fmt: skip
     mark = f"merge decision {d['decision']} on {at(3).date().isoformat()}"
     after = _check(world, code_a, 4)
     assert after["decision"]["outcome"] == "deny"
@@ -74,7 +74,7 @@ def test_a_confirmed_merge_counts_from_its_decision_and_is_marked_everywhere(wor
     assert moved["link_mark"] == mark
     marked = [c for c in mine["score"]["contributions"] if c.get("linked_by") == mark]
     assert marked and all(f"Linked to the subject by {mark}" in c["reason"] for c in marked)
-    report = gather(world.engine, world.catalog, sid_a, Period(date(2025, 1, 1), date(2027, 3, 1)),
+    report = gather(world.engine, world.catalog, sid_a, Period(date(2023, 1, 1), at(4).date()),
                     public=False, today=at(4).date())  # fmt: skip
     shown = [r for s in report["sources"] for r in s["records"] if r["document_no"] == "杭税稽 1"]
     assert [r["linked_by"] for r in shown] == [mark]
@@ -85,7 +85,7 @@ def test_a_confirmed_merge_counts_from_its_decision_and_is_marked_everywhere(wor
         assert sorted(t.subject_id for t in told) == sorted([sid_a, sid_b])
 
     undone = merges.undo(world.engine, world.catalog, d["decision"], reviewer="zhao",
-                         reason="the notice was withdrawn by the authority", now=at(5))  # fmt: skip
+                         reason="the notice was withdrawn by the authority", now=clock_at(5))  # fmt: skip
     assert undone["records_kept"] == []
     assert _check(world, code_a, 6)["decision"]["outcome"] == "allow"
     back = _check(world, code_b, 6)
@@ -104,23 +104,23 @@ def test_a_confirmed_merge_counts_from_its_decision_and_is_marked_everywhere(wor
 
 def test_a_split_reverses_a_merge_and_a_rejection_changes_nothing(world: LinkWorld) -> None:
     sid_a, sid_b, code_a, _ = _twin(world)
-    first = merges.propose_merge(world.engine, sid_a, sid_b, by="li", reason=WHY, document_no=DOC, now=at(2))
+    first = merges.propose_merge(world.engine, sid_a, sid_b, by="li", reason=WHY, document_no=DOC, now=clock_at(2))
     merges.decide(world.engine, world.catalog, first["proposal"], "reject", reviewer="wang",
-                  reason="the notice names another company", now=at(2.5))  # fmt: skip
+                  reason="the notice names another company", now=clock_at(2.5))  # fmt: skip
     assert _check(world, code_a, 2.6)["decision"]["outcome"] == "allow"
     with pytest.raises(Conflict, match="was decided already"):
         merges.decide(world.engine, world.catalog, first["proposal"], "confirm", reviewer="zhao",
-                      reason="changed my mind", now=at(2.7))  # fmt: skip
-    p = merges.propose_merge(world.engine, sid_a, sid_b, by="li", reason=WHY, document_no=DOC, now=at(3))
+                      reason="changed my mind", now=clock_at(2.7))  # fmt: skip
+    p = merges.propose_merge(world.engine, sid_a, sid_b, by="li", reason=WHY, document_no=DOC, now=clock_at(3))
     merges.decide(
-        world.engine, world.catalog, p["proposal"], "confirm", reviewer="wang", reason="checked it", now=at(3)
+        world.engine, world.catalog, p["proposal"], "confirm", reviewer="wang", reason="checked it", now=clock_at(3)
     )
     with world.engine.connect() as conn:
         merge_id = conn.scalar(select(subject_merges.c.id).where(subject_merges.c.action == "merge"))
     s = merges.propose_split(world.engine, sid_a, by="zhao", reason="two companies after all", merge_id=merge_id,
-                             now=at(4))  # fmt: skip
+                             now=clock_at(4))  # fmt: skip
     split = merges.decide(world.engine, world.catalog, s["proposal"], "confirm", reviewer="wang",
-                          reason="the register shows two companies", now=at(5))  # fmt: skip
+                          reason="the register shows two companies", now=clock_at(5))  # fmt: skip
     assert _check(world, code_a, 6)["decision"]["outcome"] == "allow"
     assert world.current("TX-B", "tax").subject_id == sid_b and world.current("TX-B", "tax").link_method == "identifier"
     assert split["effect"] is not None
@@ -131,43 +131,47 @@ def test_merge_attacks_are_refused_in_words(world: LinkWorld) -> None:
     person = world.subject_of_number("cn.ric", world.persons[0].ric)
     e = world.engine
     with pytest.raises(InvalidInput, match=f"subject {sid_a} cannot be merged with itself"):
-        merges.propose_merge(e, sid_a, sid_a, by="li", reason=WHY, now=at(2))
+        merges.propose_merge(e, sid_a, sid_a, by="li", reason=WHY, now=clock_at(2))
     with pytest.raises(InvalidInput, match=f"subject {sid_a} is a organisation and subject {person} a person"):
-        merges.propose_merge(e, sid_a, person, by="li", reason=WHY, document_no=DOC, now=at(2))
+        merges.propose_merge(e, sid_a, person, by="li", reason=WHY, document_no=DOC, now=clock_at(2))
     with pytest.raises(InvalidInput, match=r"each have their own cn\.uscc identifier: a merge needs the document"):
-        merges.propose_merge(e, sid_a, sid_b, by="li", reason="they look like the same company", now=at(2))
+        merges.propose_merge(e, sid_a, sid_b, by="li", reason="they look like the same company", now=clock_at(2))
     with pytest.raises(InvalidInput, match=f"the reason must cite the document '{DOC}'"):
-        merges.propose_merge(e, sid_a, sid_b, by="li", reason="a notice says they are one", document_no=DOC, now=at(2))
-    p = merges.propose_merge(e, sid_a, sid_b, by="li", reason=WHY, document_no=DOC, now=at(2))
+        merges.propose_merge(
+            e, sid_a, sid_b, by="li", reason="a notice says they are one", document_no=DOC, now=clock_at(2)
+        )
+    p = merges.propose_merge(e, sid_a, sid_b, by="li", reason=WHY, document_no=DOC, now=clock_at(2))
     with pytest.raises(Conflict, match=r"li proposed merge \d+: another reviewer decides it"):
-        merges.decide(e, world.catalog, p["proposal"], "confirm", reviewer="li", reason="my own proposal", now=at(3))
+        merges.decide(
+            e, world.catalog, p["proposal"], "confirm", reviewer="li", reason="my own proposal", now=clock_at(3)
+        )
     with pytest.raises(InvalidInput, match=r"outcome 'unsure': expected confirm or reject"):
-        merges.decide(e, world.catalog, p["proposal"], "unsure", reviewer="wang", reason="cannot tell", now=at(3))
-    merges.decide(e, world.catalog, p["proposal"], "confirm", reviewer="wang", reason="checked it", now=at(3))
+        merges.decide(e, world.catalog, p["proposal"], "unsure", reviewer="wang", reason="cannot tell", now=clock_at(3))
+    merges.decide(e, world.catalog, p["proposal"], "confirm", reviewer="wang", reason="checked it", now=clock_at(3))
     other = world.subject_of_number("cn.uscc", world.orgs[5].uscc)
     with pytest.raises(Conflict, match=f"subject {sid_b} was merged into subject {sid_a}"):
-        merges.propose_merge(e, sid_b, other, by="li", reason=WHY, document_no=DOC, now=at(4))
+        merges.propose_merge(e, sid_b, other, by="li", reason=WHY, document_no=DOC, now=clock_at(4))
     with pytest.raises(InvalidInput, match=f"subjects {sid_a} and {person} are not of one kind"):
-        merges.propose_split(e, sid_a, by="li", reason="it is his", to=person, records=["tax/TX-B"], now=at(4))
+        merges.propose_split(e, sid_a, by="li", reason="it is his", to=person, records=["tax/TX-B"], now=clock_at(4))
     with pytest.raises(InvalidInput, match="a split names either the merge it reverses or the records it moves"):
-        merges.propose_split(e, sid_a, by="li", reason="not one company", now=at(4))
+        merges.propose_split(e, sid_a, by="li", reason="not one company", now=clock_at(4))
 
 
 def test_a_split_moves_named_records_to_another_subject(world: LinkWorld) -> None:
     sid_a, sid_b, _, code_b = _twin(world)
     s = merges.propose_split(world.engine, sid_b, by="li", reason="the tax office meant company A", to=sid_a,
-                             records=["tax/TX-B"], now=at(2))  # fmt: skip
+                             records=["tax/TX-B"], now=clock_at(2))  # fmt: skip
     with pytest.raises(InvalidInput, match=f"record tax/TX-B is not linked to subject {sid_a}"):
         merges.propose_split(world.engine, sid_a, by="li", reason="wrong subject", to=sid_b, records=["tax/TX-B"],
-                             now=at(2))  # fmt: skip
+                             now=clock_at(2))  # fmt: skip
     d = merges.decide(
-        world.engine, world.catalog, s["proposal"], "confirm", reviewer="wang", reason="agreed", now=at(3)
+        world.engine, world.catalog, s["proposal"], "confirm", reviewer="wang", reason="agreed", now=clock_at(3)
     )
     moved = world.current("TX-B", "tax")
     assert moved.subject_id == sid_a and moved.link_method == "confirmed"
     assert _check(world, code_b, 4)["decision"]["outcome"] == "allow"  # B is not merged: its record left it
     merges.undo(
-        world.engine, world.catalog, d["decision"], reviewer="zhao", reason="the office corrected it", now=at(5)
+        world.engine, world.catalog, d["decision"], reviewer="zhao", reason="the office corrected it", now=clock_at(5)
     )
     assert world.current("TX-B", "tax").subject_id == sid_b
 
@@ -182,7 +186,7 @@ def _confirmed_tax_link(world: LinkWorld) -> tuple[Any, dict[str, Any], str]:
             select(link_proposals).where(link_proposals.c.source_ref == "TX-1", link_proposals.c.rank == 1)
         ).one()
     done = linking.decide(world.engine, world.catalog, best.id, "confirm", reviewer="li",
-                          reason="same company: one digit of the code mistyped", now=at(3))  # fmt: skip
+                          reason="same company: one digit of the code mistyped", now=clock_at(3))  # fmt: skip
     return best, done, written
 
 
@@ -213,9 +217,9 @@ def test_a_revision_that_brings_a_valid_identifier_links_by_it_alone(world: Link
 
 def test_a_record_arriving_under_the_absorbed_code_follows_the_merge(world: LinkWorld) -> None:
     sid_a, sid_b, _, code_b = _twin(world)
-    p = merges.propose_merge(world.engine, sid_a, sid_b, by="li", reason=WHY, document_no=DOC, now=at(2))
+    p = merges.propose_merge(world.engine, sid_a, sid_b, by="li", reason=WHY, document_no=DOC, now=clock_at(2))
     d = merges.decide(
-        world.engine, world.catalog, p["proposal"], "confirm", reviewer="wang", reason="checked", now=at(3)
+        world.engine, world.catalog, p["proposal"], "confirm", reviewer="wang", reason="checked", now=clock_at(3)
     )
     world.ingest([tax_record("TX-C", world.orgs[3], code_b, 2)], at(4), source="tax")
     arrived = world.current("TX-C", "tax")
@@ -223,7 +227,7 @@ def test_a_record_arriving_under_the_absorbed_code_follows_the_merge(world: Link
     mine = my_file(world.engine, world.catalog, sid_a, at(5))
     [rec] = [r for r in mine["records"] if r["source_ref"] == "TX-C"]
     assert rec["link_mark"] == f"merge decision {d['decision']} on {at(3).date().isoformat()}"
-    merges.undo(world.engine, world.catalog, d["decision"], reviewer="zhao", reason="withdrawn notice", now=at(6))
+    merges.undo(world.engine, world.catalog, d["decision"], reviewer="zhao", reason="withdrawn notice", now=clock_at(6))
     assert world.current("TX-C", "tax").subject_id == sid_b  # the undo takes it back too
 
 
@@ -234,10 +238,10 @@ def test_a_subject_with_a_list_entry_in_progress_is_never_merged_away(world: Lin
     x = world.subject_of_number("cn.uscc", world.orgs[5].uscc)
     y = world.subject_of_number("cn.uscc", world.orgs[6].uscc)
     with pytest.raises(Conflict, match=f"subject {y} has list entries in progress \\(entry \\d+ on "):
-        merges.propose_merge(world.engine, x, y, by="li", reason=WHY, document_no=DOC, now=at(3))
+        merges.propose_merge(world.engine, x, y, by="li", reason=WHY, document_no=DOC, now=clock_at(3))
     with pytest.raises(Conflict, match=r"record court/O-6 grounds entry \d+ in progress"):
         merges.propose_split(world.engine, y, by="li", reason="the court meant x", to=x, records=["court/O-6"],
-                             now=at(3))  # fmt: skip
+                             now=clock_at(3))  # fmt: skip
 
 
 def test_confirming_a_match_to_a_merged_away_subject_links_the_survivor(world: LinkWorld) -> None:
@@ -249,10 +253,12 @@ def test_confirming_a_match_to_a_merged_away_subject_links_the_survivor(world: L
         best = conn.execute(
             select(link_proposals).where(link_proposals.c.source_ref == "TX-2", link_proposals.c.subject_id == sid_b)
         ).one()  # one digit off B's code: B is a candidate (the company's name makes A another)
-    p = merges.propose_merge(world.engine, sid_a, sid_b, by="li", reason=WHY, document_no=DOC, now=at(3))
-    merges.decide(world.engine, world.catalog, p["proposal"], "confirm", reviewer="wang", reason="checked", now=at(3))
+    p = merges.propose_merge(world.engine, sid_a, sid_b, by="li", reason=WHY, document_no=DOC, now=clock_at(3))
+    merges.decide(
+        world.engine, world.catalog, p["proposal"], "confirm", reviewer="wang", reason="checked", now=clock_at(3)
+    )
     linking.decide(world.engine, world.catalog, best.id, "confirm", reviewer="zhao", reason="one digit mistyped",
-                   now=at(4))  # fmt: skip
+                   now=clock_at(4))  # fmt: skip
     assert world.current("TX-2", "tax").subject_id == sid_a
 
 
@@ -265,8 +271,10 @@ def test_after_a_merge_the_absorbed_records_ground_list_entries_of_the_survivor(
     code_b = make_uscc(777004)
     world.ingest([org_record("O-B", a, code_b, 880)], at(1))
     sid_a, sid_b = world.subject_of_number("cn.uscc", a.uscc), world.subject_of_number("cn.uscc", code_b)
-    p = merges.propose_merge(world.engine, sid_a, sid_b, by="li", reason=WHY, document_no=DOC, now=at(1.5))
-    merges.decide(world.engine, world.catalog, p["proposal"], "confirm", reviewer="wang", reason="checked", now=at(1.5))
+    p = merges.propose_merge(world.engine, sid_a, sid_b, by="li", reason=WHY, document_no=DOC, now=clock_at(1.5))
+    merges.decide(
+        world.engine, world.catalog, p["proposal"], "confirm", reviewer="wang", reason="checked", now=clock_at(1.5)
+    )
     maintain(world.engine, world.catalog, at(2))
     with world.engine.connect() as conn:
         on = conn.scalar(select(list_entries.c.subject_id).where(list_entries.c.source_ref == "O-B"))

@@ -178,13 +178,8 @@ def decide_repair(
             raise NotFound(f"no repair request {repair_id}")
         if conn.scalar(select(repair_decisions.c.id).where(repair_decisions.c.repair_id == repair_id)) is not None:
             raise Conflict(f"repair request {repair_id} is already decided")
-        a = assess(
-            conn,
-            catalog,
-            r,
-            now.date(),
-            obligation_met=r.evidence_ref is not None and Unmet.OBLIGATION_NOT_MET not in named,
-        )
+        met = r.evidence_ref is not None and Unmet.OBLIGATION_NOT_MET not in named
+        a = assess(conn, catalog, r, now.date(), obligation_met=met)
         if approve:
             if named:
                 raise InvalidInput("an approval names no unmet condition: drop --unmet")

@@ -248,8 +248,7 @@ objections = Table(
     Column("filed_by", String(100), nullable=False),
     Column("filed_at", UTCDateTime(), nullable=False),
     Column("due_on", Date, nullable=False),
-    # An appeal is an objection against the dismissal of another; at most one per objection.
-    Column("appeal_of", BigId, ForeignKey("objections.id"), unique=True),
+    Column("appeal_of", BigId, ForeignKey("objections.id"), unique=True),  # appeals another's dismissal, once
     Column("forwarded_to", String(32)),  # the source that owns the list of the entry objected to, which decides it
 )
 
