@@ -1,5 +1,7 @@
 """The outbox: every notice is stored first, then handed to the delivery channel.
 
+A notice is stored and delivered in Chinese (zh-CN) and in English (`domain.notices.bilingual`).
+
 Delivery is pluggable (`XINYONG_NOTICE_DELIVERY`): the default stores the notice and logs it;
 `webhook` signs and posts it to a gateway; any other is a `module:callable` taking the notice row
 as a mapping. `services.delivery` retries, backs off and sets aside what never arrives. A notice is written once per
@@ -18,7 +20,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, and_, insert, select
 
 from xinyong.domain.errors import ConfigurationError
-from xinyong.domain.notices import Notice
+from xinyong.domain.notices import Notice, bilingual
 from xinyong.store.tables import notices
 
 log = logging.getLogger("xinyong.notices")
@@ -61,6 +63,7 @@ def put(
     )
     if exists is not None:
         return False
+    title, body = bilingual(notice)
     conn.execute(
         insert(notices).values(
             subject_id=subject_id,
@@ -68,8 +71,8 @@ def put(
             kind=notice.kind.value,
             event_ref=event_ref,
             created_at=now,
-            title=notice.title[:200],
-            body=notice.body[:4000],
+            title=title[:200],
+            body=body[:4000],
             respond_by=notice.respond_by,
         )
     )

@@ -16,7 +16,7 @@ from sqlalchemy import Connection, insert, select
 from xinyong.domain.catalog import Catalog
 from xinyong.domain.catalog.models import ListDefinition
 from xinyong.domain.lists import Action, State
-from xinyong.domain.notices import Notice, NoticeKind, basis_text, record_text
+from xinyong.domain.notices import Notice, NoticeKind, basis_text, bilingual, record_text
 from xinyong.store import clock
 from xinyong.store.bulk import allocate_ids
 from xinyong.store.tables import list_entries, list_entry_state, list_transitions, notices, sources
@@ -124,6 +124,7 @@ def create_entries(
                 source_names.get(r.source_id, r.source_id),
                 now,
             )
+            title, body = bilingual(n)
             letters.append(
                 {
                     "subject_id": r.subject_id,
@@ -131,8 +132,8 @@ def create_entries(
                     "kind": n.kind.value,
                     "event_ref": f"entry:{entry_id}:2",
                     "created_at": now,
-                    "title": n.title,
-                    "body": n.body[:4000],
+                    "title": title[:200],
+                    "body": body[:4000],
                     "respond_by": n.respond_by,
                 }
             )
