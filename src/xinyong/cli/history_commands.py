@@ -19,6 +19,7 @@ def demo_replay(
     city: Annotated[Path, typer.Option("--city", help="The city `demo generate --history-months N` wrote.")],
     seed: Annotated[int, typer.Option(help="Seed of every choice the platform's people make.")] = 20261129,
     as_json: Annotated[bool, typer.Option("--json", help="Print what happened as JSON.")] = False,
+    output: Annotated[Path | None, typer.Option("--output", help="Also write what happened to this JSON file.")] = None,
 ) -> None:
     """Replay the city's history through the platform's services, the clock held in the past.
 
@@ -38,6 +39,8 @@ def demo_replay(
         )  # fmt: skip
     except XinyongError as exc:
         raise fail(str(exc)) from None
+    if output:
+        output.write_text(json.dumps(counts, indent=2) + "\n", encoding="utf-8")
     if as_json:
         sys.stdout.write(json.dumps(counts) + "\n")
         return

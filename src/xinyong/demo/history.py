@@ -1,12 +1,13 @@
 """Two to three years of the platform's life, replayed through its services with the clock held in the past.
 
 `xinyong demo generate --history-months N` writes each department's decisions of the last N months
-as monthly files (`<source>.<YYYY-MM>.<ext>`). `replay` ingests what came before, then walks month
-by month to the present: within a month the platform's people act (`demo.people`) at moments of
-that month; at its end the month's files are ingested, the subjects they changed rescored, the lists
-maintained (proposals, publication after notice, expiry) and the notices delivered. The process
-clock is held at each moment (`CLOCK.set_to`, which refuses the future), and every service is given
-that moment: every stamp stored (record time, the knowledge clock, audit events, checks and their
+as monthly files (`court.2025-06.csv`, `court.update-1.2025-06.csv`). `replay` ingests what came
+before, then walks month by month to the present: within a month the platform's people act
+(`demo.people`) at moments of that month; at its end the month's files are ingested, the subjects
+they changed rescored and the lists maintained (proposals, publication after notice, expiry).
+Notices stay in the outbox as stored (`xinyong notices deliver` hands them on). The process clock
+is held at each moment (`CLOCK.set_to`, which refuses the future), and every service is given that
+moment: every stamp stored (record time, the knowledge clock, audit events, checks and their
 certificates, notices) is a moment that has passed, and the moments only move forward.
 """
 
@@ -34,7 +35,6 @@ from xinyong.domain.identifiers import IdentifierVault
 from xinyong.ingest.pipeline import ingest_file, plan_directory
 from xinyong.services.batch_queries import batches_of
 from xinyong.services.maintain import maintain
-from xinyong.services.notices import deliver_pending
 from xinyong.services.scoring import changed_subjects, rescore
 from xinyong.store import clock
 from xinyong.store.ingest_repo import owed_batches, settle
@@ -104,12 +104,12 @@ class History:
     chunk_rows: int = 5000
     helper_min_bytes: int | None = 8 << 20
     counts: Counter[str] = field(default_factory=Counter)
-    seconds: Counter[str] = field(default_factory=Counter)  # wall time per step, for the log
+    seconds: dict[str, float] = field(default_factory=dict)  # wall time per step, for the log
 
     def timed(self, name: str, step: Callable[..., object], *args: Any, **kwargs: Any) -> None:
         started = time.perf_counter()
         step(*args, **kwargs)
-        self.seconds[name] += time.perf_counter() - started
+        self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - started
 
     def ingest(self, files: Files, now: datetime) -> None:
         for path, sid in files:
@@ -141,12 +141,11 @@ class History:
 
     def close_month(self, files: Files, now: datetime, *, first: bool = False) -> None:
         """The end of a month: its files in, scores and lists brought up to date, notices sent."""
+        before = dict(self.seconds)
         self.timed("ingest", self.ingest, files, now)
         self.timed("rescore", self.rescore, now, everyone=first)
         self.timed("maintain", self.maintain, now)
-        started = time.perf_counter()
-        self.counts["notices_delivered"] += deliver_pending(self.engine, now=now)
-        self.seconds["deliver"] += time.perf_counter() - started
+        log.info("%s: %s", now.date(), {k: round(v - before.get(k, 0), 1) for k, v in self.seconds.items()})
 
     def maintain(self, now: datetime) -> None:
         done = maintain(self.engine, self.catalog, now, audit=AuditNote(MAINTAINER, "maintain", "due process"))
@@ -206,5 +205,8 @@ def replay(
             history.close_month(plan.months.get(m, []), end)
     finally:
         CLOCK.set_to(None)
-    log.info("history replayed; seconds per step: %s", {k: round(v, 1) for k, v in history.seconds.most_common()})
+    log.info(
+        "history replayed; seconds per step: %s",
+        {k: round(v, 1) for k, v in sorted(history.seconds.items(), key=lambda kv: -kv[1])},
+    )
     return dict(sorted((history.counts + people.counts).items()))

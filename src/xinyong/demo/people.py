@@ -38,6 +38,11 @@ REVIEWERS = ("reviewer:desk-1", "reviewer:desk-2", "reviewer:desk-3")
 APPEALS_REVIEWER = "reviewer:appeals-desk"
 APPROVE_SHARE, UPHOLD_SHARE, GRANT_SHARE = 0.85, 0.4, 0.7
 ALL = 1_000_000  # every row a queue holds (the services page at 200 by default)
+# Proposals a month's reviewers decide, oldest first: a real desk has a capacity, and the first
+# run over a store proposes every record that already qualifies (tens of thousands in the demo
+# city), which stay in the queue as they would.
+CAPACITY = 120
+SAMPLE = 2000  # the published entries people are drawn from (the oldest), for a month's acts
 APPROVALS = (
     "The decision is final and the record meets the list's entry criteria.",
     "Ground verified against the department's decision document; criteria met.",
@@ -93,7 +98,8 @@ class Directory:
     @classmethod
     def read(cls, city: Path) -> Directory:
         truth = city / "ground_truth"
-        orgs, persons = [], []
+        orgs: list[str] = []
+        persons: list[str] = []
         with (truth / "population.csv").open(encoding="utf-8", newline="") as f:
             for row in csv.DictReader(f):
                 (orgs if row["kind"] == "organisation" else persons).append(row["identifier"])
@@ -134,8 +140,9 @@ class People:
             )  # fmt: skip
 
     def review_proposals(self, now: datetime) -> None:
-        """Reviewers decide every proposal waiting: most approved, some rejected, each with its reason."""
-        for e in entries(self.engine, state="proposed", day=now.date(), limit=ALL):
+        """Reviewers decide the oldest proposals, as many as they can in a month: most approved,
+        some rejected, each with its reason."""
+        for e in entries(self.engine, state="proposed", day=now.date(), limit=CAPACITY):
             approve_it = self.rng.random() < APPROVE_SHARE
             reason = self.rng.choice(APPROVALS if approve_it else REJECTIONS)
             actor = self.rng.choice(REVIEWERS)
@@ -150,8 +157,8 @@ class People:
         """Residents and companies object: to entries in their notice period, and to the records
         behind published ones."""
         day = now.date()
-        notified = entries(self.engine, state="notified", day=day, limit=ALL)
-        listed = entries(self.engine, state="listed", day=day, limit=ALL)
+        notified = entries(self.engine, state="notified", day=day, limit=SAMPLE)
+        listed = entries(self.engine, state="listed", day=day, limit=SAMPLE)
         targets = [(e, f"entry:{e['id']}") for e in self._some(notified, entries_each)]
         targets += [(e, f"record:{e['source_id']}/{e['source_ref']}") for e in self._some(listed, records_each)]
         for e, target in targets:
@@ -170,10 +177,7 @@ class People:
             filed = o["filed_at"] if o["filed_at"].tzinfo else o["filed_at"].replace(tzinfo=UTC)
             if int(o["id"]) in self.kept or filed > now - waited:
                 continue
-            if o["appeal_of"] is not None:
-                actor = APPEALS_REVIEWER
-            else:
-                actor = self.rng.choice(REVIEWERS)
+            actor = APPEALS_REVIEWER if o["appeal_of"] is not None else self.rng.choice(REVIEWERS)
             uphold = self.rng.random() < UPHOLD_SHARE
             revoke = uphold and o["target_kind"] == "record"
             self._try(
@@ -203,7 +207,7 @@ class People:
         day = now.date()
         candidates = [
             e
-            for e in entries(self.engine, state="listed", day=day, limit=ALL)
+            for e in entries(self.engine, state="listed", day=day, limit=SAMPLE)
             if self.catalog.lists[e["list_id"]].repairable
         ]
         for e in self._some(candidates, each):
@@ -237,7 +241,7 @@ class People:
 
     def remove_one(self, now: datetime) -> None:
         """A reviewer ends one close-supervision entry after a follow-up inspection."""
-        watched = [e for e in entries(self.engine, state="listed", day=now.date(), limit=ALL)
+        watched = [e for e in entries(self.engine, state="listed", day=now.date(), limit=SAMPLE)
                    if self.catalog.lists[e["list_id"]].owner is None]  # fmt: skip
         for e in self._some(watched, 1):
             actor = self.rng.choice(REVIEWERS)
@@ -251,7 +255,7 @@ class People:
         from the city."""
         day = now.date()
         listed = [
-            e for e in entries(self.engine, state="listed", day=day, limit=ALL)
+            e for e in entries(self.engine, state="listed", day=day, limit=SAMPLE)
             if (e["source_id"], e["source_ref"]) in self.directory.of_record
         ]  # fmt: skip
         for name, contexts in CONSUMERS.items():

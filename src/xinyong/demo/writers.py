@@ -189,13 +189,17 @@ def open_writer(path: Path, columns: list[Column], *, encoding: str = "utf-8", t
 
 
 class MonthlyWriter(RowWriter):
-    """One department's rows split by the month they take effect in: those before `since` go to
-    `path`, later ones to `<name>.<YYYY-MM>.<ext>` beside it (`court.2025-06.csv`,
-    `court.update-1.2025-06.csv`: the files a department sends each month, which the demo's history
-    ingests month by month; ingesting the directory at once takes every main file before the updates). Each file is opened at its first row,
-    so none is written empty; with `since` None every row goes to `path`."""
+    """One department's rows split by the month they take effect in.
 
-    def __init__(self, path: Path, columns: list[Column], since: date | None, opener: Callable[[Path], RowWriter]) -> None:
+    Rows before `since` go to `path`, later ones to `<name>.<YYYY-MM>.<ext>` beside it
+    (`court.2025-06.csv`, `court.update-1.2025-06.csv`): the files a department sends each month,
+    which the demo's history ingests month by month; ingesting the directory at once takes every
+    main file before the updates. Each file is opened at its first row, so none is written empty;
+    with `since` None every row goes to `path`."""
+
+    def __init__(
+        self, path: Path, columns: list[Column], since: date | None, opener: Callable[[Path], RowWriter]
+    ) -> None:
         super().__init__(path, columns)
         self.since = since
         self._open = opener
