@@ -160,3 +160,19 @@ def test_every_notice_speaks_chinese_and_english() -> None:
         title, body = bilingual(Notice(kind, "Entry 7: listed", "what", "why", "can do", None))
         assert title.endswith("| Entry 7: listed") and any("\u4e00" <= c <= "\u9fff" for c in title), kind
         assert body.startswith("发生了什么：") and body.endswith("What you can do: can do"), kind
+
+
+def test_a_city_without_monthly_files_is_ingested_at_once_now(
+    engine: Engine, catalog: Catalog, vault: IdentifierVault, tmp_path: Path
+) -> None:
+    flat = tmp_path / "flat"
+    summary = generate_city(flat, 60, 30, 5, datetime.now(UTC).date())
+    counts = replay(
+        engine, catalog, vault, Ed25519PrivateKey.generate(), flat, seed=SEED, report_dir=tmp_path / "rejects",
+        helper_min_bytes=None,
+    )  # fmt: skip
+    assert counts["batches"] == len(summary.files) - 2  # every department file; never the ground truth
+    assert "checks" not in counts and "objections_filed" not in counts, "no history, no acts"
+    with engine.connect() as conn:
+        first = _aware(conn.scalar(select(func.min(records.c.recorded_at))))
+    assert first > CLOCK.real() - timedelta(minutes=10), "ingested at the present"

@@ -82,11 +82,6 @@ class Plan:
                 plan.months.setdefault(date.fromisoformat(f"{month}-01"), []).append((path, sid))
         for files in plan.months.values():  # a department's file of the month before its corrections
             files.sort(key=lambda f: (f[1], ".update-" in f[0].name, f[0].name))
-        if not plan.months:
-            raise InvalidInput(
-                f"{departments}: no monthly files (<source>.<YYYY-MM>.<ext>) to replay; generate the city "
-                "with `xinyong demo generate --history-months N`"
-            )
         return plan
 
 
@@ -105,6 +100,7 @@ class History:
     helper_min_bytes: int | None = 8 << 20
     counts: Counter[str] = field(default_factory=Counter)
     seconds: dict[str, float] = field(default_factory=dict)  # wall time per step, for the log
+    logged: dict[str, float] = field(default_factory=dict)  # `seconds` when the last month was logged
 
     def timed(self, name: str, step: Callable[..., object], *args: Any, **kwargs: Any) -> None:
         started = time.perf_counter()
@@ -141,11 +137,12 @@ class History:
 
     def close_month(self, files: Files, now: datetime, *, first: bool = False) -> None:
         """The end of a month: its files in, scores and lists brought up to date, notices sent."""
-        before = dict(self.seconds)
         self.timed("ingest", self.ingest, files, now)
         self.timed("rescore", self.rescore, now, everyone=first)
         self.timed("maintain", self.maintain, now)
-        log.info("%s: %s", now.date(), {k: round(v - before.get(k, 0), 1) for k, v in self.seconds.items()})
+        month = {k: round(v - self.logged.get(k, 0.0), 1) for k, v in self.seconds.items()}
+        log.info("month ending %s, seconds per step: %s", now.date(), month)
+        self.logged = dict(self.seconds)
 
     def maintain(self, now: datetime) -> None:
         done = maintain(self.engine, self.catalog, now, audit=AuditNote(MAINTAINER, "maintain", "due process"))
@@ -176,8 +173,7 @@ def replay(
     """Replay the city's history into an empty store, up to `until` (default: now); what happened.
 
     Raises:
-        InvalidInput: the store already holds records, the city has no monthly files, or
-            `until` is ahead of the real clock.
+        InvalidInput: the store already holds records, or `until` is ahead of the real clock.
     """
     until = CLOCK.admit(until or CLOCK.real(), "the end of the history")
     if batches_of(engine, None, start=0, limit=1)[1]:
@@ -185,11 +181,12 @@ def replay(
     plan = Plan.of(city / "departments", catalog)
     people = People(engine, catalog, vault, signing_key, random.Random(seed), Directory.read(city))
     history = History(engine, catalog, vault, people, report_dir, helper_min_bytes=helper_min_bytes)
-    months = months_between(min(plan.months), until.date())
+    # A city without monthly files (`--history-months 0`) has no history: it is ingested at once, now.
+    months = months_between(min(plan.months), until.date()) if plan.months else []
     filings = [at(m + timedelta(days=d - 1), h) for m in months for d, h, act in STEPS if act == "object"]
     people.keep_open = max((t for t in filings if t <= until - OVERDUE_AFTER), default=None)
     try:
-        begin = at(months[0], 0)
+        begin = at(months[0], 0) if months else until
         CLOCK.set_to(begin)
         people.issue_keys(begin)
         history.close_month(plan.before, begin, first=True)
