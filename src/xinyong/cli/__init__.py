@@ -4,6 +4,7 @@ from xinyong.cli import (  # noqa: F401 - importing registers the commands
     audit_commands,
     check_commands,
     dispute_commands,
+    history_commands,
     key_commands,
     link_commands,
     merge_commands,

@@ -295,6 +295,10 @@ def demo_generate(
         str | None,
         typer.Option(help="Day the city is seen from (YYYY-MM-DD); no decision is later. Default: today (UTC)."),
     ] = None,
+    history_months: Annotated[
+        int,
+        typer.Option(min=0, max=60, help="Split the last N months into monthly files, for `demo replay` (0: none)."),
+    ] = 0,
 ) -> None:
     """Generate the synthetic demo city: department files to ingest, and the ground truth kept apart."""
     from datetime import UTC, datetime
@@ -307,7 +311,9 @@ def demo_generate(
         raise fail(f"--anchor '{anchor}' is not a date; use YYYY-MM-DD") from None
     with progress_bar() as bar:
         task = bar.add_task("demo city", total=progress_total(persons, orgs))
-        summary = generate_city(out_dir, persons, orgs, seed, day, progress=lambda n: bar.advance(task, n))
+        summary = generate_city(
+            out_dir, persons, orgs, seed, day, progress=lambda n: bar.advance(task, n), history_months=history_months
+        )
     table = Table(title=f"Demo city: {persons} residents, {orgs} companies, seed {seed}, anchor {day.isoformat()}")
     table.add_column("file")
     table.add_column("rows", justify="right")

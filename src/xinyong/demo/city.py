@@ -16,6 +16,7 @@ import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
+from functools import partial
 from pathlib import Path
 
 from stdnum.cn import ric, uscc
@@ -25,7 +26,7 @@ from xinyong.demo.names import org_variant, person_variant
 from xinyong.demo.population import DISTRICTS, Org, Person, make_orgs, make_persons, mistype
 from xinyong.demo.subjects import Subjects
 from xinyong.demo.values import Numbering, Value, attribute_values, correction, document_no, spoil
-from xinyong.demo.writers import Column, ColumnKind, RowWriter, open_writer
+from xinyong.demo.writers import Column, ColumnKind, MonthlyWriter, RowWriter, open_writer
 from xinyong.domain.catalog import Catalog, load_catalog
 from xinyong.domain.catalog.models import CORE_FIELDS, Polarity, RecordType
 
@@ -164,8 +165,8 @@ def _ascending_days(rng: random.Random, n: int, first: int, last: int) -> Iterat
 @dataclass
 class _Department:
     sid: str
-    main: RowWriter
-    update: RowWriter
+    main: MonthlyWriter
+    update: MonthlyWriter
     truth: RowWriter
     numbering: Numbering
     noisy: int = 0
@@ -222,7 +223,7 @@ def _emit(
     dep.noisy += noise != "none"
     dep.bad += spoil_it
     truth = {
-        "source": dep.sid, "file": dep.main.path.name, "source_ref": row["source_ref"], "revision": 1,
+        "source": dep.sid, "file": dep.main.file_of(row).name, "source_ref": row["source_ref"], "revision": 1,
         "record_type": rt.id, "true_subject_key": subject.key, "subject_kind": kind, "true_identifier": true_id,
         "identifier_noise": noise, "name_variant": variant, "expected": expected, "defect": defect, "correction": "",
     }  # fmt: skip
@@ -240,7 +241,7 @@ def _emit(
         withdrawn = min(date.fromordinal(day + rng.randint(30, 700)), anchor)
         update.update(decided_on=withdrawn, valid_from=withdrawn, valid_until=None)
     dep.update.write(update)
-    dep.truth.write({**truth, "file": dep.update.path.name, "revision": 2, "correction": what})
+    dep.truth.write({**truth, "file": dep.update.file_of(update).name, "revision": 2, "correction": what})
 
 
 def _write_population(path: Path, persons: list[Person], orgs: list[Org]) -> int:
@@ -267,6 +268,7 @@ def generate_city(
     anchor: date,
     *,
     progress: Callable[[int], None] | None = None,
+    history_months: int = 0,
 ) -> CitySummary:
     """Generate the demo city into `out` (departments/ and ground_truth/), deterministically.
 
@@ -277,6 +279,8 @@ def generate_city(
         seed: Seed of the one random generator all choices come from.
         anchor: The day the city is seen from: no decision is dated after it.
         progress: Called with the number of units done since the last call (see `progress_total`).
+        history_months: Split the last this many months (from the first of the month) into monthly
+            files per department (see `MonthlyWriter`), for the demo's history to replay.
     """
     tick = progress or (lambda n: None)
     catalog = load_catalog()
@@ -296,6 +300,7 @@ def generate_city(
     bad_total = max(2, round(BAD_ROW_RATE * total)) if total else 0
     bad_pool = sum(n for sid in BAD_ROW_SOURCES if sid in plan for *_, n in plan[sid])
     first, last = add_months(anchor, -60).toordinal(), anchor.toordinal()
+    since = add_months(anchor, -history_months).replace(day=1) if history_months > 0 else None
     files: list[FileCount] = []
     records = corrections = bad = noisy = 0
     truth_path = truth_dir / "truth.csv"
@@ -307,8 +312,9 @@ def generate_city(
             n_source = sum(n for *_, n in items)
             n_bad = round(bad_total * n_source / bad_pool) if sid in BAD_ROW_SOURCES and bad_pool else 0
             spoilt = set(rng.sample(range(n_source), min(n_bad, n_source)))
-            main = _writer(catalog, departments_dir / f"{sid}.{ext}", sid, columns)
-            update = _writer(catalog, departments_dir / f"{sid}.update-1.{ext}", sid, columns)
+            opener = partial(_writer, catalog, sid=sid, columns=columns)
+            main = MonthlyWriter(departments_dir / f"{sid}.{ext}", columns, since, opener)
+            update = MonthlyWriter(departments_dir / f"{sid}.update-1.{ext}", columns, since, opener)
             dep = _Department(sid, main, update, truth, Numbering())
             with main, update:
                 schedule = _schedule(rng, catalog, subjects, items, days=(first, last))
@@ -317,11 +323,8 @@ def generate_city(
                     if pos % 1000 == 999:
                         tick(1000)
                 tick(n_source % 1000)
-            files.append(FileCount(main.path, main.rows))
-            if update.rows:
-                files.append(FileCount(update.path, update.rows))
-            else:  # an empty file would be refused by ingestion, rightly: write none
-                update.path.unlink()
+            # A file is written from its first row: an empty one, which ingestion rightly refuses, never.
+            files += [FileCount(path, rows) for path, rows in (*main.parts(), *update.parts())]
             records, corrections = records + main.rows, corrections + update.rows
             bad, noisy = bad + dep.bad, noisy + dep.noisy
         truth_rows = truth.rows
@@ -333,7 +336,7 @@ def generate_city(
     )
 
 
-def _writer(catalog: Catalog, path: Path, sid: str, columns: list[Column]) -> RowWriter:
+def _writer(catalog: Catalog, path: Path, *, sid: str, columns: list[Column]) -> RowWriter:
     """The writer of one department's file: its own export where it has one (EXPORTS, TITLES)."""
     if sid in EXPORTS:
         mapping_id, encoding, dropped = EXPORTS[sid]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
 from pathlib import Path
 from types import TracebackType
@@ -51,6 +51,10 @@ class RowWriter:
     def write(self, row: Mapping[str, Any]) -> None:
         self._write(row)
         self.rows += 1
+
+    def file_of(self, row: Mapping[str, Any]) -> Path:
+        """The file `row` is written to."""
+        return self.path
 
     def _write(self, row: Mapping[str, Any]) -> None:
         raise NotImplementedError
@@ -182,3 +186,45 @@ def open_writer(path: Path, columns: list[Column], *, encoding: str = "utf-8", t
     if suffix == ".xlsx":
         return XlsxWriter(path, columns, title)
     raise ValueError(f"{path.name}: no writer for '{suffix}'; use .csv, .jsonl, .parquet or .xlsx")
+
+
+class MonthlyWriter(RowWriter):
+    """One department's rows split by the month they take effect in.
+
+    Rows before `since` go to `path`, later ones to `<name>.<YYYY-MM>.<ext>` beside it
+    (`court.2025-06.csv`, `court.update-1.2025-06.csv`): the files a department sends each month,
+    which the demo's history ingests month by month; ingesting the directory at once takes every
+    main file before the updates. Each file is opened at its first row, so none is written empty;
+    with `since` None every row goes to `path`."""
+
+    def __init__(
+        self, path: Path, columns: list[Column], since: date | None, opener: Callable[[Path], RowWriter]
+    ) -> None:
+        super().__init__(path, columns)
+        self.since = since
+        self._open = opener
+        self._parts: dict[Path, RowWriter] = {}
+
+    def file_of(self, row: Mapping[str, Any]) -> Path:
+        """The file `row` goes to: its month's, by the later of its decision and its effect."""
+        if self.since is None:
+            return self.path
+        day = max(d for d in (row.get("decided_on"), row.get("valid_from")) if isinstance(d, date))
+        if day < self.since:
+            return self.path
+        return self.path.with_name(f"{self.path.stem}.{day:%Y-%m}{self.path.suffix}")
+
+    def _write(self, row: Mapping[str, Any]) -> None:
+        path = self.file_of(row)
+        part = self._parts.get(path)
+        if part is None:
+            part = self._parts[path] = self._open(path)
+        part.write(row)
+
+    def parts(self) -> list[tuple[Path, int]]:
+        """Every file written, with its rows, in the order of their names."""
+        return sorted((p, w.rows) for p, w in self._parts.items())
+
+    def close(self) -> None:
+        for part in self._parts.values():
+            part.close()

@@ -1,5 +1,7 @@
 """The outbox: every notice is stored first, then handed to the delivery channel.
 
+A notice is stored and delivered in Chinese (zh-CN) and in English (`domain.notices.bilingual`).
+
 Delivery is pluggable (`XINYONG_NOTICE_DELIVERY`): the default stores the notice and logs it;
 `webhook` signs and posts it to a gateway; any other is a `module:callable` taking the notice row
 as a mapping. `services.delivery` retries, backs off and sets aside what never arrives. A notice is written once per
@@ -15,7 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, and_, insert, select
 
 from xinyong.domain.clock import CLOCK
-from xinyong.domain.notices import Notice
+from xinyong.domain.notices import Notice, bilingual
 from xinyong.services.channels import Delivery, delivery_from, log_delivery
 from xinyong.store.tables import notices
 
@@ -35,6 +37,7 @@ def put(
     )
     if exists is not None:
         return False
+    title, body = bilingual(notice)
     conn.execute(
         insert(notices).values(
             subject_id=subject_id,
@@ -42,8 +45,8 @@ def put(
             kind=notice.kind.value,
             event_ref=event_ref,
             created_at=CLOCK.now(),
-            title=notice.title[:200],
-            body=notice.body[:4000],
+            title=title[:200],
+            body=body[:4000],
             respond_by=notice.respond_by,
         )
     )

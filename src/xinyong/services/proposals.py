@@ -16,7 +16,7 @@ from sqlalchemy import Connection, insert, select
 from xinyong.domain.catalog import Catalog
 from xinyong.domain.catalog.models import ListDefinition
 from xinyong.domain.lists import Action, State
-from xinyong.domain.notices import Notice, NoticeKind, basis_text, record_text
+from xinyong.domain.notices import Notice, NoticeKind, basis_text, bilingual, record_text
 from xinyong.store import clock
 from xinyong.store.bulk import allocate_ids
 from xinyong.store.tables import list_entries, list_entry_state, list_transitions, notices, sources
@@ -63,14 +63,15 @@ def _entry_row(entry_id: int, listing: ListDefinition, r: Any, now: datetime) ->
 
 def _letter(subject_id: int, event_ref: str, n: Notice, now: datetime) -> dict[str, Any]:
     """The outbox row of a notice to a subject, written in bulk with the entries it concerns."""
+    title, body = bilingual(n)
     return {
         "subject_id": subject_id,
         "recipient": "subject",
         "kind": n.kind.value,
         "event_ref": event_ref,
         "created_at": now,
-        "title": n.title,
-        "body": n.body[:4000],
+        "title": title[:200],
+        "body": body[:4000],
         "respond_by": n.respond_by,
     }
 
