@@ -59,45 +59,18 @@ def decide_objection(
         o = objection_row(conn, objection_id)
         if decision_row(conn, objection_id) is not None:
             raise Conflict(f"objection {objection_id} is already decided")
-        if o.forwarded_to is not None:
-            raise OwnedByAnother(_forwarded_refusal(conn, catalog, o, "uphold" if uphold else "dismiss"))
-        if o.appeal_of is not None:
-            first = decision_row(conn, o.appeal_of)
-            if first is not None and first.actor == actor:
-                raise InvalidInput(
-                    f"{actor} dismissed objection {o.appeal_of}: its appeal goes to a different reviewer"
-                )
+        _may_decide(conn, catalog, o, actor, uphold)
         t = Target(TargetKind(o.target_kind), o.source_id, o.source_ref, o.entry_id, o.score_id)
         remedy: dict[str, Any] = {}
         if uphold:
             remedy = _remedy(
-                conn,
-                catalog,
-                o,
-                t,
-                actor=actor,
-                reason=reason,
-                revoke=revoke,
-                set_attributes=set_attributes,
+                conn, catalog, o, t, actor=actor, reason=reason, revoke=revoke, set_attributes=set_attributes,
                 touched=touched,
-            )
+            )  # fmt: skip
         else:
             if revoke or set_attributes:
                 raise InvalidInput("a dismissed objection changes nothing: drop --revoke and --set")
-            if t.kind is TargetKind.ENTRY and t.entry_id is not None:
-                view = lists_service.current_view(conn, t.entry_id, lock=True)
-                if view.state is State.OBJECTED:
-                    listing = catalog.lists[lists_service.entry_row(conn, t.entry_id).list_id]
-                    lists_service.apply(
-                        conn,
-                        listing,
-                        t.entry_id,
-                        Action.DISMISS,
-                        actor=actor,
-                        reason=reason,
-                        ref=f"objection:{objection_id}",
-                        view=view,
-                    )
+            _dismiss_entry(conn, catalog, t, actor, reason, objection_id)
         may_appeal = None if (uphold or o.appeal_of is not None) else appeal_until(catalog.procedure, at.date())
         try:
             with conn.begin_nested():
@@ -122,6 +95,30 @@ def decide_objection(
         "remedy": remedy,
         "appeal_until": may_appeal,
     }
+
+
+def _may_decide(conn: Connection, catalog: Catalog, o: Any, actor: str, uphold: bool) -> None:
+    """Refuse a decision that is not the platform's (a forwarded objection) or not this reviewer's
+    (the appeal of their own dismissal)."""
+    if o.forwarded_to is not None:
+        raise OwnedByAnother(_forwarded_refusal(conn, catalog, o, "uphold" if uphold else "dismiss"))
+    if o.appeal_of is not None:
+        first = decision_row(conn, o.appeal_of)
+        if first is not None and first.actor == actor:
+            raise InvalidInput(f"{actor} dismissed objection {o.appeal_of}: its appeal goes to a different reviewer")
+
+
+def _dismiss_entry(conn: Connection, catalog: Catalog, t: Target, actor: str, reason: str, objection_id: int) -> None:
+    """A dismissed objection to an entry: the entry leaves its objected state."""
+    if t.kind is not TargetKind.ENTRY or t.entry_id is None:
+        return
+    view = lists_service.current_view(conn, t.entry_id, lock=True)
+    if view.state is State.OBJECTED:
+        listing = catalog.lists[lists_service.entry_row(conn, t.entry_id).list_id]
+        lists_service.apply(
+            conn, listing, t.entry_id, Action.DISMISS, actor=actor, reason=reason, ref=f"objection:{objection_id}",
+            view=view,
+        )  # fmt: skip
 
 
 def _remedy(
