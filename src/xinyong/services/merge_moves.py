@@ -70,21 +70,26 @@ def carry_after_batch(engine: Engine, batch_id: int) -> set[int]:
     subject again, with the same decision's mark. A record the batch linked by identifier to a
     subject a merge absorbed moves to the survivor. Returns the subjects whose records changed;
     their scores follow with the batch's own rescore (the new versions are stamped after the
-    batch's). Costs two one-row reads while nobody ever linked or merged by decision."""
+    batch's). While nobody ever linked or merged by decision it costs two one-row reads, and no
+    write transaction (which would take the writers' lock, and on PostgreSQL the knowledge clock)."""
+    with UnitOfWork.reading(engine) as conn:
+        linked = conn.execute(select(record_links.c.record_id).limit(1)).first() is not None
+        merged = conn.execute(select(subject_merges.c.id).limit(1)).first() is not None
+    if not (linked or merged):
+        return set()
     with UnitOfWork.writing(engine) as uow:
         version = uow.conn.scalar(select(batches.c.catalog_version).where(batches.c.id == batch_id))
         if version is None:
             return set()
-        touched = _carry_links(uow.conn, batch_id, str(version))
-        touched |= _follow_merges(uow.conn, batch_id, str(version))
+        touched = _carry_links(uow.conn, batch_id, str(version)) if linked else set()
+        if merged:
+            touched |= _follow_merges(uow.conn, batch_id, str(version))
         if touched:
             uow.audit(AuditNote("system:linking", "carry_links", "due process"), f"batch:{batch_id}")
     return touched
 
 
 def _carry_links(conn: Connection, batch_id: int, catalog_version: str) -> set[int]:
-    if conn.execute(select(record_links.c.record_id).limit(1)).first() is None:
-        return set()  # no person ever linked a record: nothing to carry (and a large batch is not read again)
     prev = aliased(records, name="prev")
     q = (
         select(records.c.id, records.c.source_id, records.c.source_ref, records.c.revision, prev.c.subject_id,
@@ -113,8 +118,6 @@ def _carry_links(conn: Connection, batch_id: int, catalog_version: str) -> set[i
 
 
 def _follow_merges(conn: Connection, batch_id: int, catalog_version: str) -> set[int]:
-    if conn.execute(select(subject_merges.c.id).limit(1)).first() is None:
-        return set()  # no subject was ever merged: nothing to follow (and a large batch is not read again)
     # as the platform knows now (the batch's own stamp may be ahead of the wall clock)
     known = clock.known_at(conn)
     merge_id = (
