@@ -34,6 +34,13 @@ class Unauthorized(XinyongError):
     title = "Unauthorized"
 
 
+class Forbidden(XinyongError):
+    """The caller may not do this (its key's scope or its source's rights)."""
+
+    status = 403
+    title = "Forbidden"
+
+
 class NotFound(XinyongError):
     status = 404
     title = "Not found"

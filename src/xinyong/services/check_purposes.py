@@ -10,18 +10,15 @@ rule is refused at use with how to re-issue it.
 from __future__ import annotations
 
 from xinyong.domain.catalog import Catalog
-from xinyong.domain.errors import InvalidInput, XinyongError
+from xinyong.domain.errors import Forbidden, InvalidInput
 from xinyong.domain.free_text import no_identifier
 from xinyong.services.keys import Principal
 
 REFERENCE_MAX = 200
 
 
-class OutOfScope(XinyongError):
+class OutOfScope(Forbidden):
     """The key may not check in this context or for this purpose."""
-
-    status = 403
-    title = "Forbidden"
 
 
 def purpose_of(catalog: Catalog, context: str, purpose: str, reference: str | None) -> tuple[str, str | None]:

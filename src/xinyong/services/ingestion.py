@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from xinyong.domain.catalog import Catalog
-from xinyong.domain.errors import InvalidInput, XinyongError
+from xinyong.domain.errors import Forbidden, InvalidInput
 from xinyong.domain.identifiers import IdentifierVault
 from xinyong.ingest.pipeline import BatchResult, Progress, ingest_file, ingest_rows
 from xinyong.ingest.readers import ReadOptions
@@ -140,11 +140,8 @@ class BatchTooLarge(InvalidInput):
     title = "Too large"
 
 
-class NotAllowed(XinyongError):
+class NotAllowed(Forbidden):
     """A batch holds a record type its source may not submit: refused whole."""
-
-    status = 403
-    title = "Forbidden"
 
 
 def rescore_owed(engine: Engine, catalog: Catalog, audit: AuditNote | None = None) -> RunResult | None:
