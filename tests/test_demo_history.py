@@ -155,6 +155,15 @@ def test_the_history_never_ends_in_the_future(
     assert _count(engine, audit_events) == 0, "nothing stored"
 
 
+def test_a_directory_that_is_no_city_is_refused_in_one_line(
+    engine: Engine, catalog: Catalog, vault: IdentifierVault, until: datetime, tmp_path: Path
+) -> None:
+    for wrong in (tmp_path / "missing", tmp_path):  # nothing there; a directory without departments/
+        with pytest.raises(InvalidInput, match="no departments/ directory in it"):
+            _replay(engine, catalog, vault, wrong, until, tmp_path)
+    assert _count(engine, audit_events) == 0, "nothing stored"
+
+
 def test_every_notice_speaks_chinese_and_english() -> None:
     for kind in NoticeKind:
         title, body = bilingual(Notice(kind, "Entry 7: listed", "what", "why", "can do", None))

@@ -173,9 +173,12 @@ def replay(
     """Replay the city's history into an empty store, up to `until` (default: now); what happened.
 
     Raises:
-        InvalidInput: the store already holds records, or `until` is ahead of the real clock.
+        InvalidInput: the store already holds records, `until` is ahead of the real clock, or
+            `city` is not a directory `demo generate` wrote.
     """
     until = CLOCK.admit(until or CLOCK.real(), "the end of the history")
+    if not (city / "departments").is_dir():
+        raise InvalidInput(f"{city}: no departments/ directory in it; give the --out of `xinyong demo generate`")
     if batches_of(engine, None, start=0, limit=1)[1]:
         raise InvalidInput("the store already holds ingested files: the history is replayed into an empty store only")
     plan = Plan.of(city / "departments", catalog)
