@@ -453,3 +453,35 @@ def test_on_postgresql_a_failed_analyse_after_a_batch_leaves_the_batch_stored_an
         assert stored == 2
     finally:
         engine.dispose()
+
+
+def test_the_identifier_memory_forgetting_changes_nothing_stored(ingest, tmp_path, engine, monkeypatch):
+    """The validator remembers each scheme's numbers up to IDENTIFY_CACHE and then forgets them
+    all at once: with a memory of two numbers, a file that names six subjects over and again
+    (persons and organisations, a number written once in lower case) links every row as with
+    the full memory: one subject per identifier, the same masks and plain numbers."""
+    from xinyong.domain import records as validation
+
+    monkeypatch.setattr(validation, "IDENTIFY_CACHE", 2)
+    with_x = next(n for n in map(make_ric, range(100, 400)) if n.endswith("X"))
+    persons = [with_x, make_ric(1), make_ric(2)]
+    orgs = [make_uscc(i) for i in range(3)]
+    rows = []
+    for n in range(24):
+        if n % 2:
+            rows.append(court_row(f"F-{n}", orgs[n % 3], id_scheme="cn.uscc", subject_name="杭州某某科技有限公司"))
+        else:
+            rows.append(court_row(f"F-{n}", persons[n % 3]))
+    rows.append(court_row("F-lower", with_x[:-1] + "x"))
+    result = ingest(write_csv(tmp_path / "court.csv", rows))
+    assert (result.accepted, result.unresolved, result.subjects_created) == (25, 0, 6)
+    with engine.connect() as c:
+        mine = records.c.batch_id == result.batch_id
+        linked = dict(c.execute(select(records.c.source_ref, records.c.subject_id).where(mine)).all())
+        theirs = identifiers.c.subject_id.in_(select(records.c.subject_id).where(mine))
+        ids = c.execute(select(identifiers.c.subject_id, identifiers.c.scheme, identifiers.c.value).where(theirs)).all()
+    assert len(set(linked.values())) == 6 and len(ids) == 6
+    for n in range(24):  # every row of the same number on the same subject, however often it was forgotten
+        assert linked[f"F-{n}"] == linked[f"F-{n % 6}"]
+    assert linked["F-lower"] == linked["F-0"]
+    assert sorted(v for _, s, v in ids if s == "cn.uscc") == sorted(orgs)

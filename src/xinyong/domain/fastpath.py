@@ -311,12 +311,7 @@ class FastPath:
     ) -> list[ValidRow]:
         """ValidRows from the columns of rows that passed, with their identifiers and content hashes."""
         scheme_ids = [s.id for s in schemes]
-        identify = self._v.identify
-        if None in numbers:
-            missing = (None, None, None, "missing identifier")
-            identified = [missing if x is None else identify(s, x) for s, x in zip(scheme_ids, numbers, strict=True)]
-        else:
-            identified = list(map(identify, scheme_ids, numbers))
+        identified = self._v.identify_all(scheme_ids, numbers)
         hashes, masks, plain, unresolved = zip(*identified, strict=True)
         if members:
             rows = zip(*members, strict=True)
