@@ -23,6 +23,7 @@ from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from xinyong.domain.catalog import Catalog
+from xinyong.domain.clock import CLOCK
 from xinyong.domain.errors import Conflict, InvalidInput, NotFound
 from xinyong.domain.free_text import no_identifier
 from xinyong.domain.notices import Notice, NoticeKind
@@ -118,11 +119,12 @@ def propose_merge(
     """
     who = need_reviewer(by)
     why = need_reason(reason, "a merge of subjects")
+    now = CLOCK.as_of(now, "now")  # what the guards read at; the proposal is stamped by the clock
     with UnitOfWork.writing(engine, dated=False) as uow:
         _merge_guard(uow.conn, kept, absorbed, why, document_no, now)
         doc = (document_no or "").strip() or None
         values = {"action": "merge", "subject_id": kept, "other_id": absorbed, "document_no": doc,
-                  "proposed_by": who, "reason": why, "at": now}  # fmt: skip
+                  "proposed_by": who, "reason": why, "at": CLOCK.now()}  # fmt: skip
         pid = _insert_proposal(uow.conn, values)
         uow.audit(audit, f"subject_merge:{pid}")
     return {"proposal": pid, "action": "merge", "subject_id": kept, "other_id": absorbed}
@@ -146,8 +148,9 @@ def propose_split(
         raise InvalidInput(
             "a split names either the merge it reverses or the records it moves (with their new subject)"
         )
+    now = CLOCK.as_of(now, "now")  # what the guards read at; the proposal is stamped by the clock
     with UnitOfWork.writing(engine, dated=False) as uow:
-        values = {"action": "split", "subject_id": subject_id, "proposed_by": who, "reason": why, "at": now}
+        values = {"action": "split", "subject_id": subject_id, "proposed_by": who, "reason": why, "at": CLOCK.now()}
         values.update(_split_target(uow.conn, subject_id, merge_id, records, to, now))
         pid = _insert_proposal(uow.conn, values)
         uow.audit(audit, f"subject_merge:{pid}")
@@ -212,6 +215,7 @@ def decide(
         raise InvalidInput(f"outcome '{outcome}': expected confirm or reject")
     who = need_reviewer(reviewer)
     why = need_reason(reason, "a merge or split decision")
+    now = CLOCK.as_of(now, "now")  # what the guards read at and subjects are rescored at; stamps are the clock's
     touched: set[int] = set()
     with UnitOfWork.writing(engine) as uow:
         conn = uow.conn
@@ -221,7 +225,7 @@ def decide(
         prior = repo.standing_decision(conn, proposal_id)
         if prior is not None:
             raise Conflict(f"proposal {proposal_id} was decided already (decision {prior.id}, {prior.outcome})")
-        values = {"proposal_id": proposal_id, "outcome": outcome, "reviewer": who, "reason": why, "at": now}
+        values = {"proposal_id": proposal_id, "outcome": outcome, "reviewer": who, "reason": why, "at": CLOCK.now()}
         did = int(
             conn.execute(
                 insert(subject_merge_decisions).values(**values).returning(subject_merge_decisions.c.id)
@@ -263,18 +267,19 @@ def _apply(
         for ref in p.records:
             rec = current_record(conn, *ref.split("/", 1), lock=True)
             move(conn, rec, int(p.other_id), effect_id=effect, mark=mark, cause=f"subject split {effect}", **kw)
-    _tell(conn, p, did, mark, why, now)
+    _tell(conn, p, did, mark, why, known)
     return effect, {int(p.subject_id), int(p.other_id)}
 
 
-def _tell(conn: Connection, p: Any, did: int, mark: str, why: str, now: datetime, undone: bool = False) -> None:
+def _tell(conn: Connection, p: Any, did: int, mark: str, why: str, since: datetime, undone: bool = False) -> None:
+    """Tell both subjects what changed in their files, and `since` when (the clock's stamp of the change)."""
     kind = NoticeKind.SUBJECTS_MERGED if (p.action == "merge") != undone else NoticeKind.SUBJECTS_SPLIT
     joined = kind is NoticeKind.SUBJECTS_MERGED
     for sid, other in ((p.subject_id, p.other_id), (p.other_id, p.subject_id)):
         what = (
-            f"from {now.date().isoformat()} the platform holds subject {sid} and subject {other} as one"
+            f"from {since.date().isoformat()} the platform holds subject {sid} and subject {other} as one"
             if joined
-            else f"from {now.date().isoformat()} records moved between subject {sid} and subject {other}"
+            else f"from {since.date().isoformat()} records moved between subject {sid} and subject {other}"
         )
         outbox.put(
             conn, subject_id=int(sid), event_ref=f"merge:{did}:{sid}",
@@ -296,6 +301,7 @@ def undo(
     """
     who = need_reviewer(reviewer)
     why = need_reason(reason, "undoing a merge or split decision")
+    now = CLOCK.as_of(now, "now")  # what the guards read at and subjects are rescored at; stamps are the clock's
     touched: set[int] = set()
     kept: list[str] = []
     with UnitOfWork.writing(engine) as uow:
@@ -311,7 +317,7 @@ def undo(
             effect, kept = _reverse(conn, catalog, p, int(d.effect_id), decision_id, who, why, now)
             touched = {int(p.subject_id), int(p.other_id)}
         values = {"proposal_id": p.id, "outcome": "undo", "reverses": decision_id, "reviewer": who, "reason": why,
-                  "at": now, "effect_id": effect}  # fmt: skip
+                  "at": CLOCK.now(), "effect_id": effect}  # fmt: skip
         try:
             with conn.begin_nested():  # two reviewers undoing at once: the unique `reverses` lets one through
                 q = insert(subject_merge_decisions).values(**values).returning(subject_merge_decisions.c.id)
@@ -320,7 +326,8 @@ def undo(
             raise Conflict(f"decision {decision_id} was undone already") from None
         uow.audit(audit, f"subject_merge_decision:{did}")
         if effect is not None:
-            _tell(conn, p, did, mark_text("undo", did, now), why, now, undone=True)
+            since = CLOCK.now()
+            _tell(conn, p, did, mark_text("undo", did, since), why, since, undone=True)
     rescore_subjects(engine, catalog, touched, now)
     return {"decision": did, "reverses": decision_id, "effect": effect, "records_kept": kept}
 
