@@ -167,13 +167,13 @@ def test_wrong_record_objection_upheld_revokes_it_and_restores_the_score(story: 
     )
     with story.engine.connect() as conn:
         versions = conn.execute(
-            select(records.c.revision, records.c.status, records.c.superseded_at)
+            select(records.c.revision, records.c.version, records.c.status, records.c.superseded_at)
             .where(records.c.source_ref == "C-2")
-            .order_by(records.c.revision)
+            .order_by(records.c.revision, records.c.version)
         ).all()
-    assert [(v.revision, v.status, v.superseded_at is not None) for v in versions] == [
-        (1, "active", True),
-        (2, "revoked", False),
+    assert [(v.revision, v.version, v.status, v.superseded_at is not None) for v in versions] == [
+        (1, 0, "active", True),
+        (1, 1, "revoked", False),  # the platform's version of the court's revision 1
     ]
     assert story.points(sid, at(5)) == 100.0
     assert story.state(eid, at(5)) == "withdrawn"
@@ -239,7 +239,7 @@ def test_corrected_attribute_that_meets_the_obligation_withdraws_the_proposal(st
     )
     assert story.state(eid, at(2)) == "withdrawn"
     with story.engine.connect() as conn:
-        attrs = conn.scalar(select(records.c.attributes).where(records.c.source_ref == "C-3", records.c.revision == 2))
+        attrs = conn.scalar(select(records.c.attributes).where(records.c.source_ref == "C-3", records.c.version == 1))
     assert attrs["performance"] == "performed"
 
 

@@ -177,7 +177,11 @@ def stored(engine: Engine, run_id: int) -> dict[int, dict[str, Any]]:
 
 def record_ids(engine: Engine, source_ref: str) -> list[int]:
     with engine.connect() as c:
-        q = select(records.c.id).where(records.c.source_ref == source_ref).order_by(records.c.revision)
+        q = (
+            select(records.c.id)
+            .where(records.c.source_ref == source_ref)
+            .order_by(records.c.revision, records.c.version)
+        )
         return [int(i) for i in c.scalars(q)]
 
 

@@ -192,15 +192,17 @@ def _confirmed_tax_link(world: LinkWorld) -> tuple[Any, dict[str, Any], str]:
 
 def test_a_revision_of_a_record_linked_by_review_keeps_its_link(world: LinkWorld) -> None:
     best, done, written = _confirmed_tax_link(world)
-    linked = world.current("TX-1", "tax")  # the department's next revision follows the platform's
-    revised = {**tax_record("TX-1", world.orgs[3], written, 1), "revision": linked.revision + 1, "amount_cny": "950000"}
+    linked = world.current("TX-1", "tax")  # the platform's version 1 of the department's revision 1
+    assert (linked.revision, linked.version) == (1, 1)
+    revised = {**tax_record("TX-1", world.orgs[3], written, 1), "revision": 2, "amount_cny": "950000"}
     result = world.ingest([revised], at(4), source="tax")
     assert result.new_versions == 1 and result.unresolved == 1  # ingestion alone leaves it unresolved
     now = world.current("TX-1", "tax")
-    assert now.revision == linked.revision + 2 and now.subject_id == best.subject_id and now.link_method == "confirmed"
+    assert (now.revision, now.version) == (2, 1)
+    assert now.subject_id == best.subject_id and now.link_method == "confirmed"
     mine = my_file(world.engine, world.catalog, best.subject_id, at(5))
     [rec] = [r for r in mine["records"] if r["source_ref"] == "TX-1"]
-    carried = f"review {done['judgement']} on {at(3).date().isoformat()} (carried to revision {linked.revision + 1})"
+    carried = f"review {done['judgement']} on {at(3).date().isoformat()} (carried to revision 2)"
     assert rec["link_mark"] == carried and str(rec["attributes"]["amount_cny"]).startswith("950000")
     assert _check(world, world.orgs[3].uscc, 5)["decision"]["outcome"] == "deny"
 
@@ -208,10 +210,10 @@ def test_a_revision_of_a_record_linked_by_review_keeps_its_link(world: LinkWorld
 def test_a_revision_that_brings_a_valid_identifier_links_by_it_alone(world: LinkWorld) -> None:
     best, _, _ = _confirmed_tax_link(world)
     other = world.orgs[6]
-    revised = {**tax_record("TX-1", other, other.uscc, 1), "revision": world.current("TX-1", "tax").revision + 1}
+    revised = {**tax_record("TX-1", other, other.uscc, 1), "revision": 2}  # the department's own next revision
     world.ingest([revised], at(4), source="tax")
     now = world.current("TX-1", "tax")
-    assert now.revision == 3 and now.link_method == "identifier"
+    assert (now.revision, now.version) == (2, 0) and now.link_method == "identifier"
     assert now.subject_id == world.subject_of_number("cn.uscc", other.uscc) != best.subject_id
 
 

@@ -346,4 +346,10 @@ class RowValidator:
         )
 
 
-__all__ = ["IDENTIFY_CACHE", "REQUIRED_COLUMNS", "Problem", "RowValidator", "ValidRow"]
+def revision_text(revision: int, version: int = 0) -> str:
+    """A record version as people read it: the department's revision, and which of the platform's
+    versions of that revision it is when the platform wrote it ("revision 2, platform version 1")."""
+    return f"revision {revision}" + (f", platform version {version}" if version else "")
+
+
+__all__ = ["IDENTIFY_CACHE", "REQUIRED_COLUMNS", "Problem", "RowValidator", "ValidRow", "revision_text"]

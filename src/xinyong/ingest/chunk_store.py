@@ -112,12 +112,15 @@ def _against_stored(r: ValidRow, versions: list[StoredVersion], batch_id: int) -
 
     Returns (None, None) for a row already stored unchanged, (None, 0) for a first version of a
     reference whose versions are all superseded, and (None, id) for a new version of record `id`.
+    A revision the store holds is compared with the department's own row of it (version 0), not
+    with the platform's versions of it (a correction by due process, a link a person made): the
+    department's next revision supersedes whichever version is current.
     """
     ref = r.source_ref
     earlier = next((v for v in versions if v.batch_id == batch_id), None)
     if earlier is not None:
         return _dup(r, earlier.batch_line), None
-    same = next((v for v in versions if v.revision == r.revision), None)
+    same = next((v for v in versions if v.revision == r.revision and v.version == 0), None)
     if same is not None:
         if same.content_hash == r.content_hash:
             return None, None

@@ -1,9 +1,10 @@
 """Corrections made by due process: a new version of a record, the old one kept and superseded.
 
 An upheld objection revokes or corrects a record, or undoes its subject link; an approved repair
-makes it stop counting. Each is a new revision written by the platform on the source's record,
+makes it stop counting. Each is a new version written by the platform on the source's record,
 in a batch of its own whose name says which decision made it, so the record's history shows who
-changed what and why.
+changed what and why. It keeps the department's `revision` and takes the next platform `version`:
+the department's revision numbers stay its own, and its next correction is its next revision.
 """
 
 from __future__ import annotations
@@ -64,7 +65,8 @@ def new_version(
     unlink: bool = False,
     link_to: int | None = None,
 ) -> tuple[Any, int]:
-    """Write the next revision of a record; return the replaced row and the new row's id.
+    """Write the platform's next version of a record (the same revision, the next `version`);
+    return the replaced row and the new row's id.
 
     `unlink` drops the subject link and queues the record for match review; `link_to` links it to
     that subject as a confirmed match (a reviewer's judgement). Every time it stores is the
@@ -123,7 +125,8 @@ def relink(
     )
     supersede(conn, [old.id], known)
     values.update(
-        revision=old.revision + 1,
+        revision=old.revision,  # the department's number stays its own (docs/unit-of-work.md)
+        version=old.version + 1,
         content_hash=digest.hexdigest(),
         batch_id=batch_id,
         batch_line=0,

@@ -11,9 +11,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, select, update
+from sqlalchemy import Connection, Engine, select, update
 from sqlalchemy.orm import aliased
 
+from xinyong.domain.records import revision_text
 from xinyong.services.corrections import current_record, relink
 from xinyong.store import clock
 from xinyong.store import merges_repo as repo
@@ -93,14 +94,14 @@ def _carry_links(conn: Connection, batch_id: int, catalog_version: str) -> set[i
     prev = aliased(records, name="prev")
     q = (
         select(records.c.id, records.c.source_id, records.c.source_ref, records.c.revision, prev.c.subject_id,
-               repo.mark_of(prev.c.id).label("mark"))
-        .join(prev, and_(prev.c.source_id == records.c.source_id, prev.c.source_ref == records.c.source_ref,
-                         prev.c.revision == records.c.revision - 1))
+               repo.mark_of(prev.c.id).label("mark"), prev.c.revision.label("prev_revision"),
+               prev.c.version.label("prev_version"))
+        .select_from(records.join(prev, prev.c.id == _replaced()))
         .where(records.c.batch_id == batch_id, records.c.superseded_at.is_(None), records.c.subject_id.is_(None),
                prev.c.link_method == "confirmed")
     )  # fmt: skip
     touched: set[int] = set()
-    for rid, source_id, source_ref, revision, subject_id, mark in conn.execute(q).all():
+    for rid, source_id, source_ref, revision, subject_id, mark, prev_revision, prev_version in conn.execute(q).all():
         if mark is None:
             continue
         conn.execute(
@@ -108,13 +109,29 @@ def _carry_links(conn: Connection, batch_id: int, catalog_version: str) -> set[i
             .where(unresolved.c.record_id == rid, unresolved.c.resolved_at.is_(None))
             .values(resolved_at=clock.advance(conn), resolution="carried")
         )
-        cause = f"link of revision {revision - 1} carried"
+        cause = f"link of {revision_text(prev_revision, prev_version)} carried"
         _, new_id = relink(
             conn, source_id, source_ref, catalog_version=catalog_version, cause=cause, link_to=subject_id
         )
         repo.add_mark(conn, new_id, f"{str(mark).split(CARRIED)[0]}{CARRIED}{revision})", clock.advance(conn))
         touched.add(int(subject_id))
     return touched
+
+
+def _replaced() -> Any:
+    """The id of the version a batch's row of `records` replaced: of the same reference, the
+    latest below the department's revision (the platform's versions of a revision keep its
+    number, so the one before may be of revision 1 while the batch brings revision 2 or 5)."""
+    before = aliased(records, name="before")
+    return (
+        select(before.c.id)
+        .where(before.c.source_id == records.c.source_id, before.c.source_ref == records.c.source_ref,
+               before.c.revision < records.c.revision)
+        .order_by(before.c.revision.desc(), before.c.version.desc())
+        .limit(1)
+        .correlate(records)
+        .scalar_subquery()
+    )  # fmt: skip
 
 
 def _follow_merges(conn: Connection, batch_id: int, catalog_version: str) -> set[int]:

@@ -106,7 +106,8 @@ def my_file(engine: Engine, catalog: Catalog, subject_id: int, now: datetime | N
                 "source": r.source_id,
                 "source_name": r.source_name,
                 "source_ref": r.source_ref,
-                "revision": r.revision,
+                "revision": r.revision,  # the department's own number
+                "version": r.version,  # 0: as the department sent it; 1, 2...: the platform's versions of it
                 "record_type": r.record_type,
                 "decided_on": r.decided_on,
                 "valid_from": r.valid_from,

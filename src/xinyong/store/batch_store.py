@@ -53,10 +53,10 @@ class Links(NamedTuple):
 # an IN list of thousands and no statistics (a table filling in the open transaction has none)
 # it expects every row to match and scans the whole table for each chunk.
 _VERSIONS = {
-    "sqlite": "SELECT id, source_ref, revision, content_hash, batch_id, batch_line, superseded_at IS NULL "
-    "FROM records WHERE source_id = ? AND source_ref IN ({marks})",
+    "sqlite": "SELECT id, source_ref, revision, content_hash, batch_id, batch_line, superseded_at IS NULL, "
+    "version FROM records WHERE source_id = ? AND source_ref IN ({marks})",
     "postgresql": "SELECT r.id, r.source_ref, r.revision, r.content_hash, r.batch_id, r.batch_line, "
-    "r.superseded_at IS NULL FROM unnest(%(values)s::varchar[]) AS u(ref) "
+    "r.superseded_at IS NULL, r.version FROM unnest(%(values)s::varchar[]) AS u(ref) "
     "JOIN records r ON r.source_id = %(source_id)s AND r.source_ref = u.ref",
 }
 _IDENTIFIERS_OF = {
@@ -106,6 +106,7 @@ class BatchStore:
             "source_id": self._constant(source_id),
             "status": "'active'",
             "batch_id": batch,
+            "version": "0",  # a department's own row of its revision: the platform's are numbered from 1
             "recorded_at": at,
             "superseded_at": "NULL",
         }
@@ -135,7 +136,7 @@ class BatchStore:
         """Every stored version of these references of the batch's source, by reference."""
         out: dict[str, list[StoredVersion]] = {}
         for row in sorted(self._matching(_VERSIONS, refs, source=True), key=operator.itemgetter(0)):
-            version = StoredVersion(row[0], row[1], row[2], row[3], row[4], row[5], bool(row[6]))
+            version = StoredVersion(row[0], row[1], row[2], row[3], row[4], row[5], bool(row[6]), row[7])
             out.setdefault(version.source_ref, []).append(version)
         return out
 

@@ -78,11 +78,12 @@ def settle_owed(conn: Connection, batch_ids: list[int]) -> None:
 class StoredVersion:
     id: int
     source_ref: str
-    revision: int
+    revision: int  # the department's
     content_hash: str
     batch_id: int
     batch_line: int
     current: bool
+    version: int = 0  # 0: the department's own row of its revision; 1, 2...: the platform's versions of it
 
 
 def supersede(conn: Connection, record_ids: list[int], now: datetime) -> None:

@@ -37,7 +37,10 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     from alembic import command
 
     cfg = alembic_config(engine)
-    with engine.begin() as conn:
+    # SQLite changes a table's constraints by rebuilding it, which its foreign keys would refuse
+    # while other tables point at the rows: they are off for the migration (the option a bulk load
+    # uses, set before the transaction begins), and a migration that rebuilds checks them after.
+    with engine.connect() as conn, conn.execution_options(xinyong_bulk=True).begin():
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
 

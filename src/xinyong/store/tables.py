@@ -1,8 +1,8 @@
 """The system of record: SQLAlchemy Core tables.
 
-Records are bitemporal: `valid_from`/`valid_until` is when a decision has legal effect,
-`recorded_at`/`superseded_at` is when the platform knew this version of it. A correction is a new
-row with a higher revision; the old row only gains its `superseded_at`.
+Records are bitemporal: `valid_from`/`valid_until` is when a decision has legal effect, `recorded_at`/
+`superseded_at` when the platform knew this version of it. A new version is a new row; the old one gains
+`superseded_at`. A department's correction has a higher `revision`; a platform's version the next `version`.
 """
 
 from __future__ import annotations
@@ -92,7 +92,8 @@ records = Table(
     Column("id", BigId, primary_key=True, autoincrement=True),
     Column("source_id", String(32), ForeignKey("sources.id"), nullable=False),
     Column("source_ref", String(64), nullable=False),
-    Column("revision", Integer, nullable=False),
+    Column("revision", Integer, nullable=False),  # the department's own number of its correction
+    Column("version", Integer, nullable=False, server_default="0"),  # 0: the department's row; 1, 2...: the platform's
     Column("record_type", String(64), nullable=False),
     Column("subject_kind", String(16), nullable=False),
     Column("subject_id", BigId, ForeignKey("subjects.id")),
@@ -113,7 +114,7 @@ records = Table(
     Column("batch_line", Integer, nullable=False),
     Column("recorded_at", UTCDateTime(), nullable=False),
     Column("superseded_at", UTCDateTime()),
-    UniqueConstraint("source_id", "source_ref", "revision"),
+    UniqueConstraint("source_id", "source_ref", "revision", "version"),
     Index("ix_records_subject_id", "subject_id"),
 )
 
@@ -393,7 +394,6 @@ web_sessions = Table(
     Column("revoked_at", UTCDateTime()),
 )
 
-# -- operations: notice delivery and scheduled jobs, on the same metadata --------------------------
 from xinyong.store import linking_tables as _linking_tables  # noqa: E402, F401 - match review, same metadata
 from xinyong.store import ops_tables as _ops_tables  # noqa: E402, F401 - registers them on `metadata`
 from xinyong.store.checkpoint_tables import audit_checkpoints  # noqa: E402, F401 - same metadata

@@ -66,7 +66,12 @@ class MyRecord(BaseModel):
     source: str
     source_name: str | None
     source_ref: str
-    revision: int
+    revision: int = Field(description="The department's own revision number of the record.")
+    version: int = Field(
+        0,
+        description="0: the record as the department sent that revision; 1, 2, ...: the versions the platform "
+        "wrote of it since (a correction after an upheld objection, a link a person confirmed, a merge).",
+    )
     record_type: str
     decided_on: date | None
     valid_from: date | None
