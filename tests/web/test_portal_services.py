@@ -21,13 +21,16 @@ from .conftest import Portal, World
 def test_the_preview_of_an_objection_is_what_upholding_it_then_does(portal: Portal, world: World) -> None:
     now = datetime.now(UTC)
     sid = world.listed_company
+    # The link, the platform's own decision: an objection to the court's record behind its listing
+    # is the court's to decide, and no platform reviewer upholds it (test_attack_list_owner_records).
     filed = file_objection(
-        portal.engine, portal.catalog, subject_id=sid, target="record:court/H-1", grounds="paid in full already",
-        actor=f"subject:{sid}", now=now,
+        portal.engine, portal.catalog, subject_id=sid, target="link:court/H-1",
+        grounds="the judgment is about another company", actor=f"subject:{sid}", now=now,
     )  # fmt: skip
+    assert "forwarded_to" not in filed
     preview = preview_objection(portal.engine, portal.catalog, filed["id"], now)
     codes = [e["code"] for e in preview["uphold"]]
-    assert codes[0] == "revoke_or_correct" and "end_entry" in codes and codes[-1] == "rescore"
+    assert codes[0] == "unlink" and "end_entry" in codes and codes[-1] == "rescore"
     [ending] = [e for e in preview["uphold"] if e["code"] == "end_entry"]
     assert preview["scores"] == {
         "before": {"status": "scored", "points": 60.0, "grade": "C"},
@@ -35,8 +38,8 @@ def test_the_preview_of_an_objection_is_what_upholding_it_then_does(portal: Port
     }
     assert preview["dismiss"][-1]["code"] == "appeal_until" and preview["dismiss"][-1]["until"] > now.date()
     decide_objection(
-        portal.engine, portal.catalog, filed["id"], uphold=True, actor="reviewer:wang", reason="paid, confirmed",
-        now=now, revoke=True,
+        portal.engine, portal.catalog, filed["id"], uphold=True, actor="reviewer:wang",
+        reason="the court's code is another company's", now=now,
     )  # fmt: skip
     after = my_file(portal.engine, portal.catalog, sid)
     assert (after["score"]["points"], after["score"]["grade"]) == (100.0, "A")
