@@ -48,6 +48,24 @@ def test_the_preview_of_an_objection_is_what_upholding_it_then_does(portal: Port
     )
 
 
+def test_a_forwarded_objection_offers_a_reviewer_no_decision_and_says_who_decides(
+    portal: Portal, world: World, visit: Any
+) -> None:
+    sid = world.listed_company
+    filed = file_objection(
+        portal.engine, portal.catalog, subject_id=sid, target="record:court/H-1", grounds="paid in full already",
+        actor=f"subject:{sid}", now=datetime.now(UTC),
+    )  # fmt: skip
+    assert filed["forwarded_to"] == "court"
+    reviewer = visit()
+    reviewer.sign_in(world.keys["reviewer"])
+    page = reviewer.get(f"/review/objections/{filed['id']}")
+    assert page.status_code == 200
+    assert "Forwarded to court, which decides it" in page.text
+    assert "A platform reviewer cannot uphold or dismiss it." in page.text
+    assert f'action="/review/objections/{filed["id"]}/decision"' not in page.text, "no form that would be refused"
+
+
 def test_the_preview_of_a_proposal_names_the_lists_notice_and_term(portal: Portal, world: World) -> None:
     listing = portal.catalog.lists["black.court_defaulters"]
     p = preview_entry(portal.engine, portal.catalog, world.proposal, datetime.now(UTC))
