@@ -158,13 +158,12 @@ def keep_model(world: LinkWorld) -> str:
     from xinyong.services.linking import train_model
 
     if "row" not in _MODEL:
-        train_model(world.engine, by="cli:test", now=at(0), seed=3)
+        hold(at(0))
+        train_model(world.engine, by="cli:test", seed=3)
         with world.engine.connect() as conn:
             _MODEL["row"] = dict(conn.execute(select(link_models)).one()._mapping)
         return str(_MODEL["row"]["version"])
     row = _MODEL["row"]
     with write_conn(world.engine, dated=False) as conn:
-        linking_repo.save_model(
-            conn, row["version"], row["model"], row["trained_at"], row["figures"], row["saved_by"], at(0)
-        )
+        linking_repo.save_model(conn, row["version"], row["model"], row["trained_at"], row["figures"], row["saved_by"])
     return str(row["version"])

@@ -252,24 +252,32 @@ def test_check_certificate_replay_subject_file_objection_and_public_view(
         json={"target": "record:court/H-1", "grounds": "the judgment was paid in full"},
     )
     assert objection.status_code == 201, objection.text
+    assert objection.json()["forwarded_to"] == "court", "the court's record behind its listing is the court's"
     reviewer = served.key("reviewer", "wang")
     [open_] = served.call("GET", "/v1/objections?state=open", reviewer).json()["items"]
-    decided = served.call(
+    assert open_["state"] == "forwarded to court"
+    refused = served.call(
         "POST",
         f"/v1/objections/{open_['id']}/decision",
         reviewer,
         json={"decision": "uphold", "reason": "court confirmed payment", "set": {"performance": "performed"}},
     )
-    assert decided.status_code == 200, decided.text
-    assert (
-        served.call(
-            "POST",
-            f"/v1/objections/{open_['id']}/decision",
-            reviewer,
-            json={"decision": "dismiss", "reason": "second go"},
-        ).status_code
-        == 409
+    assert refused.status_code == 409 and refused.json()["title"] == "Owned by another authority", refused.text
+    court = served.key("source", "court")
+    fixed = served.call(
+        "POST",
+        "/v1/records",
+        court,
+        json={"records": [org_row("H-1", 61, revision=2, performance="performed", **dates)]},
     )
+    assert fixed.status_code == 201 and fixed.json()["new_versions"] == 1, fixed.text
+    again = served.call(
+        "POST",
+        "/v1/checks",
+        consumer,
+        json={"subject": make_uscc(61), "context": "procurement.tender", "purpose": "bidder_screening"},
+    )
+    assert again.json()["decision"]["outcome"] == "allow", "the court's correction ends its listing at once"
 
     found = served.call("GET", "/v1/public/subjects", params={"q": make_uscc(61)}).json()["items"]
     assert [f["id"] for f in found] == [sid]

@@ -31,7 +31,6 @@ from xinyong.ingest.pipeline import ingest_file
 from xinyong.services import audit
 from xinyong.services import lists as lists_service
 from xinyong.services.checks import certificate_of, decide_check, replay, run_check, store_checks
-from xinyong.services.objection_rulings import decide_objection
 from xinyong.services.objections import file_objection
 from xinyong.store import clock, db
 from xinyong.store import engine as engines
@@ -206,16 +205,8 @@ def test_replay_gives_the_same_answer_as_known_then_even_after_a_correction(stor
     disputed = check(story, uscc, "procurement.tender", 34)["decision"]
     assert disputed["outcome"] == "deny" and disputed["applied"][0]["disputed"] is True
     assert "disputes a ground" in disputed["summary"]
-    decide_objection(
-        story.engine,
-        story.catalog,
-        o["id"],
-        uphold=True,
-        actor="reviewer:wang",
-        reason="quashed on appeal",
-        now=clock_at(35),
-        revoke=True,
-    )
+    assert o["forwarded_to"] == "court", "the court's record behind its listing: the court corrects it"
+    story.ingest([org_row("B-6", 6, revision=2, performance="performed")], at(35))
     assert check(story, uscc, "procurement.tender", 36)["decision"]["outcome"] == "allow"
     again = replay(story.engine, story.catalog, first["check_id"])
     assert again["same"] is True and again["outcome_replayed"] == "deny", again["differences"]

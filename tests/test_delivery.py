@@ -1,14 +1,14 @@
 """Notices reach people: signed webhooks to a gateway on loopback, retries, backoff, dead letters.
 
 The gateway (`gateway.py`) is a real HTTP server that verifies each signature and fails the
-first attempts of every notice; delivery runs at injected moments, so nothing sleeps.
+first attempts of every notice; delivery runs with the platform's clock held at moments of the past, so nothing sleeps.
 """
 
 from __future__ import annotations
 
 import json
 import threading
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -16,16 +16,30 @@ from sqlalchemy import Engine, func, select
 
 from builders import ok, xy
 from gateway import Gateway, new_secret, notice_ids
-from process_story import T0, Story, at, clock_at, person_row
+from process_story import T0, Story, at, clock_at, hold, person_row
 from xinyong.domain.catalog import Catalog
 from xinyong.domain.errors import ConfigurationError
 from xinyong.domain.identifiers import IdentifierVault
 from xinyong.services import lists as lists_service
-from xinyong.services.delivery import RetryPolicy, WebhookChannel, channel_from, deliver_due, webhook_id
+from xinyong.services.delivery import (
+    Channel,
+    DeliveryRun,
+    RetryPolicy,
+    WebhookChannel,
+    channel_from,
+    deliver_due,
+    webhook_id,
+)
 from xinyong.settings import Settings
 from xinyong.store.deliveries import delivery_counts
 from xinyong.store.ops_tables import notice_attempts, notice_deliveries
 from xinyong.store.tables import notices
+
+
+def deliver_at(moment: datetime, engine: Engine, channel: Channel, policy: RetryPolicy, page: int = 20) -> DeliveryRun:
+    """A delivery run with the platform's clock held at `moment` (of the past): delivery knows no other time."""
+    hold(moment)
+    return deliver_due(engine, channel, policy, page=page)
 
 
 def with_notices(engine: Engine, catalog: Catalog, vault: IdentifierVault, tmp_path: Path, n: int = 3) -> set[int]:
@@ -52,16 +66,16 @@ def test_every_notice_arrives_exactly_once_though_the_gateway_fails_its_first_at
     policy = RetryPolicy(max_attempts=5, base_seconds=60, max_seconds=3600)
     with Gateway(secret, fail_first=2) as gateway:
         channel = WebhookChannel(gateway.url, secret, timeout=10)
-        first = deliver_due(engine, channel, policy, now=clock_at(2))
+        first = deliver_at(at(2), engine, channel, policy)
         assert (first.delivered, first.failed) == (0, len(ids))
         # Backoff: a minute at most after the first failure (with jitter, at least half of it).
-        assert deliver_due(engine, channel, policy, now=clock_at(2) + timedelta(seconds=29)).failed == 0
-        second = deliver_due(engine, channel, policy, now=clock_at(2) + timedelta(seconds=61))
+        assert deliver_at(at(2) + timedelta(seconds=29), engine, channel, policy).failed == 0
+        second = deliver_at(at(2) + timedelta(seconds=61), engine, channel, policy)
         assert second.failed == len(ids)
-        third = deliver_due(engine, channel, policy, now=clock_at(3))
+        third = deliver_at(at(3), engine, channel, policy)
         assert third.delivered == len(ids)
         # Delivered: the sender stops. Later runs send nothing more.
-        assert deliver_due(engine, channel, policy, now=clock_at(10)).as_dict() == {
+        assert deliver_at(at(10), engine, channel, policy).as_dict() == {
             "delivered": 0,
             "failed": 0,
             "dead": 0,
@@ -93,7 +107,7 @@ def test_a_notice_that_never_arrives_goes_dead_and_a_redirect_is_not_followed(
     policy = RetryPolicy(max_attempts=3, base_seconds=0, max_seconds=0)
     with Gateway(secret) as elsewhere, Gateway(secret, fail_first=99, redirect_to=elsewhere.url) as gateway:
         channel = WebhookChannel(gateway.url, secret, timeout=10)
-        runs = [deliver_due(engine, channel, policy, now=clock_at(2 + i)) for i in range(5)]
+        runs = [deliver_at(at(2 + i), engine, channel, policy) for i in range(5)]
         channel.close()
     assert [r.dead for r in runs] == [0, 0, len(ids), 0, 0]
     assert sum(gateway.requests_per_notice().values()) == 3 * len(ids), "no attempt after the last"
@@ -112,7 +126,7 @@ def test_an_unreachable_gateway_stops_the_run_after_one_attempt(
     with Gateway(secret) as gone:
         url = gone.url
     channel = WebhookChannel(url, secret, timeout=5)  # nothing listens there any more
-    run = deliver_due(engine, channel, RetryPolicy(), now=clock_at(2))
+    run = deliver_at(at(2), engine, channel, RetryPolicy())
     channel.close()
     assert run.channel_down and run.failed == 1
     with engine.connect() as conn:
@@ -135,7 +149,7 @@ def test_two_runs_at_once_send_each_notice_once(
         def run() -> None:
             channel = WebhookChannel(gateway.url, secret, timeout=10)
             barrier.wait()
-            deliver_due(engine, channel, RetryPolicy(), now=clock_at(2), page=2)
+            deliver_at(at(2), engine, channel, RetryPolicy(), page=2)
             channel.close()
 
         threads = [threading.Thread(target=run) for _ in range(2)]

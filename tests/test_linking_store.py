@@ -169,7 +169,8 @@ def test_a_rejected_pair_is_never_proposed_again_until_the_rejection_is_undone(w
     first = _proposals_of(world, "N-0")[0]
     j = linking.decide(world.engine, world.catalog, first["id"], "reject", reviewer="li",
                        reason="different district on the judgment", now=clock_at(2))  # fmt: skip
-    linking.run(world.engine, now=clock_at(3))
+    clock_at(3)
+    linking.run(world.engine)
     open_ids = {p["id"] for p in open_proposals(world.engine, limit=200)["items"]}
     assert first["id"] not in open_ids
     with pytest.raises(Conflict, match=f"this pair was rejected \\(judgement {j['judgement']}\\)"):
@@ -239,9 +240,9 @@ def test_bad_judgements_are_refused_in_words(world: LinkWorld) -> None:
 
 def test_run_without_a_model_or_with_an_unknown_engine_is_refused(world: LinkWorld) -> None:
     with pytest.raises(InvalidInput, match="no linking model is kept: run `xinyong link train` first"):
-        linking.run(world.engine, now=clock_at(1))
+        linking.run(world.engine)
     with pytest.raises(InvalidInput, match="engine 'pandas': expected one of duckdb, spark"):
-        linking.run(world.engine, now=clock_at(1), engine_name="pandas")
+        linking.run(world.engine, engine_name="pandas")
     with pytest.raises(InvalidInput, match="limit 0: give 1 to 200"):
         open_proposals(world.engine, limit=0)
     assert linking.propose_for_batch(world.engine, 1) == 0  # no model: ingestion goes on unchanged

@@ -2,7 +2,8 @@
 a failed run tried again, and `xinyong serve --schedule` making up the day's maintenance once
 when two servers start together.
 
-The scheduler's clock is injected (`tick(now)`); the process test waits for events only.
+The scheduler runs on the platform's clock, which a test holds at moments of the past
+(`at_tick`); the process test waits for events only.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import Engine, func, select
 
-from process_story import T0
+from process_story import T0, hold
 from servers import Serving, env_for
 from xinyong.domain.errors import ConfigurationError
 from xinyong.services.context import AppContext
@@ -47,6 +48,12 @@ def test_a_schedule_in_an_unknown_zone_or_at_no_time_of_day_is_refused(tmp_path:
     for bad in ("24:00", "2:00", "02:60", "noon", ""):
         with pytest.raises(ValueError, match="schedule_maintain_at"):
             Settings(data_dir=tmp_path, schedule_maintain_at=bad)
+
+
+def at_tick(scheduler: Scheduler, moment: datetime) -> dict[str, str]:
+    """One tick with the platform's clock held at `moment` (of the past): the scheduler knows no other time."""
+    hold(moment)
+    return scheduler.tick()
 
 
 class Counting:
@@ -89,10 +96,11 @@ def test_two_schedulers_at_one_slot_run_the_job_once(contexts: Callable[[], AppC
     now = T0.replace(hour=2, minute=1)
     barrier = threading.Barrier(len(schedulers))
     results: list[dict[str, str]] = []
+    hold(now)
 
     def tick(s: Scheduler) -> None:
         barrier.wait()
-        results.append(s.tick(now))
+        results.append(s.tick())
 
     threads = [threading.Thread(target=tick, args=(s,)) for s in schedulers]
     for t in threads:
@@ -100,8 +108,8 @@ def test_two_schedulers_at_one_slot_run_the_job_once(contexts: Callable[[], AppC
     for t in threads:
         t.join()
     assert len(body.runs) == 1 and sorted(map(len, results)) == [0, 0, 0, 1]
-    assert schedulers[0].tick(now + timedelta(hours=20)) == {}, "the day's slot is done"
-    assert schedulers[1].tick(now + timedelta(days=1)) == {"count": "ok"}, "the next day's is not"
+    assert at_tick(schedulers[0], now + timedelta(hours=20)) == {}, "the day's slot is done"
+    assert at_tick(schedulers[1], now + timedelta(days=1)) == {"count": "ok"}, "the next day's is not"
     assert len(body.runs) == 2
 
 
@@ -114,17 +122,18 @@ def test_a_slot_whose_holder_died_is_run_again_and_a_failed_one_is_retried_a_few
     now = T0.replace(minute=10)
     engine = first.ctx.engine
     # A holder that claimed the slot and died: its lease runs out, then the slot is anyone's.
-    assert job_leases.claim(engine, "count", job.slot(now), holder="gone:1", now=now, lease=timedelta(minutes=5))
-    assert second.tick(now + timedelta(minutes=4)) == {}
-    assert second.tick(now + timedelta(minutes=6)) == {"count": "ok"}
+    hold(now)
+    assert job_leases.claim(engine, "count", job.slot(now), holder="gone:1", lease=timedelta(minutes=5))
+    assert at_tick(second, now + timedelta(minutes=4)) == {}
+    assert at_tick(second, now + timedelta(minutes=6)) == {"count": "ok"}
     # A failed run is tried again after a while, at most three times a slot.
     body.fail = True
     later = now + timedelta(hours=1)
-    assert first.tick(later) == {"count": "failed"}
-    assert first.tick(later + timedelta(minutes=1)) == {}
-    assert first.tick(later + timedelta(minutes=11)) == {"count": "failed"}
-    assert first.tick(later + timedelta(minutes=22)) == {"count": "failed"}
-    assert first.tick(later + timedelta(minutes=33)) == {}, "three tries, then the next slot"
+    assert at_tick(first, later) == {"count": "failed"}
+    assert at_tick(first, later + timedelta(minutes=1)) == {}
+    assert at_tick(first, later + timedelta(minutes=11)) == {"count": "failed"}
+    assert at_tick(first, later + timedelta(minutes=22)) == {"count": "failed"}
+    assert at_tick(first, later + timedelta(minutes=33)) == {}, "three tries, then the next slot"
     row = next(r for r in job_leases.job_rows(engine) if r["name"] == "count")
     assert row["outcome"] == "failed" and row["tries"] == 3 and row["detail"] == "RuntimeError: the store said no"
 
@@ -135,14 +144,15 @@ def test_a_slot_still_running_holds_back_the_next_one(contexts: Callable[[], App
     job = Job("count", body, every=timedelta(minutes=1))
     runner, other = (Scheduler(contexts(), [job]) for _ in range(2))
     now = T0
-    started = threading.Thread(target=runner.tick, args=(now,))
+    hold(now)
+    started = threading.Thread(target=runner.tick)
     started.start()
     while not [r for r in job_leases.job_rows(runner.ctx.engine) if r["outcome"] == "running"]:
         clock.sleep(0.01)  # waits for the claim, an event; no duration is asserted
-    assert other.tick(now + timedelta(minutes=2)) == {}, "the earlier slot is still running"
+    assert at_tick(other, now + timedelta(minutes=2)) == {}, "the earlier slot is still running"
     body.hold.set()
     started.join()
-    assert other.tick(now + timedelta(minutes=2)) == {"count": "ok"}
+    assert at_tick(other, now + timedelta(minutes=2)) == {"count": "ok"}
 
 
 def test_two_servers_started_with_schedule_make_up_the_days_maintenance_once(
@@ -180,8 +190,7 @@ def test_the_daily_audit_checkpoint_is_scheduled_and_signs_the_chains_head(
     ctx.settings.create_signing_key_file()
     [checkpoint] = [j for j in jobs(ctx) if j.name == "audit-checkpoint"]
     assert checkpoint.at == time(3, 0)
-    now = datetime.now(UTC)
-    assert Scheduler(ctx, [checkpoint]).tick(now) == {"audit-checkpoint": "ok"}
+    assert Scheduler(ctx, [checkpoint]).tick() == {"audit-checkpoint": "ok"}
     from xinyong.store.checkpoint_tables import audit_checkpoints
 
     with ctx.engine.connect() as conn:

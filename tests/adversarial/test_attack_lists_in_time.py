@@ -173,27 +173,30 @@ def test_a_check_as_of_a_listed_day_still_denies_after_the_later_removal(story: 
 
 
 def test_only_an_upheld_objection_voids_a_listing_from_the_start(story: Story) -> None:
+    """The link of a record to its subject is the platform's own decision (the court's record and
+    listing are the court's: objections to them are forwarded), so an upheld objection to the
+    link voids the court listing it grounded."""
     listed(story, 8)
     sid = story.subject_of("B-8")
     o = file_objection(
-        story.engine, story.catalog, subject_id=sid, target="record:court/B-8",
-        grounds="the judgment was quashed on appeal", actor=f"subject:{sid}", now=clock_at(40),
+        story.engine, story.catalog, subject_id=sid, target="link:court/B-8",
+        grounds="the judgment names another company with our name", actor=f"subject:{sid}", now=clock_at(40),
     )  # fmt: skip
+    assert "forwarded_to" not in o
     decide_objection(
         story.engine,
         story.catalog,
         o["id"],
         uphold=True,
         actor=WANG,
-        reason="quashed on appeal",
+        reason="the court's code is another company's",
         now=clock_at(45),
-        revoke=True,
     )
     past = check(story, 8, 50, as_of=35)["decision"]
     assert past["outcome"] == "allow"
     assert measure(past)["reason"].startswith(
         "does not apply: the subject has no entry in force on the List of dishonest judgment defaulters; entry 1 "
-        f"void from the start: objection upheld (objection:{o['id']}): the source decision was revoked"
+        f"void from the start: objection upheld (objection:{o['id']}): the record is no longer linked to this subject"
     )
 
 
@@ -203,9 +206,9 @@ def test_only_an_upheld_objection_voids_a_listing_from_the_start(story: Story) -
 def test_an_objection_past_its_deadline_suspends_the_sanction_until_decided(story: Story) -> None:
     listed(story, 9)
     sid = story.subject_of("B-9")
-    o = file_objection(
-        story.engine, story.catalog, subject_id=sid, target="record:court/B-9",
-        grounds="I paid the whole amount in March", actor=f"subject:{sid}", now=clock_at(33),
+    o = file_objection(  # the link, the platform's own: it may dismiss it (see test_attack_list_owner_records)
+        story.engine, story.catalog, subject_id=sid, target="link:court/B-9",
+        grounds="the judgment names another company with our name", actor=f"subject:{sid}", now=clock_at(33),
     )  # fmt: skip
     due = o["due_on"].isoformat()
     within = check(story, 9, 40)["decision"]

@@ -21,13 +21,16 @@ from .conftest import Portal, World
 def test_the_preview_of_an_objection_is_what_upholding_it_then_does(portal: Portal, world: World) -> None:
     now = datetime.now(UTC)
     sid = world.listed_company
+    # The link, the platform's own decision: an objection to the court's record behind its listing
+    # is the court's to decide, and no platform reviewer upholds it (test_attack_list_owner_records).
     filed = file_objection(
-        portal.engine, portal.catalog, subject_id=sid, target="record:court/H-1", grounds="paid in full already",
-        actor=f"subject:{sid}", now=now,
+        portal.engine, portal.catalog, subject_id=sid, target="link:court/H-1",
+        grounds="the judgment is about another company", actor=f"subject:{sid}", now=now,
     )  # fmt: skip
+    assert "forwarded_to" not in filed
     preview = preview_objection(portal.engine, portal.catalog, filed["id"], now)
     codes = [e["code"] for e in preview["uphold"]]
-    assert codes[0] == "revoke_or_correct" and "end_entry" in codes and codes[-1] == "rescore"
+    assert codes[0] == "unlink" and "end_entry" in codes and codes[-1] == "rescore"
     [ending] = [e for e in preview["uphold"] if e["code"] == "end_entry"]
     assert preview["scores"] == {
         "before": {"status": "scored", "points": 60.0, "grade": "C"},
@@ -35,14 +38,32 @@ def test_the_preview_of_an_objection_is_what_upholding_it_then_does(portal: Port
     }
     assert preview["dismiss"][-1]["code"] == "appeal_until" and preview["dismiss"][-1]["until"] > now.date()
     decide_objection(
-        portal.engine, portal.catalog, filed["id"], uphold=True, actor="reviewer:wang", reason="paid, confirmed",
-        now=now, revoke=True,
+        portal.engine, portal.catalog, filed["id"], uphold=True, actor="reviewer:wang",
+        reason="the court's code is another company's", now=now,
     )  # fmt: skip
     after = my_file(portal.engine, portal.catalog, sid)
     assert (after["score"]["points"], after["score"]["grade"]) == (100.0, "A")
     assert (
         entry_detail(portal.engine, portal.catalog, ending["entry"], known_at=datetime.now(UTC))["state"] == "removed"
     )
+
+
+def test_a_forwarded_objection_offers_a_reviewer_no_decision_and_says_who_decides(
+    portal: Portal, world: World, visit: Any
+) -> None:
+    sid = world.listed_company
+    filed = file_objection(
+        portal.engine, portal.catalog, subject_id=sid, target="record:court/H-1", grounds="paid in full already",
+        actor=f"subject:{sid}", now=datetime.now(UTC),
+    )  # fmt: skip
+    assert filed["forwarded_to"] == "court"
+    reviewer = visit()
+    reviewer.sign_in(world.keys["reviewer"])
+    page = reviewer.get(f"/review/objections/{filed['id']}")
+    assert page.status_code == 200
+    assert "Forwarded to court, which decides it" in page.text
+    assert "A platform reviewer cannot uphold or dismiss it." in page.text
+    assert f'action="/review/objections/{filed["id"]}/decision"' not in page.text, "no form that would be refused"
 
 
 def test_the_preview_of_a_proposal_names_the_lists_notice_and_term(portal: Portal, world: World) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from process_story import hold, release
 from xinyong.services.keys import revoke_key
 from xinyong.services.web_sessions import find_session, open_session
 from xinyong.store.tables import objections, web_sessions
@@ -84,13 +85,17 @@ def test_revoking_the_key_ends_its_sessions_at_once(portal: Portal, world: World
 
 
 def test_the_store_keeps_a_hash_of_the_session_id_and_sessions_expire(portal: Portal, world: World) -> None:
-    now = datetime.now(UTC)
-    session_id, session = open_session(portal.engine, world.keys["admin"], now, hours=1)
+    then = hold(datetime.now(UTC) - timedelta(hours=3))  # sessions live by the platform's clock alone
+    session_id, session = open_session(portal.engine, world.keys["admin"], hours=1)
     with portal.engine.connect() as conn:
         stored = list(conn.execute(select(web_sessions)))
     assert stored and all(session_id not in str(tuple(row)) for row in stored)
-    assert find_session(portal.engine, session_id, now + timedelta(minutes=59)) is not None
-    assert find_session(portal.engine, session_id, now + timedelta(hours=1)) is None
+    hold(then + timedelta(minutes=59))
+    assert find_session(portal.engine, session_id) is not None
+    hold(then + timedelta(hours=1))
+    assert find_session(portal.engine, session_id) is None
+    release()
+    assert find_session(portal.engine, session_id) is None
     assert session.principal.role.value == "admin"
 
 

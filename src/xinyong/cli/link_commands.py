@@ -17,18 +17,14 @@ Engine = Annotated[str, typer.Option("--engine", help="duckdb (in process) or sp
 @link_app.command("train")
 def link_train(
     seed: Annotated[int, typer.Option("--seed", help="Seed of the random sampling for u.")] = 1,
-    now: Now = None,
     as_json: Json = False,
 ) -> None:
-    """Train the linking model on the store's own records and keep it under its version."""
+    """Train the linking model on the store's own records and keep it under its version (stamped now)."""
     from xinyong.cli.common import operator
     from xinyong.services.linking import train_model
 
     with service() as ctx:
-        data = train_model(
-            ctx.migrated_engine(), by=operator(), now=write_moment(now), seed=seed,
-            audit=note("train_link_model"),
-        )  # fmt: skip
+        data = train_model(ctx.migrated_engine(), by=operator(), seed=seed, audit=note("train_link_model"))
     emit(
         data,
         as_json,
@@ -41,17 +37,14 @@ def link_train(
 
 
 @link_app.command("run")
-def link_run(engine: Engine = "duckdb", now: Now = None, as_json: Json = False) -> None:
-    """Propose candidate subjects for every unresolved record with the newest kept model."""
+def link_run(engine: Engine = "duckdb", as_json: Json = False) -> None:
+    """Propose candidate subjects for every unresolved record with the newest kept model (stamped now)."""
     from xinyong.services.linking import run
 
     with service() as ctx:
         spark_ctx = _spark(engine)
         with spark_ctx as spark:
-            data = run(
-                ctx.migrated_engine(), now=write_moment(now), engine_name=engine, spark=spark,
-                audit=note("propose_links"),
-            )  # fmt: skip
+            data = run(ctx.migrated_engine(), engine_name=engine, spark=spark, audit=note("propose_links"))
     emit(
         data,
         as_json,

@@ -68,12 +68,10 @@ def notices_retry(
     as_json: Json = False,
 ) -> None:
     """Put dead notices back in the queue, due at once, with their attempts counted afresh."""
-    from datetime import UTC, datetime
-
     from xinyong.store.deliveries import retry_dead
 
     with service() as ctx:
-        n = retry_dead(ctx.migrated_engine(), notice_ids or None, datetime.now(UTC))
+        n = retry_dead(ctx.migrated_engine(), notice_ids or None)
     if notice_ids and n != len(set(notice_ids)):
         raise fail(
             f"{n} of the {len(set(notice_ids))} notices named were dead and are queued again; the others were not dead"

@@ -156,10 +156,15 @@ class People:
 
     def object(self, now: datetime, entries_each: int = 3, records_each: int = 2) -> None:
         """Residents and companies object: to entries in their notice period, and to the records
-        behind published ones."""
+        behind published ones of lists no department owns (an objection to an owner's listing or
+        its record is the owner's to decide: it would wait for the department's corrected record)."""
         day = now.date()
         notified = entries(self.engine, state="notified", day=day, limit=SAMPLE)
-        listed = entries(self.engine, state="listed", day=day, limit=SAMPLE)
+        listed = [
+            e
+            for e in entries(self.engine, state="listed", day=day, limit=SAMPLE)
+            if self.catalog.lists[e["list_id"]].owner is None
+        ]
         targets = [(e, f"entry:{e['id']}") for e in self._some(notified, entries_each)]
         targets += [(e, f"record:{e['source_id']}/{e['source_ref']}") for e in self._some(listed, records_each)]
         for e, target in targets:
@@ -176,7 +181,7 @@ class People:
         """Reviewers decide the objections filed before `now - waited`, within their deadline."""
         for o in objection_rows(self.engine, state="open", limit=ALL):
             filed = o["filed_at"] if o["filed_at"].tzinfo else o["filed_at"].replace(tzinfo=UTC)
-            if int(o["id"]) in self.kept or filed > now - waited:
+            if int(o["id"]) in self.kept or o["forwarded_to"] is not None or filed > now - waited:
                 continue
             actor = APPEALS_REVIEWER if o["appeal_of"] is not None else self.rng.choice(REVIEWERS)
             uphold = self.rng.random() < UPHOLD_SHARE

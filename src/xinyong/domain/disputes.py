@@ -28,6 +28,7 @@ class Outcome(StrEnum):
     UPHELD = "upheld"
     DISMISSED = "dismissed"
     OWNER_RESOLVED = "owner_resolved"  # forwarded to the list's owner, whose corrected record ended the entry
+    ENTRY_ENDED = "entry_ended"  # forwarded, and the entry ended otherwise (its term...) before the owner decided
 
 
 class RepairOutcome(StrEnum):

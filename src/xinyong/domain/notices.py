@@ -26,6 +26,7 @@ class NoticeKind(StrEnum):
     OBJECTION_UPHELD = "objection_upheld"
     OBJECTION_DISMISSED = "objection_dismissed"
     OBJECTION_FORWARDED = "objection_forwarded"  # to the source that owns the list of the entry objected to
+    OBJECTION_CLOSED = "objection_closed"  # a forwarded objection whose entry ended before the owner decided
     RECORD_CORRECTED = "record_corrected"  # to the source department of a corrected record
     REPAIR_RECEIVED = "repair_received"
     REPAIR_APPROVED = "repair_approved"
@@ -154,6 +155,11 @@ ZH: dict[NoticeKind, tuple[str, str, str]] = {
         "异议转交名单认定机关告知",
         "您对一项名单列入提出的异议已转交认定该名单的部门，由其作出决定。",
         "等待认定部门的决定；该部门更正或撤销其记录后，名单列入随之终止。",
+    ),
+    NoticeKind.OBJECTION_CLOSED: (
+        "异议终结告知",
+        "您的异议所涉名单列入在认定部门作出决定前已经终止，异议随之终结。",
+        "无需办理任何事项；依据该名单列入的措施不再适用。对相关记录仍有异议的，可以重新提出。",
     ),
     NoticeKind.SUBJECTS_MERGED: (
         "信用主体合并告知",

@@ -48,10 +48,11 @@ def store_chunk(
     store: BatchStore,
     batch_id: int,
     chunk: Chunk,
-    now: datetime,
+    stamp: datetime,
     result: BatchResult,
     report: RejectReport,
 ) -> None:
+    """Store one chunk in the batch's transaction; `stamp`: that transaction's knowledge-clock stamp."""
     result.rows_read += chunk.rows_read
     merge_reading(result.reading, chunk.reading)
     valid = chunk.valid
@@ -87,7 +88,7 @@ def store_chunk(
     result.accepted += len(rows) - len(to_supersede)
     links = store.link(rows)
     result.subjects_created += links.created
-    repo.supersede(conn, to_supersede, now)
+    repo.supersede(conn, to_supersede, stamp)
     record_ids = store.store(rows, links)
     keep_fragments(conn, rows, record_ids, chunk.fragments)  # for match review: see docs/linking.md
     refused.sort(key=attrgetter("line"))

@@ -14,10 +14,11 @@ import hashlib
 import json
 import math
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from xinyong.domain.clock import CLOCK
 from xinyong.resolve.definition import Dialect, Kind, comparisons, settings_creator
 
 FORMAT = "xinyong.linking-model"
@@ -84,7 +85,7 @@ class LinkModel:
     kinds: dict[str, KindParameters]
     high_threshold: float = DEFAULT_HIGH_THRESHOLD
     min_probability: float = DEFAULT_MIN_PROBABILITY
-    trained_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    trained_at: datetime = field(default_factory=CLOCK.now)  # the platform's clock
 
     def __post_init__(self) -> None:
         if not 0.0 < self.min_probability < self.high_threshold < 1.0:

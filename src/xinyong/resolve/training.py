@@ -21,12 +21,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from xinyong.domain.clock import CLOCK
 from xinyong.resolve.definition import Kind, comparisons, settings_creator, training_blocks
 from xinyong.resolve.engines import Backend, DuckDBLimits
 from xinyong.resolve.features import prepare_records, prepare_subjects
@@ -183,4 +183,4 @@ def train(
         thresholds["high_threshold"] = high_threshold
     if min_probability is not None:
         thresholds["min_probability"] = min_probability
-    return LinkModel(kinds, trained_at=datetime.now(UTC), **thresholds)
+    return LinkModel(kinds, trained_at=CLOCK.now(), **thresholds)

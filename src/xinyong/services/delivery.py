@@ -29,6 +29,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import Engine
 
+from xinyong.domain.clock import CLOCK
 from xinyong.domain.errors import ConfigurationError
 from xinyong.services.channels import delivery_from
 from xinyong.settings import Settings
@@ -208,18 +209,18 @@ def deliver_due(
     channel: Channel,
     policy: RetryPolicy | None = None,
     *,
-    now: datetime | None = None,
     page: int = 20,
     most: int = 10_000,
 ) -> DeliveryRun:
-    """Attempt every notice due at `now` (default: the clock) once, at most `most` of them."""
+    """Attempt every notice due now once, at most `most` of them. Delivery runs on the platform's
+    clock alone: what is due, how long a claim holds, and when an attempt was made."""
     policy = policy or RetryPolicy()
-    now = now or datetime.now(UTC)
+    started = CLOCK.now()
     holder = _holder()
     lease = timedelta(seconds=60 + page * channel.timeout_seconds)
     run = DeliveryRun()
     while run.delivered + run.failed + run.dead < most:
-        claimed = claim_due(engine, channel=channel.name, holder=holder, now=now, lease=lease, limit=page)
+        claimed = claim_due(engine, channel=channel.name, holder=holder, run_started=started, lease=lease, limit=page)
         if not claimed:
             break
         for i, notice in enumerate(claimed):
@@ -233,7 +234,6 @@ def deliver_due(
                 channel=channel.name,
                 holder=holder,
                 attempt=attempt,
-                now=now,
                 max_attempts=policy.max_attempts,
                 retry_after=policy.wait(int(notice["attempts"]) + 1),
             )

@@ -13,7 +13,7 @@ import json
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -23,6 +23,7 @@ from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from xinyong.domain.catalog import Catalog
+from xinyong.domain.clock import CLOCK
 from xinyong.domain.errors import Conflict, InvalidInput, NotFound
 from xinyong.domain.notices import Notice, NoticeKind
 from xinyong.services import notices as outbox
@@ -59,10 +60,9 @@ def _load(document: str) -> Any:
         return load_model(path)
 
 
-def train_model(
-    engine: Engine, *, by: str, now: datetime, seed: int = 1, audit: AuditNote | None = None
-) -> dict[str, Any]:
-    """Train the model on the store's own records and keep it under its version.
+def train_model(engine: Engine, *, by: str, seed: int = 1, audit: AuditNote | None = None) -> dict[str, Any]:
+    """Train the model on the store's own records and keep it under its version, stamped with
+    the clock (when it was trained and saved).
 
     Raises:
         ModelError: too few subjects or identified records of a kind to learn from.
@@ -84,7 +84,7 @@ def train_model(
         "training": {kind: params.training for kind, params in model.kinds.items()},
     }
     with UnitOfWork.writing(engine, dated=False) as uow:
-        new = repo.save_model(uow.conn, model.version, text, model.trained_at, figures, by, now)
+        new = repo.save_model(uow.conn, model.version, text, model.trained_at, figures, by)
         uow.audit(audit, f"link_model:{model.version[:12]}")
     return {"version": model.version, "new": new, **figures}
 
@@ -104,14 +104,14 @@ def _proposals(conn: Connection, model: Any, batch_id: int | None, engine_name: 
 def run(
     engine: Engine,
     *,
-    now: datetime,
     engine_name: str = "duckdb",
     batch_id: int | None = None,
     spark: Any = None,
     version: str | None = None,
     audit: AuditNote | None = None,
 ) -> dict[str, Any]:
-    """Propose candidate subjects for every unresolved record (or those of one batch) and keep them.
+    """Propose candidate subjects for every unresolved record (or those of one batch) and keep them,
+    each stamped with the clock.
 
     Raises:
         InvalidInput: an unknown engine, or no model kept (train one first).
@@ -126,14 +126,14 @@ def run(
         model = _load(kept.model)
         table = _proposals(conn, model, batch_id, engine_name, spark)
     with UnitOfWork.writing(engine, dated=False) as uow:
-        made = repo.insert_proposals(uow.conn, table, now) if table.num_columns else []
+        made = repo.insert_proposals(uow.conn, table) if table.num_columns else []
         uow.audit(audit, f"link_proposals:{made[0]}-{made[-1]}" if made else "link_proposals:none")
         open_now = repo.count_open(uow.conn)
     records = len(set(table["record_key"].to_pylist())) if table.num_columns else 0
     return {"model_version": model.version, "records": records, "proposals": len(made), "open": open_now}
 
 
-def propose_for_batch(engine_or_conn: Engine | Connection, batch_id: int, *, now: datetime | None = None) -> int:
+def propose_for_batch(engine_or_conn: Engine | Connection, batch_id: int) -> int:
     """Propose candidates for the unresolved records one ingestion batch stored, once it has committed.
 
     Proposes nothing while no model is kept or the batch left nothing unresolved. The batch is
@@ -145,7 +145,7 @@ def propose_for_batch(engine_or_conn: Engine | Connection, batch_id: int, *, now
         if not left or repo.model_document(conn) is None:
             return 0
     try:
-        result = run(engine, now=now or datetime.now(UTC), batch_id=batch_id)
+        result = run(engine, batch_id=batch_id)
     except (InvalidInput, ValueError, RuntimeError) as exc:
         log.warning("batch %s is stored; proposing matches for it failed (run `xinyong link run`): %s", batch_id, exc)
         return 0
@@ -188,6 +188,8 @@ def decide(
     audit: AuditNote | None = None,
 ) -> dict[str, Any]:
     """Record a reviewer's judgement on a proposal; a confirmation links the record from now on.
+    `now`: the moment the subject is rescored at (never ahead of the clock); the judgement, the
+    record's new version and its queue entry are stamped with the clock.
 
     Raises:
         InvalidInput: an unknown outcome, or a missing reviewer or reason.
@@ -200,8 +202,10 @@ def decide(
         raise InvalidInput(f"outcome '{outcome}': expected confirm, reject or unsure") from None
     who = need_reviewer(reviewer)
     why = need_reason(reason, "a match judgement")
+    now = CLOCK.as_of(now, "now")
     with _judging(engine) as (uow, touched):
         conn = uow.conn
+        at = uow.stamp()  # the judgement's time, and its record version's: the clock's, not the caller's
         p = _proposal(conn, proposal_id)
         rec = current_record(conn, p.source_id, p.source_ref, lock=True)
         if rec.subject_id is not None:
@@ -225,7 +229,7 @@ def decide(
             "outcome": decided.value,
             "reviewer": who,
             "reason": why,
-            "at": now,
+            "at": at,
         }
         jid = int(conn.execute(insert(link_judgements).values(**values).returning(link_judgements.c.id)).scalar_one())
         uow.audit(audit, f"link_judgement:{jid}")
@@ -233,20 +237,20 @@ def decide(
         if decided is Outcome.CONFIRM:
             merged = merges_repo.merge_standing(conn, clock.known_at(conn), absorbed=int(p.subject_id))
             target = int(p.subject_id if merged is None else merged.subject_id)  # a merged-away candidate: its survivor
-            linked_id = _confirm(conn, catalog, p, target, int(rec.id), jid, why, now)
+            linked_id = _confirm(conn, catalog, p, target, int(rec.id), jid, why, at)
             touched.add(target)
     rescore_subjects(engine, catalog, touched, now)
     return {"judgement": jid, "proposal": proposal_id, "outcome": decided.value, "record_version": linked_id}
 
 
 def _confirm(
-    conn: Connection, catalog: Catalog, p: Any, target: int, version: int, jid: int, reason: str, now: datetime
+    conn: Connection, catalog: Catalog, p: Any, target: int, version: int, jid: int, reason: str, at: datetime
 ) -> int:
-    """Link the record as judged, close its queue entry, and tell the subject."""
+    """Link the record as judged, close its queue entry, and tell the subject; `at`: the write's stamp."""
     conn.execute(  # first, or superseding the version would close its queue entry as "superseded"
         update(unresolved)
         .where(unresolved.c.record_id == version, unresolved.c.resolved_at.is_(None))
-        .values(resolved_at=now, resolution="confirmed")
+        .values(resolved_at=at, resolution="confirmed")
     )
     cause = f"link review {jid} confirmed"
     _, new_id = new_version(conn, catalog, p.source_id, p.source_ref, cause=cause, link_to=target)
@@ -261,7 +265,7 @@ def _confirm(
             NoticeKind.LINK_CONFIRMED,
             f"A record was linked to you by review {jid}",
             f"record {p.source_id}/{p.source_ref} carried no valid identifier; a reviewer confirmed on "
-            f"{now.date().isoformat()} that it is about you, and it now counts in your file.",
+            f"{at.date().isoformat()} that it is about you, and it now counts in your file.",
             reason,
             f"if the record is not about you, object to the link (target link:{p.source_id}/{p.source_ref}).",
         ),
@@ -280,6 +284,8 @@ def undo(
     audit: AuditNote | None = None,
 ) -> dict[str, Any]:
     """Reverse a judgement by appending one that names it; an undone confirmation unlinks the record.
+    `now`: the moment the subject is rescored at (never ahead of the clock); what is stored is
+    stamped with the clock.
 
     Raises:
         NotFound: no such judgement.
@@ -287,8 +293,10 @@ def undo(
     """
     who = need_reviewer(reviewer)
     why = need_reason(reason, "undoing a match judgement")
+    now = CLOCK.as_of(now, "now")
     with _judging(engine) as (uow, touched):
         conn = uow.conn
+        at = uow.stamp()  # before the savepoint below (see store.clock.advance)
         j = conn.execute(select(link_judgements).where(link_judgements.c.id == judgement_id)).first()
         if j is None:
             raise NotFound(f"no match judgement {judgement_id}")
@@ -318,7 +326,7 @@ def undo(
             "reverses": judgement_id,
             "reviewer": who,
             "reason": why,
-            "at": now,
+            "at": at,
             "record_id": record_version,
         }
         try:
@@ -337,7 +345,7 @@ def undo(
                 notice=Notice(
                     NoticeKind.LINK_UNDONE,
                     f"Review {judgement_id} linking a record to you was undone",
-                    f"record {j.source_id}/{j.source_ref} no longer counts in your file from {now.date().isoformat()}.",
+                    f"record {j.source_id}/{j.source_ref} no longer counts in your file from {at.date().isoformat()}.",
                     why,
                     "nothing; the record waits for match review again.",
                 ),

@@ -1,7 +1,9 @@
 """The steps of the daily run that end entries: at the end of their term, or when their ground
 changed or lapsed. Checks already treat such entries as ended (`domain.lists.standing_on`): these
-steps write the transition and tell the subject. Each entry's step runs in a savepoint
-(`guarded`), so an entry a reviewer moved meanwhile is skipped and the run goes on.
+steps write the transition and tell the subject, and close any objection forwarded to the list's
+owner about the entry, which is moot once the entry has ended (`objection_forwarding.close_ended`).
+Each entry's step runs in a savepoint (`guarded`), so an entry a reviewer moved meanwhile is
+skipped and the run goes on.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from xinyong.domain.lists import TERMINAL, Action, InvalidTransition, State, gro
 from xinyong.domain.notices import NoticeKind
 from xinyong.domain.scoring import add_months
 from xinyong.services import lists as lists_service
+from xinyong.services.objection_forwarding import close_ended
 from xinyong.services.refresh import end_for_ground
 from xinyong.store.tables import list_entries, list_entry_state, records
 
@@ -42,6 +45,8 @@ def _expire_one(conn: Connection, catalog: Catalog, entry_id: int, ends_on: date
         reason=f"the term ended on {ends_on.isoformat()}",
         kind=NoticeKind.EXPIRED,
     )
+    why = f"entry {entry_id} ended by its term on {ends_on.isoformat()} before the owner decided"
+    close_ended(conn, lists_service.entry_row(conn, entry_id), why)
     return True
 
 
@@ -108,6 +113,7 @@ def _lapse_one(conn: Connection, catalog: Catalog, e: Any, state: State, ended: 
         ref=f"record:{e.source_id}/{e.source_ref}",
         kind=NoticeKind.EXPIRED if listed else NoticeKind.LISTING_WITHDRAWN,
     )
+    close_ended(conn, e, f"entry {e.id} ended on {ended.isoformat()} ({why}) before the owner decided")
     return True
 
 

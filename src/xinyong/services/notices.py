@@ -11,7 +11,6 @@ sends the same notice twice.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, insert, select
@@ -53,12 +52,12 @@ def put(
     return True
 
 
-def deliver_pending(engine: Engine, delivery_name: str = "log", now: datetime | None = None) -> int:
+def deliver_pending(engine: Engine, delivery_name: str = "log") -> int:
     """Hand every notice due to the channel once; how many it took. Retries, backoff and the
     dead letter are `services.delivery`'s (a failed notice waits its turn; nothing is raised)."""
     from xinyong.services.delivery import CallableChannel, deliver_due  # ops: delivery with retries
 
-    return deliver_due(engine, CallableChannel(delivery_name), now=now).delivered
+    return deliver_due(engine, CallableChannel(delivery_name)).delivered
 
 
 def outbox(engine: Engine, subject_id: int) -> list[dict[str, Any]]:

@@ -3,8 +3,9 @@
 Upheld, the record is corrected or revoked as a new version (or its subject link undone, or the
 entry ended), the entries and scores it touched are recomputed, and the subject and the source are
 told; dismissed, with reasons, the subject may appeal once, to a different reviewer. An objection
-forwarded to the source that owns a list is not the platform's to rule on: only the owner's
-corrected or revoked record ends the entry, and that closes the objection (`close_forwarded`).
+forwarded to the source that owns a list (about an entry of it, or that source's record grounding
+one) is not the platform's to rule on: only the owner's corrected or revoked record ends the entry,
+and that closes the objection (`services.objection_forwarding`).
 Every time a ruling stores is the clock's stamp of its write.
 """
 
@@ -26,6 +27,7 @@ from xinyong.services import lists as lists_service
 from xinyong.services import notices as outbox
 from xinyong.services.corrections import new_version
 from xinyong.services.lists import need_actor, need_reason
+from xinyong.services.objection_forwarding import forwarded_refusal
 from xinyong.services.objections import decision_row, objection_row
 from xinyong.services.refresh import refresh_entries_of_record, rescore_subjects
 from xinyong.store.tables import objection_decisions
@@ -101,7 +103,7 @@ def _may_decide(conn: Connection, catalog: Catalog, o: Any, actor: str, uphold: 
     """Refuse a decision that is not the platform's (a forwarded objection) or not this reviewer's
     (the appeal of their own dismissal)."""
     if o.forwarded_to is not None:
-        raise OwnedByAnother(_forwarded_refusal(conn, catalog, o, "uphold" if uphold else "dismiss"))
+        raise OwnedByAnother(forwarded_refusal(conn, catalog, o, "uphold" if uphold else "dismiss"))
     if o.appeal_of is not None:
         first = decision_row(conn, o.appeal_of)
         if first is not None and first.actor == actor:
@@ -241,14 +243,3 @@ def _tell_outcome(
             may_appeal,
         )
     outbox.put(conn, subject_id=int(o.subject_id), event_ref=f"objection:{o.id}:decided:subject", notice=notice)
-
-
-def _forwarded_refusal(conn: Connection, catalog: Catalog, o: Any, what: str) -> str:
-    e = lists_service.entry_row(conn, int(o.entry_id))
-    listing = catalog.lists[e.list_id]
-    name = lists_service.owner_name(catalog, listing)
-    return (
-        f"objection {o.id} is forwarded to {name} ({o.forwarded_to}), which owns the {listing.name}: a platform "
-        f"reviewer cannot {what} it. Only {name}'s decision ends entry {e.id}: a corrected or revoked record "
-        f"{e.source_id}/{e.source_ref} from {o.forwarded_to}, which closes the objection as resolved by the owner"
-    )

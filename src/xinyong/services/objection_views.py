@@ -112,11 +112,13 @@ def objection_rows(
 
 
 def objection_state(row: Any) -> str:
-    """In words: open, forwarded to the source that owns the list, or how it was decided."""
+    """In words: open, forwarded to the source that owns the list, or how it was decided or closed."""
     if row.outcome is None:
         return f"forwarded to {row.forwarded_to}" if row.forwarded_to else "open"
     if row.outcome == "owner_resolved":
         return f"resolved by its owner ({str(row.decided_by).removeprefix('source:')})"
+    if row.outcome == "entry_ended":
+        return f"closed: the entry ended before its owner ({row.forwarded_to}) decided"
     return str(row.outcome)
 
 

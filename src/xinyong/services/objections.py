@@ -3,13 +3,14 @@
 Filing marks the target disputed at once (`disputes_of`), and during a notice period it holds
 publication. A reviewer decides within the deadline (`services.objection_rulings`); a dismissal
 may be appealed once, to a different reviewer. An objection to a published entry of a list a
-source owns is forwarded to that source (`forwarded_to`), whose decision alone ends the entry.
+source owns, or to that source's record grounding one, is forwarded to that source
+(`forwarded_to`, `services.objection_forwarding`), whose decision alone ends the entry.
 A filing is stamped with the clock, and its deadline runs from that stamp: no caller backdates it.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, insert, select
@@ -25,6 +26,7 @@ from xinyong.domain.notices import Notice, NoticeKind, basis_text
 from xinyong.services import lists as lists_service
 from xinyong.services import notices as outbox
 from xinyong.services.corrections import current_record
+from xinyong.services.objection_forwarding import forward, owner_of
 from xinyong.services.objection_views import open_objections
 from xinyong.store.tables import list_entries, objection_decisions, objections, scores
 from xinyong.store.unit_of_work import AuditNote, UnitOfWork
@@ -81,7 +83,8 @@ def _insert(
     if pending is not None:
         raise Conflict(f"objection {pending} to this {t.text} is still open; it will be decided first")
     due = objection_due(catalog.procedure, at.date())
-    owner = _owner_of(conn, catalog, t)
+    forwarded = owner_of(conn, catalog, subject_id, t)
+    owner = forwarded[0] if forwarded else None
     oid = conn.execute(
         insert(objections)
         .values(
@@ -100,28 +103,11 @@ def _insert(
         )
         .returning(objections.c.id)
     ).scalar_one()
-    if t.kind is TargetKind.ENTRY and t.entry_id is not None:
-        view = lists_service.current_view(conn, t.entry_id, lock=True)
-        if view.state is State.NOTIFIED:
-            listing = catalog.lists[lists_service.entry_row(conn, t.entry_id).list_id]
-            lists_service.apply(
-                conn,
-                listing,
-                t.entry_id,
-                Action.OBJECT,
-                actor=actor,
-                reason=f"objection {oid}: publication held until it is decided",
-                ref=f"objection:{oid}",
-                view=view,
-            )
+    _hold_publication(conn, catalog, t, int(oid), actor)
     what = "appeal" if appeal_of else "objection"
     then = "nothing more is needed; you will be told the outcome and the reasons."
-    if owner is not None:
-        name = _forward(conn, catalog, int(oid), subject_id, t, grounds, owner, due)
-        then = (
-            f"it is forwarded to {name}, which owns the list: only its decision (a corrected or revoked "
-            "record) ends the entry; you will be told the outcome."
-        )
+    if forwarded is not None:
+        then = forward(conn, catalog, int(oid), subject_id, t, grounds, forwarded[0], forwarded[1], due)
     outbox.put(
         conn,
         subject_id=subject_id,
@@ -142,41 +128,23 @@ def _insert(
     return filed
 
 
-def _owner_of(conn: Connection, catalog: Catalog, t: Target) -> str | None:
-    """The source that owns the list of a published entry the objection targets: only its
-    decision ends the entry (`domain.lists.owner_refusal`), so the objection goes to it."""
+def _hold_publication(conn: Connection, catalog: Catalog, t: Target, oid: int, actor: str) -> None:
+    """An objection to an entry in its notice period holds its publication until it is decided."""
     if t.kind is not TargetKind.ENTRY or t.entry_id is None:
-        return None
-    listing = catalog.lists.get(lists_service.entry_row(conn, t.entry_id).list_id)
-    if listing is None or listing.owner is None:
-        return None
-    state = lists_service.current_view(conn, t.entry_id, lock=False).state
-    return listing.owner if state is State.LISTED else None
-
-
-def _forward(
-    conn: Connection, catalog: Catalog, oid: int, subject_id: int, t: Target, grounds: str, owner: str, due: date
-) -> str:
-    """Tell the owning source of the objection, with its grounds and deadline; its name."""
-    e = lists_service.entry_row(conn, int(t.entry_id or 0))
-    listing = catalog.lists[e.list_id]
-    name = lists_service.owner_name(catalog, listing)
-    outbox.put(
-        conn,
-        subject_id=subject_id,
-        recipient=f"source:{owner}",
-        event_ref=f"objection:{oid}:forwarded",
-        notice=Notice(
-            NoticeKind.OBJECTION_FORWARDED,
-            f"Objection {oid} to entry {e.id} on your {listing.name}",
-            f"the subject objects to entry {e.id}, which rests on your record {e.source_id}/{e.source_ref}: {grounds}",
-            f"you own the {listing.name} ({basis_text(listing.legal_basis)}): only your decision ends the entry.",
-            "review your record; if it is wrong or the obligation is met, submit it corrected or revoked with a "
-            "higher revision. The entry then ends, and the objection is closed as resolved by you.",
-            due,
-        ),
-    )
-    return name
+        return
+    view = lists_service.current_view(conn, t.entry_id, lock=True)
+    if view.state is State.NOTIFIED:
+        listing = catalog.lists[lists_service.entry_row(conn, t.entry_id).list_id]
+        lists_service.apply(
+            conn,
+            listing,
+            t.entry_id,
+            Action.OBJECT,
+            actor=actor,
+            reason=f"objection {oid}: publication held until it is decided",
+            ref=f"objection:{oid}",
+            view=view,
+        )
 
 
 def file_objection(
@@ -253,43 +221,3 @@ def objection_row(conn: Connection, objection_id: int) -> Any:
 
 def decision_row(conn: Connection, objection_id: int) -> Any:
     return conn.execute(select(objection_decisions).where(objection_decisions.c.objection_id == objection_id)).first()
-
-
-def close_forwarded(conn: Connection, entry: Any, why: str) -> int:
-    """Close the open objections forwarded about `entry`, which its owner's record just ended: each
-    is resolved by the owner (the decision's actor is the source) and the subject is told."""
-    open_ones = conn.execute(
-        select(objections)
-        .outerjoin(objection_decisions, objection_decisions.c.objection_id == objections.c.id)
-        .where(
-            objections.c.entry_id == entry.id,
-            objections.c.forwarded_to.isnot(None),
-            objection_decisions.c.id.is_(None),
-        )
-    ).all()
-    at = CLOCK.now()
-    for o in open_ones:
-        conn.execute(
-            insert(objection_decisions).values(
-                objection_id=o.id,
-                outcome=Outcome.OWNER_RESOLVED.value,
-                actor=f"source:{o.forwarded_to}",
-                at=at,
-                reason=why[:1000],
-                remedy={"entry_ended": True},
-                appeal_until=None,
-            )
-        )
-        outbox.put(
-            conn,
-            subject_id=int(o.subject_id),
-            event_ref=f"objection:{o.id}:decided:subject",
-            notice=Notice(
-                NoticeKind.OBJECTION_UPHELD,
-                f"Objection {o.id} resolved by {o.forwarded_to}",
-                f"the source that owns the list decided on your objection: entry {entry.id} has ended.",
-                why,
-                "nothing; measures based on this entry no longer apply.",
-            ),
-        )
-    return len(open_ones)

@@ -20,7 +20,7 @@ from xinyong.domain.disputes import removal_due
 from xinyong.domain.lists import LINKS_THAT_MAY_LIST, TERMINAL, Action, State, meets_criteria, repairs_end
 from xinyong.domain.notices import NoticeKind
 from xinyong.services import lists as lists_service
-from xinyong.services.objections import close_forwarded
+from xinyong.services.objection_forwarding import close_ended, close_forwarded
 from xinyong.store import clock
 from xinyong.store.tables import list_entries, list_entry_state, records
 
@@ -81,8 +81,13 @@ def end_for_ground(
         ref=ref,
         kind=kind,
     )
-    if void is None:  # the record's own source changed it: objections forwarded to it are resolved
-        close_forwarded(conn, entry, f"{why} (record {entry.source_id}/{entry.source_ref})")
+    ground = f"record {entry.source_id}/{entry.source_ref}"
+    if void is not None:  # not the owner's decision: what was forwarded to it is moot
+        close_ended(conn, entry, f"entry {entry.id} was voided: objection {void} was upheld ({why}, {ground})")
+    elif when == "repair_approved":  # credit repair the owner's law provides for, approved by the platform
+        close_ended(conn, entry, f"entry {entry.id} ended: {why} ({ground}), before the owner decided")
+    else:  # the record's own source changed it: objections forwarded to it are resolved
+        close_forwarded(conn, entry, f"{why} ({ground})")
     return True
 
 

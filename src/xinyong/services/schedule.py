@@ -11,6 +11,11 @@ dies mid-job leaves the slot to be run again. Every run logs one JSON line (`ops
 Cron or a systemd timer calling `xinyong maintain` and `xinyong notices deliver` is the
 alternative (docs/operations.md); `maintain` holds its own lock and delivery claims each notice,
 so the two may even overlap without doing anything twice.
+
+The scheduler runs on the platform's clock (`CLOCK.now()`): its slots, its claims and the moment
+each job is given to run at. No caller gives it a moment: one ahead would claim a slot that has
+not come and hold back every slot before it, and a lease is judged by the clock, so none is
+stolen by saying it ran out.
 """
 
 from __future__ import annotations
@@ -19,13 +24,13 @@ import logging
 import os
 import socket
 import threading
-import time as time_module
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from xinyong.domain.clock import CLOCK
 from xinyong.domain.errors import ConfigurationError
 from xinyong.ops.logs import job as job_log
 from xinyong.services.context import AppContext
@@ -90,7 +95,7 @@ def run_delivery(ctx: AppContext, now: datetime) -> dict[str, Any]:
 
     channel = channel_from(ctx.settings)
     try:
-        return deliver_due(ctx.migrated_engine(), channel, RetryPolicy.of(ctx.settings), now=now).as_dict()
+        return deliver_due(ctx.migrated_engine(), channel, RetryPolicy.of(ctx.settings)).as_dict()
     finally:
         channel.close()
 
@@ -142,13 +147,13 @@ class Scheduler:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def tick(self, now: datetime | None = None) -> dict[str, str]:
+    def tick(self) -> dict[str, str]:
         """Claim and run each job whose slot has passed and is not done: {job: outcome} of those run."""
         ran: dict[str, str] = {}
         for job in self.jobs:
-            moment = now or datetime.now(UTC)
+            moment = CLOCK.now()
             slot = job.slot(moment)
-            if job_leases.claim(self.ctx.engine, job.name, slot, holder=self.holder, now=moment, lease=self.lease):
+            if job_leases.claim(self.ctx.engine, job.name, slot, holder=self.holder, lease=self.lease):
                 ran[job.name] = self._run(job, slot, moment)
         return ran
 
@@ -156,7 +161,6 @@ class Scheduler:
         renewing = threading.Event()
         keeper = threading.Thread(target=self._renew, args=(job.name, renewing), daemon=True)
         keeper.start()
-        started = time_module.monotonic()
         outcome, detail = job_leases.FAILED, None
         try:
             with job_log(job.name, slot=slot.isoformat()) as counts:
@@ -167,14 +171,13 @@ class Scheduler:
         finally:
             renewing.set()
             keeper.join()
-            ended = now + timedelta(seconds=time_module.monotonic() - started)  # on the clock the run was given
-            job_leases.finish(self.ctx.engine, job.name, holder=self.holder, outcome=outcome, detail=detail, now=ended)
+            job_leases.finish(self.ctx.engine, job.name, holder=self.holder, outcome=outcome, detail=detail)
         return outcome
 
     def _renew(self, name: str, done: threading.Event) -> None:
         while not done.wait(self.lease.total_seconds() / 3):
             try:
-                job_leases.renew(self.ctx.engine, name, holder=self.holder, until=datetime.now(UTC) + self.lease)
+                job_leases.renew(self.ctx.engine, name, holder=self.holder, lease=self.lease)
             except Exception:  # noqa: BLE001, S112 - the store is away: try again at the next renewal
                 continue
 
@@ -196,6 +199,6 @@ class Scheduler:
                 self.tick()
             except Exception as exc:  # noqa: BLE001 - the store is away: try again at the next slot
                 log.warning("the scheduler could not reach the store: %s", type(exc).__name__)
-            now = datetime.now(UTC)
+            now = CLOCK.now()
             wait = min((j.next_slot(now) - now).total_seconds() for j in self.jobs) if self.jobs else 60
             self._stop.wait(min(max(wait, 0.05), 30))

@@ -10,12 +10,13 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, func, or_, select
 
 from xinyong.domain.catalog import Catalog
+from xinyong.domain.clock import CLOCK
 from xinyong.domain.scoring import RecordFact, Score, add_months, ruleset_in_force, score_subject
 from xinyong.engines.online import facts_of, online_rows
 from xinyong.engines.registry import engine_named
@@ -132,7 +133,7 @@ def rescore(
     `known_at` (default: the knowledge clock's committed stamp, which a replay reproduces); the
     run is stored with its audit event (`audit`, whose target is the run) or not at all; so is the
     end of the rescore owed by the batches `settles` (committed before `known_at`)."""
-    started = datetime.now(UTC)
+    started = CLOCK.now()  # the run's own times are the platform's clock
     with engine.connect() as conn:
         known_at = known_at or clock.known_at(conn)
         newest = _newest_record_id(conn, known_at)
@@ -158,7 +159,7 @@ def rescore(
             )
         )
         grades = _store_scores(conn, run_id, score_rows, contribution_rows, as_of, known_at, catalog.version)
-        conn.execute(score_runs.update().where(score_runs.c.id == run_id).values(finished_at=datetime.now(UTC)))
+        conn.execute(score_runs.update().where(score_runs.c.id == run_id).values(finished_at=CLOCK.now()))
     return RunResult(run_id, engine_name, len(score_rows), as_of, known_at, grades)
 
 

@@ -4,6 +4,10 @@ A session stands for one API key (a subject token, a reviewer's or an admin's ke
 carries a random id; the store keeps only its SHA-256, so a copy of the table opens no session.
 A session is found only while it is unexpired, not signed out, and its key is not revoked: the
 read joins the key, so `xinyong keys revoke` ends every session of the key at the commit.
+
+A session lives by the platform's clock alone (`CLOCK.now()`): it is opened, expires and is
+signed out at the clock's time, and found only while the clock has not reached its end. No
+caller gives a moment, so none backdates a sign-in or keeps a session alive past its hours.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, insert, select, update
 
+from xinyong.domain.clock import CLOCK
 from xinyong.domain.errors import Unauthorized
 from xinyong.services.keys import Principal, Role, authenticate
 from xinyong.store.engine import one_read
@@ -39,7 +44,7 @@ def _hash(session_id: str) -> str:
     return hashlib.sha256(session_id.encode()).hexdigest()
 
 
-def open_session(engine: Engine, token: str, now: datetime, hours: int = SESSION_HOURS) -> tuple[str, Session]:
+def open_session(engine: Engine, token: str, hours: int = SESSION_HOURS) -> tuple[str, Session]:
     """Sign in with an API key or subject token: the new session's id (for the cookie) and the session.
 
     Raises:
@@ -52,6 +57,7 @@ def open_session(engine: Engine, token: str, now: datetime, hours: int = SESSION
         raise Unauthorized(f"a {principal.role.value} key is for the API, not for the portal")
     session_id = secrets.token_urlsafe(32)
     csrf = secrets.token_urlsafe(32)
+    now = CLOCK.now()
     expires = now + timedelta(hours=hours)
     with UnitOfWork.writing(engine, dated=False) as uow:
         uow.conn.execute(
@@ -62,7 +68,7 @@ def open_session(engine: Engine, token: str, now: datetime, hours: int = SESSION
     return session_id, Session(principal, csrf, expires)
 
 
-def find_session(engine: Engine, session_id: str, now: datetime) -> Session | None:
+def find_session(engine: Engine, session_id: str) -> Session | None:
     """The session of a cookie's id, or None when it is unknown, expired, signed out or its key revoked."""
     q = (
         select(web_sessions.c.csrf_secret, web_sessions.c.expires_at, api_keys)
@@ -70,7 +76,7 @@ def find_session(engine: Engine, session_id: str, now: datetime) -> Session | No
         .where(
             web_sessions.c.id_hash == _hash(session_id),
             web_sessions.c.revoked_at.is_(None),
-            web_sessions.c.expires_at > now,
+            web_sessions.c.expires_at > CLOCK.now(),
             api_keys.c.revoked_at.is_(None),
         )
     )
@@ -82,12 +88,12 @@ def find_session(engine: Engine, session_id: str, now: datetime) -> Session | No
     return Session(principal, row.csrf_secret, row.expires_at)
 
 
-def close_session(engine: Engine, session_id: str, now: datetime) -> bool:
+def close_session(engine: Engine, session_id: str) -> bool:
     """Sign out: the session is refused from this commit on. Whether it was open."""
     with UnitOfWork.writing(engine, dated=False) as uow:
         ended = uow.conn.execute(
             update(web_sessions)
             .where(web_sessions.c.id_hash == _hash(session_id), web_sessions.c.revoked_at.is_(None))
-            .values(revoked_at=now)
+            .values(revoked_at=CLOCK.now())
         ).rowcount
     return bool(ended)

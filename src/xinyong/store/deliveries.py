@@ -6,6 +6,10 @@ UPDATE whose WHERE re-reads the row: PostgreSQL re-evaluates it on the row a con
 just committed, and SQLite admits one writer at a time, so a notice is claimed by one run only.
 A run that dies holding claims leaves them to expire; the notice is then sent again, under the
 same `webhook-id`, and the receiver drops the repeat (Standard Webhooks).
+
+Every time stored here (due, claimed until, attempted, delivered) and every time a claim or a due
+notice is judged against is the platform's clock (`CLOCK.now()`): no caller's moment makes a
+notice due early, keeps a claim alive, or backdates an attempt.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, and_, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from xinyong.domain.clock import CLOCK
 from xinyong.store.ops_tables import notice_attempts, notice_deliveries
 from xinyong.store.tables import notices
 from xinyong.store.unit_of_work import ops_writing
@@ -55,15 +60,16 @@ def _track_new(conn: Connection, channel: str, now: datetime) -> None:
 
 
 def claim_due(
-    engine: Engine, *, channel: str, holder: str, now: datetime, lease: timedelta, limit: int
+    engine: Engine, *, channel: str, holder: str, run_started: datetime, lease: timedelta, limit: int
 ) -> list[dict[str, Any]]:
-    """Claim up to `limit` notices due for an attempt at `now`, oldest first, and return them
-    (the notice's columns, with `attempts` made so far)."""
+    """Claim up to `limit` notices due for an attempt now (the clock's time), oldest first, and
+    return them (the notice's columns, with `attempts` made so far). `run_started`: when the run
+    began, which tries each notice once: one attempted since is left to the next run."""
     d = notice_deliveries
+    now = CLOCK.now()
     until = now + lease
     free = or_(d.c.claimed_until.is_(None), d.c.claimed_until < now)
-    # Not tried at this very moment: a run (whose moment is `now`) tries each notice once.
-    untried = or_(d.c.last_attempt_at.is_(None), d.c.last_attempt_at < now)
+    untried = or_(d.c.last_attempt_at.is_(None), d.c.last_attempt_at < run_started)
     with ops_writing(engine) as conn:
         _track_new(conn, channel, now)
         due = list(
@@ -98,14 +104,15 @@ def record_attempt(
     channel: str,
     holder: str,
     attempt: Attempt,
-    now: datetime,
     max_attempts: int,
     retry_after: timedelta,
 ) -> str:
-    """Store how an attempt ended, release the claim and return the notice's new state:
-    delivered; pending, due again after `retry_after`; or dead after the last attempt."""
+    """Store how an attempt ended (at the clock's time), release the claim and return the
+    notice's new state: delivered; pending, due again after `retry_after`; or dead after the last
+    attempt."""
     d = notice_deliveries
     with ops_writing(engine) as conn:
+        now = CLOCK.now()
         made = conn.scalar(select(d.c.attempts).where(d.c.notice_id == notice_id, d.c.claimed_by == holder))
         if made is None:  # the claim was lost (it expired and another run took it): leave it to that run
             return PENDING
@@ -157,14 +164,14 @@ def release(engine: Engine, notice_ids: list[int], holder: str) -> None:
         )
 
 
-def retry_dead(engine: Engine, notice_ids: list[int] | None, now: datetime) -> int:
+def retry_dead(engine: Engine, notice_ids: list[int] | None) -> int:
     """Put dead notices (all, or those named) back to pending, due at once, their attempts
     counted afresh (the attempts made stay in `notice_attempts`); how many."""
     d = notice_deliveries
     where = d.c.state == DEAD if notice_ids is None else and_(d.c.state == DEAD, d.c.notice_id.in_(notice_ids))
     with ops_writing(engine) as conn:
         result = conn.execute(
-            update(d).where(where).values(state=PENDING, attempts=0, next_attempt_at=now, last_error=None)
+            update(d).where(where).values(state=PENDING, attempts=0, next_attempt_at=CLOCK.now(), last_error=None)
         )
         return int(result.rowcount or 0)
 

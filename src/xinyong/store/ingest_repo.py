@@ -86,17 +86,19 @@ class StoredVersion:
     version: int = 0  # 0: the department's own row of its revision; 1, 2...: the platform's versions of it
 
 
-def supersede(conn: Connection, record_ids: list[int], now: datetime) -> None:
+def supersede(conn: Connection, record_ids: list[int], stamp: datetime) -> None:
+    """Close these versions, and their match-review queue entries, at `stamp`: the knowledge-clock
+    stamp of the write that stores their successors (`store.clock.advance`), never a caller's moment."""
     if not record_ids:
         return
     conn.execute(
-        update(records).where(records.c.id.in_(bindparam("ids", expanding=True))).values(superseded_at=now),
+        update(records).where(records.c.id.in_(bindparam("ids", expanding=True))).values(superseded_at=stamp),
         {"ids": record_ids},
     )
     conn.execute(
         update(unresolved)
         .where(unresolved.c.record_id.in_(bindparam("ids", expanding=True)), unresolved.c.resolved_at.is_(None))
-        .values(resolved_at=now, resolution="superseded"),
+        .values(resolved_at=stamp, resolution="superseded"),
         {"ids": record_ids},
     )
 

@@ -7,6 +7,11 @@ UPDATE in a write transaction (SQLite admits one writer; PostgreSQL locks the ro
 claimers of one slot cannot both win; two first claims of a new job meet on its primary key.
 A holder that died leaves its claim to expire, and the slot is run again by whoever comes next.
 A failed run is tried again after `RETRY_AFTER`, at most `MAX_TRIES` times per slot.
+
+Claims run on the platform's clock alone (`CLOCK.now()`): when a claim starts, until when it
+holds, when the run finished, and whether another holder's claim has run out. No caller gives a
+moment, so none steals a running claim by saying its lease is over, and a slot ahead of the
+clock cannot be claimed (it would hold back every slot before it).
 """
 
 from __future__ import annotations
@@ -17,6 +22,8 @@ from typing import Any
 from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from xinyong.domain.clock import CLOCK
+from xinyong.domain.errors import InvalidInput
 from xinyong.store.ops_tables import scheduled_jobs
 from xinyong.store.unit_of_work import ops_writing
 
@@ -41,9 +48,18 @@ def _tries(row: Any, slot: datetime, now: datetime) -> int | None:
     return int(row.tries) + 1  # failed and due again, or its holder died
 
 
-def claim(engine: Engine, name: str, slot: datetime, *, holder: str, now: datetime, lease: timedelta) -> bool:
-    """Whether `holder` may run job `name` for `slot` now; if so, the claim is stored."""
+def claim(engine: Engine, name: str, slot: datetime, *, holder: str, lease: timedelta) -> bool:
+    """Whether `holder` may run job `name` for `slot` now; if so, the claim is stored.
+
+    Raises:
+        InvalidInput: `slot` lies ahead of the clock."""
     j = scheduled_jobs
+    now = CLOCK.now()
+    if slot > now:
+        raise InvalidInput(
+            f"the slot {slot.isoformat()} of job {name} is ahead of the clock ({now.isoformat(timespec='seconds')}): "
+            "a job is claimed only for a slot that has passed"
+        )
     values = {
         "slot": slot,
         "holder": holder,
@@ -68,9 +84,10 @@ def claim(engine: Engine, name: str, slot: datetime, *, holder: str, now: dateti
     return True
 
 
-def renew(engine: Engine, name: str, *, holder: str, until: datetime) -> bool:
-    """Extend a running claim; False if it is no longer this holder's."""
+def renew(engine: Engine, name: str, *, holder: str, lease: timedelta) -> bool:
+    """Extend a running claim to `lease` from now; False if it is no longer this holder's."""
     j = scheduled_jobs
+    until = CLOCK.now() + lease
     with ops_writing(engine) as conn:
         done = conn.execute(
             update(j).where(j.c.name == name, j.c.holder == holder, j.c.outcome == RUNNING).values(lease_until=until)
@@ -78,9 +95,10 @@ def renew(engine: Engine, name: str, *, holder: str, until: datetime) -> bool:
         return bool(done.rowcount)
 
 
-def finish(engine: Engine, name: str, *, holder: str, outcome: str, detail: str | None, now: datetime) -> None:
-    """Store how the holder's run ended (`ok` or `failed`, and a short detail)."""
+def finish(engine: Engine, name: str, *, holder: str, outcome: str, detail: str | None) -> None:
+    """Store how the holder's run ended (`ok` or `failed`, and a short detail), now."""
     j = scheduled_jobs
+    now = CLOCK.now()
     with ops_writing(engine) as conn:
         conn.execute(
             update(j)

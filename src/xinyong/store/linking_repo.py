@@ -17,6 +17,7 @@ from typing import Any
 import pyarrow as pa
 from sqlalchemy import Connection, and_, exists, func, insert, select
 
+from xinyong.domain.clock import CLOCK
 from xinyong.domain.identifiers import digest64
 from xinyong.store.linking_tables import link_fragments, link_judgements, link_models, link_proposals
 from xinyong.store.tables import identifiers, records, subjects, unresolved
@@ -47,14 +48,14 @@ _ACTIVE = and_(_CURRENT, records.c.status == "active")
 
 
 def save_model(
-    conn: Connection, version: str, document: str, trained_at: datetime, figures: dict[str, Any], by: str, now: datetime
+    conn: Connection, version: str, document: str, trained_at: datetime, figures: dict[str, Any], by: str
 ) -> bool:
-    """Keep a model file under its version; False when that version is kept already."""
+    """Keep a model file under its version, saved now (the clock's time); False when that version is kept already."""
     if conn.scalar(select(link_models.c.id).where(link_models.c.version == version)) is not None:
         return False
     conn.execute(
         insert(link_models).values(
-            version=version, trained_at=trained_at, saved_at=now, saved_by=by, figures=figures, model=document
+            version=version, trained_at=trained_at, saved_at=CLOCK.now(), saved_by=by, figures=figures, model=document
         )
     )
     return True
@@ -197,10 +198,12 @@ def rejected_pairs(conn: Connection, refs: Sequence[tuple[str, str]]) -> set[tup
     return out
 
 
-def insert_proposals(conn: Connection, proposals: pa.Table, now: datetime) -> list[int]:
-    """Keep the model's proposals (`PROPOSAL_SCHEMA`), leaving out rejected pairs and repeats."""
+def insert_proposals(conn: Connection, proposals: pa.Table) -> list[int]:
+    """Keep the model's proposals (`PROPOSAL_SCHEMA`), leaving out rejected pairs and repeats,
+    each created now (the clock's time)."""
     if len(proposals) == 0:
         return []
+    now = CLOCK.now()
     rows = proposals.to_pylist()
     ids = [int(r["record_key"]) for r in rows]
     who = select(records.c.id, records.c.source_id, records.c.source_ref)

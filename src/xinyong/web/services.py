@@ -71,17 +71,17 @@ def audit_view(ctx: AppContext, who: Principal, action: str, target: str, purpos
 
 
 def sign_in(ctx: AppContext, token: str) -> tuple[str, Session]:
-    session_id, session = open_session(ctx.engine, token, _now())
+    session_id, session = open_session(ctx.engine, token)
     audit_view(ctx, session.principal, "web_sign_in", f"key:{session.principal.key_id}", "portal session")
     return session_id, session
 
 
 def signed_in(ctx: AppContext, session_id: str) -> Session | None:
-    return find_session(ctx.engine, session_id, _now())
+    return find_session(ctx.engine, session_id)
 
 
 def sign_out(ctx: AppContext, session_id: str, who: Principal) -> None:
-    if close_session(ctx.engine, session_id, _now()):
+    if close_session(ctx.engine, session_id):
         audit_view(ctx, who, "web_sign_out", f"key:{who.key_id}", "portal session")
 
 

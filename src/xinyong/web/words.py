@@ -59,6 +59,7 @@ OUTCOMES = {
     "upheld": N_("upheld"),
     "dismissed": N_("dismissed"),
     "owner_resolved": N_("resolved by the list's owner"),
+    "entry_ended": N_("closed: the entry ended before the list's owner decided"),
     "approved": N_("approved"),
     "refused": N_("refused"),
     None: N_("open"),

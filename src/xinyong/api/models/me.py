@@ -42,7 +42,11 @@ class Filed(BaseModel):
 class ObjectionFiled(Filed):
     target: str
     forwarded_to: str | None = Field(
-        None, description="The source that owns the list of the entry objected to: only its decision ends the entry."
+        None,
+        description=(
+            "The source that owns the list of the entry objected to, or that made the record objected to and "
+            "owns a list it grounds a published entry of: only its decision ends the entry."
+        ),
     )
 
 

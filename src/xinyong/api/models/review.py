@@ -92,8 +92,12 @@ class ObjectionRow(Open):
     filed_at: datetime
     due_on: date
     outcome: str | None
-    state: str = Field(description="open, forwarded to SOURCE (which owns the list), or how it was decided.")
-    forwarded_to: str | None = Field(None, description="The source that owns the list of the entry objected to.")
+    state: str = Field(description="open, forwarded to SOURCE (which owns the list), or how it was decided or closed.")
+    forwarded_to: str | None = Field(
+        None,
+        description="The source that owns the list of the entry objected to, or that made the record objected to "
+        "and owns a list it grounds a published entry of.",
+    )
 
 
 class ObjectionOutcome(Open):
