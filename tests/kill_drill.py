@@ -101,9 +101,10 @@ def rescore_drill(
         new_work(str(trial), trial + 2)
         delay = timing.delay(rng, spread)
         drill.delays.append(delay)
-        killed, _ = killed_after(env, tmp, delay, "rescore", "--changed")
-        drill.killed += killed
-        drill.finished += not killed
+        run = killed_after(env, tmp, delay, "rescore", "--changed")
+        drill.killed += run.killed
+        drill.finished += not run.killed
+        timing = timing if run.killed else timing.ran(run.seconds)
         runs_whole(engine)
         chain_intact(engine)
         xy(env, tmp, "rescore", "--changed")
@@ -168,9 +169,10 @@ def maintain_drill(
         grounds += per_trial
         delay = timing.delay(rng, spread)
         drill.delays.append(delay)
-        killed, _ = killed_after(env, tmp, delay, "maintain", "--now", at(day).isoformat())
-        drill.killed += killed
-        drill.finished += not killed
+        run = killed_after(env, tmp, delay, "maintain", "--now", at(day).isoformat())
+        drill.killed += run.killed
+        drill.finished += not run.killed
+        timing = timing if run.killed else timing.ran(run.seconds)
         entries_whole(engine)
         chain_intact(engine)
         xy(env, tmp, "maintain", "--now", at(day).isoformat())

@@ -184,17 +184,18 @@ def ingest_drill(
         before = batches_whole(engine, reports)
         delay = timing.delay(rng, spread)
         drill.delays.append(delay)
-        killed, children = killed_after(env, tmp, delay, *command(planned), codes=codes)
-        drill.killed += killed
-        drill.finished += not killed
-        helpers += children > 0
+        run = killed_after(env, tmp, delay, *command(planned), codes=codes)
+        drill.killed += run.killed
+        drill.finished += not run.killed
+        helpers += run.children > 0
+        timing = timing if run.killed else timing.ran(run.seconds)
         after = batches_whole(engine, reports)
         stored = batch_of(engine, planned.path)
         if stored is None:
             rolled_back += 1
             assert after == before, f"trial {trial}: a batch that did not commit left {set(after) - set(before)}"
         else:
-            committed += killed
+            committed += run.killed
         chain_intact(engine)
         again = json.loads(xy(env, tmp, *command(planned), codes=codes).stdout)[0]
         if again["same_as"] is None:

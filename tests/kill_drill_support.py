@@ -53,6 +53,12 @@ class Timing:
         """A kill's delay: the start-up, then a share (drawn from `spread`) of the work after it."""
         return self.startup + rng.uniform(*spread) * max(self.full - self.startup, 0.05)
 
+    def ran(self, seconds: float) -> Timing:
+        """The timing after a trial's run ended before its kill, in `seconds`: a machine whose load
+        changes makes one uncut run a poor measure of the next, and a run that ended first says
+        how long the trials' runs take now."""
+        return Timing(self.startup, min(self.full, seconds))
+
 
 def xy(env: dict[str, str], cwd: Path, *args: str, codes: tuple[int, ...] = (0,)) -> subprocess.CompletedProcess[str]:
     done = subprocess.run(
@@ -73,11 +79,18 @@ def startup(env: dict[str, str], cwd: Path) -> float:
     return min(timed_run(env, cwd, "--help") for _ in range(2))
 
 
-def killed_after(
-    env: dict[str, str], cwd: Path, delay: float, *args: str, codes: tuple[int, ...] = (0,)
-) -> tuple[bool, int]:
-    """Run `xinyong *args`, SIGKILL it (and its children) after `delay` s: whether it was killed,
-    and how many processes it had started that went with it."""
+@dataclass(frozen=True)
+class Outcome:
+    """How a run met its kill: killed (with how many processes it had started), or ended first."""
+
+    killed: bool
+    children: int = 0
+    seconds: float = 0.0  # of a run that ended first
+
+
+def killed_after(env: dict[str, str], cwd: Path, delay: float, *args: str, codes: tuple[int, ...] = (0,)) -> Outcome:
+    """Run `xinyong *args`, SIGKILL it (and its children) after `delay` s."""
+    started = time.monotonic()
     proc = subprocess.Popen(
         [sys.executable, "-m", "xinyong", *args], env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
@@ -86,9 +99,9 @@ def killed_after(
     except subprocess.TimeoutExpired:
         children = kill_tree(proc.pid) - 1
         proc.communicate()
-        return True, children
+        return Outcome(True, children)
     assert proc.returncode in codes, f"xinyong {' '.join(args)} failed before it was killed:\n{err.decode()}"
-    return False, 0
+    return Outcome(False, seconds=time.monotonic() - started)
 
 
 def kill_tree(pid: int) -> int:
