@@ -52,7 +52,7 @@ def one(name: str, args: argparse.Namespace, work: Path) -> Drill:
         options = {
             "ingest": {"rows": args.ingest_rows},
             "rescore": {"subjects": args.subjects},
-            "maintain": {"per_trial": 20},
+            "maintain": {"per_trial": args.maintain_per_trial},
             "checks": {},
         }[name]
         return DRILLS[name](
@@ -80,6 +80,9 @@ def main() -> None:
     parser.add_argument("--subjects", type=int, default=2000, help="residents of the rescore drill's store")
     parser.add_argument(
         "--ingest-rows", type=int, default=60_000, help="rows of each file of the ingest drill (at least 8 MiB)"
+    )
+    parser.add_argument(
+        "--maintain-per-trial", type=int, default=200, help="court defaulters each maintain trial adds (default 200)"
     )
     parser.add_argument("--only", choices=sorted(DRILLS), action="append", help="run only this drill (repeatable)")
     parser.add_argument("--pg-url", help="drill on PostgreSQL (a schema of its own) instead of SQLite")
