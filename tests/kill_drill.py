@@ -1,9 +1,9 @@
 """Kill drills: a real `xinyong` process killed with SIGKILL at a random moment, then the store
 examined and the work run again.
 
-One drill per kind of work (a rescore, the daily maintenance, a burst of checks against a real
-server). Each trial adds new work, starts the process, kills it after a delay drawn with a
-seeded generator between nothing and a little more than an uncut run takes, and then asks of
+One drill per kind of work (an ingestion, in kill_drill_ingest.py; a rescore, the daily
+maintenance, a burst of checks against a real server). Each trial adds new work, starts the process, kills it after a delay drawn with a
+seeded generator between the interpreter's start-up and a little past an uncut run's end, and then asks of
 the store: nothing half-written, nothing doubled, the audit chain intact; and, after the same
 command runs again to its end, nothing owed. The tests run a few trials (tests/test_kill_drills.py);
 `bench/drills/kill.py` runs twenty of each.
@@ -11,112 +11,49 @@ command runs again to its end, nothing owed. The tests run a few trials (tests/t
 
 from __future__ import annotations
 
-import contextlib
 import json
 import random
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
-import psutil
 from sqlalchemy import Engine, func, select, text
 
 from builders import make_ric, make_uscc
+from kill_drill_ingest import ingest_drill
+from kill_drill_support import (
+    FAR,
+    SPREAD,
+    Drill,
+    Timing,
+    audited_targets,
+    chain_intact,
+    kill_tree,
+    killed_after,
+    startup,
+    timed_run,
+    xy,
+)
 from process_story import BLACK, Story, at, person_row
 from servers import Serving, env_for
 from xinyong.domain.catalog import Catalog
 from xinyong.domain.certificates import key_id, verify
 from xinyong.domain.identifiers import IdentifierVault
-from xinyong.services import audit
 from xinyong.services.checks import certificate_of, replay
 from xinyong.services.keys import create_key
 from xinyong.services.scoring import changed_subjects
 from xinyong.settings import Settings
-from xinyong.store.tables import audit_events, checks, list_entries, list_entry_state, list_transitions, score_runs
-
-FAR = datetime(2100, 1, 1, tzinfo=UTC)
-# When a kill comes, as a share of an uncut run's time: from the start to past the end, so that
-# some runs end first (the tests narrow it to the middle, where their few trials count most).
-SPREAD = (0.0, 1.2)
+from xinyong.store.tables import checks, list_entries, list_entry_state, list_transitions, score_runs
 
 
 def resident_row(ref: str, n: int, **over: Any) -> dict[str, Any]:
     """A court defaulter record about resident n (distinct residents for n below 14,000; born after
     1983, when the region code came into use)."""
     return person_row(ref, n, id_number=make_ric(n % 1000, birth=f"19{85 + n // 1000 % 14}0101"), **over)
-
-
-@dataclass
-class Drill:
-    """What the trials of one drill did: how many were killed, how many ran to their end first."""
-
-    name: str
-    killed: int = 0
-    finished: int = 0
-    delays: list[float] = field(default_factory=list)
-
-    def line(self) -> str:
-        span = f"{min(self.delays):.2f}-{max(self.delays):.2f} s" if self.delays else "-"
-        return f"{self.name}: {self.killed} killed mid-run, {self.finished} finished first (delays {span}); all held"
-
-
-def xy(env: dict[str, str], cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    done = subprocess.run(
-        [sys.executable, "-m", "xinyong", *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=600
-    )
-    assert done.returncode == 0, f"xinyong {' '.join(args)} failed:\n{done.stderr}"
-    return done
-
-
-def timed_run(env: dict[str, str], cwd: Path, *args: str) -> float:
-    started = time.monotonic()
-    xy(env, cwd, *args)
-    return time.monotonic() - started
-
-
-def killed_after(env: dict[str, str], cwd: Path, delay: float, *args: str) -> bool:
-    """Run `xinyong *args`, SIGKILL it (and its children) after `delay` s; whether it was killed."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "xinyong", *args], env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
-    try:
-        _, err = proc.communicate(timeout=delay)
-    except subprocess.TimeoutExpired:
-        kill_tree(proc.pid)
-        proc.communicate()
-        return True
-    assert proc.returncode == 0, f"xinyong {' '.join(args)} failed before it was killed:\n{err.decode()}"
-    return False
-
-
-def kill_tree(pid: int) -> None:
-    """SIGKILL a process and every process it started, and wait until they are gone."""
-    try:
-        parent = psutil.Process(pid)
-    except psutil.NoSuchProcess:
-        return
-    procs = [parent, *parent.children(recursive=True)]
-    for p in procs:
-        with contextlib.suppress(psutil.NoSuchProcess):
-            p.kill()
-    psutil.wait_procs(procs, timeout=60)
-
-
-def chain_intact(engine: Engine) -> None:
-    report = audit.verify(engine)
-    assert report.intact, f"the audit chain is broken: {report}"
-
-
-def audited_targets(engine: Engine, action: str) -> list[str]:
-    with engine.connect() as conn:
-        return list(conn.scalars(select(audit_events.c.target).where(audit_events.c.action == action)))
 
 
 # -- rescore ---------------------------------------------------------------------------------------
@@ -142,19 +79,32 @@ def rescore_drill(
     engine: Engine, catalog: Catalog, vault: IdentifierVault, env: dict[str, str], tmp: Path,
     *, trials: int, subjects: int, rng: random.Random, spread: tuple[float, float] = SPREAD,
 ) -> Drill:  # fmt: skip
-    """New records, then `rescore --changed` killed at random; then run again: nothing owed."""
+    """New records about a quarter of the residents, then `rescore --changed` killed at random;
+    then run again: nothing owed.
+
+    A kill's moment is drawn from an uncut `rescore --changed` of as much new work, less the
+    interpreter's start-up (a rescore of every subject takes longer than a trial's run, and most
+    kills drawn from it came after the run had ended)."""
     drill = Drill("rescore")
     story = Story(engine, catalog, vault, tmp)
     story.ingest([resident_row(f"RS-{i}", i) for i in range(subjects)], at(0))
-    full = timed_run(env, tmp, "rescore", "--all")
+    xy(env, tmp, "rescore", "--all")
+    per_trial = max(subjects // 4, 5)
+
+    def new_work(tag: str, day: int) -> None:
+        picked = rng.sample(range(subjects * 2), per_trial)
+        story.ingest([resident_row(f"RS-{tag}-{i}", n) for i, n in enumerate(picked)], at(day))
+
+    new_work("calibrate", 1)
+    timing = Timing(startup(env, tmp), timed_run(env, tmp, "rescore", "--changed"))
     for trial in range(trials):
-        story.ingest([resident_row(f"RS-{trial}-{i}", rng.randrange(subjects * 2)) for i in range(5)], at(trial + 1))
-        delay = rng.uniform(*spread) * full
+        new_work(str(trial), trial + 2)
+        delay = timing.delay(rng, spread)
         drill.delays.append(delay)
-        if killed_after(env, tmp, delay, "rescore", "--changed"):
-            drill.killed += 1
-        else:
-            drill.finished += 1
+        run = killed_after(env, tmp, delay, "rescore", "--changed")
+        drill.killed += run.killed
+        drill.finished += not run.killed
+        timing = timing if run.killed else timing.ran(run.seconds)
         runs_whole(engine)
         chain_intact(engine)
         xy(env, tmp, "rescore", "--changed")
@@ -210,19 +160,19 @@ def maintain_drill(
     decided["valid_from"] = (start - timedelta(days=4)).date().isoformat()
     story = Story(engine, catalog, vault, tmp)
     story.ingest([resident_row(f"MT-base-{i}", 5000 + i, **decided) for i in range(per_trial)], at(0))
-    full = timed_run(env, tmp, "maintain", "--now", at(1).isoformat())
+    timing = Timing(startup(env, tmp), timed_run(env, tmp, "maintain", "--now", at(1).isoformat()))
     grounds = per_trial
     for trial in range(trials):
         day = 2 + trial * 12  # each trial's run also publishes the proposals of earlier ones
         rows = [resident_row(f"MT-{trial}-{i}", 6000 + trial * per_trial + i, **decided) for i in range(per_trial)]
         story.ingest(rows, at(day - 1))
         grounds += per_trial
-        delay = rng.uniform(*spread) * full
+        delay = timing.delay(rng, spread)
         drill.delays.append(delay)
-        if killed_after(env, tmp, delay, "maintain", "--now", at(day).isoformat()):
-            drill.killed += 1
-        else:
-            drill.finished += 1
+        run = killed_after(env, tmp, delay, "maintain", "--now", at(day).isoformat())
+        drill.killed += run.killed
+        drill.finished += not run.killed
+        timing = timing if run.killed else timing.ran(run.seconds)
         entries_whole(engine)
         chain_intact(engine)
         xy(env, tmp, "maintain", "--now", at(day).isoformat())
@@ -341,7 +291,12 @@ def checks_drill(
     return drill
 
 
-DRILLS: dict[str, Callable[..., Drill]] = {"rescore": rescore_drill, "maintain": maintain_drill, "checks": checks_drill}
+DRILLS: dict[str, Callable[..., Drill]] = {
+    "ingest": ingest_drill,
+    "rescore": rescore_drill,
+    "maintain": maintain_drill,
+    "checks": checks_drill,
+}
 
 
 def summary(drills: list[Drill]) -> dict[str, Any]:

@@ -41,6 +41,25 @@ def test_rows_and_constants_are_stored_exactly_hostile_text_included(engine: Eng
     assert {r.created_at for r in got} == {NOW}
 
 
+def test_many_rows_each_end_with_the_constants_hostile_text_in_both(engine: Engine) -> None:
+    # More rows than one block of COPY text (pg_copy.BLOCK_ROWS), and constants whose text holds
+    # what COPY escapes: each row gets them once, whatever its own values hold.
+    name = "tab\there, new\nline, back\\slash \\N, 100%"
+    kinds = ("t\tab", "new\nline", "b\\N", "", "\\.")
+    rows = [(i + 1, kinds[i % len(kinds)]) for i in range(2345)]
+    with engine.begin() as conn:
+        at = _literal(engine, "2026-12-07 09:00:00.123456")
+        constants = {"display_name": _literal(engine, name), "created_at": at}
+        if engine.dialect.name == "postgresql":
+            constants["created_at"] += "::timestamptz"
+        insert_rows(conn, subjects, ("id", "kind"), rows, constants)
+    with engine.connect() as conn:
+        got = conn.execute(
+            select(subjects.c.id, subjects.c.kind, subjects.c.display_name).order_by(subjects.c.id)
+        ).all()
+    assert [tuple(r) for r in got] == [(i, kind, name) for i, kind in rows]
+
+
 def test_a_broken_key_fails_as_a_statement_does_and_keeps_nothing(engine: Engine) -> None:
     with pytest.raises(IntegrityError) as caught, engine.begin() as conn:  # noqa: PT012 - the transaction fails whole
         at = timestamp(conn, NOW)

@@ -1,5 +1,5 @@
-"""Drill: `kill -9` at random moments of a rescore, the daily maintenance and a burst of checks
-against a real server, twenty trials of each (the tests run two: tests/test_kill_drills.py).
+"""Drill: `kill -9` at random moments of an ingestion, a rescore, the daily maintenance and a burst
+of checks against a real server, twenty trials of each (the tests run two: tests/test_kill_drills.py).
 
 Each drill works on a store of its own (an SQLite file, or with `--pg-url` a PostgreSQL schema of
 its own), and each trial adds new work, kills the process after a delay drawn with `--seed`, and
@@ -49,7 +49,12 @@ def one(name: str, args: argparse.Namespace, work: Path) -> Drill:
         upgrade(engine)
         env = {k: v for k, v in os.environ.items() if not k.startswith("XINYONG_")}
         env.update(XINYONG_DATABASE_URL=url, XINYONG_DATA_DIR=str(work / "data"), XINYONG_IDENTIFIER_KEY=KEY_HEX)
-        options = {"rescore": {"subjects": args.subjects}, "maintain": {"per_trial": 20}, "checks": {}}[name]
+        options = {
+            "ingest": {"rows": args.ingest_rows},
+            "rescore": {"subjects": args.subjects},
+            "maintain": {"per_trial": args.maintain_per_trial},
+            "checks": {},
+        }[name]
         return DRILLS[name](
             engine,
             load_catalog(),
@@ -73,6 +78,12 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=20, help="trials of each drill (default 20)")
     parser.add_argument("--seed", type=int, default=20261207)
     parser.add_argument("--subjects", type=int, default=2000, help="residents of the rescore drill's store")
+    parser.add_argument(
+        "--ingest-rows", type=int, default=60_000, help="rows of each file of the ingest drill (at least 8 MiB)"
+    )
+    parser.add_argument(
+        "--maintain-per-trial", type=int, default=200, help="court defaulters each maintain trial adds (default 200)"
+    )
     parser.add_argument("--only", choices=sorted(DRILLS), action="append", help="run only this drill (repeatable)")
     parser.add_argument("--pg-url", help="drill on PostgreSQL (a schema of its own) instead of SQLite")
     args = parser.parse_args()

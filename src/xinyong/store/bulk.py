@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table, func, select, text
+from sqlalchemy import Connection, Table, func, select
 
 from xinyong.store.pg_copy import copy_rows
 
@@ -64,7 +64,11 @@ def allocate_ids(conn: Connection, table: Table, n: int) -> list[int]:
     if n <= 0:
         return []
     if conn.dialect.name == "postgresql":
-        q = text(f"SELECT nextval(pg_get_serial_sequence('{table.name}', 'id')) FROM generate_series(1, :n)")
-        return [int(i) for i in conn.execute(q, {"n": n}).scalars()]
+        # One array, not a row per id: the driver reads it in C, with no row of SQLAlchemy's per id.
+        q = (
+            f"SELECT array_agg(i ORDER BY i) FROM (SELECT nextval(pg_get_serial_sequence('{table.name}', 'id')) AS i "
+            "FROM generate_series(1, %(n)s)) ids"
+        )
+        return list(conn.exec_driver_sql(q, {"n": n}).scalar_one())
     start = int(conn.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one()) + 1
     return list(range(start, start + n))
