@@ -338,8 +338,9 @@ def _reverse(
     from xinyong.store.linking_tables import subject_merges
 
     e = conn.execute(select(subject_merges).where(subject_merges.c.id == effect_id)).one()
-    if conn.scalar(select(subject_merges.c.id).where(subject_merges.c.reverses == effect_id)) is not None:
-        raise Conflict(f"what decision {decision_id} did was reversed already by a later split")
+    later = conn.execute(select(subject_merges).where(subject_merges.c.reverses == effect_id)).first()
+    if later is not None:  # a split of a merge, or an undo (which merges or splits back)
+        raise Conflict(f"what decision {decision_id} did was reversed already by a later {later.action} ({later.id})")
     known = clock.advance(conn)
     common = {"proposed_by": p.proposed_by, "reviewed_by": who, "reason": why, "at": known, "reverses": effect_id}
     if e.action == "split" and e.reverses is not None:  # undoing a split of a merge merges again
