@@ -64,6 +64,8 @@ def test_a_forwarded_objection_offers_a_reviewer_no_decision_and_says_who_decide
     assert "Forwarded to court, which decides it" in page.text
     assert "A platform reviewer cannot uphold or dismiss it." in page.text
     assert f'action="/review/objections/{filed["id"]}/decision"' not in page.text, "no form that would be refused"
+    preview = preview_objection(portal.engine, portal.catalog, filed["id"], datetime.now(UTC))
+    assert preview["forwarded_to"] == "court" and preview["uphold"] == preview["dismiss"] == []
 
 
 def test_the_preview_of_a_proposal_names_the_lists_notice_and_term(portal: Portal, world: World) -> None:

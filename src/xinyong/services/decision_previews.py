@@ -86,10 +86,19 @@ def _objection_target(conn: Connection, objection_id: int) -> Any:
 
 
 def preview_objection(engine: Engine, catalog: Catalog, objection_id: int, now: datetime) -> dict[str, Any]:
-    """What upholding and what dismissing an objection will change."""
+    """What upholding and what dismissing an objection will change; nothing, for an objection
+    forwarded to the source that owns the list (only its own record decides it: `forwarded_to`)."""
     with engine.connect() as conn:
         o = _objection_target(conn, objection_id)
         kind = TargetKind(o.target_kind)
+        if o.forwarded_to is not None:
+            return {
+                "target_kind": kind.value,
+                "forwarded_to": o.forwarded_to,
+                "uphold": [],
+                "dismiss": [],
+                "scores": None,
+            }
         uphold: list[dict[str, Any]] = []
         dismiss: list[dict[str, Any]] = []
         scores: dict[str, Any] | None = None
