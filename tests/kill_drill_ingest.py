@@ -120,9 +120,13 @@ _NONE = {
 }
 
 
-def batches_whole(engine: Engine, reports: Path) -> dict[int, int]:
+def batches_whole(engine: Engine, reports: Path, *, report_owed: bool = False) -> dict[int, int]:
     """Every batch holds what it counts and its reject report whole; nothing outside a batch; each
-    batch audited once. The batches and their stored records."""
+    batch audited once. The batches and their stored records.
+
+    `report_owed`: right after a kill, a batch that committed as its process died may still hold
+    its report under its partial name, whole (written before the commit); the next batch in the
+    same directory gives it its final name (`ingest.rejects.settle_reports`)."""
     with engine.connect() as conn:
         for what, sql in _WHOLE.items():
             for batch_id, counted, held in conn.execute(text(sql)):
@@ -144,8 +148,11 @@ def batches_whole(engine: Engine, reports: Path) -> dict[int, int]:
         if path is None:
             assert lines == 0, f"batch {batch_id} has {lines} report lines and no report"
             continue
-        assert Path(path).is_file(), f"batch {batch_id} committed, its reject report {path} is missing"
-        with Path(path).open(encoding="utf-8", newline="") as f:
+        final = Path(path)
+        if report_owed and not final.is_file() and final.with_name(final.name + ".partial").is_file():
+            final = final.with_name(final.name + ".partial")  # owed: checked whole below
+        assert final.is_file(), f"batch {batch_id} committed, its reject report {path} is missing"
+        with final.open(encoding="utf-8", newline="") as f:
             written = sum(1 for _ in csv.reader(f)) - 1
         assert written == lines, f"batch {batch_id}: its reject report holds {written} lines of {lines}"
     finals = {str(p) for p in reports.glob("*.rejects.csv")}
@@ -189,7 +196,7 @@ def ingest_drill(
         drill.finished += not run.killed
         helpers += run.children > 0
         timing = timing if run.killed else timing.ran(run.seconds)
-        after = batches_whole(engine, reports)
+        after = batches_whole(engine, reports, report_owed=True)
         stored = batch_of(engine, planned.path)
         if stored is None:
             rolled_back += 1

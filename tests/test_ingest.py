@@ -485,3 +485,29 @@ def test_the_identifier_memory_forgetting_changes_nothing_stored(ingest, tmp_pat
         assert linked[f"F-{n}"] == linked[f"F-{n % 6}"]
     assert linked["F-lower"] == linked["F-0"]
     assert sorted(v for _, s, v in ids if s == "cn.uscc") == sorted(orgs)
+
+
+def test_a_report_left_partial_by_a_death_after_commit_is_settled_by_the_next_batch(ingest, tmp_path, engine):
+    """A batch's reject report is whole on disk before its batch commits and takes its final name
+    after: a process killed between the two leaves the committed batch's report under its partial
+    name. The next batch written into the same directory renames it, removes the partial report
+    of a batch that never committed, and leaves a file it did not name alone."""
+    reports = tmp_path / "rejects"
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+    bad = court_row("R-2", make_ric(2), decided_on="not a date")
+    first = ingest(write_csv(tmp_path / "a" / "court.csv", [court_row("R-1", make_ric(1)), bad]))
+    final = Path(first.report or "")
+    assert first.rejected == 1 and final.is_file() and f"-batch{first.batch_id}-court-court.csv" in final.name
+    whole = final.read_bytes()
+    final.replace(final.with_name(final.name + ".partial"))  # as if the process died before the rename
+    dead = reports / f"20240301T090000-batch{first.batch_id + 50}-court-court.csv.rejects.csv.partial"
+    dead.write_text("line,source_ref,field,outcome,code,message\n", encoding="utf-8")  # a batch that never committed
+    foreign = reports / "kept-by-hand.rejects.csv.partial"
+    foreign.write_text("not ours\n", encoding="utf-8")
+
+    second = ingest(write_csv(tmp_path / "b" / "court.csv", [court_row("R-3", make_ric(3))]))
+    assert second.rejected == 0 and second.report is None
+    assert final.read_bytes() == whole, "the committed batch's report has its final name, whole"
+    assert not final.with_name(final.name + ".partial").exists() and not dead.exists()
+    assert foreign.read_text(encoding="utf-8") == "not ours\n"

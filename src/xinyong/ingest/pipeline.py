@@ -34,7 +34,7 @@ from xinyong.domain.records import RowValidator
 from xinyong.ingest.chunk_store import BatchResult, store_chunk
 from xinyong.ingest.chunks import Chunk, Job, gc_paused, helper_chunks, local_chunks, validate_chunk
 from xinyong.ingest.readers import RawChunk, ReadOptions, file_format, read_rows
-from xinyong.ingest.rejects import RejectReport
+from xinyong.ingest.rejects import RejectReport, report_name, settle_reports
 from xinyong.ingest.sources import plan_directory, source_of, submitting_source
 from xinyong.services.merge_moves import carry_after_batch
 from xinyong.store import ingest_repo as repo
@@ -215,13 +215,13 @@ def _store_chunks(
     if first is None:
         raise FileRefused(f"{origin.label}: the file holds no records")
 
-    stamp = now.strftime("%Y%m%dT%H%M%S")
-    report = RejectReport(report_dir, f"{stamp}-{source_id}-{origin.name}.rejects.csv")
+    report: RejectReport | None = None
     committed = False
     try:
         with UnitOfWork.writing(engine, lock="ingest", bulk=True) as uow:
             conn = uow.conn
             at = uow.stamp()  # when the platform knows this batch: see store.clock
+            settle_reports(conn, report_dir)  # of a batch whose process died as it committed
             repo.sync_sources(conn, catalog, at)
             batch_id = repo.open_batch(
                 conn,
@@ -236,6 +236,8 @@ def _store_chunks(
                 },
             )
             uow.audit(audit, f"batch:{batch_id}")
+            name = report_name(at.strftime("%Y%m%dT%H%M%S"), batch_id, source_id, origin.name)
+            report = RejectReport(report_dir, name)
             result = BatchResult(batch_id=batch_id, source=source_id, file=origin.file)
             store = BatchStore(conn, source_id, batch_id, at)
             for chunk in chain([first], chunks):
@@ -244,11 +246,13 @@ def _store_chunks(
                     progress(chunk.rows_read)
                 log.info("batch %s (%s): %d rows read", batch_id, origin.label, result.rows_read)
             _close(conn, catalog.version, origin, batch_id, digest[0], result, report, at)
+            report.seal()  # whole on disk before the commit: see ingest.rejects
         committed = True
     except _StoredBefore as stored:  # rolled back: no second batch, no second set of rejects
         return stored.result
     finally:
-        report.finish(keep=committed)
+        if report is not None:
+            report.finish(keep=committed)
     return result
 
 

@@ -36,6 +36,12 @@ def close_batch(conn: Connection, batch_id: int, values: dict[str, Any]) -> None
     conn.execute(update(batches).where(batches.c.id == batch_id).values(**values))
 
 
+def report_paths(conn: Connection, batch_ids: list[int]) -> dict[int, str | None]:
+    """The reject report each of these batches names, by batch (absent: no such batch committed)."""
+    rows = conn.execute(select(batches.c.id, batches.c.report_path).where(batches.c.id.in_(batch_ids)))
+    return {int(i): path for i, path in rows}
+
+
 def stored_before(conn: Connection, source_id: str, sha256: str, catalog_version: str, batch_id: int) -> int | None:
     """The batch that stored this very file (its bytes, source and catalog) before `batch_id`."""
     found = conn.scalar(
