@@ -46,9 +46,11 @@ class RejectReport:
         self.rows += 1
 
     def seal(self) -> None:
-        """Put the report on disk, whole, before its batch commits (see the module's note)."""
+        """Put the report on disk, whole, before its batch commits (see the module's note); one
+        without a line is removed when the batch ends, and is not synced."""
         self._f.flush()
-        os.fsync(self._f.fileno())
+        if self.rows:
+            os.fsync(self._f.fileno())
         self._f.close()
 
     def finish(self, keep: bool) -> str | None:
