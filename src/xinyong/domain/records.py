@@ -94,17 +94,12 @@ class RowValidator:
         `_identify_uncached` says, remembered (a scheme's numbers are forgotten all at once when
         IDENTIFY_CACHE of them are held: memory stays bounded, and the cost is only time)."""
         known = self._identified.get(scheme_id)
-        if known is None:
-            known = self._identified[scheme_id] = {}
-        found = known.get(number)
-        if found is None:
-            if len(known) >= IDENTIFY_CACHE:
-                known.clear()
-            found = known[number] = self._identify_uncached(scheme_id, number)
-        return found
+        found = None if known is None else known.get(number)
+        return self._learn(scheme_id, number) if found is None else found
 
     def identify_all(self, scheme_ids: Sequence[str], numbers: Sequence[str | None]) -> list[Identified]:
-        """`identify` of each (scheme, number) pair; a missing number is unresolved as missing."""
+        """`identify` of each (scheme, number) pair; a missing number is unresolved as missing.
+        The look-up is written out here: a method call per row would cost more than the look-up."""
         out: list[Identified] = []
         append = out.append
         identified = self._identified
@@ -114,8 +109,16 @@ class RowValidator:
                 continue
             known = identified.get(scheme_id)
             found = None if known is None else known.get(number)
-            append(self.identify(scheme_id, number) if found is None else found)
+            append(self._learn(scheme_id, number) if found is None else found)
         return out
+
+    def _learn(self, scheme_id: str, number: str) -> Identified:
+        """Identify a number not remembered, and remember it (see `identify`)."""
+        known = self._identified.setdefault(scheme_id, {})
+        if len(known) >= IDENTIFY_CACHE:
+            known.clear()
+        found = known[number] = self._identify_uncached(scheme_id, number)
+        return found
 
     def _identify_uncached(self, scheme_id: str, number: str) -> Identified:
         """(hash, mask, plain number if not personal, why unresolved) of one submitted number.

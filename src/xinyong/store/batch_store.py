@@ -154,7 +154,7 @@ class BatchStore:
         new = [k for k, b in chunk.items() if b not in known]
         creates: list[int] = []
         if new:
-            known.update((bytes.fromhex(k), s) for k, s in self._find(new).items())
+            known.update((chunk[k], s) for k, s in self._find(new).items())
             missing = [k for k in new if chunk[k] not in known]
             if missing:
                 first = dict(zip(reversed(keys), range(len(keys) - 1, -1, -1), strict=True))  # each key's first row
