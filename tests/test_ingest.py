@@ -491,7 +491,8 @@ def test_a_report_left_partial_by_a_death_after_commit_is_settled_by_the_next_ba
     """A batch's reject report is whole on disk before its batch commits and takes its final name
     after: a process killed between the two leaves the committed batch's report under its partial
     name. The next batch written into the same directory renames it, removes the partial report
-    of a batch that never committed, and leaves a file it did not name alone."""
+    of a batch that never committed, and leaves alone a file it did not name, a batch number past
+    any store's keys and a folder."""
     reports = tmp_path / "rejects"
     for folder in ("a", "b"):
         (tmp_path / folder).mkdir()
@@ -505,9 +506,14 @@ def test_a_report_left_partial_by_a_death_after_commit_is_settled_by_the_next_ba
     dead.write_text("line,source_ref,field,outcome,code,message\n", encoding="utf-8")  # a batch that never committed
     foreign = reports / "kept-by-hand.rejects.csv.partial"
     foreign.write_text("not ours\n", encoding="utf-8")
+    huge = reports / "20240301T090000-batch99999999999999999999-court-x.csv.rejects.csv.partial"
+    huge.write_text("a batch number no store holds\n", encoding="utf-8")
+    folder = reports / f"20240301T090000-batch{first.batch_id + 60}-court-x.csv.rejects.csv.partial"
+    folder.mkdir()
 
     second = ingest(write_csv(tmp_path / "b" / "court.csv", [court_row("R-3", make_ric(3))]))
     assert second.rejected == 0 and second.report is None
     assert final.read_bytes() == whole, "the committed batch's report has its final name, whole"
     assert not final.with_name(final.name + ".partial").exists() and not dead.exists()
     assert foreign.read_text(encoding="utf-8") == "not ours\n"
+    assert huge.is_file() and folder.is_dir(), "names no batch can have, and folders, are left alone"

@@ -10,6 +10,7 @@ final name (`settle_reports`), and removes the partial files of batches that nev
 from __future__ import annotations
 
 import csv
+import logging
 import os
 import re
 from pathlib import Path
@@ -20,9 +21,11 @@ from xinyong.domain.records import Problem
 from xinyong.ingest.summary import spreadsheet_safe
 from xinyong.store.ingest_repo import report_paths
 
+log = logging.getLogger(__name__)
 PARTIAL = ".partial"
-# A report's name: its batch's clock stamp and id, then the source and the file it read.
-_NAMED = re.compile(r"^\d{8}T\d{6}-batch(\d+)-.+\.rejects\.csv$")
+# A report's name: its batch's clock stamp and id (a 64-bit key: at most 18 digits here, so that
+# no file's name can ask the store about a number it cannot hold), then the source and the file.
+_NAMED = re.compile(r"^\d{8}T\d{6}-batch(\d{1,18})-.+\.rejects\.csv$")
 
 
 def report_name(stamp: str, batch_id: int, source_id: str, file_name: str) -> str:
@@ -73,7 +76,7 @@ def settle_reports(conn: Connection, directory: Path) -> list[str]:
     found = {}
     for partial in directory.glob(f"*.rejects.csv{PARTIAL}"):
         named = _NAMED.match(partial.name.removesuffix(PARTIAL))
-        if named is not None:  # a report of another form is not ours to judge: left as it is
+        if named is not None and partial.is_file():  # anything else is not ours to judge: left as it is
             found[partial] = int(named.group(1))
     if not found:
         return []
@@ -81,9 +84,12 @@ def settle_reports(conn: Connection, directory: Path) -> list[str]:
     settled = []
     for partial, batch_id in sorted(found.items()):
         final = partial.with_name(partial.name.removesuffix(PARTIAL))
-        if stored.get(batch_id) is not None and Path(str(stored[batch_id])).name == final.name:
-            partial.replace(final)
-            settled.append(str(final))
-        else:
-            partial.unlink(missing_ok=True)
+        try:
+            if stored.get(batch_id) is not None and Path(str(stored[batch_id])).name == final.name:
+                partial.replace(final)
+                settled.append(str(final))
+            else:
+                partial.unlink(missing_ok=True)
+        except OSError as exc:  # housekeeping: it must not stop the batch that does it
+            log.warning("reject report %s left as it is: %s", partial, exc)
     return settled
