@@ -19,8 +19,9 @@ from sqlalchemy import Engine, func, select
 from test_attack_list_owner_records import body_to, object_to
 from test_attack_list_owners import COURT, LI, denied, listed, objected
 
-from builders import make_ric
+from builders import make_ric, ok, xy
 from process_story import T0, Story, at, clock_at, org_row
+from servers import env_for
 from xinyong.domain.catalog import Catalog
 from xinyong.domain.errors import Conflict, InvalidInput, NotFound
 from xinyong.domain.identifiers import IdentifierVault
@@ -235,3 +236,13 @@ def test_bad_answers_are_refused_naming_the_field_and_nothing_is_stored(
     assert objection_detail(story.engine, o["id"])["state"] == "forwarded to court"
     with story.engine.connect() as conn:
         assert conn.scalar(select(audit_events.c.id).where(audit_events.c.action == "objection_record_stands")) is None
+
+
+def test_the_command_line_shows_the_owners_answer(story: Story, db_env: dict[str, str], tmp_path: Path) -> None:
+    eid = listed(story, 9)
+    o = objected(story, 9, eid)
+    answer(story, o["id"], reference="(2024)浙01执异9号")
+    shown = ok(xy(env_for(db_env), "objections", "show", str(o["id"]), cwd=tmp_path)).stdout
+    assert f"  owner_maintained by source:court on {at(45).date().isoformat()}: {REASONS}" in shown
+    assert "  the owner's decision: (2024)浙01执异9号" in shown
+    assert "no appeal on the platform; the subject may ask the owner to review its decision" in shown
