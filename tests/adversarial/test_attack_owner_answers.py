@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from attack import hostile_catalog
 from sqlalchemy import Engine, func, select
 from test_attack_list_owner_records import body_to, object_to
 from test_attack_list_owners import COURT, LI, denied, listed, objected
@@ -22,7 +23,8 @@ from test_attack_list_owners import COURT, LI, denied, listed, objected
 from builders import make_ric, ok, xy
 from process_story import T0, Story, at, clock_at, org_row
 from servers import env_for
-from xinyong.domain.catalog import Catalog
+from xinyong.domain.catalog import Catalog, CatalogError, load_catalog
+from xinyong.domain.disputes import Outcome
 from xinyong.domain.errors import Conflict, InvalidInput, NotFound
 from xinyong.domain.identifiers import IdentifierVault
 from xinyong.services import lists as lists_service
@@ -246,3 +248,32 @@ def test_the_command_line_shows_the_owners_answer(story: Story, db_env: dict[str
     assert f"  owner_maintained by source:court on {at(45).date().isoformat()}: {REASONS}" in shown
     assert "  the owner's decision: (2024)浙01执异9号" in shown
     assert "no appeal on the platform; the subject may ask the owner to review its decision" in shown
+
+
+def test_every_outcome_fits_its_column() -> None:
+    assert max(len(o.value) for o in Outcome) <= objection_decisions.c.outcome.type.length  # type: ignore[attr-defined]
+
+
+REVIEW_BASIS = (
+    "    review_basis:\n      instrument: Provisions of the Supreme People's Court on the Publication of the List of "
+    "Dishonest Judgment Defaulters\n      document: Fa Shi [2017] No. 7\n      article: Art. 11-12\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("edits", "why"),
+    [
+        ([(REVIEW_BASIS, "")], "'review_route' and 'review_basis' go together: the owner's review and its provision"),
+        ([("    owner: court\n", "")], "'review_route' names the review of a list's owner: set 'owner', or drop it"),
+    ],
+    ids=["route-without-basis", "route-without-owner"],
+)
+def test_an_owners_review_without_its_provision_or_its_owner_is_refused(
+    tmp_path: Path, edits: list[tuple[str, str]], why: str
+) -> None:
+    root = hostile_catalog(tmp_path, edits={"lists.yaml": edits})
+    with pytest.raises(CatalogError) as info:
+        load_catalog(root)
+    assert f"lists.yaml:8: list 'black.court_defaulters': field '(entry)': Value error, {why} [invalid-value]" in [
+        str(p) for p in info.value.problems
+    ]

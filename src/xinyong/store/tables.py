@@ -258,11 +258,12 @@ objection_decisions = Table(
     metadata,
     Column("id", BigId, primary_key=True, autoincrement=True),
     Column("objection_id", BigId, ForeignKey("objections.id"), nullable=False, unique=True),
-    Column("outcome", String(16), nullable=False),  # upheld | dismissed
+    Column("outcome", String(16), nullable=False),  # a domain.disputes.Outcome (16 characters at most)
     Column("actor", String(100), nullable=False),
     Column("at", UTCDateTime(), nullable=False),
     Column("reason", String(1000), nullable=False),
-    Column("remedy", Json, nullable=False),  # what was done: {"revoked": true} / {"set": {...}} / {}
+    # what was done: {"revoked": true} / {"set": {...}} / {}; an owner's answer: {"record_stands": true, "reference"}
+    Column("remedy", Json, nullable=False),
     Column("appeal_until", Date),
 )
 
