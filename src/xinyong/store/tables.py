@@ -262,8 +262,7 @@ objection_decisions = Table(
     Column("actor", String(100), nullable=False),
     Column("at", UTCDateTime(), nullable=False),
     Column("reason", String(1000), nullable=False),
-    # what was done: {"revoked": true} / {"set": {...}} / {}; an owner's answer: {"record_stands": true, "reference"}
-    Column("remedy", Json, nullable=False),
+    Column("remedy", Json, nullable=False),  # what was done: {"set": {...}}, {"record_stands": true}
     Column("appeal_until", Date),
 )
 
