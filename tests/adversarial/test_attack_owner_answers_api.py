@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import func, select
 from test_attack_list_owners import LI
 
+from builders import make_ric
 from process_story import Story, hold, org_row, release
 from test_api import Served, served  # noqa: F401 - the real server the attack goes through
 from xinyong.domain.catalog import Catalog
@@ -25,6 +26,7 @@ from xinyong.store.tables import audit_events, objection_decisions, objections
 
 REASONS = "the judgment is unperformed: no payment reached the court's account"
 PATH = "/v1/forwarded-objections/{}/answer"
+RIC = make_ric(41)
 
 
 def listed_and_objected(server: Served, catalog: Catalog, vault: IdentifierVault, tmp: Path, n: int) -> int:
@@ -166,8 +168,14 @@ def test_ids_no_store_can_hold_are_refused_before_any_read(
          "answer 'revoke': the only answer is record_stands (your record is right, with your reasons). To correct or "
          "revoke the record, submit it corrected or revoked with a higher revision (POST /v1/records): that ends the "
          "entry and closes the objection as resolved by you"),
+        ({"answer": "record_stands", "reasons": f"the debtor {RIC} has not paid"},
+         "reasons: the text holds a resident identity number; write no identifier in free text (the subject is named "
+         "by the request itself, and this text is stored, audited and shown to others)"),
+        ({"answer": "record_stands", "reasons": REASONS, "reference": f"decision on {RIC}"},
+         "reference: the text holds a resident identity number; write no identifier in free text (the subject is "
+         "named by the request itself, and this text is stored, audited and shown to others)"),
     ],
-    ids=["empty", "10000", "missing", "whitespace", "nul", "other-answer"],
+    ids=["empty", "10000", "missing", "whitespace", "nul", "other-answer", "identifier", "identifier-reference"],
 )  # fmt: skip
 def test_bad_answers_are_refused_with_what_to_fix(
     served: Served,  # noqa: F811 - the fixture imported above
@@ -179,7 +187,9 @@ def test_bad_answers_are_refused_with_what_to_fix(
 ) -> None:
     oid = listed_and_objected(served, catalog, vault, tmp_path, 23)
     court = served.key("source", "court")
-    assert problem(served.call("POST", PATH.format(oid), court, json=body), 422) == message
+    r = served.call("POST", PATH.format(oid), court, json=body)
+    assert problem(r, 422) == message
+    assert RIC not in r.text, "a refusal never echoes the number"
     assert stored(served) == (0, 0)
 
 
