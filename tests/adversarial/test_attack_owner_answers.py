@@ -63,6 +63,8 @@ def test_the_court_answers_that_its_record_stands_and_the_subject_is_told_how_to
     sid = story.subject_of("O-1")
     o = objected(story, 1, eid) if to == "entry" else object_to(story, 1, "record:court/O-1")
     assert o["forwarded_to"] == "court"
+    told = body_to(story, "source:court", f"objection:{o['id']}:forwarded")
+    assert f"If it is right, answer so with your reasons (POST /v1/forwarded-objections/{o['id']}/answer" in told
     disputed = story.disputes(sid)
     assert eid in disputed.entries or ("court", "O-1") in disputed.records
     done = answer(story, o["id"], reference="(2024)浙01执异12号")
