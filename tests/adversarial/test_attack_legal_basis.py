@@ -116,8 +116,21 @@ def test_a_repair_basis_is_a_citation_too(tmp_path):
         edits={"lists.yaml": [("      document: STA Order No. 54\n    public", "      document: TBD\n    public")]},
     )
     assert messages == [
-        "lists.yaml:53: list 'black.major_tax_violations': principle 1, legal basis: repair_basis: document 'TBD' is "
+        "lists.yaml:60: list 'black.major_tax_violations': principle 1, legal basis: repair_basis: document 'TBD' is "
         "a placeholder: cite it as written, e.g. 'Art. 8' or 'Fa Shi [2017] No. 7' [legal-basis]"
+    ]
+
+
+def test_the_owners_review_basis_is_a_citation_too(tmp_path):
+    """The provision a subject is told to apply under, when the owner answers that its record stands."""
+    messages = attack(
+        tmp_path,
+        "legal-basis",
+        edits={"lists.yaml": [("      article: Art. 11-12\n", "      article: TBD\n")]},
+    )
+    assert messages == [
+        "lists.yaml:41: list 'black.court_defaulters': principle 1, legal basis: review_basis: article 'TBD' is a "
+        "placeholder: cite it as written, e.g. 'Art. 8' or 'Fa Shi [2017] No. 7' [legal-basis]"
     ]
 
 

@@ -13,6 +13,7 @@ from xinyong.services.decision_previews import preview_entry, preview_objection
 from xinyong.services.list_views import entry_detail
 from xinyong.services.objection_rulings import decide_objection
 from xinyong.services.objections import file_objection
+from xinyong.services.owner_answers import answer_forwarded
 from xinyong.services.portal import my_file
 
 from .conftest import Portal, World
@@ -66,6 +67,46 @@ def test_a_forwarded_objection_offers_a_reviewer_no_decision_and_says_who_decide
     assert f'action="/review/objections/{filed["id"]}/decision"' not in page.text, "no form that would be refused"
     preview = preview_objection(portal.engine, portal.catalog, filed["id"], datetime.now(UTC))
     assert preview["forwarded_to"] == "court" and preview["uphold"] == preview["dismiss"] == []
+
+
+def test_the_owners_answer_shows_on_the_reviewers_page_and_in_the_subjects_file(
+    portal: Portal, world: World, visit: Any
+) -> None:
+    sid = world.listed_company
+    filed = file_objection(
+        portal.engine, portal.catalog, subject_id=sid, target="record:court/H-1", grounds="paid in full already",
+        actor=f"subject:{sid}", now=datetime.now(UTC),
+    )  # fmt: skip
+    reasons = "no payment reached the account of the court; the judgment is unperformed"
+    answer_forwarded(
+        portal.engine, portal.catalog, filed["id"], source="court", answer="record_stands", reasons=reasons,
+        reference="(2026)浙01执异7号", now=datetime.now(UTC),
+    )  # fmt: skip
+    reviewer = visit()
+    reviewer.sign_in(world.keys["reviewer"])
+    page = reviewer.get(f"/review/objections/{filed['id']}")
+    assert page.status_code == 200
+    assert f"its record stands: {reasons} (source:court)" in page.text
+    assert "(2026)浙01执异7号" in page.text
+    assert "court, which owns the list, answered that its record stands" in page.text
+    assert f'action="/review/objections/{filed["id"]}/decision"' not in page.text
+    for lang, words in (
+        ("en", ["answered by court", "its decision (2026)浙01执异7号", "offers no appeal of it", "object again"]),
+        (
+            "zh-CN",
+            ["名单所属部门已答复：记录正确，决定维持", "由 court 答复", "其决定书 (2026)浙01执异7号", "不设平台复核"],
+        ),
+    ):
+        company = visit(lang)
+        company.sign_in(world.keys["subject"])
+        mine = company.get("/me")
+        assert mine.status_code == 200
+        row = mine.text[mine.text.index(f'id="objection-{filed["id"]}"') :]
+        row = row[: row.index("</tr>")]
+        for word in words:
+            assert word in row, (lang, word, row)
+    notice = my_file(portal.engine, portal.catalog, sid)["notices"]
+    assert any(n["kind"] == "objection_maintained" for n in notice)
 
 
 def test_the_preview_of_a_proposal_names_the_lists_notice_and_term(portal: Portal, world: World) -> None:

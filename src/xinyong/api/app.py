@@ -19,7 +19,7 @@ from xinyong import web
 from xinyong.api import errors, health, metrics, openapi
 from xinyong.api.logs import RequestLog
 from xinyong.api.ratelimit import RateLimit, trusted_proxies
-from xinyong.api.routers import catalog, checks, matches, me, merges, public, records, reports, review
+from xinyong.api.routers import catalog, checks, matches, me, merges, owners, public, records, reports, review
 from xinyong.services.context import AppContext
 from xinyong.settings import Settings
 from xinyong.store.checkpointer import WalCheckpointer
@@ -29,6 +29,7 @@ ROUTERS = (
     catalog.router,
     checks.router,
     records.router,
+    owners.router,
     me.router,
     public.router,
     review.router,

@@ -32,6 +32,9 @@ MATRIX: dict[str, frozenset[Role]] = {
     "submit_records": frozenset({Role.SOURCE}),
     "list_batches": frozenset({Role.SOURCE, Role.ADMIN}),
     "batch_rejects": frozenset({Role.SOURCE, Role.ADMIN}),
+    # a list's owner: the objections forwarded to it (its own only), and its answer that its record stands
+    "forwarded_objections": frozenset({Role.SOURCE}),
+    "answer_objection": frozenset({Role.SOURCE}),
     # subjects, about themselves
     "my_file": frozenset({Role.SUBJECT}),
     "my_objection": frozenset({Role.SUBJECT}),

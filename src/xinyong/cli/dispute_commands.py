@@ -167,6 +167,14 @@ def objections_show(objection_id: int, as_json: Json = False) -> None:
                 highlight=False,
                 markup=False,
             )
+        if d["reference"]:
+            out.print(f"  the owner's decision: {d['reference']}", highlight=False, markup=False)
+        if d["outcome"] == "owner_maintained":
+            out.print(
+                "  the owner answered that its record stands: no appeal on the platform; the subject may ask the "
+                "owner to review its decision, or object again on new facts",
+                highlight=False,
+            )
         if d["appeal"]:
             out.print(f"  appealed as objection {d['appeal']['id']}", highlight=False)
 

@@ -29,6 +29,7 @@ from xinyong.services.list_views import entries
 from xinyong.services.objection_rulings import decide_objection
 from xinyong.services.objection_views import objection_rows
 from xinyong.services.objections import appeal, file_objection
+from xinyong.services.owner_answers import answer_forwarded
 from xinyong.services.repairs import decide_repair, file_repair, repair_rows
 from xinyong.store.unit_of_work import AuditNote
 
@@ -67,6 +68,10 @@ UPHELD = (
 DISMISSED = (
     "The department's file shows the obligation still unperformed; the record stands.",
     "The evidence submitted does not concern this decision; the record is accurate.",
+)
+OWNER_ANSWERS = (
+    "The execution file shows no payment: the judgment remains unperformed and the listing stands.",
+    "The settlement the company cites was never performed; the court's decision stands.",
 )
 APPEAL_GROUNDS = "The first review did not consider the court's receipt for the final payment, attached again."
 REMOVALS = "Follow-up inspection found the problems corrected; close supervision is no longer needed."
@@ -154,19 +159,18 @@ class People:
                                                         "due process", f"entry:{e['id']}"),
             )  # fmt: skip
 
-    def object(self, now: datetime, entries_each: int = 3, records_each: int = 2) -> None:
-        """Residents and companies object: to entries in their notice period, and to the records
-        behind published ones of lists no department owns (an objection to an owner's listing or
-        its record is the owner's to decide: it would wait for the department's corrected record)."""
+    def object(self, now: datetime, entries_each: int = 3, records_each: int = 2, owned_each: int = 1) -> None:
+        """Residents and companies object: to entries in their notice period, to the records behind
+        published ones of lists no department owns, and to a published entry of a list a department
+        owns (forwarded to that department, which answers it: `decide_objections`)."""
         day = now.date()
         notified = entries(self.engine, state="notified", day=day, limit=SAMPLE)
-        listed = [
-            e
-            for e in entries(self.engine, state="listed", day=day, limit=SAMPLE)
-            if self.catalog.lists[e["list_id"]].owner is None
-        ]
+        published = entries(self.engine, state="listed", day=day, limit=SAMPLE)
+        listed = [e for e in published if self.catalog.lists[e["list_id"]].owner is None]
+        owned = [e for e in published if self.catalog.lists[e["list_id"]].owner is not None]
         targets = [(e, f"entry:{e['id']}") for e in self._some(notified, entries_each)]
         targets += [(e, f"record:{e['source_id']}/{e['source_ref']}") for e in self._some(listed, records_each)]
+        targets += [(e, f"entry:{e['id']}") for e in self._some(owned, owned_each)]
         for e, target in targets:
             actor = f"subject:{e['subject_id']}"
             filed = self._try(
@@ -178,10 +182,20 @@ class People:
                 self.kept.add(int(filed["id"]))
 
     def decide_objections(self, now: datetime, waited: timedelta = timedelta(days=3)) -> None:
-        """Reviewers decide the objections filed before `now - waited`, within their deadline."""
+        """Reviewers decide the objections filed before `now - waited`, within their deadline; the
+        department an objection was forwarded to answers it (its record stands, with reasons)."""
         for o in objection_rows(self.engine, state="open", limit=ALL):
             filed = o["filed_at"] if o["filed_at"].tzinfo else o["filed_at"].replace(tzinfo=UTC)
-            if int(o["id"]) in self.kept or o["forwarded_to"] is not None or filed > now - waited:
+            if int(o["id"]) in self.kept or filed > now - waited:
+                continue
+            if o["forwarded_to"] is not None:
+                owner = str(o["forwarded_to"])
+                self._try(
+                    "objections_owner_maintained", answer_forwarded, self.engine, self.catalog, int(o["id"]),
+                    source=owner, answer="record_stands", reasons=self.rng.choice(OWNER_ANSWERS), reference=None,
+                    now=now, audit=AuditNote(f"source:{owner}", "objection_record_stands", "due process",
+                                             f"objection:{o['id']}"),
+                )  # fmt: skip
                 continue
             actor = APPEALS_REVIEWER if o["appeal_of"] is not None else self.rng.choice(REVIEWERS)
             uphold = self.rng.random() < UPHOLD_SHARE

@@ -29,6 +29,12 @@ class Outcome(StrEnum):
     DISMISSED = "dismissed"
     OWNER_RESOLVED = "owner_resolved"  # forwarded to the list's owner, whose corrected record ended the entry
     ENTRY_ENDED = "entry_ended"  # forwarded, and the entry ended otherwise (its term...) before the owner decided
+    OWNER_MAINTAINED = "owner_maintained"  # forwarded, and the owner answered with reasons that its record stands
+
+
+# What the owner of a list may answer to an objection forwarded to it, besides its corrected or
+# revoked record (which it submits with a higher revision, as any record).
+RECORD_STANDS = "record_stands"
 
 
 class RepairOutcome(StrEnum):

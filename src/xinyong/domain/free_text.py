@@ -49,3 +49,20 @@ def no_identifier(text: str, field: str) -> str:
             "request itself, and this text is stored, audited and shown to others)"
         )
     return text
+
+
+def no_control(text: str, field: str) -> str:
+    """`text`, unless it holds a control character (a line break, a tab, an escape, a bidirectional
+    override): then refuse, naming `field` and where. Such text is shown on pages, in notices and in
+    terminals, where a control character breaks the layout or hides what follows it."""
+    for i, ch in enumerate(text):
+        if unicodedata.category(ch) == "Cc" or ch in _BIDI:
+            raise InvalidInput(
+                f"{field}: the text holds a control character (U+{ord(ch):04X}) at position {i + 1}; write it on "
+                "one line of plain text"
+            )
+    return text
+
+
+# Bidirectional embeddings, overrides and isolates: invisible, they reorder what a reader sees.
+_BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")

@@ -27,6 +27,7 @@ class NoticeKind(StrEnum):
     OBJECTION_DISMISSED = "objection_dismissed"
     OBJECTION_FORWARDED = "objection_forwarded"  # to the source that owns the list of the entry objected to
     OBJECTION_CLOSED = "objection_closed"  # a forwarded objection whose entry ended before the owner decided
+    OBJECTION_MAINTAINED = "objection_maintained"  # a forwarded objection whose owner answered: its record stands
     RECORD_CORRECTED = "record_corrected"  # to the source department of a corrected record
     REPAIR_RECEIVED = "repair_received"
     REPAIR_APPROVED = "repair_approved"
@@ -160,6 +161,11 @@ ZH: dict[NoticeKind, tuple[str, str, str]] = {
         "异议终结告知",
         "您的异议所涉名单列入在认定部门作出决定前已经终止，异议随之终结。",
         "无需办理任何事项；依据该名单列入的措施不再适用。对相关记录仍有异议的，可以重新提出。",
+    ),
+    NoticeKind.OBJECTION_MAINTAINED: (
+        "异议答复告知（原决定维持）",
+        "认定该名单的部门审查了您的异议，答复其记录正确、决定维持，理由见下文。平台无权变更该部门的决定，对此答复不设平台复核。",
+        "可以依照下文所列规定向作出决定的部门本身申请纠正或复议；出现新的事实的，可以重新提出异议。",
     ),
     NoticeKind.SUBJECTS_MERGED: (
         "信用主体合并告知",

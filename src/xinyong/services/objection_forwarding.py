@@ -103,7 +103,9 @@ def forward(
             f"{what}: {grounds}",
             why,
             "review your record; if it is wrong or the obligation is met, submit it corrected or revoked with a "
-            "higher revision. The entry then ends, and the objection is closed as resolved by you.",
+            "higher revision. The entry then ends, and the objection is closed as resolved by you. If it is right, "
+            f"answer so with your reasons (POST /v1/forwarded-objections/{oid}/answer, answer record_stands): the "
+            "objection is closed as maintained by you, and the subject is told your reasons.",
             due,
         ),
     )

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, select
 
-from xinyong.domain.disputes import TargetKind, suspension
+from xinyong.domain.disputes import Outcome, TargetKind, suspension
 from xinyong.domain.errors import NotFound
 from xinyong.store.objection_reads import open_objections, open_objections_of
 from xinyong.store.tables import objection_decisions, objections
@@ -90,6 +90,7 @@ def objection_rows(
             objection_decisions.c.at.label("decided_at"),
             objection_decisions.c.reason.label("decision_reason"),
             objection_decisions.c.appeal_until,
+            objection_decisions.c.remedy,
         )
         .select_from(open_objections())
         .order_by(objections.c.id)
@@ -108,7 +109,15 @@ def objection_rows(
     if state == "decided":
         q = q.where(objection_decisions.c.id.isnot(None))
     with engine.connect() as conn:
-        return [{**r._mapping, "state": objection_state(r)} for r in conn.execute(q)]
+        return [_shown(r) for r in conn.execute(q)]
+
+
+def _shown(r: Any) -> dict[str, Any]:
+    """A row as the views show it: its state in words and, for an owner's answer, the number of the
+    owner's own decision document (kept with the decision's remedy); the remedy itself stays inside."""
+    row = {k: v for k, v in r._mapping.items() if k != "remedy"}
+    maintained = r.outcome == Outcome.OWNER_MAINTAINED and isinstance(r.remedy, dict)
+    return {**row, "state": objection_state(r), "reference": r.remedy.get("reference") if maintained else None}
 
 
 def objection_state(row: Any) -> str:
@@ -119,6 +128,8 @@ def objection_state(row: Any) -> str:
         return f"resolved by its owner ({str(row.decided_by).removeprefix('source:')})"
     if row.outcome == "entry_ended":
         return f"closed: the entry ended before its owner ({row.forwarded_to}) decided"
+    if row.outcome == Outcome.OWNER_MAINTAINED:
+        return f"answered by its owner ({str(row.decided_by).removeprefix('source:')}): the record stands"
     return str(row.outcome)
 
 

@@ -258,11 +258,11 @@ objection_decisions = Table(
     metadata,
     Column("id", BigId, primary_key=True, autoincrement=True),
     Column("objection_id", BigId, ForeignKey("objections.id"), nullable=False, unique=True),
-    Column("outcome", String(16), nullable=False),  # upheld | dismissed
+    Column("outcome", String(16), nullable=False),  # a domain.disputes.Outcome (16 characters at most)
     Column("actor", String(100), nullable=False),
     Column("at", UTCDateTime(), nullable=False),
     Column("reason", String(1000), nullable=False),
-    Column("remedy", Json, nullable=False),  # what was done: {"revoked": true} / {"set": {...}} / {}
+    Column("remedy", Json, nullable=False),  # what was done: {"set": {...}}, {"record_stands": true}
     Column("appeal_until", Date),
 )
 

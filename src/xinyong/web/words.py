@@ -60,6 +60,7 @@ OUTCOMES = {
     "dismissed": N_("dismissed"),
     "owner_resolved": N_("resolved by the list's owner"),
     "entry_ended": N_("closed: the entry ended before the list's owner decided"),
+    "owner_maintained": N_("answered by the list's owner: its record stands"),
     "approved": N_("approved"),
     "refused": N_("refused"),
     None: N_("open"),

@@ -98,6 +98,9 @@ class ObjectionRow(Open):
         description="The source that owns the list of the entry objected to, or that made the record objected to "
         "and owns a list it grounds a published entry of.",
     )
+    reference: str | None = Field(
+        None, description="When the owner answered that its record stands: its own decision document's number, if any."
+    )
 
 
 class ObjectionOutcome(Open):

@@ -243,9 +243,22 @@ class ListDefinition(Entry):
     removal: list[Removal] = Field(default_factory=list)
     repairable: bool = True
     repair_basis: LegalBasis | None = None
+    # How a subject asks the owner itself to review its decision, and the provision that gives that
+    # right: told when the owner answers an objection that its record stands (the platform cannot
+    # change an owner's decision, so it names the owner's own review instead of an appeal).
+    review_route: Annotated[str, StringConstraints(min_length=10, max_length=500, strip_whitespace=True)] | None = None
+    review_basis: LegalBasis | None = None
     public: bool
     legal_basis: LegalBasis
     description: Text = ""
+
+    @model_validator(mode="after")
+    def _review(self) -> ListDefinition:
+        if (self.review_route is None) != (self.review_basis is None):
+            raise ValueError("'review_route' and 'review_basis' go together: the owner's review and its provision")
+        if self.review_route is not None and self.owner is None:
+            raise ValueError("'review_route' names the review of a list's owner: set 'owner', or drop it")
+        return self
 
 
 class Effect(StrEnum):

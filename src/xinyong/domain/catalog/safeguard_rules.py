@@ -51,6 +51,7 @@ def check_citations(located: dict[str, list[Located]], problems: Problems) -> No
         for loc in located[section]:
             bases: list[tuple[str, LegalBasis | None]] = [("legal_basis", getattr(loc.entry, "legal_basis", None))]
             bases.append(("repair_basis", getattr(loc.entry, "repair_basis", None)))
+            bases.append(("review_basis", getattr(loc.entry, "review_basis", None)))
             for key, basis in bases:
                 if basis is None:
                     continue
