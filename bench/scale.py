@@ -14,8 +14,9 @@ and keys dropped during the load and made again after it, as pg_restore does. Th
 - every table's and index's size, and their bytes per subject.
 
 `--subjects 1000000,3000000` measures several sizes in one run (each in its own schema), to see
-how the figures grow. Needs `wrk` and PostgreSQL's pgcrypto. Cleans up after itself; the last
-line is one JSON object (BENCH.md).
+how the figures grow. Needs `wrk` and PostgreSQL's pgcrypto. Cleans up after itself, except with
+`--keep SCHEMA`: the store stays in that schema, and a later run with the same option measures it
+again without building it. The last line is one JSON object (BENCH.md).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import argparse
 import json
 import os
 import random
+import re
 import shutil
 import subprocess
 import sys
@@ -211,11 +213,12 @@ def add_records(engine: Engine, n: int, count: int) -> None:
             text(
                 "INSERT INTO records (source_id, source_ref, revision, record_type, subject_kind, subject_id, "
                 "link_method, id_scheme, decided_on, valid_from, attributes, status, content_hash, batch_id, "
-                "batch_line, recorded_at) SELECT 'samr', 'NEW-' || g, 1, 'market.abnormal_operations', "
+                "batch_line, recorded_at) SELECT 'samr', :tag || g, 1, 'market.abnormal_operations', "
                 "'organisation', 1 + (g * 7919) % :n, 'identifier', 'cn.uscc', CURRENT_DATE, CURRENT_DATE, "
                 "'{}'::jsonb, 'active', md5(g::text) || md5(g::text), :b, g, :at FROM generate_series(1, :c) g"
             ),
-            {"n": n, "c": count, "b": batch, "at": at},
+            # references new to a kept store at every run
+            {"n": n, "c": count, "b": batch, "at": at, "tag": f"NEW-{uuid.uuid4().hex[:8]}-"},
         )
 
 
@@ -260,11 +263,26 @@ def checks_p99(env: dict[str, str], tmp: Path, n: int, seconds: int, rounds: int
     }
 
 
+def _held(engine: Engine) -> int | None:
+    """The subjects a store that `build` filled holds (None: the schema holds no store yet)."""
+    with engine.connect() as conn:
+        if conn.exec_driver_sql("SELECT to_regclass('subjects')").scalar_one() is None:
+            return None
+        return int(conn.exec_driver_sql("SELECT count(*) FROM subjects").scalar_one())
+
+
 def measure(url: str, n: int, args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     engine = make_engine(url)
     try:
-        built = build(engine, n)
-        print(f"[{n:,}] built in {built:.0f} s", flush=True)
+        held = _held(engine) if args.keep else None
+        if held is None:
+            built: float | None = build(engine, n)
+            print(f"[{n:,}] built in {built:.0f} s", flush=True)
+        elif held == n:
+            built = None
+            print(f"[{n:,}] reusing the store kept in schema {args.keep}", flush=True)
+        else:
+            raise SystemExit(f"schema {args.keep} holds {held:,} subjects, not {n:,}: drop it or name another")
         data = tmp / str(n)
         data.mkdir()
         env = {
@@ -277,7 +295,8 @@ def measure(url: str, n: int, args: argparse.Namespace, tmp: Path) -> dict[str, 
         consumer = create_key(
             engine, load_catalog(), role="consumer", name="scale", scopes={"contexts": ["procurement.tender"]}
         )["key"]
-        out: dict[str, Any] = {"subjects": n, "build_s": round(built, 1), "sizes": sizes(engine, n)}
+        out: dict[str, Any] = {"subjects": n, "build_s": None if built is None else round(built, 1)}
+        out["sizes"] = sizes(engine, n)
         out.update(checks_p99(env, data, n, args.seconds, args.rounds, consumer))
         out["maintain_s"] = round(timed(env, "maintain"), 2)
         add_records(engine, n, args.changed)
@@ -289,7 +308,8 @@ def measure(url: str, n: int, args: argparse.Namespace, tmp: Path) -> dict[str, 
 
 
 def report(r: dict[str, Any]) -> None:
-    print(f"\n{r['subjects']:,} subjects: built in {r['build_s']} s")
+    built = "a kept store" if r["build_s"] is None else f"built in {r['build_s']} s"
+    print(f"\n{r['subjects']:,} subjects: {built}")
     for name, s in r["sizes"].items():
         per = f", {s['bytes_per_subject']} B/subject" if "bytes_per_subject" in s else ""
         heap = f"table {s['table_mb']} MB, " if "table_mb" in s else ""
@@ -311,6 +331,11 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10, help="duration of each load run at one connection")
     parser.add_argument("--rounds", type=int, default=3, help="rounds of checks and baseline, alternated")
     parser.add_argument("--changed", type=int, default=1000, help="new records before the incremental rescore")
+    parser.add_argument(
+        "--keep",
+        metavar="SCHEMA",
+        help="build the store in this schema and keep it, or measure the store a run kept there (one size only)",
+    )
     args = parser.parse_args()
     if not args.pg_url:
         sys.exit("--pg-url (or XINYONG_TEST_POSTGRES_URL) is needed: the store is PostgreSQL")
@@ -322,21 +347,24 @@ def main() -> None:
         sys.exit(f"--subjects {args.subjects!r}: give whole numbers, comma-separated")
     if any(c < 1000 or c >= 10**9 for c in counts):
         sys.exit(f"--subjects {args.subjects!r}: each size from 1,000 to 999,999,999")
+    if args.keep is not None and (len(counts) != 1 or not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", args.keep)):
+        sys.exit(f"--keep {args.keep!r}: one size, and a schema name of lower-case letters, digits and _")
     tmp = Path(tempfile.mkdtemp(prefix="xinyong-bench-scale-"))
     admin = make_engine(args.pg_url)
     results = []
     try:
         for n in counts:
-            schema = f"bench_scale_{uuid.uuid4().hex[:8]}"
+            schema = args.keep or f"bench_scale_{uuid.uuid4().hex[:8]}"
             with admin.begin() as conn:
-                conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
+                conn.exec_driver_sql(f"CREATE SCHEMA IF NOT EXISTS {schema}")
             sep = "&" if "?" in args.pg_url else "?"
             try:
                 results.append(measure(f"{args.pg_url}{sep}options=-csearch_path%3D{schema},public", n, args, tmp))
                 report(results[-1])
             finally:
-                with admin.begin() as conn:
-                    conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+                if not args.keep:
+                    with admin.begin() as conn:
+                        conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
     finally:
         admin.dispose()
         shutil.rmtree(tmp, ignore_errors=True)

@@ -17,6 +17,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import given
 from hypothesis import strategies as st
+from psycopg.pq import PipelineStatus
 from sqlalchemy import BigInteger, Engine, bindparam, delete, event, func, insert, select, update
 from sqlalchemy.exc import DBAPIError, OperationalError
 
@@ -303,7 +304,8 @@ def test_a_check_reads_the_subject_file_in_one_statement_and_on_postgresql_outsi
     story: Story, engine: Engine
 ) -> None:
     """The subject, its records, its open objections and its list entries: one snapshot on either
-    store, and on PostgreSQL one round trip, without BEGIN and ROLLBACK."""
+    store; on PostgreSQL one round trip (a pipeline) of a transaction of its own that sets its
+    plan (see HotRead), with no ROLLBACK after it."""
     uscc = black_listed(story, 8)
     sid = story.subject_of("B-8")
     file_objection(
@@ -324,7 +326,7 @@ def test_a_check_reads_the_subject_file_in_one_statement_and_on_postgresql_outsi
 
             def execute(self, sql: Any, *more: Any, **kw: Any) -> Any:
                 result = self._cur.execute(sql, *more, **kw)
-                seen.append((str(sql), dbapi_conn.info.transaction_status.name))
+                seen.append((str(sql), PipelineStatus(dbapi_conn.pgconn.pipeline_status).name))
                 return result
 
             def __getattr__(self, name: str) -> Any:
@@ -354,9 +356,35 @@ def test_a_check_reads_the_subject_file_in_one_statement_and_on_postgresql_outsi
     decision = decided.payload["decision"]
     assert decision["outcome"] == "deny" and decision["applied"][0]["disputed"] is True  # entry, record, objection
     assert decided.payload["subject"]["id"] == sid
-    [(sql, state)] = seen  # one statement: no BEGIN, no ROLLBACK
+    if engine.dialect.name == "sqlite":
+        [(sql, _)] = seen  # one statement: no BEGIN, no ROLLBACK
+    else:  # sent together, in one pipeline, and nothing after it
+        assert [s for s, _ in seen] == ["BEGIN", "SET LOCAL plan_cache_mode = force_generic_plan", seen[2][0], "COMMIT"]
+        assert {state for _, state in seen} == {"ON"}
+        sql = seen[2][0]
     assert "FROM records" in sql and "list_transitions" in sql
-    assert state == ("IDLE" if engine.dialect.name == "postgresql" else None)  # in a transaction: INTRANS
+
+
+def test_on_postgresql_a_checks_read_runs_its_generic_plan(
+    pg_schema: tuple[str, str], catalog: Catalog, vault: IdentifierVault
+) -> None:
+    """PostgreSQL planned the check's read afresh for each execution's values even once psycopg
+    had prepared it (its generic plan estimated dearer): a millisecond of each check. The read
+    runs the prepared statement's generic plan, and its setting does not outlive the read."""
+    engine = make_engine(pg_url(*pg_schema), pool_size=1, max_overflow=0)  # every read on one session
+    try:
+        for n in range(10):  # psycopg prepares a statement on its fifth run
+            ask = {"identifier": make_uscc(n), "context": "procurement.tender", "purpose": "bidder_screening"}
+            decide_check(engine, catalog, vault, KEY, consumer="consumer:test", **ask)
+        with engine.connect() as conn:
+            plans = conn.exec_driver_sql(
+                "SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE strpos(statement, 'list_transitions') > 0"
+            ).all()
+            setting = conn.exec_driver_sql("SHOW plan_cache_mode").scalar_one()
+        assert len(plans) == 1 and plans[0].generic_plans >= 5 and plans[0].custom_plans == 0, plans
+        assert setting == "auto"  # SET LOCAL: the session's other statements plan as before
+    finally:
+        engine.dispose()
 
 
 def test_audit_chain_catches_alteration_deletion_insertion_and_reordering(story: Story, engine: Engine) -> None:

@@ -285,6 +285,17 @@ def test_vault_digest_is_keyed_and_scoped_by_scheme():
     assert pickle.loads(pickle.dumps(a)).digest("cn.ric", number) == expected  # noqa: S301 - our own bytes
 
 
+@settings(max_examples=300, deadline=None)
+@given(
+    key=st.binary(min_size=32, max_size=200),  # longer than SHA-256's block of 64 too: hashed first
+    scheme=st.sampled_from(["cn.ric", "cn.uscc", "gs1.lei"]),
+    number=st.text(max_size=40),
+)
+def test_vault_digest_is_hmac_sha256(key, scheme, number):
+    expected = hmac.new(key, f"{scheme}:{number}".encode(), hashlib.sha256).hexdigest()
+    assert IdentifierVault(key).digest(scheme, number) == expected
+
+
 def test_vault_refuses_a_short_key():
     with pytest.raises(ValueError, match="32 bytes"):
         IdentifierVault(b"k" * 31)

@@ -7,7 +7,7 @@ their own number without revealing it.
 
 from __future__ import annotations
 
-import hmac
+import hashlib
 import importlib
 import operator
 import re
@@ -210,26 +210,39 @@ def readings(schemes: Iterable[Scheme], raw: str) -> tuple[list[Reading], list[s
     return valid, problems
 
 
+_SHA256_BLOCK = 64  # bytes: SHA-256's block, the size of an HMAC key's padded form
+_IPAD = bytes(x ^ 0x36 for x in range(256))  # RFC 2104's inner and outer pads, as byte translations
+_OPAD = bytes(x ^ 0x5C for x in range(256))
+
+
 class IdentifierVault:
     """Keyed hashing of identifiers: equal numbers give equal hashes only under the same key.
 
-    The HMAC is keyed once: each digest continues a copy of the keyed state, a third faster than
-    keying it again for every number (ingestion hashes every distinct identifier of a file).
+    HMAC-SHA256 (RFC 2104), keyed once: the key's inner and outer padded blocks are hashed when
+    the vault is made, and each digest continues copies of those two SHA-256 states, as the
+    `hmac` module's own fallback does. Ingestion hashes every distinct identifier of a file and
+    some twenty fragments of each mistyped one; continuing a copied `hmac` object took nearly
+    twice as long (1.6 us a number against 0.9), its time in the Python wrapper around the
+    states. A test holds every digest to `hmac.new`'s.
     """
 
     def __init__(self, key: bytes) -> None:
         if len(key) < 32:
             raise ValueError("the identifier hashing key must be at least 32 bytes")
         self._key = key
-        self._keyed = hmac.new(key, digestmod="sha256")
+        block = (hashlib.sha256(key).digest() if len(key) > _SHA256_BLOCK else key).ljust(_SHA256_BLOCK, b"\0")
+        self._inner = hashlib.sha256(block.translate(_IPAD))
+        self._outer = hashlib.sha256(block.translate(_OPAD))
 
     def __reduce__(self) -> tuple[type[IdentifierVault], tuple[bytes]]:
-        return (type(self), (self._key,))  # a keyed HMAC does not pickle; the key does
+        return (type(self), (self._key,))  # hash states do not pickle; the key does
 
     def digest(self, scheme: str, compact: str) -> str:
-        h = self._keyed.copy()
-        h.update(f"{scheme}:{compact}".encode())
-        return h.hexdigest()
+        inner = self._inner.copy()
+        inner.update(f"{scheme}:{compact}".encode())
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        return outer.hexdigest()
 
 
 def digest64(value_hash: str) -> int:

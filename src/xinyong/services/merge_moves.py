@@ -12,7 +12,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, select, update
-from sqlalchemy.orm import aliased
 
 from xinyong.domain.records import revision_text
 from xinyong.services.corrections import current_record, relink
@@ -91,7 +90,7 @@ def carry_after_batch(engine: Engine, batch_id: int) -> set[int]:
 
 
 def _carry_links(conn: Connection, batch_id: int, catalog_version: str) -> set[int]:
-    prev = aliased(records, name="prev")
+    prev = records.alias("prev")
     q = (
         select(records.c.id, records.c.source_id, records.c.source_ref, records.c.revision, prev.c.subject_id,
                repo.mark_of(prev.c.id).label("mark"), prev.c.revision.label("prev_revision"),
@@ -122,7 +121,7 @@ def _replaced() -> Any:
     """The id of the version a batch's row of `records` replaced: of the same reference, the
     latest below the department's revision (the platform's versions of a revision keep its
     number, so the one before may be of revision 1 while the batch brings revision 2 or 5)."""
-    before = aliased(records, name="before")
+    before = records.alias("before")
     return (
         select(before.c.id)
         .where(before.c.source_id == records.c.source_id, before.c.source_ref == records.c.source_ref,

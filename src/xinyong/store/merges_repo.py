@@ -13,7 +13,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, and_, exists, func, insert, select
-from sqlalchemy.orm import aliased
 
 from xinyong.domain.lists import TERMINAL
 from xinyong.store.linking_tables import subject_merges
@@ -25,7 +24,7 @@ from xinyong.store.merge_tables import (
 )
 from xinyong.store.tables import identifiers, list_entries, list_transitions, records
 
-_LATER = aliased(subject_merges, name="later")
+_LATER = subject_merges.alias("later")
 
 
 def standing(known: Any) -> ColumnElement[bool]:
@@ -128,7 +127,7 @@ def add_effect(conn: Connection, **values: Any) -> int:
 
 def standing_decision(conn: Connection, proposal_id: int) -> Any:
     """The proposal's confirm or reject that no undo reverses, or None (the proposal is open)."""
-    undo = aliased(subject_merge_decisions, name="undo")
+    undo = subject_merge_decisions.alias("undo")
     q = select(subject_merge_decisions).where(
         subject_merge_decisions.c.proposal_id == proposal_id,
         subject_merge_decisions.c.outcome != "undo",

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from functools import cache
 from itertools import repeat
 from typing import Any, cast
 
@@ -38,17 +39,16 @@ KNOWN_CONSTANTS = 16
 Format = Callable[[Sequence[Any], Any, bytearray], None]
 
 
+@cache
 def _formatter() -> Format | None:
     """psycopg's formatter of a row in COPY's text format (its C one where installed); None if
-    this psycopg keeps it elsewhere, and then each row goes through `Copy.write_row`."""
+    this psycopg keeps it elsewhere, and then each row goes through `Copy.write_row`. Looked up
+    at the first COPY: a command on SQLite never imports psycopg (70 ms of its start)."""
     try:
         from psycopg._copy_base import format_row_text
     except ImportError:  # pragma: no cover - another psycopg 3 layout
         return None
     return cast("Format", format_row_text)  # psycopg picks it at import time (C or Python): untyped
-
-
-_FORMAT_ROW = _formatter()
 
 
 def copy_rows(
@@ -73,11 +73,12 @@ def copy_rows(
         with driver.cursor() as cur:
             extra = _evaluated(conn, cur, constants) if constants else ()
             with cur.copy(statement) as copy:
-                if _FORMAT_ROW is None:
+                format_row = _formatter()
+                if format_row is None:
                     for row in map(tuple.__add__, rows, repeat(extra)) if extra else rows:
                         copy.write_row(row)
                 else:
-                    for block in _blocks(_FORMAT_ROW, copy.formatter.transformer, rows, extra):
+                    for block in _blocks(format_row, copy.formatter.transformer, rows, extra):
                         copy.write(block)
     except dialect.loaded_dbapi.Error as exc:
         # Raised as SQLAlchemy raises a statement's error (a lost server answers 503, a broken
