@@ -198,7 +198,7 @@ def test_an_objection_already_closed_is_refused_naming_how_it_closed(story: Stor
     assert decisions(story) == 2
 
 
-CONTROL = "reasons: the text holds a control character (U+{code}) at position {at}; write it on one line of plain text"
+CONTROL = "reasons: the text holds a control character (U+{code}) at position {at}; write plain text (line breaks and tabs are fine)"
 
 
 @pytest.mark.parametrize(
@@ -208,7 +208,7 @@ CONTROL = "reasons: the text holds a control character (U+{code}) at position {a
         ("reasons", " \t \n  ", "reasons: say in 5 to 1000 characters why your record stands; the subject reads them (got 0)"),
         ("reasons", "x" * 10_000, "reasons: say in 5 to 1000 characters why your record stands; the subject reads them (got 10000)"),
         ("reasons", "unpaid\x07 still", CONTROL.format(code="0007", at=7)),
-        ("reasons", "unpaid\nstill unpaid", CONTROL.format(code="000A", at=7)),
+        ("reasons", "unpaid\x0bstill unpaid", CONTROL.format(code="000B", at=7)),
         ("reasons", "unpaid \u202egnorw", CONTROL.format(code="202E", at=8)),
         ("reasons", "unpaid \x85 still", CONTROL.format(code="0085", at=8)),
         ("reasons", f"the debtor {make_ric(41)} has not paid",
@@ -225,7 +225,7 @@ CONTROL = "reasons: the text holds a control character (U+{code}) at position {a
          "correct or revoke the record, submit it corrected or revoked with a higher revision (POST /v1/records): "
          "that ends the entry and closes the objection as resolved by you"),
     ],
-    ids=["empty", "whitespace", "10000", "bell", "newline", "bidi", "c1", "identifier", "blank-ref", "escape-ref",
+    ids=["empty", "whitespace", "10000", "bell", "vertical-tab", "bidi", "c1", "identifier", "blank-ref", "escape-ref",
          "other-answer", "case"],
 )  # fmt: skip
 def test_bad_answers_are_refused_naming_the_field_and_nothing_is_stored(

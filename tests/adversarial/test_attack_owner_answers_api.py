@@ -163,7 +163,8 @@ def test_ids_no_store_can_hold_are_refused_before_any_read(
         ({"answer": "record_stands", "reasons": "      "},
          "reasons: say in 5 to 1000 characters why your record stands; the subject reads them (got 0)"),
         ({"answer": "record_stands", "reasons": "unpaid\u0000still"},
-         "reasons: the text holds a control character (U+0000) at position 7; write it on one line of plain text"),
+         "reasons: the text holds a control character (U+0000) at position 7; write plain text (line breaks and tabs "
+         "are fine)"),
         ({"answer": "revoke", "reasons": REASONS},
          "answer 'revoke': the only answer is record_stands (your record is right, with your reasons). To correct or "
          "revoke the record, submit it corrected or revoked with a higher revision (POST /v1/records): that ends the "

@@ -51,17 +51,22 @@ def no_identifier(text: str, field: str) -> str:
     return text
 
 
-def no_control(text: str, field: str) -> str:
-    """`text`, unless it holds a control character (a line break, a tab, an escape, a bidirectional
-    override): then refuse, naming `field` and where. Such text is shown on pages, in notices and in
-    terminals, where a control character breaks the layout or hides what follows it."""
+def no_control(text: str, field: str, *, lines: bool = False) -> str:
+    """`text`, unless it holds a control character (an escape, a NUL, a bidirectional override;
+    a line break or a tab too, unless `lines`): then refuse, naming `field` and where. Such text
+    is shown on pages, in notices and in terminals, and signed into certificates, where a control
+    character breaks the layout, or reorders or hides what follows it: a right-to-left override
+    makes "paid 2026-01-05" read otherwise to a reviewer than it is stored."""
+    allowed = _LINES if lines else frozenset()
     for i, ch in enumerate(text):
-        if unicodedata.category(ch) == "Cc" or ch in _BIDI:
-            raise InvalidInput(
-                f"{field}: the text holds a control character (U+{ord(ch):04X}) at position {i + 1}; write it on "
-                "one line of plain text"
-            )
+        if (unicodedata.category(ch) == "Cc" and ch not in allowed) or ch in _BIDI:
+            how = "write plain text (line breaks and tabs are fine)" if lines else "write it on one line of plain text"
+            where = f"a control character (U+{ord(ch):04X}) at position {i + 1}"
+            raise InvalidInput(f"{field}: the text holds {where}; {how}")
     return text
+
+
+_LINES = frozenset("\n\r\t")  # what a text typed into a form's text area holds besides characters
 
 
 # Bidirectional embeddings, overrides and isolates: invisible, they reorder what a reader sees.

@@ -81,7 +81,7 @@ def _reasons(reasons: str) -> str:
             f"reasons: say in {REASON_MIN} to {REASONS_MAX} characters why your record stands; the subject reads "
             f"them (got {len(text)})"
         )
-    return no_identifier(no_control(text, "reasons"), "reasons")
+    return no_identifier(no_control(text, "reasons", lines=True), "reasons")  # as a reviewer's reasons
 
 
 def _reference(reference: str | None) -> str | None:
