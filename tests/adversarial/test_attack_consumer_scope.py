@@ -60,6 +60,14 @@ def test_purposes_are_codes_matched_exactly(api: Api) -> None:
             f"purpose '{sneaky}' is not a purpose code of context 'procurement.tender'; one of: {CODES} "
             "(put your own reference in the reference field)",
         )
+    # quoted back with its control characters escaped: an error printed in a terminal rewrites nothing
+    for sneaky, quoted in (("bidder\x1b[2J", "bidder\\x1b[2J"), ("bidder\u202e", "bidder\\u202e")):
+        status, detail = _ask(api, wide, sneaky)
+        assert (status, detail) == (
+            422,
+            f"purpose '{quoted}' is not a purpose code of context 'procurement.tender'; one of: {CODES} "
+            "(put your own reference in the reference field)",
+        )
     assert _ask(api, key, "contract_award") == (403, "this key may check only for the purposes: bidder_screening")
     assert _ask(api, key, "bidder_screening", context="finance.subsidy") == (
         403,

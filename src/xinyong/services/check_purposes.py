@@ -12,6 +12,7 @@ from __future__ import annotations
 from xinyong.domain.catalog import Catalog
 from xinyong.domain.errors import Forbidden, InvalidInput
 from xinyong.domain.free_text import no_control, no_identifier
+from xinyong.domain.normalise import shown
 from xinyong.services.keys import Principal
 
 REFERENCE_MAX = 200
@@ -27,7 +28,7 @@ def purpose_of(catalog: Catalog, context: str, purpose: str, reference: str | No
     codes = catalog.purpose_codes(context)
     if purpose not in codes:
         raise InvalidInput(
-            f"purpose '{purpose[:60]}' is not a purpose code of context '{context}'; "
+            f"purpose '{shown(purpose, 60)}' is not a purpose code of context '{context}'; "
             f"one of: {', '.join(sorted(codes))} "
             "(put your own reference in the reference field)"
         )
