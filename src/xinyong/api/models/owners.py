@@ -28,8 +28,8 @@ class OwnerAnswer(BaseModel):
         Field(
             min_length=5,
             max_length=1000,
-            description="Why the record stands, for the subject to read: one line of plain text, no control "
-            "characters, no identifier.",
+            description="Why the record stands, for the subject to read: plain text (line breaks are fine), no other "
+            "control character, no identifier.",
             examples=["the judgment of 2024-02-20 is unperformed: no payment reached the court's account"],
         ),
     ]
