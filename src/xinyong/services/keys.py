@@ -53,6 +53,17 @@ class Principal:
     def actor(self) -> str:
         return f"{self.role.value}:{self.name}"
 
+    @property
+    def source(self) -> str:
+        """A source key's department (see `source_of`)."""
+        return source_of(self.scopes, self.name)
+
+
+def source_of(scopes: dict[str, list[str]], name: str) -> str:
+    """The department a source key submits for: its one `source` scope, or else its name."""
+    [source] = scopes.get("source") or [name]
+    return source
+
 
 PUBLIC = Principal(Role.PUBLIC, "anonymous")
 
@@ -67,7 +78,7 @@ def _check_scopes(catalog: Catalog, role: Role, name: str, scopes: dict[str, lis
     if unknown:
         raise InvalidInput(f"a {role.value} key takes no scope {', '.join(sorted(unknown))}")
     if role is Role.SOURCE:
-        [source] = scopes.get("source") or [name]
+        source = source_of(scopes, name)
         if source not in catalog.sources:
             raise InvalidInput(f"source '{source}' is not in the catalog; one of {', '.join(sorted(catalog.sources))}")
     for c in scopes.get("contexts", []):

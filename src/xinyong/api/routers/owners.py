@@ -35,11 +35,6 @@ ANSWER = (
 )
 
 
-def _source(who: Principal) -> str:
-    [source] = who.scopes.get("source") or [who.name]
-    return source
-
-
 @router.get(
     "/v1/forwarded-objections",
     name="forwarded_objections",
@@ -56,7 +51,7 @@ def list_forwarded(
     cursor: Cursor = None,
 ) -> dict[str, Any]:
     start = position(cursor)
-    source = _source(who)
+    source = who.source
     record(
         ctx.engine,
         AuditEvent(
@@ -83,7 +78,7 @@ def answer_objection(
         ctx.engine,
         ctx.catalog,
         objection_id,
-        source=_source(who),
+        source=who.source,
         answer=body.answer,
         reasons=body.reasons,
         reference=body.reference,

@@ -36,11 +36,6 @@ SUBMIT = (
 )
 
 
-def _source(who: Principal) -> str:
-    [source] = who.scopes.get("source") or [who.name]
-    return source
-
-
 @router.post("/v1/records", name="submit_records", response_model=BatchResult, status_code=201, description=SUBMIT)
 def submit_records(
     ctx: Ctx,
@@ -48,7 +43,7 @@ def submit_records(
     body: Annotated[RecordBatch, Body()],
 ) -> dict[str, Any]:
     done = submit(
-        ctx.engine, ctx.catalog, ctx.vault, ctx.settings, [RowBatch(body.records, _source(who))],
+        ctx.engine, ctx.catalog, ctx.vault, ctx.settings, [RowBatch(body.records, who.source)],
         audit=AuditNote(who.actor, "submit_records"),  # in the batch's transaction
     )  # fmt: skip
     [result] = done.batches
@@ -65,7 +60,7 @@ def list_batches(
 ) -> dict[str, Any]:
     """A source's own batches (every batch for an admin), newest first."""
     start = position(cursor)
-    rows, total = batches_of(ctx.engine, _source(who) if who.role.value == "source" else None, start=start, limit=limit)
+    rows, total = batches_of(ctx.engine, who.source if who.role.value == "source" else None, start=start, limit=limit)
     return page(rows, start, limit, total=total)
 
 
@@ -79,6 +74,6 @@ def batch_rejects(
 ) -> dict[str, Any]:
     """Every rejected row of a batch: line, field, code and what to fix."""
     start = position(cursor)
-    source = _source(who) if who.role.value == "source" else None
+    source = who.source if who.role.value == "source" else None
     rows, total = rejects_of(ctx.engine, batch_id, source, start=start, limit=limit)
     return page(rows, start, limit, total=total)
