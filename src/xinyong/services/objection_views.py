@@ -15,7 +15,7 @@ from sqlalchemy import Connection, Engine, bindparam, select
 
 from xinyong.domain.disputes import Outcome, TargetKind, suspension
 from xinyong.domain.errors import NotFound
-from xinyong.store.objection_reads import open_objections, open_objections_of
+from xinyong.store.objection_reads import DECISION_COLUMNS, open_objections, open_objections_of
 from xinyong.store.tables import objection_decisions, objections
 
 
@@ -82,20 +82,7 @@ def objection_rows(
     appeal_of: int | None = None,
 ) -> list[dict[str, Any]]:
     """Objections with their outcome; state: open, overdue or decided."""
-    q = (
-        select(
-            objections,
-            objection_decisions.c.outcome,
-            objection_decisions.c.actor.label("decided_by"),
-            objection_decisions.c.at.label("decided_at"),
-            objection_decisions.c.reason.label("decision_reason"),
-            objection_decisions.c.appeal_until,
-            objection_decisions.c.remedy,
-        )
-        .select_from(open_objections())
-        .order_by(objections.c.id)
-        .limit(limit)
-    )
+    q = select(objections, *DECISION_COLUMNS).select_from(open_objections()).order_by(objections.c.id).limit(limit)
     if subject_id is not None:
         q = q.where(objections.c.subject_id == subject_id)
     if objection_id is not None:

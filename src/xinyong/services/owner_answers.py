@@ -36,7 +36,7 @@ from xinyong.services import notices as outbox
 from xinyong.services.lists import REASON_MIN
 from xinyong.services.objection_forwarding import forwarded_entry
 from xinyong.services.objection_views import objection_state
-from xinyong.store.objection_reads import open_objections
+from xinyong.store.objection_reads import DECISION_COLUMNS, open_objections
 from xinyong.store.tables import list_entries, objection_decisions, objections
 from xinyong.store.unit_of_work import AuditNote, UnitOfWork
 
@@ -211,14 +211,7 @@ def forwarded_objections(
     shown_rows = {"open": decided.is_(None), "closed": recent}.get(state or "", or_(decided.is_(None), recent))
     where = and_(objections.c.forwarded_to == source, shown_rows)
     q = (
-        select(
-            objections,
-            objection_decisions.c.outcome,
-            objection_decisions.c.actor.label("decided_by"),
-            objection_decisions.c.at.label("decided_at"),
-            objection_decisions.c.reason.label("decision_reason"),
-            objection_decisions.c.remedy,
-        )
+        select(objections, *DECISION_COLUMNS)
         .select_from(open_objections())
         .where(where)
         .order_by(objections.c.id)

@@ -13,6 +13,17 @@ def open_objections() -> Any:
     return objections.outerjoin(objection_decisions, objection_decisions.c.objection_id == objections.c.id)
 
 
+# What a list of objections shows of each one's decision, if it has one (NULL while it is open).
+DECISION_COLUMNS = (
+    objection_decisions.c.outcome,
+    objection_decisions.c.actor.label("decided_by"),
+    objection_decisions.c.at.label("decided_at"),
+    objection_decisions.c.reason.label("decision_reason"),
+    objection_decisions.c.appeal_until,
+    objection_decisions.c.remedy,
+)
+
+
 # What `disputes_from` reads of an open objection, in its order.
 DISPUTE_COLUMNS = (
     objections.c.target_kind,
