@@ -66,6 +66,12 @@ def no_control(text: str, field: str, *, lines: bool = False) -> str:
     return text
 
 
+def plain_free_text(text: str, field: str, *, lines: bool = False) -> str:
+    """`text`, unless it holds a control character (`no_control`) or an identifier
+    (`no_identifier`): what every free text a party writes must pass."""
+    return no_identifier(no_control(text, field, lines=lines), field)
+
+
 _LINES = frozenset("\n\r\t")  # what a text typed into a form's text area holds besides characters
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from xinyong.domain.catalog import Catalog
 from xinyong.domain.errors import Forbidden, InvalidInput
-from xinyong.domain.free_text import no_control, no_identifier
+from xinyong.domain.free_text import no_identifier, plain_free_text
 from xinyong.domain.normalise import shown
 from xinyong.services.keys import Principal
 
@@ -37,7 +37,7 @@ def purpose_of(catalog: Catalog, context: str, purpose: str, reference: str | No
     reference = reference.strip()
     if len(reference) > REFERENCE_MAX:
         raise InvalidInput(f"reference: at most {REFERENCE_MAX} characters (got {len(reference)})")
-    return purpose, no_identifier(no_control(reference, "reference"), "reference")
+    return purpose, plain_free_text(reference, "reference")
 
 
 def reissue_hint(name: str) -> str:

@@ -20,7 +20,7 @@ from xinyong.domain.catalog.citations import words_problem
 from xinyong.domain.catalog.models import ListDefinition
 from xinyong.domain.clock import CLOCK
 from xinyong.domain.errors import InvalidInput, NotFound
-from xinyong.domain.free_text import no_control, no_identifier
+from xinyong.domain.free_text import plain_free_text
 from xinyong.domain.lists import (
     LINKS_THAT_MAY_LIST,
     Action,
@@ -55,7 +55,7 @@ def need_reason(reason: str | None, what: str) -> str:
         raise InvalidInput(f"{what} needs a reason the subject can read (at least {REASON_MIN} characters)")
     if len(text) > 1000:
         raise InvalidInput(f"{what}: the reason is {len(text)} characters; at most 1000")
-    return no_identifier(no_control(text, f"{what}: the reason", lines=True), f"{what}: the reason")
+    return plain_free_text(text, f"{what}: the reason", lines=True)
 
 
 def need_actor(actor: str, role: str) -> str:

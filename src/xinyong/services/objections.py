@@ -20,7 +20,7 @@ from xinyong.domain.catalog import Catalog
 from xinyong.domain.clock import CLOCK
 from xinyong.domain.disputes import Outcome, Target, TargetKind, objection_due, parse_target
 from xinyong.domain.errors import Conflict, InvalidInput, NotFound
-from xinyong.domain.free_text import no_control, no_identifier
+from xinyong.domain.free_text import plain_free_text
 from xinyong.domain.lists import Action, State
 from xinyong.domain.notices import Notice, NoticeKind, basis_text
 from xinyong.services import lists as lists_service
@@ -164,7 +164,7 @@ def file_objection(
     grounds = grounds.strip()
     if not 10 <= len(grounds) <= GROUNDS_MAX:
         raise InvalidInput(f"grounds: say in 10 to {GROUNDS_MAX} characters what is wrong (got {len(grounds)})")
-    no_identifier(no_control(grounds, "grounds", lines=True), "grounds")
+    plain_free_text(grounds, "grounds", lines=True)
     CLOCK.as_of(now, "now")  # a moment ahead of the clock is refused; the filing is stamped by it
     with UnitOfWork.writing(engine) as uow:
         _check_owner(uow.conn, subject_id, t)
@@ -186,7 +186,7 @@ def appeal(
     """Appeal a dismissal, once, within the appeal period; a different reviewer will decide it.
 
     The appeal is the subject's own: `actor` defaults to the subject of the objection."""
-    no_identifier(no_control(grounds, "grounds", lines=True), "grounds")
+    plain_free_text(grounds, "grounds", lines=True)
     CLOCK.as_of(now, "now")
     with UnitOfWork.writing(engine) as uow:
         conn = uow.conn

@@ -28,7 +28,7 @@ from xinyong.domain.catalog import Catalog
 from xinyong.domain.clock import CLOCK
 from xinyong.domain.disputes import RECORD_STANDS, Outcome, Target, TargetKind
 from xinyong.domain.errors import Conflict, InvalidInput, NotFound
-from xinyong.domain.free_text import no_control, no_identifier
+from xinyong.domain.free_text import plain_free_text
 from xinyong.domain.normalise import shown
 from xinyong.domain.notices import Notice, NoticeKind, basis_text
 from xinyong.services import lists as lists_service
@@ -81,7 +81,7 @@ def _reasons(reasons: str) -> str:
             f"reasons: say in {REASON_MIN} to {REASONS_MAX} characters why your record stands; the subject reads "
             f"them (got {len(text)})"
         )
-    return no_identifier(no_control(text, "reasons", lines=True), "reasons")  # as a reviewer's reasons
+    return plain_free_text(text, "reasons", lines=True)  # as a reviewer's reasons
 
 
 def _reference(reference: str | None) -> str | None:
@@ -93,7 +93,7 @@ def _reference(reference: str | None) -> str | None:
             f"reference: your decision document's number in 1 to {REFERENCE_MAX} characters, or leave it out "
             f"(got {len(text)})"
         )
-    return no_identifier(no_control(text, "reference"), "reference")
+    return plain_free_text(text, "reference")
 
 
 def answer_forwarded(

@@ -26,7 +26,7 @@ from xinyong.domain.disputes import (
     repair_due,
 )
 from xinyong.domain.errors import Conflict, InvalidInput, NotFound
-from xinyong.domain.free_text import no_control, no_identifier
+from xinyong.domain.free_text import plain_free_text
 from xinyong.domain.lists import OwnedByAnother, State, owner_refusal, repairs_end
 from xinyong.domain.notices import Notice, NoticeKind, basis_text
 from xinyong.services import notices as outbox
@@ -93,7 +93,7 @@ def file_repair(
     if evidence is not None and len(evidence) > EVIDENCE_MAX:
         raise InvalidInput(f"evidence: a reference (document number, receipt id) of at most {EVIDENCE_MAX} characters")
     if evidence is not None:
-        no_identifier(no_control(evidence, "evidence"), "evidence")
+        plain_free_text(evidence, "evidence")
     CLOCK.as_of(now, "now")  # a moment ahead of the clock is refused; the filing is stamped by it
     with UnitOfWork.writing(engine, dated=False) as uow:  # a request only: no record or list entry moves
         conn = uow.conn
