@@ -1,0 +1,146 @@
+"""What a reviewer reads of merges and splits: the proposals waiting, oldest first, and one proposal
+with both subjects side by side (as a reviewer must see them to judge that they are one, or two),
+what confirming it would move, and every decision on it with what that decision moved."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, func, select
+
+from xinyong.domain.errors import InvalidInput, NotFound
+from xinyong.services.list_views import entries
+from xinyong.store import merges_repo as repo
+from xinyong.store.merge_tables import subject_merge_decisions, subject_merge_proposals
+from xinyong.store.tables import records, sources, subjects
+
+PAGE_MAX = 200
+P = subject_merge_proposals
+
+
+def open_proposals(engine: Engine, *, limit: int = PAGE_MAX) -> dict[str, Any]:
+    """Merge and split proposals no decision stands on, oldest first, with both subjects' names."""
+    if not 1 <= limit <= PAGE_MAX:
+        raise InvalidInput(f"limit {limit}: give 1 to {PAGE_MAX}")
+    kept, other = subjects.alias("kept"), subjects.alias("other")
+    q = (
+        select(
+            P,
+            kept.c.kind.label("subject_kind"),
+            kept.c.display_name.label("subject_name"),
+            other.c.display_name.label("other_name"),
+        )
+        .join(kept, kept.c.id == P.c.subject_id)
+        .join(other, other.c.id == P.c.other_id)
+        .where(repo.undecided())
+        .order_by(P.c.at, P.c.id)
+    )
+    with engine.connect() as conn:
+        items = [dict(r._mapping) for r in conn.execute(q.limit(limit))]
+        total = int(conn.scalar(select(func.count()).select_from(P).where(repo.undecided())) or 0)
+    return {"items": items, "total": total, "limit": limit}
+
+
+def _side(conn: Connection, subject_id: int, known: datetime) -> dict[str, Any]:
+    """One subject as a reviewer compares it: kind, name, masked identifiers, current records by
+    source, and the merge that absorbed it, if one stands."""
+    s = conn.execute(select(subjects).where(subjects.c.id == subject_id)).one()
+    by_source = conn.execute(
+        select(records.c.source_id, sources.c.name, func.count().label("n"))
+        .join(sources, sources.c.id == records.c.source_id)
+        .where(records.c.subject_id == subject_id, records.c.superseded_at.is_(None))
+        .group_by(records.c.source_id, sources.c.name)
+        .order_by(records.c.source_id)
+    )
+    merged = repo.merge_standing(conn, known, absorbed=subject_id)
+    return {
+        "id": subject_id,
+        "kind": s.kind,
+        "name": s.display_name,
+        "identifiers": [{"scheme": i.scheme, "masked": i.masked} for i in repo.identifiers_of(conn, subject_id)],
+        "sources": [{"source_id": r.source_id, "source": r.name, "records": int(r.n)} for r in by_source],
+        "merged_into": None if merged is None else int(merged.subject_id),
+    }
+
+
+def _refs(rows: Any) -> list[dict[str, Any]]:
+    return [{"record": f"{r.source_id}/{r.source_ref}", "record_type": r.record_type} for r in rows]
+
+
+def _would_move(conn: Connection, p: Any) -> list[dict[str, Any]]:
+    """The records a confirmation would move, as the store holds them now."""
+    if p.action == "merge":
+        return _refs(repo.current_records_of(conn, int(p.other_id)))
+    if p.merge_id is not None:  # reversing a merge: what that merge moved goes back
+        moved = [(m.source_id, m.source_ref) for m in repo.moves_of(conn, int(p.merge_id))]
+    else:
+        moved = [tuple(ref.split("/", 1)) for ref in p.records or []]
+    found = []
+    for source_id, source_ref in moved:
+        rec = conn.execute(
+            select(records.c.source_id, records.c.source_ref, records.c.record_type).where(
+                records.c.source_id == source_id, records.c.source_ref == source_ref, records.c.superseded_at.is_(None)
+            )
+        ).first()
+        found.append({"record": f"{source_id}/{source_ref}", "record_type": rec.record_type if rec else None})
+    return found
+
+
+def _moved(conn: Connection, effect_id: int | None) -> list[dict[str, Any]]:
+    if effect_id is None:
+        return []
+    return [
+        {
+            "record": f"{m.source_id}/{m.source_ref}",
+            "from_subject": int(m.from_subject),
+            "to_subject": int(m.to_subject),
+        }
+        for m in repo.moves_of(conn, effect_id)
+    ]
+
+
+def proposal(engine: Engine, proposal_id: int, now: datetime) -> dict[str, Any]:
+    """One proposal: both subjects, the proposer's reason and document, what a confirmation would
+    move (while it is open), and each decision with what it moved (an undo names the records that
+    stayed because they changed since)."""
+    with engine.connect() as conn:
+        p = conn.execute(select(P).where(P.c.id == proposal_id)).first()
+        if p is None:
+            raise NotFound(f"no merge or split proposal {proposal_id}")
+        standing = repo.standing_decision(conn, proposal_id)
+        detail = dict(p._mapping)
+        detail["sides"] = [_side(conn, int(p.subject_id), now), _side(conn, int(p.other_id), now)]
+        detail["open"] = standing is None
+        detail["standing"] = None if standing is None else int(standing.id)
+        detail["would_move"] = _would_move(conn, p) if standing is None else []
+        decisions = []
+        for d in repo.decisions_on(conn, [proposal_id]):
+            row = dict(d._mapping)
+            row["moved"] = _moved(conn, d.effect_id)
+            decisions.append(row)
+    by_id = {d["id"]: d for d in decisions}
+    for d in decisions:
+        d["undone"] = any(u["reverses"] == d["id"] for u in decisions)
+        undone = by_id.get(d["reverses"])
+        if undone is not None:  # what the undone decision moved and this one did not move back stayed
+            back = {m["record"] for m in d["moved"]}
+            d["kept"] = [m["record"] for m in undone["moved"] if m["record"] not in back]
+    detail["decisions"] = decisions
+    for side in detail["sides"]:
+        side["entries"] = entries(engine, subject_id=side["id"], day=now.date())
+    return detail
+
+
+def proposal_of_decision(engine: Engine, decision_id: int) -> int:
+    """The proposal a decision was taken on.
+
+    Raises:
+        NotFound: no such decision.
+    """
+    with engine.connect() as conn:
+        q = select(subject_merge_decisions.c.proposal_id).where(subject_merge_decisions.c.id == decision_id)
+        found = conn.scalar(q)
+    if found is None:
+        raise NotFound(f"no merge or split decision {decision_id}")
+    return int(found)
