@@ -11,6 +11,7 @@ from sqlalchemy import Connection, Engine, func, select
 
 from xinyong.domain.errors import InvalidInput, NotFound
 from xinyong.services.list_views import entries
+from xinyong.store import clock
 from xinyong.store import merges_repo as repo
 from xinyong.store.merge_tables import subject_merge_decisions, subject_merge_proposals
 from xinyong.store.tables import records, sources, subjects
@@ -109,8 +110,9 @@ def proposal(engine: Engine, proposal_id: int, now: datetime) -> dict[str, Any]:
         if p is None:
             raise NotFound(f"no merge or split proposal {proposal_id}")
         standing = repo.standing_decision(conn, proposal_id)
+        known = max(now, clock.known_at(conn))  # as the service reads merges: stamps may run ahead of now
         detail = dict(p._mapping)
-        detail["sides"] = [_side(conn, int(p.subject_id), now), _side(conn, int(p.other_id), now)]
+        detail["sides"] = [_side(conn, int(p.subject_id), known), _side(conn, int(p.other_id), known)]
         detail["open"] = standing is None
         detail["standing"] = None if standing is None else int(standing.id)
         detail["would_move"] = _would_move(conn, p) if standing is None else []
