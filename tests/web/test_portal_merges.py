@@ -17,7 +17,9 @@ from playwright.sync_api import Browser, sync_playwright
 from sqlalchemy import Engine, select
 
 from builders import make_uscc
+from xinyong.domain.catalog import Catalog
 from xinyong.services import merges
+from xinyong.services.corrections import new_version
 from xinyong.store.linking_tables import subject_merges
 from xinyong.store.merge_tables import subject_merge_decisions
 from xinyong.store.tables import audit_events, identifiers, records
@@ -284,6 +286,34 @@ def test_a_split_shows_the_records_it_moves_and_moves_them(
     ), "oldest first"
     assert v.post(path + "/decision", {"decision": "confirm", "reason": WHY}, form_page=path).status_code == 303
     assert _subject_of(portal.engine, *TWIN) == world.proposed_company
+
+
+def test_a_split_reversing_a_merge_names_a_record_changed_since_as_staying(
+    portal: Portal, world: World, merge: int, visit: Any, catalog: Catalog
+) -> None:
+    v = _reviewer(world, visit)
+    path = f"/review/merges/{merge}"
+    assert v.post(path + "/decision", {"decision": "confirm", "reason": WHY}, form_page=path).status_code == 303
+    with portal.engine.connect() as conn:
+        merge_id = int(conn.scalar(select(subject_merges.c.id)))  # type: ignore[arg-type]
+    split = merges.propose_split(
+        portal.engine, world.listed_company, by="reviewer:li", reason="two companies after all",
+        merge_id=merge_id, now=datetime.now(UTC),
+    )["proposal"]  # fmt: skip
+    moved = v.get(f"/review/merges/{split}").text
+    assert "tax/TX-W" in moved and "stays: changed since the merge" not in moved
+    with portal.engine.begin() as conn:  # what an upheld objection's correction writes: a version of its own
+        new_version(
+            conn, catalog, *TWIN, cause="objection upheld: amount corrected", set_attributes={"amount_cny": "800000"}
+        )
+    changed = v.get(f"/review/merges/{split}").text
+    row = changed.split("tax/TX-W", 1)[1].split("</tr>", 1)[0]
+    assert "stays: changed since the merge" in row, "a record corrected since the merge stays where it is"
+    split_page = f"/review/merges/{split}"
+    done = v.post(split_page + "/decision", {"decision": "confirm", "reason": WHY}, form_page=split_page)
+    assert done.status_code == 303 and _subject_of(portal.engine, *TWIN) == world.listed_company
+    text = " ".join(_texts(v.get(split_page).text))
+    assert "Records that stayed, changed since: tax/TX-W" in text
 
 
 def _patterns(folder: str, strings: set[str]) -> dict[str, re.Pattern[str]]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import Connection, Engine, func, select, tuple_
 
 from xinyong.domain.errors import InvalidInput, NotFound
 from xinyong.services.list_views import entries
@@ -65,26 +65,30 @@ def _side(conn: Connection, subject_id: int, known: datetime) -> dict[str, Any]:
     }
 
 
-def _refs(rows: Any) -> list[dict[str, Any]]:
-    return [{"record": f"{r.source_id}/{r.source_ref}", "record_type": r.record_type} for r in rows]
-
-
 def _would_move(conn: Connection, p: Any) -> list[dict[str, Any]]:
-    """The records a confirmation would move, as the store holds them now."""
+    """The records a confirmation would move, as the store holds them now; in a split that reverses
+    a merge, a record changed since the merge moved it stays (`move_back`), and is marked so."""
     if p.action == "merge":
-        return _refs(repo.current_records_of(conn, int(p.other_id)))
-    if p.merge_id is not None:  # reversing a merge: what that merge moved goes back
-        moved = [(m.source_id, m.source_ref) for m in repo.moves_of(conn, int(p.merge_id))]
-    else:
-        moved = [tuple(ref.split("/", 1)) for ref in p.records or []]
+        rows = repo.current_records_of(conn, int(p.other_id))
+        return [{"record": f"{r.source_id}/{r.source_ref}", "record_type": r.record_type, "stays": False} for r in rows]
+    wanted: dict[tuple[str, str], int | None] = {}  # record -> the version the merge wrote, if reversing one
+    if p.merge_id is not None:  # what that merge moved goes back, unless changed since
+        wanted = {(m.source_id, m.source_ref): int(m.record_id) for m in repo.moves_of(conn, int(p.merge_id))}
+    for ref in p.records or []:
+        source_id, _, source_ref = ref.partition("/")
+        wanted[(source_id, source_ref)] = None
+    current = {}
+    if wanted:
+        q = select(records.c.id, records.c.source_id, records.c.source_ref, records.c.record_type).where(
+            tuple_(records.c.source_id, records.c.source_ref).in_(list(wanted)), records.c.superseded_at.is_(None)
+        )
+        current = {(r.source_id, r.source_ref): r for r in conn.execute(q)}
     found = []
-    for source_id, source_ref in moved:
-        rec = conn.execute(
-            select(records.c.source_id, records.c.source_ref, records.c.record_type).where(
-                records.c.source_id == source_id, records.c.source_ref == source_ref, records.c.superseded_at.is_(None)
-            )
-        ).first()
-        found.append({"record": f"{source_id}/{source_ref}", "record_type": rec.record_type if rec else None})
+    for (source_id, source_ref), version in wanted.items():
+        rec = current.get((source_id, source_ref))
+        stays = version is not None and (rec is None or int(rec.id) != version)
+        found.append({"record": f"{source_id}/{source_ref}", "record_type": rec.record_type if rec else None,
+                      "stays": stays})  # fmt: skip
     return found
 
 
@@ -116,6 +120,7 @@ def proposal(engine: Engine, proposal_id: int, now: datetime) -> dict[str, Any]:
         detail["open"] = standing is None
         detail["standing"] = None if standing is None else int(standing.id)
         detail["would_move"] = _would_move(conn, p) if standing is None else []
+        merge_moves = None if p.merge_id is None else _moved(conn, int(p.merge_id))  # a split reversing it
         decisions = []
         for d in repo.decisions_on(conn, [proposal_id]):
             row = dict(d._mapping)
@@ -124,10 +129,14 @@ def proposal(engine: Engine, proposal_id: int, now: datetime) -> dict[str, Any]:
     by_id = {d["id"]: d for d in decisions}
     for d in decisions:
         d["undone"] = any(u["reverses"] == d["id"] for u in decisions)
-        undone = by_id.get(d["reverses"])
-        if undone is not None:  # what the undone decision moved and this one did not move back stayed
+        # What the decision reversed moved, and this one did not move back, stayed (changed since).
+        if d["reverses"] in by_id:
+            before: list[dict[str, Any]] | None = by_id[d["reverses"]]["moved"]
+        else:
+            before = merge_moves if d["outcome"] == "confirm" else None
+        if before is not None:
             back = {m["record"] for m in d["moved"]}
-            d["kept"] = [m["record"] for m in undone["moved"] if m["record"] not in back]
+            d["kept"] = list(dict.fromkeys(m["record"] for m in before if m["record"] not in back))
     detail["decisions"] = decisions
     for side in detail["sides"]:
         side["entries"] = entries(engine, subject_id=side["id"], day=now.date())
