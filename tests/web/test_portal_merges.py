@@ -401,6 +401,7 @@ def test_a_reviewer_confirms_a_merge_in_the_browser_and_undoes_it(
     page.click("form.form button[type=submit]")
     page.wait_for_url(re.compile(r"decided=1"))
     assert "The decision is stored" in page.inner_text("main") and _serious(page) == []
+    _shot(page, "merges-en-reviewer-decided")
     assert _subject_of(portal.engine, *TWIN) == world.listed_company
     page.fill("input[id^=undo-]", "The authority withdrew its notice.")
     page.click("form.inline button[type=submit]")
