@@ -7,6 +7,8 @@
   daily maintenance, a reviewer's decisions) with a story that happened in the months before
   today, since the portal answers as of now: a company on the black list, a resident on it,
   another company's proposal waiting, and keys for every role.
+- `merge` adds to that world, now, a tax record of the listed company under another code and a
+  reviewer's proposal that the two are one (the merge pages' tests and page walks take it).
 - `Visitor` is one browser-less user of the portal: it keeps cookies, signs in through the
   form with its key, and posts forms with the CSRF token the page gave it.
 """
@@ -30,11 +32,13 @@ from process_story import Story, hold, org_row, person_row, release
 from xinyong.domain.catalog import Catalog
 from xinyong.domain.identifiers import IdentifierVault
 from xinyong.services import lists as lists_service
+from xinyong.services import merges
 from xinyong.services.keys import create_key
 from xinyong.services.scoring import rescore
 
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 PERSON_NAME = "欧阳娜娜"
+MERGE_DOCUMENT = "市监变〔2027〕12号"
 
 
 @dataclass
@@ -63,6 +67,13 @@ class World:
     proposed_company: int
     proposal: int
     keys: dict[str, str] = field(default_factory=dict)
+
+
+def tax_row(ref: str, n: int) -> dict[str, Any]:
+    """A major tax violation of company n, under its own code."""
+    return {"source_ref": ref, "revision": 1, "record_type": "tax.major_violation", "subject_name": "温州某某实业有限公司",
+            "id_scheme": "cn.uscc", "id_number": make_uscc(n), "decided_on": "2024-02-20", "valid_from": "2024-02-25",
+            "valid_until": "", "document_no": f"杭税稽 {n}", "violation": "false_invoicing", "amount_cny": "900000"}  # fmt: skip
 
 
 @pytest.fixture
@@ -102,6 +113,21 @@ def world(portal: Portal, catalog: Catalog, vault: IdentifierVault, tmp_path: Pa
         "consumer": portal.key("consumer", "finance-bureau", scopes={"contexts": ["procurement.tender"]}),
     }
     return w
+
+
+@pytest.fixture
+def merge(portal: Portal, world: World, catalog: Catalog, vault: IdentifierVault, tmp_path: Path) -> int:
+    """The id of a reviewer's proposal (reviewer:li) that the listed company and a company under
+    another code, with a tax record and no list entry, are one."""
+    story = Story(portal.engine, catalog, vault, tmp_path / "merge")
+    story.ingest([tax_row("TX-W", 64)], datetime.now(UTC), source="tax")
+    release()
+    why = f"the registration authority's notice {MERGE_DOCUMENT} says the two codes are one company"
+    made = merges.propose_merge(
+        portal.engine, world.listed_company, story.subject_of("TX-W", "tax"), by="reviewer:li", reason=why,
+        document_no=MERGE_DOCUMENT, now=datetime.now(UTC),
+    )  # fmt: skip
+    return int(made["proposal"])
 
 
 class Visitor:

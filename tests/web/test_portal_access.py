@@ -29,6 +29,7 @@ def _path(route: APIRoute, world: World) -> str:
         .replace("{repair_id}", "1")
         .replace("{proposal_id}", "1")
         .replace("{judgement_id}", "1")
+        .replace("{decision_id}", "1")
         .replace("{name}", "grades")
         .replace("{tag}", "en")
     )

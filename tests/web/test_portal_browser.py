@@ -31,8 +31,13 @@ ARGS = [
 PAGES = {
     "public": ["/", "/search?q=杭州某某", "/measures", "/signin", "/entities/{company}", "/entities/{person}"],
     "subject": ["/me", "/me/objections/new?target=record:court/H-1", "/me/repairs/new?record=court/H-1"],
-    "reviewer": ["/review", "/review/entries/{proposal}"],
-    "admin": ["/admin", "/admin/catalog", "/admin/whatif", "/review"],
+    "reviewer": [
+        "/review",
+        "/review/entries/{proposal}",
+        "/review/merges/{merge}",
+        "/review/subjects/{company}/merges",
+    ],
+    "admin": ["/admin", "/admin/catalog", "/admin/whatif", "/review", "/review/merges/{merge}"],
 }
 
 
@@ -79,7 +84,7 @@ def _serious(page: Page) -> list[str]:
 @pytest.mark.parametrize("backend", ["sqlite"])
 @pytest.mark.parametrize("lang", ["zh-CN", "en"])
 def test_every_page_for_every_role_passes_axe_and_is_photographed(
-    portal: Portal, world: World, browser: Browser, lang: str
+    portal: Portal, world: World, merge: int, browser: Browser, lang: str
 ) -> None:
     problems: dict[str, list[str]] = {}
     for role, paths in PAGES.items():
@@ -91,7 +96,9 @@ def test_every_page_for_every_role_passes_axe_and_is_photographed(
         if role != "public":
             _sign_in(page, portal, world.keys[role])
         for path in paths:
-            url = path.format(company=world.listed_company, person=world.listed_person, proposal=world.proposal)
+            url = path.format(
+                company=world.listed_company, person=world.listed_person, proposal=world.proposal, merge=merge
+            )
             response = page.goto(portal.url + url)
             assert response is not None and response.status == 200, f"{role} {url}: {response and response.status}"
             assert page.locator("main h1").count() == 1 and page.locator("html").get_attribute("lang") == lang

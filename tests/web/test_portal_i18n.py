@@ -86,8 +86,13 @@ def test_no_template_shows_text_outside_a_translation_call() -> None:
 PAGES = {
     "public": ["/", "/search?q=%E6%9D%AD%E5%B7%9E", "/measures", "/signin", "/entities/{company}", "/nowhere"],
     "subject": ["/me", "/me/objections/new?target=record:court/H-1", "/me/repairs/new?record=court/H-1"],
-    "reviewer": ["/review", "/review/entries/{proposal}"],
-    "admin": ["/admin", "/admin/catalog", "/admin/whatif"],
+    "reviewer": [
+        "/review",
+        "/review/entries/{proposal}",
+        "/review/merges/{merge}",
+        "/review/subjects/{company}/merges",
+    ],
+    "admin": ["/admin", "/admin/catalog", "/admin/whatif", "/review/merges/{merge}", "/entities/{company}"],
 }
 
 
@@ -95,7 +100,7 @@ def _untranslated(html: str, english: dict[str, re.Pattern[str]]) -> list[str]:
     return [t for t in _texts(html) for msgid, pattern in english.items() if pattern.fullmatch(t)]
 
 
-def test_every_page_in_chinese_shows_no_english_ui_string(portal: Portal, world: World, visit: Any) -> None:
+def test_every_page_in_chinese_shows_no_english_ui_string(portal: Portal, world: World, merge: int, visit: Any) -> None:
     zh = _catalog("zh_CN")
     # A catalog string whose translation differs, as it would show untranslated (values filled in).
     english = {
@@ -108,7 +113,7 @@ def test_every_page_in_chinese_shows_no_english_ui_string(portal: Portal, world:
         if role != "public":
             v.sign_in(world.keys[role])
         for path in paths:
-            page = v.get(path.format(company=world.listed_company, proposal=world.proposal))
+            page = v.get(path.format(company=world.listed_company, proposal=world.proposal, merge=merge))
             assert '<html lang="zh-CN">' in page.text, path
             assert not _untranslated(page.text, english), f"{role} {path}: {_untranslated(page.text, english)[:5]}"
             assert "信用信息门户" in page.text

@@ -136,6 +136,18 @@ def standing_decision(conn: Connection, proposal_id: int) -> Any:
     return conn.execute(q.order_by(subject_merge_decisions.c.id.desc()).limit(1)).first()
 
 
+def undecided() -> ColumnElement[bool]:
+    """The condition on `subject_merge_proposals`: no confirm or reject stands on it (never decided,
+    or its decision was undone), as `standing_decision` reads one proposal."""
+    d, undo = subject_merge_decisions.alias("d"), subject_merge_decisions.alias("undo")
+    decided = exists().where(
+        d.c.proposal_id == subject_merge_proposals.c.id,
+        d.c.outcome != "undo",
+        ~exists().where(undo.c.reverses == d.c.id),
+    )
+    return ~decided
+
+
 def proposals_about(conn: Connection, subject_id: int) -> list[Any]:
     q = select(subject_merge_proposals).where(
         (subject_merge_proposals.c.subject_id == subject_id) | (subject_merge_proposals.c.other_id == subject_id)

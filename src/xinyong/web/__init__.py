@@ -13,10 +13,10 @@ from starlette.responses import Response
 
 from xinyong.domain.errors import XinyongError
 from xinyong.web.pages import PageRefused, SignInRequired, Viewer, current_viewer, language, render, see_other
-from xinyong.web.routers import admin, matches, public, review, subject
+from xinyong.web.routers import admin, matches, merges, public, review, subject
 
 # Every router of the portal; the authorisation test walks their routes.
-ROUTERS = (public.router, subject.router, review.router, matches.router, admin.router)
+ROUTERS = (public.router, subject.router, review.router, matches.router, merges.router, admin.router)
 # Paths that belong to the API: their errors stay application/problem+json.
 API_PREFIXES = ("/v1/", "/docs", "/redoc", "/openapi.json", "/metrics", "/healthz", "/readyz")
 

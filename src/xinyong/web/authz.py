@@ -43,6 +43,10 @@ PAGES: dict[str, frozenset[Role]] = {
     "web_match": STAFF,
     "web_decide_match": REVIEWER,
     "web_undo_match": REVIEWER,
+    "web_merge": STAFF,  # as the API's merge_history: admins read, only a reviewer decides
+    "web_decide_merge": REVIEWER,
+    "web_undo_merge": REVIEWER,
+    "web_subject_merges": STAFF,
     # administrators
     "web_dashboards": ADMIN,
     "web_plot": ADMIN,

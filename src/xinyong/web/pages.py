@@ -194,6 +194,8 @@ WORDS = {
     "match_outcomes": words.MATCH_OUTCOMES,
     "priorities": words.PRIORITIES,
     "comparisons": words.COMPARISONS,
+    "merge_actions": words.MERGE_ACTIONS,
+    "merge_states": words.MERGE_STATES,
 }
 
 

@@ -19,7 +19,7 @@ from typing import Any
 from xinyong.domain.catalog import Catalog, load_catalog
 from xinyong.domain.catalog.loader import CatalogError
 from xinyong.domain.disputes import objection_due, repair_due
-from xinyong.domain.errors import InvalidInput
+from xinyong.domain.errors import InvalidInput, NotFound
 from xinyong.reports.issue import issue_report
 from xinyong.services import lists as lists_service
 from xinyong.services.context import AppContext
@@ -32,6 +32,12 @@ from xinyong.services.linking_views import PAGE_MAX
 from xinyong.services.linking_views import open_proposals as open_matches
 from xinyong.services.linking_views import proposal as match_detail
 from xinyong.services.list_views import entries, entry_detail
+from xinyong.services.merge_views import open_proposals as open_merges
+from xinyong.services.merge_views import proposal as merge_detail
+from xinyong.services.merge_views import proposal_of_decision
+from xinyong.services.merges import decide as decide_merge_service
+from xinyong.services.merges import history as merge_history_service
+from xinyong.services.merges import undo as undo_merge_service
 from xinyong.services.objection_rulings import decide_objection as decide_objection_service
 from xinyong.services.objection_views import objection_detail, objection_rows
 from xinyong.services.objections import file_objection as file_objection_service
@@ -182,14 +188,15 @@ def deadlines(ctx: AppContext) -> dict[str, Any]:
 
 def queues(ctx: AppContext, who: Principal) -> dict[str, list[dict[str, Any]]]:
     """Proposals, open objections and open repair requests, each sorted by its deadline; match
-    proposals, best first."""
+    proposals, best first; merge and split proposals, oldest first."""
     today = _now().date()
     proposals = entries(ctx.engine, state="proposed", day=today, limit=500)
     objections = sorted(objection_rows(ctx.engine, state="open", limit=500), key=lambda o: (o["due_on"], o["id"]))
     repairs = sorted(repair_rows(ctx.engine, state="open", limit=500), key=lambda r: (r["due_on"], r["id"]))
     matches = open_matches(ctx.engine, limit=PAGE_MAX)["items"]
+    merges = open_merges(ctx.engine)["items"]
     audit_view(ctx, who, "read_queues", "queues:*", DUE_PROCESS)
-    return {"proposals": proposals, "objections": objections, "repairs": repairs, "matches": matches}
+    return {"proposals": proposals, "objections": objections, "repairs": repairs, "matches": matches, "merges": merges}
 
 
 def entry(ctx: AppContext, who: Principal, entry_id: int) -> dict[str, Any]:
@@ -290,6 +297,38 @@ def undo_match(ctx: AppContext, who: Principal, judgement_id: int, reason: str) 
     return undo_match_service(
         ctx.engine, ctx.catalog, judgement_id, reviewer=who.actor, reason=reason, now=_now(), audit=note
     )
+
+
+def merge(ctx: AppContext, who: Principal, proposal_id: int) -> dict[str, Any]:
+    """A merge or split proposal with both subjects side by side: a read of two subjects' data."""
+    data = merge_detail(ctx.engine, proposal_id, _now())
+    audit_view(ctx, who, "read_subject_merge", f"subject_merge:{proposal_id}", DUE_PROCESS)
+    return data
+
+
+def decide_merge(ctx: AppContext, who: Principal, proposal_id: int, outcome: str, reason: str) -> dict[str, Any]:
+    note = _decision(who, f"merge_{outcome}", f"subject_merge:{proposal_id}")
+    return decide_merge_service(
+        ctx.engine, ctx.catalog, proposal_id, outcome, reviewer=who.actor, reason=reason, now=_now(), audit=note
+    )
+
+
+def undo_merge(ctx: AppContext, who: Principal, proposal_id: int, decision_id: int, reason: str) -> dict[str, Any]:
+    """Undo a decision named under its proposal's page: a decision on another proposal is not found
+    there (the address says which proposal the reviewer was looking at)."""
+    if proposal_of_decision(ctx.engine, decision_id) != proposal_id:
+        raise NotFound(f"no decision {decision_id} on merge or split proposal {proposal_id}")
+    note = _decision(who, "merge_undo", f"subject_merge_decision:{decision_id}")
+    return undo_merge_service(
+        ctx.engine, ctx.catalog, decision_id, reviewer=who.actor, reason=reason, now=_now(), audit=note
+    )
+
+
+def merge_history(ctx: AppContext, who: Principal, subject_id: int) -> dict[str, Any]:
+    """Every merge and split proposal about a subject, as `GET /v1/subjects/{id}/merges` reads it."""
+    data = merge_history_service(ctx.engine, subject_id, _now())
+    audit_view(ctx, who, "read_subject_merges", f"subject:{subject_id}", DUE_PROCESS)
+    return data
 
 
 # -- administrators ------------------------------------------------------------------------------

@@ -126,3 +126,8 @@ COMPARISONS = {
     "document": N_("Document number"),
     "source": N_("Department"),
 }
+
+MERGE_ACTIONS = {"merge": N_("merge"), "split": N_("split")}
+
+# The state of a merge or split proposal (services.merges.history): the decision that stands on it.
+MERGE_STATES = {"open": N_("open"), "confirmed": N_("confirmed"), "rejected": N_("rejected")}
