@@ -25,6 +25,7 @@ from builders import court_row, make_ric, make_uscc, mistype
 from xinyong.domain.catalog import Catalog, load_catalog
 from xinyong.domain.catalog.models import CORE_FIELDS, AttributeSpec
 from xinyong.domain.records import Problem, RowValidator, ValidRow
+from xinyong.domain.rows import content_hashes
 from xinyong.domain.values import canonical_json
 from xinyong.ingest.chunks import validate_chunk
 from xinyong.ingest.readers import RawChunk
@@ -845,3 +846,39 @@ def test_the_fast_path_takes_whole_chunks_in_the_common_form(validators, drawn):
     lines = list(range(2, 2 + len(rows)))
     fast = validators[source].fast_rows(lines, {c: [r.get(c) for r in rows] for c in columns})
     assert None not in fast
+
+
+# --- the content hash ---------------------------------------------------------------------------
+
+# Digests the store holds for these rows (validated on 2026-11-29 under the test key): a new
+# definition of the hash would make every revision sent again look changed, and be refused as a
+# conflict. Computed before the hash moved from validation to the writer; it must not move.
+STORED_DIGESTS = {
+    "C-1": "1fdd08687f539644bc1e11ae0e938852289bbcaabe9f9224cc06e47d34726f15",  # every field given
+    "C-2": "dbe99e0a26c9367639588d03ac4950b6a4d08417547b97cbb130da09cf0c27c1",  # no number, no end
+    "C-3": "b3a1dab4bfb984f534b7e1437a6af279ce9bc3d4f448b144930fa7efad71d995",  # a mistyped number
+    "C-4": "06b60bc879e5c50f7a22f46102218e78bbfa63f2ba21f919ea068b0a3fdd0efd",  # no name
+}
+HASHED_ROWS = [
+    court_row("C-1", "11010119900307663X"),
+    court_row("C-2", None, valid_until=""),
+    court_row("C-3", "110101199003076631"),
+    court_row("C-4", "11010119900307663X", subject_name=""),
+]
+
+
+def test_content_hashes_are_the_digests_the_store_holds_on_every_path(validators: dict[str, RowValidator]) -> None:
+    v = validators["court"]
+    expected = [STORED_DIGESTS[r["source_ref"]] for r in HASHED_ROWS]
+    for validate in (v.validate, v.general):
+        rows = [validate(2 + i, r) for i, r in enumerate(HASHED_ROWS)]
+        assert all(isinstance(r, ValidRow) for r in rows), rows
+        assert content_hashes(rows) == expected  # type: ignore[arg-type]
+    columns = list(HASHED_ROWS[0])
+    raw = RawChunk(columns, text_only=True)
+    raw.lines.extend(range(2, 2 + len(HASHED_ROWS)))
+    raw.rows.extend([str(r[c]) if r[c] is not None else "" for c in columns] for r in HASHED_ROWS)
+    chunk = validate_chunk(v, raw)
+    assert not chunk.problems, chunk.problems
+    assert content_hashes(chunk.valid) == expected
+    assert content_hashes([]) == []

@@ -16,7 +16,6 @@ and in chunks).
 
 from __future__ import annotations
 
-import hashlib
 import operator
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -40,7 +39,6 @@ _INTEGERS = re.compile(r"(?:[0-9]{1,15}\n)*")
 _PLAIN = frozenset((str, type(None)))
 _EMPTY = frozenset((None, ""))
 Column = list[Any]
-_HEX = operator.methodcaller("hexdigest")
 
 
 def _remember(cache: dict[Any, Any], key: object, value: Any) -> Any:
@@ -309,7 +307,7 @@ class FastPath:
         schemes: Column,
         members: list[Column],
     ) -> list[ValidRow]:
-        """ValidRows from the columns of rows that passed, with their identifiers and content hashes."""
+        """ValidRows from the columns of rows that passed, with their identifiers."""
         scheme_ids = [s.id for s in schemes]
         identified = self._v.identify_all(scheme_ids, numbers)
         hashes, masks, plain, unresolved = zip(*identified, strict=True)
@@ -320,20 +318,6 @@ class FastPath:
             attributes = list(map("{%s}".__mod__, map(",".join, rows)))
         else:
             attributes = ["{}"] * len(lines)
-        contents = map(
-            "\x1f".join,
-            zip(
-                repeat(type_id),
-                scheme_ids,
-                [h or "" for h in hashes],
-                [s or "" for s in names],
-                decided,
-                starts,
-                [e or "" for e in ends],
-                [d or "" for d in documents],
-                attributes,
-            ),
-        )
         return list(
             map(
                 self._make,
@@ -354,7 +338,6 @@ class FastPath:
                     ends,
                     documents,
                     attributes,
-                    map(_HEX, map(hashlib.sha256, map(str.encode, contents))),
                 ),
             )
         )

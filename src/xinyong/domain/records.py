@@ -6,7 +6,6 @@ and says what to fix. Personal identifiers leave this module only as keyed hashe
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -315,19 +314,6 @@ class RowValidator:
             unresolved: str | None = "missing identifier"
         else:
             id_hash, id_masked, id_public, unresolved = self.identify(scheme.id, number)
-        content = "\x1f".join(
-            (
-                type_id,
-                scheme.id,
-                id_hash or "",
-                subject_name or "",
-                decided_on,
-                valid_from,
-                valid_until or "",
-                document_no or "",
-                attributes_json,
-            )
-        )
         return ValidRow(
             line,
             source_ref,
@@ -345,7 +331,6 @@ class RowValidator:
             valid_until,
             document_no,
             attributes_json,
-            hashlib.sha256(content.encode()).hexdigest(),
         )
 
 

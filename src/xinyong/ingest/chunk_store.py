@@ -11,6 +11,7 @@ from operator import attrgetter
 from sqlalchemy import Connection
 
 from xinyong.domain.records import Problem, ValidRow
+from xinyong.domain.rows import content_hashes
 from xinyong.ingest.chunks import Chunk
 from xinyong.ingest.rejects import RejectReport
 from xinyong.ingest.summary import merge_reading
@@ -67,14 +68,15 @@ def store_chunk(
                 skip.add(r.line)
             else:
                 first_line[r.source_ref] = r.line
+    hashes = content_hashes(valid)
     stored = store.stored_versions(refs)
     to_supersede: list[int] = []
     if stored:  # references the store holds already: decided one by one
-        for r in valid:
+        for r, content_hash in zip(valid, hashes, strict=True):
             versions = stored.get(r.source_ref)
             if versions is None or r.line in skip:
                 continue
-            problem, supersede = _against_stored(r, versions, batch_id)
+            problem, supersede = _against_stored(r, content_hash, versions, batch_id)
             if problem is not None:
                 refused.append(problem)
                 skip.add(r.line)
@@ -83,13 +85,17 @@ def store_chunk(
                 skip.add(r.line)
             elif supersede:
                 to_supersede.append(supersede)
-    rows = [r for r in valid if r.line not in skip] if skip else valid
+    if skip:
+        kept = [i for i, r in enumerate(valid) if r.line not in skip]
+        rows, hashes = [valid[i] for i in kept], [hashes[i] for i in kept]
+    else:
+        rows = valid
     result.new_versions += len(to_supersede)
     result.accepted += len(rows) - len(to_supersede)
     links = store.link(rows)
     result.subjects_created += links.created
     repo.supersede(conn, to_supersede, stamp)
-    record_ids = store.store(rows, links)
+    record_ids = store.store(rows, hashes, links)
     keep_fragments(conn, rows, record_ids, chunk.fragments)  # for match review: see docs/linking.md
     refused.sort(key=attrgetter("line"))
     problems = chunk.problems + refused
@@ -108,8 +114,11 @@ def store_chunk(
             )
 
 
-def _against_stored(r: ValidRow, versions: list[StoredVersion], batch_id: int) -> tuple[Problem | None, int | None]:
-    """What to do with a row whose reference the store holds: (problem, version to supersede).
+def _against_stored(
+    r: ValidRow, content_hash: str, versions: list[StoredVersion], batch_id: int
+) -> tuple[Problem | None, int | None]:
+    """What to do with a row (of `content_hash`) whose reference the store holds: (problem,
+    version to supersede).
 
     Returns (None, None) for a row already stored unchanged, (None, 0) for a first version of a
     reference whose versions are all superseded, and (None, id) for a new version of record `id`.
@@ -123,7 +132,7 @@ def _against_stored(r: ValidRow, versions: list[StoredVersion], batch_id: int) -
         return _dup(r, earlier.batch_line), None
     same = next((v for v in versions if v.revision == r.revision and v.version == 0), None)
     if same is not None:
-        if same.content_hash == r.content_hash:
+        if same.content_hash == content_hash:
             return None, None
         return (
             Problem(

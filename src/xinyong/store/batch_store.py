@@ -65,16 +65,16 @@ _IDENTIFIERS_OF = {
     "JOIN identifiers i ON i.value_hash = u.h",
 }
 # Each statement's rows carry what differs from row to row; the rest is written into the statement
-# (see BatchStore._constant). A record's row: these fields of its ValidRow, then subject_id,
-# link_method and id.
+# (see BatchStore._constant). A record's row: these fields of its ValidRow, then its content hash,
+# subject_id, link_method and id.
 _RECORD_FIELDS = (
     "source_ref", "revision", "record_type", "subject_kind", "subject_name", "scheme", "id_hash", "id_masked",
-    "decided_on", "valid_from", "valid_until", "document_no", "attributes_json", "content_hash", "line",
+    "decided_on", "valid_from", "valid_until", "document_no", "attributes_json", "line",
 )  # fmt: skip
 _RECORD_COLUMNS = (
     "source_ref", "revision", "record_type", "subject_kind", "subject_name", "id_scheme", "id_hash", "id_masked",
-    "decided_on", "valid_from", "valid_until", "document_no", "attributes", "content_hash", "batch_line",
-    "subject_id", "link_method", "id",
+    "decided_on", "valid_from", "valid_until", "document_no", "attributes", "batch_line",
+    "content_hash", "subject_id", "link_method", "id",
 )  # fmt: skip
 _RECORD_OF = operator.itemgetter(*(ValidRow._fields.index(f) for f in _RECORD_FIELDS))
 _KIND, _NAME, _SCHEME, _MASKED, _PUBLIC = (
@@ -175,9 +175,10 @@ class BatchStore:
             return {}
         return {value_hash: int(subject_id) for value_hash, subject_id in self._matching(_IDENTIFIERS_OF, keys)}
 
-    def store(self, rows: Sequence[ValidRow], links: Links) -> list[int]:
-        """Insert the rows as records of their subjects (creating the new subjects first), and
-        queue those that cannot be linked. Returns the records' ids, in the rows' order."""
+    def store(self, rows: Sequence[ValidRow], hashes: Sequence[str], links: Links) -> list[int]:
+        """Insert the rows (with their content hashes) as records of their subjects (creating the
+        new subjects first), and queue those that cannot be linked. Returns the records' ids, in
+        the rows' order."""
         if not rows:
             return []
         conn = self._conn
@@ -211,7 +212,7 @@ class BatchStore:
             )
         record_ids = allocate_ids(conn, records, len(rows))
         methods = repeat("identifier") if None not in ids else [None if i is None else "identifier" for i in ids]
-        linked = zip(ids, methods, record_ids, strict=False)  # methods may repeat without end
+        linked = zip(hashes, ids, methods, record_ids, strict=False)  # methods may repeat without end
         insert_rows(
             conn,
             records,
