@@ -24,6 +24,7 @@ from typing import Any
 
 import httpx
 import pytest
+from playwright.sync_api import Browser, sync_playwright
 from sqlalchemy import Engine
 
 from builders import make_uscc
@@ -168,3 +169,23 @@ def visit(portal: Portal) -> Iterator[Any]:
     yield make
     for v in made:
         v.close()
+
+
+# The browser of the portal's browser tests: Debian's Chromium (Playwright's own download is not used).
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()

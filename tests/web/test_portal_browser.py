@@ -9,25 +9,15 @@ its recomputed grade, once with the mouse's clicks and once with the keyboard al
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
 from .conftest import Portal, World
 
 SHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 PAGES = {
     "public": ["/", "/search?q=杭州某某", "/measures", "/signin", "/entities/{company}", "/entities/{person}"],
     "subject": ["/me", "/me/objections/new?target=record:court/H-1", "/me/repairs/new?record=court/H-1"],
@@ -39,14 +29,6 @@ PAGES = {
     ],
     "admin": ["/admin", "/admin/catalog", "/admin/whatif", "/review", "/review/merges/{merge}"],
 }
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 def _page(browser: Browser, lang: str) -> Page:

@@ -5,12 +5,11 @@ and as forms posted without one."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser
 from sqlalchemy import select
 
 from linking_store_world import NAMESAKE, at, build, keep_model, namesake_rows
@@ -19,7 +18,7 @@ from xinyong.domain.identifiers import IdentifierVault
 from xinyong.store.linking_tables import link_judgements, link_proposals
 
 from .conftest import Portal
-from .test_portal_browser import ARGS, CHROMIUM, _page, _serious, _shot, _sign_in
+from .test_portal_browser import _page, _serious, _shot, _sign_in
 
 
 @pytest.fixture
@@ -31,14 +30,6 @@ def matches(portal: Portal, catalog: Catalog, vault: IdentifierVault, tmp_path: 
     with portal.engine.connect() as conn:
         first = conn.scalar(select(link_proposals.c.id).where(link_proposals.c.source_ref == "N-0").order_by("id"))
     return {"proposal": int(first), "reviewer": portal.key("reviewer", "zhao"), "admin": portal.key("admin", "ops")}
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 @pytest.mark.parametrize("backend", ["sqlite"])

@@ -8,12 +8,11 @@ axe, a reviewer confirms and undoes."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser
 from sqlalchemy import Engine, select
 
 from builders import make_uscc
@@ -25,7 +24,7 @@ from xinyong.store.merge_tables import subject_merge_decisions
 from xinyong.store.tables import audit_events, identifiers, records
 
 from .conftest import MERGE_DOCUMENT, Portal, Visitor, World
-from .test_portal_browser import ARGS, CHROMIUM, _page, _serious, _shot, _sign_in
+from .test_portal_browser import _page, _serious, _shot, _sign_in
 from .test_portal_i18n import _catalog, _texts, _untranslated
 
 TWIN = ("tax", "TX-W")  # the record of the company under its other code (tests/web/conftest.py)
@@ -372,14 +371,6 @@ def test_every_merge_page_in_both_languages_has_no_untranslated_string(
     assert ("市税务局：1 条" if lang == "zh-CN" else "Municipal Taxation Bureau: 1 record(s)") in pages[1].text
     control = _reviewer(world, visit, other.replace("_", "-")).get(path).text  # the other language's page
     assert len(_untranslated(control, wrong)) > 10, "the check finds the strings when they are there"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 @pytest.mark.parametrize("backend", ["sqlite"])

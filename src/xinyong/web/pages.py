@@ -16,12 +16,13 @@ from typing import Any
 
 from babel.support import Translations
 from fastapi import Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import escape
 
 from xinyong.api.deps import read
 from xinyong.domain.catalog.models import PROTECTED_SECTORS
+from xinyong.domain.errors import XinyongError
 from xinyong.services.context import AppContext
 from xinyong.services.keys import PUBLIC, Principal, Role
 from xinyong.services.web_sessions import Session
@@ -243,3 +244,30 @@ def see_other(url: str) -> RedirectResponse:
     response = RedirectResponse(url, status_code=303, headers=HEADERS)
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+ItemPage = Callable[..., HTMLResponse]  # (viewer, item id, status, error, **form): an item's page
+
+
+def decided(
+    viewer: Viewer,
+    page: ItemPage,
+    item_id: int,
+    decide: Callable[[], object],
+    form: dict[str, str],
+    *,
+    back: str,
+    choice: str | None = None,
+    choices: tuple[str, ...] = (),
+    refusals: tuple[type[Exception], ...] = (XinyongError,),
+) -> Response:
+    """A decision posted from an item's page: a `choice` not among `choices` (when given) and the
+    service's refusals show the page again, with the status the refusal carries (422 for one
+    that carries none) and what was typed (`form`); a decision taken goes back to `back`."""
+    if choices and choice not in choices:
+        return page(viewer, item_id, 422, "choose", **form)
+    try:
+        decide()
+    except refusals as exc:
+        return page(viewer, item_id, getattr(exc, "status", 422), str(exc), **form)
+    return see_other(f"{back}?decided=1")

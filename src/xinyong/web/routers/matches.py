@@ -8,9 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Path
 from fastapi.responses import HTMLResponse, Response
 
-from xinyong.domain.errors import XinyongError
 from xinyong.web import services as portal
-from xinyong.web.pages import Viewer, guard, render, see_other
+from xinyong.web.pages import Viewer, decided, guard, render
 
 router = APIRouter(include_in_schema=False)
 RowId = Annotated[int, Path(ge=1, le=2**53 - 1)]
@@ -39,14 +38,12 @@ def decide_match(
     csrf: Csrf = "",
 ) -> Response:
     viewer.require_csrf(csrf)
-    form = {"decision": decision, "reason": reason}
-    if decision not in OUTCOMES:
-        return _match_page(viewer, proposal_id, 422, "choose", **form)
-    try:
-        portal.decide_match(viewer.ctx, viewer.principal, proposal_id, decision, reason)
-    except XinyongError as exc:
-        return _match_page(viewer, proposal_id, exc.status, str(exc), **form)
-    return see_other(f"/review/matches/{proposal_id}?decided=1")
+    return decided(
+        viewer, _match_page, proposal_id,
+        lambda: portal.decide_match(viewer.ctx, viewer.principal, proposal_id, decision, reason),
+        {"decision": decision, "reason": reason}, back=f"/review/matches/{proposal_id}", choice=decision,
+        choices=OUTCOMES,
+    )  # fmt: skip
 
 
 @router.post(
@@ -60,8 +57,8 @@ def undo_match(
     csrf: Csrf = "",
 ) -> Response:
     viewer.require_csrf(csrf)
-    try:
-        portal.undo_match(viewer.ctx, viewer.principal, judgement_id, reason)
-    except XinyongError as exc:
-        return _match_page(viewer, proposal_id, exc.status, str(exc), reason=reason)
-    return see_other(f"/review/matches/{proposal_id}?decided=1")
+    return decided(
+        viewer, _match_page, proposal_id,
+        lambda: portal.undo_match(viewer.ctx, viewer.principal, judgement_id, reason),
+        {"reason": reason}, back=f"/review/matches/{proposal_id}",
+    )  # fmt: skip

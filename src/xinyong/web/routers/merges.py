@@ -11,9 +11,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Path
 from fastapi.responses import HTMLResponse, Response
 
-from xinyong.domain.errors import XinyongError
 from xinyong.web import services as portal
-from xinyong.web.pages import Viewer, guard, render, see_other
+from xinyong.web.pages import Viewer, decided, guard, render
 
 router = APIRouter(include_in_schema=False)
 RowId = Annotated[int, Path(ge=1, le=2**53 - 1)]
@@ -44,14 +43,12 @@ def decide_merge(
     csrf: Csrf = "",
 ) -> Response:
     viewer.require_csrf(csrf)
-    form = {"decision": decision, "reason": reason}
-    if decision not in OUTCOMES:
-        return _merge_page(viewer, proposal_id, 422, "choose", **form)
-    try:
-        portal.decide_merge(viewer.ctx, viewer.principal, proposal_id, decision, reason)
-    except XinyongError as exc:
-        return _merge_page(viewer, proposal_id, exc.status, str(exc), **form)
-    return see_other(f"/review/merges/{proposal_id}?decided=1")
+    return decided(
+        viewer, _merge_page, proposal_id,
+        lambda: portal.decide_merge(viewer.ctx, viewer.principal, proposal_id, decision, reason),
+        {"decision": decision, "reason": reason}, back=f"/review/merges/{proposal_id}", choice=decision,
+        choices=OUTCOMES,
+    )  # fmt: skip
 
 
 @router.post(
@@ -65,11 +62,11 @@ def undo_merge(
     csrf: Csrf = "",
 ) -> Response:
     viewer.require_csrf(csrf)
-    try:
-        portal.undo_merge(viewer.ctx, viewer.principal, proposal_id, decision_id, reason)
-    except XinyongError as exc:
-        return _merge_page(viewer, proposal_id, exc.status, str(exc), undo=str(decision_id), undo_reason=reason)
-    return see_other(f"/review/merges/{proposal_id}?decided=1")
+    return decided(
+        viewer, _merge_page, proposal_id,
+        lambda: portal.undo_merge(viewer.ctx, viewer.principal, proposal_id, decision_id, reason),
+        {"undo": str(decision_id), "undo_reason": reason}, back=f"/review/merges/{proposal_id}",
+    )  # fmt: skip
 
 
 @router.get("/review/subjects/{subject_id}/merges", name="web_subject_merges", response_class=HTMLResponse)

@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from xinyong.domain.errors import XinyongError
 from xinyong.web import services as portal
-from xinyong.web.pages import Viewer, guard, render, see_other
+from xinyong.web.pages import Viewer, decided, guard, render
 
 router = APIRouter(include_in_schema=False)
 RowId = Annotated[int, Path(ge=1, le=2**53 - 1)]
@@ -50,13 +50,12 @@ def decide_entry(
     csrf: Csrf = "",
 ) -> Response:
     viewer.require_csrf(csrf)
-    if decision not in ("approve", "reject"):
-        return _entry_page(viewer, entry_id, 422, "choose", decision=decision, reason=reason)
-    try:
-        portal.decide_entry(viewer.ctx, viewer.principal, entry_id, decision == "approve", reason)
-    except XinyongError as exc:
-        return _entry_page(viewer, entry_id, exc.status, str(exc), decision=decision, reason=reason)
-    return see_other(f"/review/entries/{entry_id}?decided=1")
+    return decided(
+        viewer, _entry_page, entry_id,
+        lambda: portal.decide_entry(viewer.ctx, viewer.principal, entry_id, decision == "approve", reason),
+        {"decision": decision, "reason": reason}, back=f"/review/entries/{entry_id}", choice=decision,
+        choices=("approve", "reject"),
+    )  # fmt: skip
 
 
 def _objection_page(viewer: Viewer, oid: int, status: int = 200, error: str | None = None, **form: str) -> HTMLResponse:
@@ -93,23 +92,24 @@ def decide_objection(
     csrf: Csrf = "",
 ) -> Response:
     viewer.require_csrf(csrf)
-    form = {"decision": decision, "remedy": remedy, "corrections": corrections, "reason": reason}
-    if decision not in ("uphold", "dismiss"):
-        return _objection_page(viewer, objection_id, 422, "choose", **form)
-    try:
-        set_attributes = _attributes(corrections) if decision == "uphold" and remedy == "correct" else None
-        portal.decide_objection(
+
+    def decide() -> object:
+        return portal.decide_objection(
             viewer.ctx,
             viewer.principal,
             objection_id,
             uphold=decision == "uphold",
             reason=reason,
             revoke=decision == "uphold" and remedy == "revoke",
-            set_attributes=set_attributes,
+            set_attributes=_attributes(corrections) if decision == "uphold" and remedy == "correct" else None,
         )
-    except (XinyongError, ValueError) as exc:
-        return _objection_page(viewer, objection_id, getattr(exc, "status", 422), str(exc), **form)
-    return see_other(f"/review/objections/{objection_id}?decided=1")
+
+    return decided(
+        viewer, _objection_page, objection_id, decide,
+        {"decision": decision, "remedy": remedy, "corrections": corrections, "reason": reason},
+        back=f"/review/objections/{objection_id}", choice=decision, choices=("uphold", "dismiss"),
+        refusals=(XinyongError, ValueError),  # ValueError: a correction line that is not name=value
+    )  # fmt: skip
 
 
 def _repair_page(viewer: Viewer, rid: int, status: int = 200, error: str | None = None, **form: str) -> HTMLResponse:
@@ -132,13 +132,11 @@ def decide_repair(
     csrf: Csrf = "",
 ) -> Response:
     viewer.require_csrf(csrf)
-    form = {"decision": decision, "reason": reason}
-    if decision not in ("approve", "refuse"):
-        return _repair_page(viewer, repair_id, 422, "choose", **form)
-    try:
-        portal.decide_repair(
+    return decided(
+        viewer, _repair_page, repair_id,
+        lambda: portal.decide_repair(
             viewer.ctx, viewer.principal, repair_id, approve=decision == "approve", reason=reason, unmet=unmet
-        )
-    except XinyongError as exc:
-        return _repair_page(viewer, repair_id, exc.status, str(exc), **form)
-    return see_other(f"/review/repairs/{repair_id}?decided=1")
+        ),
+        {"decision": decision, "reason": reason}, back=f"/review/repairs/{repair_id}", choice=decision,
+        choices=("approve", "refuse"),
+    )  # fmt: skip
