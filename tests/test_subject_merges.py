@@ -4,14 +4,14 @@ person's link in checks, certificates, scores and reports; a confirmed link carr
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, insert, select
 
-from builders import make_uscc
+from builders import make_ric, make_uscc
 from linking_store_world import LinkWorld, at, build, clock_at, keep_model, tax_record
 from test_checks import KEY  # the test signing key
 from xinyong.domain.catalog import Catalog
@@ -24,7 +24,8 @@ from xinyong.services.checks import certificate_of, replay, run_check
 from xinyong.services.portal import my_file
 from xinyong.services.subjects import resolve_subject
 from xinyong.store.linking_tables import link_proposals, subject_merges
-from xinyong.store.tables import notices
+from xinyong.store.merge_tables import subject_merge_proposals
+from xinyong.store.tables import notices, subjects
 
 DOC = "市监变〔2027〕12号"
 WHY = f"the registration authority's notice {DOC} says the two codes are one company"
@@ -155,6 +156,39 @@ def test_merge_attacks_are_refused_in_words(world: LinkWorld) -> None:
         merges.propose_split(e, sid_a, by="li", reason="it is his", to=person, records=["tax/TX-B"], now=clock_at(4))
     with pytest.raises(InvalidInput, match="a split names either the merge it reverses or the records it moves"):
         merges.propose_split(e, sid_a, by="li", reason="not one company", now=clock_at(4))
+
+
+def test_a_document_number_is_checked_whenever_one_is_given(world: LinkWorld) -> None:
+    """Reviewers and admins read a proposal's document on its page: a number given where no
+    identifier is shared (so none is required) is held to the same rules as a required one."""
+    sid_a = world.subject_of_number("cn.uscc", world.orgs[3].uscc)
+    with world.engine.begin() as conn:  # a subject with no identifier: no document is required to merge it
+        bare = conn.execute(
+            insert(subjects).values(kind="organisation", display_name="无证照商户", created_at=datetime.now(UTC))
+        ).inserted_primary_key[0]
+    ric = make_ric(7, "19900307", "110101")
+    refused = {
+        f"杭税稽 {ric}": "document_no: the text holds a resident identity number",
+        "杭税稽\u202e 1": r"document_no: the text holds a control character \(U\+202E\) at position 4",
+        "杭税稽\x00 1": r"document_no: the text holds a control character \(U\+0000\) at position 4",
+        "杭税稽\n1": r"document_no: the text holds a control character \(U\+000A\)",
+        "号" * 65: r"document_no: 1 to 64 printable characters \(got 65\)",
+    }
+    for doc, message in refused.items():
+        with pytest.raises(InvalidInput, match=message):
+            merges.propose_merge(
+                world.engine, sid_a, bare, by="li", reason="one trader, two rows", document_no=doc, now=clock_at(2)
+            )
+    with world.engine.connect() as conn:
+        assert conn.scalar(select(func.count()).select_from(subject_merge_proposals)) == 0, "nothing stored"
+    p = merges.propose_merge(
+        world.engine, sid_a, bare, by="li", reason="one trader, two rows", document_no=" 杭税稽 1 ", now=clock_at(2)
+    )
+    with world.engine.connect() as conn:
+        stored = conn.scalar(
+            select(subject_merge_proposals.c.document_no).where(subject_merge_proposals.c.id == p["proposal"])
+        )
+    assert stored == "杭税稽 1"
 
 
 def test_a_split_moves_named_records_to_another_subject(world: LinkWorld) -> None:

@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from xinyong.domain.catalog import Catalog
 from xinyong.domain.clock import CLOCK
 from xinyong.domain.errors import Conflict, InvalidInput, NotFound
-from xinyong.domain.free_text import no_identifier
+from xinyong.domain.free_text import plain_free_text
 from xinyong.domain.notices import Notice, NoticeKind
 from xinyong.services import notices as outbox
 from xinyong.services.corrections import current_record
@@ -56,25 +56,34 @@ def _subject(conn: Connection, subject_id: int) -> Any:
     return row
 
 
-def _need_document(document_no: str | None, reason: str, a: int, b: int, shared: list[str]) -> str:
-    """Two subjects each with their own identifier of one scheme are two, unless a document says
-    otherwise: the proposal names it, and its reason cites it."""
+def _document(document_no: str | None) -> str | None:
+    """The document a merge proposal names, checked whenever one is given (reviewers and admins
+    read it on the proposal's page): one line of at most DOCUMENT_MAX printable characters with
+    no identifier in it; None for none."""
     doc = (document_no or "").strip()
     if not doc:
+        return None
+    if len(doc) > DOCUMENT_MAX:
+        raise InvalidInput(f"document_no: 1 to {DOCUMENT_MAX} printable characters (got {len(doc)})")
+    doc = plain_free_text(doc, "document_no")
+    if not doc.isprintable():
+        raise InvalidInput(f"document_no: 1 to {DOCUMENT_MAX} printable characters")
+    return doc
+
+
+def _need_document(doc: str | None, reason: str, a: int, b: int, shared: list[str]) -> None:
+    """Two subjects each with their own identifier of one scheme are two, unless a document says
+    otherwise: the proposal names it (`doc`, checked by `_document`), and its reason cites it."""
+    if doc is None:
         raise InvalidInput(
             f"subjects {a} and {b} each have their own {', '.join(shared)} identifier: a merge needs the document "
             "that says they are one (document_no, such as the notice of an identifier change), cited in the reason"
         )
-    if len(doc) > DOCUMENT_MAX or any(not c.isprintable() for c in doc):
-        raise InvalidInput(f"document_no: 1 to {DOCUMENT_MAX} printable characters")
     if doc not in reason:
         raise InvalidInput(f"the reason must cite the document '{doc}' that says subjects {a} and {b} are one")
-    return no_identifier(doc, "document_no")
 
 
-def _merge_guard(
-    conn: Connection, kept: int, absorbed: int, reason: str, document_no: str | None, now: datetime
-) -> None:
+def _merge_guard(conn: Connection, kept: int, absorbed: int, reason: str, doc: str | None, now: datetime) -> None:
     if kept == absorbed:
         raise InvalidInput(f"subject {kept} cannot be merged with itself")
     a, b = _subject(conn, kept), _subject(conn, absorbed)
@@ -97,7 +106,7 @@ def _merge_guard(
     theirs = {i.scheme: i.value_hash for i in repo.identifiers_of(conn, absorbed)}
     shared = sorted(s for s in mine.keys() & theirs.keys() if mine[s] != theirs[s])
     if shared:
-        _need_document(document_no, reason, kept, absorbed, shared)
+        _need_document(doc, reason, kept, absorbed, shared)
     busy = repo.entries_in_progress(conn, absorbed)
     if busy:
         raise Conflict(
@@ -113,16 +122,17 @@ def propose_merge(
     """Propose that `absorbed` is the same person or organisation as `kept`; another reviewer decides.
 
     Raises:
-        InvalidInput: itself, a person and an organisation, or two own identifiers without a document.
+        InvalidInput: itself, a person and an organisation, two own identifiers without a document, or a
+            document number that is not one printable line or holds an identifier.
         NotFound: no such subject.
         Conflict: either side is merged already, or the absorbed one has list entries in progress.
     """
     who = need_reviewer(by)
     why = need_reason(reason, "a merge of subjects")
     now = CLOCK.as_of(now, "now")  # what the guards read at; the proposal is stamped by the clock
+    doc = _document(document_no)
     with UnitOfWork.writing(engine, dated=False) as uow:
-        _merge_guard(uow.conn, kept, absorbed, why, document_no, now)
-        doc = (document_no or "").strip() or None
+        _merge_guard(uow.conn, kept, absorbed, why, doc, now)
         values = {"action": "merge", "subject_id": kept, "other_id": absorbed, "document_no": doc,
                   "proposed_by": who, "reason": why, "at": CLOCK.now()}  # fmt: skip
         pid = _insert_proposal(uow.conn, values)
