@@ -17,7 +17,7 @@ from sqlalchemy import Engine, select
 
 from builders import make_uscc
 from xinyong.domain.catalog import Catalog
-from xinyong.services import merges
+from xinyong.services import merge_views, merges
 from xinyong.services.corrections import new_version
 from xinyong.store.linking_tables import subject_merges
 from xinyong.store.merge_tables import subject_merge_decisions
@@ -126,6 +126,21 @@ def test_a_confirmation_moves_the_records_and_an_undo_puts_them_back(
     with portal.engine.connect() as conn:
         actions = set(conn.scalars(select(audit_events.c.action)))
     assert {"merge_confirm", "merge_undo", "read_subject_merges"} <= actions
+
+
+def test_a_page_lists_so_many_records_and_counts_the_rest(
+    portal: Portal, world: World, merge: int, twin: int, visit: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A large organisation's records are counted by source, not all listed: the page stays small."""
+    monkeypatch.setattr(merge_views, "SHOWN", 0)  # the proposal moves one record: none is listed, one counted
+    v = _reviewer(world, visit)
+    path = f"/review/merges/{merge}"
+    text = " ".join(_texts(v.get(path).text))
+    assert "tax/TX-W" not in text and "And 1 more records, not listed here" in text
+    assert v.post(path + "/decision", {"decision": "confirm", "reason": WHY}, form_page=path).status_code == 303
+    text = " ".join(_texts(v.get(path).text))
+    assert "Records moved" in text and "tax/TX-W" not in text and "and 1 more" in text
+    assert _subject_of(portal.engine, *TWIN) == world.listed_company, "the cap is the page's, not the decision's"
 
 
 def test_a_rejection_leaves_the_records_and_a_second_decision_is_a_conflict(

@@ -17,6 +17,7 @@ from xinyong.store.merge_tables import subject_merge_decisions, subject_merge_pr
 from xinyong.store.tables import records, sources, subjects
 
 PAGE_MAX = 200
+SHOWN = 200  # records listed on a proposal's page, per list; the rest are counted (their sources are above)
 P = subject_merge_proposals
 
 
@@ -117,6 +118,7 @@ def proposal(engine: Engine, proposal_id: int, now: datetime) -> dict[str, Any]:
         known = max(now, clock.known_at(conn))  # as the service reads merges: stamps may run ahead of now
         detail = dict(p._mapping)
         detail["sides"] = [_side(conn, int(p.subject_id), known), _side(conn, int(p.other_id), known)]
+        detail["shown"] = SHOWN
         detail["open"] = standing is None
         detail["standing"] = None if standing is None else int(standing.id)
         detail["would_move"] = _would_move(conn, p) if standing is None else []

@@ -210,6 +210,8 @@ class BatchStore:
                 ),
                 self._identifier_constants,
             )
+        if len(hashes) != len(rows):  # zipped below beside an endless column: it would drop rows silently
+            raise ValueError(f"{len(hashes)} content hashes for {len(rows)} rows")
         record_ids = allocate_ids(conn, records, len(rows))
         methods = repeat("identifier") if None not in ids else [None if i is None else "identifier" for i in ids]
         linked = zip(hashes, ids, methods, record_ids, strict=False)  # methods may repeat without end
