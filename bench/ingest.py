@@ -6,8 +6,7 @@ Generates a CSV of court records (default 1,000,000 rows; about 60% residents, 4
 - value: `xinyong ingest` of the file into a fresh SQLite store, in a child process (records/s);
   the peak memory of that process and its validating helper (see `_peak_memory`) is taken in one
   more ingestion of the same file after the rounds: sampling it reads each process's page map
-  from /proc twenty times a second, which took about a tenth of the ingestion's time on two
-  cores (measured: 12.1-12.6 s unsampled against 12.7-15.0 s sampled), a cost the baseline
+  from /proc twenty times a second, which slows the ingestion on two cores, a cost the baseline
   does not bear;
 - baseline: the same CSV read with the csv module and inserted raw with one `executemany` in one
   transaction into a SQLite table of the same columns (records/s);

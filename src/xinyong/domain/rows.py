@@ -69,8 +69,8 @@ def content_hashes(rows: Sequence[ValidRow]) -> list[str]:
     changes (a test holds it to fixed digests).
 
     Computed by the writing process when it stores the rows, not by the validating helper: on a
-    large file the helper was the slower of the two, and a hash of every row a tenth of its work,
-    which the writer, waiting for it, had the time to do (see ingest.chunks).
+    large file the helper was the slower of the two, and the writer waited for it with the time
+    to hash the rows itself (see ingest.chunks).
     """
     if not rows:
         return []
