@@ -50,7 +50,7 @@ def schema(url: str) -> Iterator[tuple[str, str]]:
             conn.execute(f"DROP SCHEMA {name} CASCADE")
 
 
-# What a batch writes, parents first: the first two are copied untimed by `floor` (a row each).
+# What a batch writes, parents first: the first two (a few rows) are copied untimed by `floor`.
 PARENTS = ("sources", "batches")
 STORED = ("subjects", "identifiers", "records", "unresolved", "link_fragments")
 
