@@ -302,18 +302,25 @@ def test_a_split_shows_the_records_it_moves_and_moves_them(
     assert _subject_of(portal.engine, *TWIN) == world.proposed_company
 
 
+def _split_reversing_the_merge(portal: Portal, world: World) -> int:
+    """A split proposal reversing the one confirmed merge of the store, into the listed company."""
+    with portal.engine.connect() as conn:
+        merge_id = int(conn.scalar(select(subject_merges.c.id)))  # type: ignore[arg-type]
+    return int(
+        merges.propose_split(
+            portal.engine, world.listed_company, by="reviewer:li", reason="two companies after all",
+            merge_id=merge_id, now=datetime.now(UTC),
+        )["proposal"]
+    )  # fmt: skip
+
+
 def test_a_split_reversing_a_merge_names_a_record_changed_since_as_staying(
     portal: Portal, world: World, merge: int, visit: Any, catalog: Catalog
 ) -> None:
     v = _reviewer(world, visit)
     path = f"/review/merges/{merge}"
     assert v.post(path + "/decision", {"decision": "confirm", "reason": WHY}, form_page=path).status_code == 303
-    with portal.engine.connect() as conn:
-        merge_id = int(conn.scalar(select(subject_merges.c.id)))  # type: ignore[arg-type]
-    split = merges.propose_split(
-        portal.engine, world.listed_company, by="reviewer:li", reason="two companies after all",
-        merge_id=merge_id, now=datetime.now(UTC),
-    )["proposal"]  # fmt: skip
+    split = _split_reversing_the_merge(portal, world)
     moved = v.get(f"/review/merges/{split}").text
     assert "tax/TX-W" in moved and "stays: changed since the merge" not in moved
     with portal.engine.begin() as conn:  # what an upheld objection's correction writes: a version of its own
@@ -366,12 +373,7 @@ def test_every_merge_page_in_both_languages_has_no_untranslated_string(
     pages.append(v.post(path + "/decision", {"decision": "confirm", "reason": ""}, form_page=path))
     assert v.post(path + "/decision", {"decision": "confirm", "reason": WHY}, form_page=path).status_code == 303
     pages += [v.get(path + "?decided=1"), v.get(f"/review/subjects/{world.listed_company}/merges")]
-    with portal.engine.connect() as conn:
-        merge_id = int(conn.scalar(select(subject_merges.c.id)))  # type: ignore[arg-type]
-    split = merges.propose_split(
-        portal.engine, world.listed_company, by="reviewer:li", reason="two companies after all",
-        merge_id=merge_id, now=datetime.now(UTC),
-    )["proposal"]  # fmt: skip
+    split = _split_reversing_the_merge(portal, world)
     reversing = v.get(f"/review/merges/{split}")
     assert "Merge it reverses" in reversing.text or "所撤回的合并" in reversing.text
     pages.append(reversing)

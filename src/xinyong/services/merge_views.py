@@ -21,7 +21,7 @@ SHOWN = 200  # records listed on a proposal's page, per list; the rest are count
 P = subject_merge_proposals
 
 
-def open_proposals(engine: Engine, *, limit: int = PAGE_MAX) -> dict[str, Any]:
+def open_proposals(engine: Engine, *, limit: int = PAGE_MAX) -> list[dict[str, Any]]:
     """Merge and split proposals no decision stands on, oldest first, with both subjects' names."""
     if not 1 <= limit <= PAGE_MAX:
         raise InvalidInput(f"limit {limit}: give 1 to {PAGE_MAX}")
@@ -39,9 +39,7 @@ def open_proposals(engine: Engine, *, limit: int = PAGE_MAX) -> dict[str, Any]:
         .order_by(P.c.at, P.c.id)
     )
     with engine.connect() as conn:
-        items = [dict(r._mapping) for r in conn.execute(q.limit(limit))]
-        total = int(conn.scalar(select(func.count()).select_from(P).where(repo.undecided())) or 0)
-    return {"items": items, "total": total, "limit": limit}
+        return [dict(r._mapping) for r in conn.execute(q.limit(limit))]
 
 
 def _side(conn: Connection, subject_id: int, known: datetime) -> dict[str, Any]:

@@ -194,7 +194,7 @@ def queues(ctx: AppContext, who: Principal) -> dict[str, list[dict[str, Any]]]:
     objections = sorted(objection_rows(ctx.engine, state="open", limit=500), key=lambda o: (o["due_on"], o["id"]))
     repairs = sorted(repair_rows(ctx.engine, state="open", limit=500), key=lambda r: (r["due_on"], r["id"]))
     matches = open_matches(ctx.engine, limit=PAGE_MAX)["items"]
-    merges = open_merges(ctx.engine)["items"]
+    merges = open_merges(ctx.engine)
     audit_view(ctx, who, "read_queues", "queues:*", DUE_PROCESS)
     return {"proposals": proposals, "objections": objections, "repairs": repairs, "matches": matches, "merges": merges}
 
